@@ -1,0 +1,1 @@
+"""The HTTP API: routes, authentication, the error envelope, idempotent commands."""

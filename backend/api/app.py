@@ -1,0 +1,88 @@
+"""The ASGI application: routes, error envelope, correlation ids, and the shared resources."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.api import errors
+from backend.api.routes import admin, bookings, catalog, tenant
+from backend.db import Database
+from backend.settings import Settings
+
+CORRELATION_HEADER = "x-correlation-id"
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+class CorrelationIdMiddleware:
+    """Take the caller's X-Correlation-Id (or make one), expose it to handlers, and echo it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        correlation_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    db = Database(settings)
+    redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+        if redis is not None:
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Frontdesk",
+        version="0.1.0",
+        description="AI receptionist server: booking, chat, SMS and voice for clinics and other practices.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.redis = redis
+    errors.install(app)
+    app.add_middleware(CorrelationIdMiddleware)
+    for router in (admin.router, tenant.router, catalog.router, bookings.router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"])
+    async def health(request: Request) -> JSONResponse:
+        checks = {"database": "ok", "redis": "ok" if redis is not None else "not configured"}
+        try:
+            async with db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # health reports, it does not raise
+            checks["database"] = "unavailable"
+        if redis is not None:
+            try:
+                await redis.ping()
+            except Exception:
+                checks["redis"] = "unavailable"
+        healthy = checks["database"] == "ok" and checks["redis"] in {"ok", "not configured"}
+        return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+
+    return app

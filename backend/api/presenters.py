@@ -1,0 +1,120 @@
+"""Database rows to response models. Times are shown in the tenant's timezone (with its offset)."""
+
+from __future__ import annotations
+
+import uuid
+from zoneinfo import ZoneInfo
+
+from backend.models import ApiKey, Appointment, Hold, Provider, Service, Tenant, WeeklyHours
+from backend.schemas import (
+    WEEKDAYS,
+    ApiKeyCreated,
+    ApiKeyOut,
+    AppointmentOut,
+    CustomerOut,
+    HoldOut,
+    HoursOut,
+    ProviderOut,
+    ServiceOut,
+    SlotOut,
+    TenantOut,
+    TenantSettings,
+)
+from backend.services.api_keys import IssuedKey, masked
+from backend.services.availability import Slot
+from backend.services.context import TenantContext
+
+
+def tenant_out(tenant: Tenant) -> TenantOut:
+    return TenantOut(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        timezone=tenant.timezone,
+        profile=tenant.profile,
+        settings=TenantSettings.model_validate(tenant.settings),
+    )
+
+
+def provider_out(provider: Provider, hours: list[WeeklyHours]) -> ProviderOut:
+    return ProviderOut(
+        id=provider.id,
+        name=provider.name,
+        kind=provider.kind,
+        active=provider.active,
+        hours=[HoursOut(weekday=WEEKDAYS[h.weekday], opens_at=h.opens_at, closes_at=h.closes_at) for h in hours],
+    )
+
+
+def service_out(service: Service, provider_ids: list[uuid.UUID]) -> ServiceOut:
+    return ServiceOut(
+        id=service.id,
+        name=service.name,
+        description=service.description,
+        aliases=list(service.aliases),
+        duration_minutes=service.duration_minutes,
+        buffer_minutes=service.buffer_minutes,
+        provider_ids=provider_ids,
+    )
+
+
+def key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        kind=key.kind,
+        name=key.name,
+        prefix=key.prefix,
+        masked=masked(key),
+        allowed_origins=list(key.allowed_origins),
+        created_at=key.created_at,
+        last_used_at=key.last_used_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def key_created(issued: IssuedKey) -> ApiKeyCreated:
+    return ApiKeyCreated(**key_out(issued.row).model_dump(), key=issued.key)
+
+
+def slot_out(slot: Slot, tz: ZoneInfo) -> SlotOut:
+    local = slot.starts_at.astimezone(tz)
+    return SlotOut(
+        starts_at=local,
+        ends_at=slot.ends_at.astimezone(tz),
+        local_date=local.date(),
+        local_time=local.strftime("%H:%M"),
+        provider_id=slot.provider.id,
+        provider_name=slot.provider.name,
+    )
+
+
+def hold_out(hold: Hold, tenant: TenantContext) -> HoldOut:
+    tz = tenant.timezone
+    return HoldOut(
+        id=hold.id,
+        service_id=hold.service_id,
+        provider_id=hold.provider_id,
+        starts_at=hold.starts_at.astimezone(tz),
+        ends_at=hold.ends_at.astimezone(tz),
+        expires_at=hold.expires_at.astimezone(tz),
+        status=hold.status,
+    )
+
+
+def appointment_out(appointment: Appointment, tenant: TenantContext) -> AppointmentOut:
+    tz = tenant.timezone
+    customer = appointment.customer
+    return AppointmentOut(
+        id=appointment.id,
+        reference=appointment.reference,
+        status=appointment.status,
+        service_id=appointment.service_id,
+        service_name=appointment.service.name,
+        provider_id=appointment.provider_id,
+        provider_name=appointment.provider.name,
+        starts_at=appointment.starts_at.astimezone(tz),
+        ends_at=appointment.ends_at.astimezone(tz),
+        customer=CustomerOut(id=customer.id, name=customer.name, phone=customer.phone, email=customer.email),
+        notes=appointment.notes,
+        cancel_reason=appointment.cancel_reason,
+    )

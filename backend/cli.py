@@ -1,0 +1,94 @@
+"""The `frontdesk` command: serve, migrate, seed the demo tenant."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from backend import demo, infra, logs, migrations
+from backend.api.app import create_app
+from backend.db import Database
+from backend.settings import Settings, get_settings
+
+log = logging.getLogger("frontdesk")
+
+
+def _prepared_settings() -> Settings:
+    """Settings with running PostgreSQL and Redis behind them, schema at head."""
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    settings = infra.ensure_admin_secret(infra.resolve_services(settings))
+    assert settings.database_url is not None
+    migrations.upgrade_to_head(settings.database_url)
+    return settings
+
+
+async def _seed_demo(settings: Settings) -> demo.DemoTenant:
+    db = Database(settings)
+    try:
+        return await demo.seed(db, settings.data_dir / "demo_api_key")
+    finally:
+        await db.dispose()
+
+
+def _print_demo(settings: Settings, tenant: demo.DemoTenant) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    state = "created" if tenant.created else "already present"
+    print(
+        f"\n  Demo tenant: {tenant.name} ({state})\n"
+        f"  API key:     {tenant.api_key}\n"
+        f"  Admin secret is in {settings.data_dir / 'admin_secret'} (header X-Admin-Secret)\n"
+        f"  API docs:    {base}/docs\n"
+        f"  Try:         curl -H 'Authorization: Bearer {tenant.api_key}' {base}/api/v1/services\n",
+        flush=True,
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    settings = _prepared_settings()
+    settings = settings.model_copy(
+        update={"host": args.host or settings.host, "port": args.port or settings.port}
+    )
+    if args.demo:
+        _print_demo(settings, asyncio.run(_seed_demo(settings)))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep logs.configure's handlers and the access-log redaction
+    )
+
+
+def migrate(args: argparse.Namespace) -> None:
+    _prepared_settings()
+    log.info("database schema is at head")
+
+
+def seed_demo(args: argparse.Namespace) -> None:
+    settings = _prepared_settings()
+    _print_demo(settings, asyncio.run(_seed_demo(settings)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="frontdesk", description="Frontdesk AI receptionist server")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_cmd = commands.add_parser("serve", help="migrate, then serve the API")
+    serve_cmd.add_argument("--host", default=None)
+    serve_cmd.add_argument("--port", type=int, default=None)
+    serve_cmd.add_argument("--demo", action="store_true", help="seed the demo tenant and print its API key")
+    serve_cmd.set_defaults(run=serve)
+
+    commands.add_parser("migrate", help="bring the database schema to the latest version").set_defaults(run=migrate)
+    commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(run=seed_demo)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The demo tenant that `make run` serves: a dental clinic in New York."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db import Database
+from backend.schemas import TenantCreate
+from backend.services import api_keys, tenants
+
+DEMO_SLUG = "demo-dental"
+
+_WEEKDAY_HOURS = [
+    {"weekday": day, "opens_at": opens, "closes_at": closes}
+    for day in ("mon", "tue", "wed", "thu", "fri")
+    for opens, closes in (("09:00", "12:00"), ("13:00", "17:00"))  # lunch 12-13
+]
+
+DEMO_TENANT = TenantCreate.model_validate(
+    {
+        "name": "Bright Smile Dental",
+        "slug": DEMO_SLUG,
+        "timezone": "America/New_York",
+        "profile": "healthcare",
+        "providers": [
+            {"name": "Dr. Maya Chen", "kind": "person", "hours": _WEEKDAY_HOURS},
+            {"name": "Sam Rivera, RDH", "kind": "person", "hours": _WEEKDAY_HOURS},
+        ],
+        "services": [
+            {
+                "name": "Check-up",
+                "description": "Exam with the dentist",
+                "aliases": ["checkup", "check up", "exam", "examination"],
+                "duration_minutes": 30,
+                "buffer_minutes": 5,
+                "providers": ["Dr. Maya Chen"],
+            },
+            {
+                "name": "Dental cleaning",
+                "description": "Cleaning and polish with the hygienist",
+                "aliases": ["cleaning", "teeth cleaning", "hygiene", "scale and polish"],
+                "duration_minutes": 60,
+                "buffer_minutes": 10,
+                "providers": ["Sam Rivera, RDH"],
+            },
+            {
+                "name": "Filling",
+                "description": "Tooth filling",
+                "aliases": ["cavity", "tooth filling"],
+                "duration_minutes": 90,
+                "buffer_minutes": 15,
+                "providers": ["Dr. Maya Chen"],
+            },
+        ],
+    }
+)
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    name: str
+    created: bool
+    api_key: str
+
+
+async def seed(db: Database, key_file: Path) -> DemoTenant:
+    """Create the demo tenant once; on later runs reuse it and the key remembered in `key_file`.
+
+    Only the key's hash is in the database, so the plain key is kept in the (git-ignored) data
+    directory for the developer; a lost or revoked one is replaced by a fresh key.
+    """
+    now = datetime.now(UTC)
+
+    async def work(session: AsyncSession) -> DemoTenant:
+        tenant = await tenants.get_by_slug(session, DEMO_SLUG)
+        if tenant is None:
+            created = await tenants.create_tenant(session, DEMO_TENANT, "system:demo-seed", "demo-seed")
+            return DemoTenant(created.tenant.name, True, created.api_key.key)
+        remembered = key_file.read_text().strip() if key_file.exists() else ""
+        if remembered and await api_keys.authenticate(session, remembered, now) is not None:
+            return DemoTenant(tenant.name, False, remembered)
+        issued = await api_keys.issue(session, tenant.id, "secret", "demo key")
+        return DemoTenant(tenant.name, False, issued.key)
+
+    demo = await db.transaction(work)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(demo.api_key)
+    key_file.chmod(0o600)
+    return demo

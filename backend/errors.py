@@ -1,0 +1,83 @@
+"""Errors a caller can act on. Each becomes the envelope
+`{"error": {"code", "message", "details", "retryable"}}` at the HTTP boundary (backend.api.errors).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status = 400
+    code = "BAD_REQUEST"
+    retryable = False
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "VALIDATION_ERROR"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, details={"errors": [{"field": field, "message": message}]})
+
+
+class NotFound(AppError):
+    status = 404
+    code = "NOT_FOUND"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "UNAUTHORIZED"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "CONFLICT"
+
+
+class SlotTaken(Conflict):
+    code = "SLOT_TAKEN"
+
+
+class SlotUnavailable(AppError):
+    """The requested time is outside bookable hours (closed, too soon, too far ahead)."""
+
+    status = 422
+    code = "SLOT_UNAVAILABLE"
+
+
+class HoldExpired(AppError):
+    status = 410
+    code = "HOLD_EXPIRED"
+
+
+class BusyRetry(AppError):
+    status = 409
+    code = "CONCURRENT_UPDATE"
+    retryable = True
+
+
+class IdempotencyKeyReused(AppError):
+    status = 422
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class IdempotencyInProgress(AppError):
+    status = 409
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    retryable = True
+
+
+def envelope(code: str, message: str, details: dict[str, Any] | None = None, retryable: bool = False) -> dict:
+    return {"error": {"code": code, "message": message, "details": details or {}, "retryable": retryable}}

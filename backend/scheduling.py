@@ -1,0 +1,128 @@
+"""Pure slot arithmetic: which start times a calendar can offer, in the tenant's local time.
+
+Opening hours are wall-clock times in the tenant's timezone; everything returned is an aware UTC
+datetime. Across DST changes a local time that does not exist (02:30 on a spring-forward night) is
+skipped, and one that happens twice (01:30 on a fall-back night) is offered once, at its first
+occurrence. Durations are real elapsed time, so a visit never silently gains or loses an hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+Range = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class OpenHours:
+    weekday: int  # 0 = Monday
+    opens_at: time
+    closes_at: time
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    duration: timedelta
+    buffer: timedelta
+    step: timedelta
+    earliest_start: datetime  # now + minimum lead time
+    last_day: date  # the furthest local day that may be booked
+
+
+def local_wall_time_exists(wall: datetime, tz: ZoneInfo) -> bool:
+    """False for wall-clock times skipped by a DST jump."""
+    aware = wall.replace(tzinfo=tz)
+    return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+
+
+def to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
+    """The first occurrence of a local wall-clock time, in UTC."""
+    return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def days_between(first: date, last: date) -> Iterator[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def open_ranges(day: date, hours: Iterable[OpenHours], tz: ZoneInfo) -> list[Range]:
+    """The opening intervals of one local day, as UTC ranges."""
+    return [
+        (to_utc(datetime.combine(day, h.opens_at), tz), to_utc(datetime.combine(day, h.closes_at), tz))
+        for h in hours
+        if h.weekday == day.weekday()
+    ]
+
+
+def overlaps(start: datetime, end: datetime, ranges: Iterable[Range]) -> bool:
+    return any(start < other_end and other_start < end for other_start, other_end in ranges)
+
+
+def candidate_starts(day: date, hours: Sequence[OpenHours], tz: ZoneInfo, rules: BookingRules) -> Iterator[datetime]:
+    """Start times on the step grid of each opening interval where the whole visit fits."""
+    for h in hours:
+        if h.weekday != day.weekday():
+            continue
+        closes = to_utc(datetime.combine(day, h.closes_at), tz)
+        wall = datetime.combine(day, h.opens_at)
+        wall_end = datetime.combine(day, h.closes_at)
+        # Each wall time is visited once and mapped to its first occurrence, so a repeated hour is
+        # offered once; naive datetime arithmetic keeps the grid on the wall clock across the jump.
+        while wall < wall_end:
+            if local_wall_time_exists(wall, tz):
+                start = to_utc(wall, tz)
+                if start + rules.duration <= closes:
+                    yield start
+            wall += rules.step
+
+
+def free_slots(
+    days: Iterable[date],
+    hours: Sequence[OpenHours],
+    tz: ZoneInfo,
+    rules: BookingRules,
+    busy: Sequence[Range],
+    closures: Sequence[Range],
+) -> list[datetime]:
+    """Bookable start times of one calendar over the given local days, in order."""
+    slots: list[datetime] = []
+    for day in days:
+        if day > rules.last_day:
+            break
+        for start in candidate_starts(day, hours, tz, rules):
+            end = start + rules.duration
+            if start < rules.earliest_start:
+                continue
+            if overlaps(start, end, closures) or overlaps(start, end + rules.buffer, busy):
+                continue
+            slots.append(start)
+    return sorted(slots)
+
+
+def why_not_bookable(
+    start: datetime,
+    hours: Sequence[OpenHours],
+    tz: ZoneInfo,
+    rules: BookingRules,
+    closures: Sequence[Range],
+) -> str | None:
+    """None when `start` is inside opening hours and the booking window; else the reason it is not.
+
+    Start times off the step grid are allowed here: staff and integrations may book 10:05.
+    """
+    end = start + rules.duration
+    local_day = start.astimezone(tz).date()
+    if start < rules.earliest_start:
+        return "that time is in the past or too soon to book"
+    if local_day > rules.last_day:
+        return "that date is too far ahead to book"
+    if not any(opens <= start and end <= closes for opens, closes in open_ranges(local_day, hours, tz)):
+        return "that time is outside opening hours"
+    if overlaps(start, end, closures):
+        return "the calendar is closed at that time"
+    return None

@@ -1,0 +1,78 @@
+"""Every setting Frontdesk reads from the environment, in one typed place.
+
+Nothing else in the code base reads environment variables: the composition root builds one
+`Settings` and hands the values down.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # Unset means "start an embedded server under data_dir" (development and tests only).
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Guards tenant creation. In development an unset secret is generated once under data_dir.
+    admin_secret: SecretStr | None = None
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # How many times a booking transaction is re-run after a serialization failure or deadlock.
+    booking_max_attempts: int = Field(default=12, ge=1, le=50)
+
+    idempotency_ttl_hours: int = Field(default=72, ge=72)
+    # An in-progress idempotency record older than this belongs to a request that died.
+    idempotency_lock_seconds: int = Field(default=60, ge=5)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _production_needs_real_services(self) -> Settings:
+        if self.environment == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("DATABASE_URL", self.database_url),
+                    ("REDIS_URL", self.redis_url),
+                    ("ADMIN_SECRET", self.admin_secret),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production requires {', '.join(missing)} to be set")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL in the form SQLAlchemy's asyncpg dialect expects."""
+        if self.database_url is None:
+            raise RuntimeError("database_url is not resolved yet; call backend.infra.resolve_services first")
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}://…")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
