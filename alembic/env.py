@@ -6,10 +6,10 @@ command line, `alembic` uses DATABASE_URL from backend.settings.
 
 import asyncio
 
-from alembic import context
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from alembic import context
 from backend.models import Base
 from backend.settings import get_settings, to_asyncpg_url
 
@@ -20,7 +20,9 @@ target_metadata = Base.metadata
 def _database_url() -> str:
     url = config.attributes.get("database_url") or get_settings().database_url
     if not url:
-        raise RuntimeError("DATABASE_URL is not set (use `frontdesk migrate` to run against the embedded server)")
+        raise RuntimeError(
+            "DATABASE_URL is not set (use `frontdesk migrate` to run against the embedded server)"
+        )
     return to_asyncpg_url(url)
 
 

@@ -26,12 +26,21 @@ def _prepared_settings() -> Settings:
     return settings
 
 
-async def _seed_demo(settings: Settings) -> demo.DemoTenant:
-    db = Database(settings)
-    try:
-        return await demo.seed(db, settings.data_dir / "demo_api_key")
-    finally:
-        await db.dispose()
+def _seed_demo(settings: Settings) -> demo.DemoTenant:
+    key_file = settings.data_dir / "demo_api_key"
+    remembered = key_file.read_text().strip() if key_file.exists() else ""
+
+    async def seed() -> demo.DemoTenant:
+        db = Database(settings)
+        try:
+            return await demo.seed(db, remembered)
+        finally:
+            await db.dispose()
+
+    tenant = asyncio.run(seed())
+    key_file.write_text(tenant.api_key)
+    key_file.chmod(0o600)
+    return tenant
 
 
 def _print_demo(settings: Settings, tenant: demo.DemoTenant) -> None:
@@ -53,7 +62,7 @@ def serve(args: argparse.Namespace) -> None:
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
     if args.demo:
-        _print_demo(settings, asyncio.run(_seed_demo(settings)))
+        _print_demo(settings, _seed_demo(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -70,7 +79,7 @@ def migrate(args: argparse.Namespace) -> None:
 
 def seed_demo(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
-    _print_demo(settings, asyncio.run(_seed_demo(settings)))
+    _print_demo(settings, _seed_demo(settings))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -83,8 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     serve_cmd.add_argument("--demo", action="store_true", help="seed the demo tenant and print its API key")
     serve_cmd.set_defaults(run=serve)
 
-    commands.add_parser("migrate", help="bring the database schema to the latest version").set_defaults(run=migrate)
-    commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(run=seed_demo)
+    commands.add_parser("migrate", help="bring the database schema to the latest version").set_defaults(
+        run=migrate
+    )
+    commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(
+        run=seed_demo
+    )
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,11 +66,11 @@ class DemoTenant:
     api_key: str
 
 
-async def seed(db: Database, key_file: Path) -> DemoTenant:
-    """Create the demo tenant once; on later runs reuse it and the key remembered in `key_file`.
+async def seed(db: Database, remembered_key: str) -> DemoTenant:
+    """Create the demo tenant once; on later runs reuse it and `remembered_key` if it still works.
 
-    Only the key's hash is in the database, so the plain key is kept in the (git-ignored) data
-    directory for the developer; a lost or revoked one is replaced by a fresh key.
+    Only a key's hash is in the database, so the caller keeps the plain demo key in the
+    (git-ignored) data directory; a lost or revoked one is replaced by a fresh key.
     """
     now = datetime.now(UTC)
 
@@ -80,14 +79,9 @@ async def seed(db: Database, key_file: Path) -> DemoTenant:
         if tenant is None:
             created = await tenants.create_tenant(session, DEMO_TENANT, "system:demo-seed", "demo-seed")
             return DemoTenant(created.tenant.name, True, created.api_key.key)
-        remembered = key_file.read_text().strip() if key_file.exists() else ""
-        if remembered and await api_keys.authenticate(session, remembered, now) is not None:
-            return DemoTenant(tenant.name, False, remembered)
+        if remembered_key and await api_keys.authenticate(session, remembered_key, now) is not None:
+            return DemoTenant(tenant.name, False, remembered_key)
         issued = await api_keys.issue(session, tenant.id, "secret", "demo key")
         return DemoTenant(tenant.name, False, issued.key)
 
-    demo = await db.transaction(work)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(demo.api_key)
-    key_file.chmod(0o600)
-    return demo
+    return await db.transaction(work)

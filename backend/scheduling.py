@@ -63,7 +63,9 @@ def overlaps(start: datetime, end: datetime, ranges: Iterable[Range]) -> bool:
     return any(start < other_end and other_start < end for other_start, other_end in ranges)
 
 
-def candidate_starts(day: date, hours: Sequence[OpenHours], tz: ZoneInfo, rules: BookingRules) -> Iterator[datetime]:
+def candidate_starts(
+    day: date, hours: Sequence[OpenHours], tz: ZoneInfo, rules: BookingRules
+) -> Iterator[datetime]:
     """Start times on the step grid of each opening interval where the whole visit fits."""
     for h in hours:
         if h.weekday != day.weekday():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from datetime import date, datetime, time
@@ -26,7 +27,9 @@ def _valid_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'") from error
+        raise ValueError(
+            f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'"
+        ) from error
     if value not in available_timezones():
         raise ValueError(f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'")
     return value
@@ -34,7 +37,9 @@ def _valid_timezone(value: str) -> str:
 
 def _valid_origin(value: str) -> str:
     if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", value):
-        raise ValueError(f"{value!r} is not an origin like 'https://clinic.example' (scheme, host, optional port)")
+        raise ValueError(
+            f"{value!r} is not an origin like 'https://clinic.example' (scheme, host, optional port)"
+        )
     return value.lower()
 
 
@@ -76,7 +81,7 @@ class ProviderIn(Input):
     def _no_overlapping_hours(self) -> ProviderIn:
         for day in WEEKDAYS:
             spans = sorted((h.opens_at, h.closes_at) for h in self.hours if h.weekday == day)
-            for (_, first_close), (second_open, _) in zip(spans, spans[1:], strict=False):
+            for (_, first_close), (second_open, _) in itertools.pairwise(spans):
                 if second_open < first_close:
                     raise ValueError(f"opening hours on {day} overlap")
         return self
@@ -85,7 +90,9 @@ class ProviderIn(Input):
 class ServiceIn(Input):
     name: Name
     description: str = Field(default="", max_length=2000)
-    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list, max_length=30)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=30
+    )
     duration_minutes: int = Field(ge=5, le=720)
     buffer_minutes: int = Field(default=0, ge=0, le=240)
     # Names of the providers who offer it; empty means every provider.

@@ -12,8 +12,9 @@ Create Date: 2026-11-22
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+
+from alembic import op
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -84,7 +85,10 @@ def upgrade() -> None:
     op.create_table(
         "service_providers",
         sa.Column(
-            "service_id", UUID(as_uuid=True), sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+            "service_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("services.id", ondelete="CASCADE"),
+            primary_key=True,
         ),
         sa.Column(
             "provider_id",
@@ -99,7 +103,10 @@ def upgrade() -> None:
         _id(),
         _tenant(),
         sa.Column(
-            "provider_id", UUID(as_uuid=True), sa.ForeignKey("providers.id", ondelete="CASCADE"), nullable=False
+            "provider_id",
+            UUID(as_uuid=True),
+            sa.ForeignKey("providers.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("weekday", sa.SmallInteger, nullable=False),
         sa.Column("opens_at", sa.Time, nullable=False),
@@ -145,9 +152,7 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("phone IS NOT NULL"),
     )
-    op.create_index(
-        "customers_tenant_email_idx", "customers", ["tenant_id", sa.text("lower(email)")]
-    )
+    op.create_index("customers_tenant_email_idx", "customers", ["tenant_id", sa.text("lower(email)")])
 
     op.create_table(
         "holds",
@@ -168,7 +173,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_holds_tenant_id", "holds", ["tenant_id"])
-    op.create_index("ix_holds_owner_active", "holds", ["tenant_id", "owner"], postgresql_where="status = 'active'")
+    op.create_index(
+        "ix_holds_owner_active", "holds", ["tenant_id", "owner"], postgresql_where="status = 'active'"
+    )
     # Layer 1 for holds. An expired hold is still 'active' until someone marks it expired; the booking
     # service does that (under the provider-day lock) before it inserts, so expired holds never block.
     op.execute(

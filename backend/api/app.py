@@ -38,7 +38,9 @@ class CorrelationIdMiddleware:
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((CORRELATION_HEADER.encode(), correlation_id.encode()))
+                message.setdefault("headers", []).append(
+                    (CORRELATION_HEADER.encode(), correlation_id.encode())
+                )
             await send(message)
 
         await self.app(scope, receive, send_with_header)
@@ -83,6 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
             except Exception:
                 checks["redis"] = "unavailable"
         healthy = checks["database"] == "ok" and checks["redis"] in {"ok", "not configured"}
-        return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+        )
 
     return app

@@ -69,8 +69,11 @@ async def run_command(
         if error.retryable:
             await db.transaction(lambda session: idempotency.release(session, scope, key))
         else:
-            failure = envelope(error.code, error.message, error.details, error.retryable)
-            await db.transaction(lambda session: idempotency.complete(session, scope, key, error.status, failure))
+            status, failure = (
+                error.status,
+                envelope(error.code, error.message, error.details, error.retryable),
+            )
+            await db.transaction(lambda session: idempotency.complete(session, scope, key, status, failure))
         raise
     except Exception:
         await db.transaction(lambda session: idempotency.release(session, scope, key))

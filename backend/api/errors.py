@@ -25,12 +25,16 @@ HTTP_CODES = {
 
 
 def error_response(error: AppError) -> JSONResponse:
-    return JSONResponse(envelope(error.code, error.message, error.details, error.retryable), status_code=error.status)
+    return JSONResponse(
+        envelope(error.code, error.message, error.details, error.retryable), status_code=error.status
+    )
 
 
 def _field(location: tuple) -> str:
     # ("body", "customer", "phone") -> "customer.phone"; ("query", "from") -> "from"
-    parts = [str(part) for part in location[1:]] if location and location[0] in {"body", "query", "path"} else []
+    parts = (
+        [str(part) for part in location[1:]] if location and location[0] in {"body", "query", "path"} else []
+    )
     return ".".join(parts) or ".".join(str(part) for part in location)
 
 

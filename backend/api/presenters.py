@@ -42,7 +42,9 @@ def provider_out(provider: Provider, hours: list[WeeklyHours]) -> ProviderOut:
         name=provider.name,
         kind=provider.kind,
         active=provider.active,
-        hours=[HoursOut(weekday=WEEKDAYS[h.weekday], opens_at=h.opens_at, closes_at=h.closes_at) for h in hours],
+        hours=[
+            HoursOut(weekday=WEEKDAYS[h.weekday], opens_at=h.opens_at, closes_at=h.closes_at) for h in hours
+        ],
     )
 
 

@@ -114,7 +114,9 @@ async def revoke(session: AsyncSession, caller: Caller, key_id: uuid.UUID, now: 
         live_secrets = (
             await session.execute(
                 select(ApiKey.id)
-                .where(ApiKey.tenant_id == caller.tenant.id, ApiKey.kind == "secret", ApiKey.revoked_at.is_(None))
+                .where(
+                    ApiKey.tenant_id == caller.tenant.id, ApiKey.kind == "secret", ApiKey.revoked_at.is_(None)
+                )
                 .with_for_update()
             )
         ).all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -137,7 +136,9 @@ async def load_calendars(
 
 def local_day_bounds(tenant: TenantContext, first: date, last: date) -> tuple[datetime, datetime]:
     tz = tenant.timezone
-    return to_utc(datetime.combine(first, time.min), tz), to_utc(datetime.combine(last + timedelta(days=1), time.min), tz)
+    return to_utc(datetime.combine(first, time.min), tz), to_utc(
+        datetime.combine(last + timedelta(days=1), time.min), tz
+    )
 
 
 async def find_slots(
@@ -165,7 +166,9 @@ async def find_slots(
     slots = [
         Slot(starts_at=slot_start, ends_at=slot_start + rules.duration, provider=calendar.provider)
         for calendar in calendars
-        for slot_start in free_slots(days, calendar.hours, tenant.timezone, rules, calendar.busy, calendar.closures)
+        for slot_start in free_slots(
+            days, calendar.hours, tenant.timezone, rules, calendar.busy, calendar.closures
+        )
     ]
     slots.sort(key=lambda slot: (slot.starts_at, slot.provider.name))
     return service, slots[:limit] if limit else slots

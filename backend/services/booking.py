@@ -20,7 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import EXCLUSION_VIOLATION, sqlstate
-from backend.errors import Conflict, Forbidden, HoldExpired, NotFound, SlotTaken, SlotUnavailable, ValidationFailed
+from backend.errors import (
+    Conflict,
+    Forbidden,
+    HoldExpired,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+    ValidationFailed,
+)
 from backend.models import Appointment, Customer, Hold, Provider, Service
 from backend.scheduling import days_between, overlaps, why_not_bookable
 from backend.schemas import BookingCreate, CancelIn, CustomerIn, HoldConfirm, HoldCreate, RescheduleIn
@@ -39,14 +47,20 @@ TAKEN_MESSAGE = "that time was just taken; please choose another time"
 
 async def create_hold(session: AsyncSession, caller: Caller, data: HoldCreate, now: datetime) -> Hold:
     service = await get_service(session, caller.tenant, data.service_id)
-    hold = await _place_hold(session, caller.tenant, service, data.provider_id, data.starts_at, data.session_key, now)
+    hold = await _place_hold(
+        session, caller.tenant, service, data.provider_id, data.starts_at, data.session_key, now
+    )
     audit.record(
         session,
         caller,
         "hold.created",
         "hold",
         hold.id,
-        {"provider_id": str(hold.provider_id), "service_id": str(service.id), "starts_at": hold.starts_at.isoformat()},
+        {
+            "provider_id": str(hold.provider_id),
+            "service_id": str(service.id),
+            "starts_at": hold.starts_at.isoformat(),
+        },
     )
     return hold
 
@@ -115,7 +129,10 @@ async def reschedule(
     await _lock_days(
         session,
         tenant,
-        [(appointment.provider_id, appointment.starts_at, appointment.blocked_until), (provider.id, start, blocked_until)],
+        [
+            (appointment.provider_id, appointment.starts_at, appointment.blocked_until),
+            (provider.id, start, blocked_until),
+        ],
     )
     await _expire_stale_holds(session, provider.id, start, blocked_until, now)
     before = {"starts_at": appointment.starts_at.isoformat(), "provider_id": str(appointment.provider_id)}
@@ -136,7 +153,9 @@ async def reschedule(
     return appointment
 
 
-async def cancel(session: AsyncSession, caller: Caller, ident: str, data: CancelIn, now: datetime) -> Appointment:
+async def cancel(
+    session: AsyncSession, caller: Caller, ident: str, data: CancelIn, now: datetime
+) -> Appointment:
     appointment = await get_appointment(session, caller.tenant, ident, for_update=True)
     if appointment.status == "cancelled":
         return appointment  # cancelling twice is the same as cancelling once
@@ -277,7 +296,14 @@ async def _choose_provider(
     rules = rules_for(tenant, service, now)
     blocked_until = start + rules.duration + rules.buffer
     calendars = await load_calendars(
-        session, tenant, candidates, start, blocked_until, now, owner=owner, ignore_appointment=ignore_appointment
+        session,
+        tenant,
+        candidates,
+        start,
+        blocked_until,
+        now,
+        owner=owner,
+        ignore_appointment=ignore_appointment,
     )
     reasons = []
     any_open = False
@@ -388,7 +414,9 @@ async def _new_reference(session: AsyncSession, tenant: TenantContext) -> str:
     for _ in range(10):
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
         taken = await session.execute(
-            select(Appointment.id).where(Appointment.tenant_id == tenant.id, Appointment.reference == reference)
+            select(Appointment.id).where(
+                Appointment.tenant_id == tenant.id, Appointment.reference == reference
+            )
         )
         if taken.first() is None:
             return reference

@@ -48,10 +48,14 @@ async def create_tenant(
         await session.flush()
     except IntegrityError as error:
         if sqlstate(error) == UNIQUE_VIOLATION:  # a concurrent request took the slug first
-            raise Conflict(f"a tenant with slug {data.slug!r} already exists", details={"slug": data.slug}) from error
+            raise Conflict(
+                f"a tenant with slug {data.slug!r} already exists", details={"slug": data.slug}
+            ) from error
         raise
 
-    providers = [Provider(id=uuid.uuid4(), tenant_id=tenant.id, name=p.name, kind=p.kind) for p in data.providers]
+    providers = [
+        Provider(id=uuid.uuid4(), tenant_id=tenant.id, name=p.name, kind=p.kind) for p in data.providers
+    ]
     session.add_all(providers)
     by_name = {p.name: p for p in providers}
     hours: dict[uuid.UUID, list[WeeklyHours]] = defaultdict(list)
@@ -112,7 +116,9 @@ async def list_providers(
 ) -> tuple[list[Provider], dict[uuid.UUID, list[WeeklyHours]]]:
     providers = list(
         (
-            await session.execute(select(Provider).where(Provider.tenant_id == tenant.id).order_by(Provider.name))
+            await session.execute(
+                select(Provider).where(Provider.tenant_id == tenant.id).order_by(Provider.name)
+            )
         ).scalars()
     )
     hours: dict[uuid.UUID, list[WeeklyHours]] = defaultdict(list)

@@ -78,7 +78,9 @@ async def confirm_hold(
 
 
 @router.post("/bookings", status_code=201, response_model=AppointmentOut)
-async def create_booking(body: BookingCreate, caller: TenantCaller, request: Request, now: Now) -> JSONResponse:
+async def create_booking(
+    body: BookingCreate, caller: TenantCaller, request: Request, now: Now
+) -> JSONResponse:
     """Book a time directly (hold and confirm in one step)."""
 
     async def work(session: AsyncSession) -> AppointmentOut:
@@ -131,7 +133,9 @@ async def get_booking(ident: str, caller: TenantCaller, db: Db) -> AppointmentOu
     """An appointment by id or by its reference code."""
 
     async def work(session: AsyncSession) -> AppointmentOut:
-        return presenters.appointment_out(await booking.get_appointment(session, caller.tenant, ident), caller.tenant)
+        return presenters.appointment_out(
+            await booking.get_appointment(session, caller.tenant, ident), caller.tenant
+        )
 
     return await db.transaction(work)
 
@@ -143,7 +147,9 @@ async def reschedule_booking(
     """Move an appointment atomically: the old time is only freed if the new one is taken."""
 
     async def work(session: AsyncSession) -> AppointmentOut:
-        return presenters.appointment_out(await booking.reschedule(session, caller, ident, body, now), caller.tenant)
+        return presenters.appointment_out(
+            await booking.reschedule(session, caller, ident, body, now), caller.tenant
+        )
 
     return await run_command(request, str(caller.tenant.id), work, status_code=200)
 
@@ -153,6 +159,8 @@ async def cancel_booking(
     ident: str, body: CancelIn, caller: TenantCaller, request: Request, now: Now
 ) -> JSONResponse:
     async def work(session: AsyncSession) -> AppointmentOut:
-        return presenters.appointment_out(await booking.cancel(session, caller, ident, body, now), caller.tenant)
+        return presenters.appointment_out(
+            await booking.cancel(session, caller, ident, body, now), caller.tenant
+        )
 
     return await run_command(request, str(caller.tenant.id), work, status_code=200)

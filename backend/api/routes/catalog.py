@@ -76,7 +76,9 @@ async def add_closure(body: ClosureIn, caller: TenantCaller, request: Request) -
     async def work(session: AsyncSession) -> ClosureOut:
         return _closure_out(await tenants.add_closure(session, caller, body), caller)
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=201, isolation="READ COMMITTED")
+    return await run_command(
+        request, str(caller.tenant.id), work, status_code=201, isolation="READ COMMITTED"
+    )
 
 
 @router.delete("/closures/{closure_id}", status_code=204)
@@ -91,7 +93,9 @@ async def get_availability(
     now: Now,
     service_id: uuid.UUID,
     start: Annotated[date, Query(alias="from", description="First local day (tenant's timezone)")],
-    end: Annotated[date | None, Query(alias="to", description="Last local day, inclusive; default: same day")] = None,
+    end: Annotated[
+        date | None, Query(alias="to", description="Last local day, inclusive; default: same day")
+    ] = None,
     provider_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> AvailabilityOut:

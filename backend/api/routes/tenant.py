@@ -45,7 +45,9 @@ async def create_key(body: ApiKeyCreate, caller: TenantCaller, request: Request)
         issued = await api_keys.create(session, caller, body.kind, body.name, body.allowed_origins)
         return presenters.key_created(issued)
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=201, isolation="READ COMMITTED")
+    return await run_command(
+        request, str(caller.tenant.id), work, status_code=201, isolation="READ COMMITTED"
+    )
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)

@@ -1,0 +1,231 @@
+"""Shared fixtures: real PostgreSQL and Redis, the app in-process, and a live server process.
+
+With TEST_DATABASE_URL / TEST_REDIS_URL set those servers are used; otherwise embedded ones start
+under var/test. Every run gets a fresh database; every test gets its own tenant, so tests never see
+each other's rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from backend import infra, migrations
+from backend.api.app import create_app
+from backend.db import Database
+from backend.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_SECRET = "test-admin-secret"
+NY = ZoneInfo("America/New_York")
+ALL_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _fresh_database(server_url: str) -> str:
+    name = f"frontdesk_test_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    data_dir = ROOT / "var" / "test"
+    server_url = os.environ.get("TEST_DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
+    redis_url = os.environ.get("TEST_REDIS_URL") or infra.start_embedded_redis(data_dir)
+    database_url = _fresh_database(server_url)
+    migrations.upgrade_to_head(database_url)
+    return Settings(
+        _env_file=None,
+        environment="test",
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_secret=ADMIN_SECRET,
+        data_dir=data_dir,
+        db_pool_size=20,
+        db_max_overflow=20,
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test") as c:
+        yield c
+    await app.state.db.dispose()
+    await app.state.redis.aclose()
+
+
+@dataclass
+class TenantHandle:
+    """A tenant created through the admin API, with what tests need to drive it."""
+
+    id: str
+    slug: str
+    key: str
+    providers: dict[str, str]  # name -> id
+    services: dict[str, str]  # name -> id
+    body: dict[str, Any]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def tenant_spec(**overrides: Any) -> dict[str, Any]:
+    """A clinic open 09:00-17:00 every day with a 12-13 lunch break, so any future date works."""
+    hours = [
+        {"weekday": day, "opens_at": opens, "closes_at": closes}
+        for day in ALL_WEEK
+        for opens, closes in (("09:00", "12:00"), ("13:00", "17:00"))
+    ]
+    spec: dict[str, Any] = {
+        "name": "Test Clinic",
+        "slug": f"t-{uuid.uuid4().hex[:12]}",
+        "timezone": "America/New_York",
+        "profile": "healthcare",
+        "settings": {"min_lead_minutes": 0, "max_days_ahead": 400},
+        "providers": [
+            {"name": "Dr. Adams", "hours": hours},
+            {"name": "Dr. Baker", "hours": hours},
+        ],
+        "services": [
+            {"name": "Check-up", "duration_minutes": 30, "buffer_minutes": 0, "providers": ["Dr. Adams"]},
+            {"name": "Cleaning", "duration_minutes": 60, "buffer_minutes": 15, "providers": ["Dr. Adams"]},
+            {"name": "Consultation", "duration_minutes": 30, "aliases": ["consult"]},
+        ],
+    }
+    spec.update(overrides)
+    return spec
+
+
+MakeTenant = Callable[..., Awaitable[TenantHandle]]
+
+
+@pytest.fixture
+def make_tenant(client: httpx.AsyncClient) -> MakeTenant:
+    async def make(**overrides: Any) -> TenantHandle:
+        body = tenant_spec(**overrides)
+        response = await client.post("/api/v1/tenants", json=body, headers={"X-Admin-Secret": ADMIN_SECRET})
+        assert response.status_code == 201, response.text
+        data = response.json()
+        return TenantHandle(
+            id=data["tenant"]["id"],
+            slug=data["tenant"]["slug"],
+            key=data["api_key"]["key"],
+            providers={p["name"]: p["id"] for p in data["providers"]},
+            services={s["name"]: s["id"] for s in data["services"]},
+            body=body,
+        )
+
+    return make
+
+
+@pytest.fixture
+async def tenant(make_tenant: MakeTenant) -> TenantHandle:
+    return await make_tenant()
+
+
+def local_day(days_ahead: int) -> date:
+    return datetime.now(NY).date() + timedelta(days=days_ahead)
+
+
+def at(day: date, hh_mm: str) -> datetime:
+    """An aware datetime for a New York wall-clock time."""
+    hour, minute = map(int, hh_mm.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=NY)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    demo_key: str
+    output: Path
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
+    port = _free_port()
+    data_dir = tmp_path_factory.mktemp("live")
+    output = data_dir / "serve.log"
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": settings.database_url or "",
+        "REDIS_URL": settings.redis_url or "",
+        "ADMIN_SECRET": ADMIN_SECRET,
+        "DATA_DIR": str(data_dir),
+        "DB_POOL_SIZE": "20",
+        "DB_MAX_OVERFLOW": "20",
+        "LOG_LEVEL": "WARNING",
+    }
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"frontdesk serve did not start:\n{output.read_text()}")
+        time.sleep(0.2)
+    try:
+        yield LiveServer(base_url=base_url, demo_key=(data_dir / "demo_api_key").read_text().strip(), output=output)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

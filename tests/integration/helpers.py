@@ -1,0 +1,55 @@
+"""Queries tests use to check the database itself, independent of the code under test."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from backend.db import Database
+from backend.services.context import Caller, TenantContext
+from backend.models import Tenant
+
+
+async def overlapping_pairs(db: Database) -> int:
+    """Pairs of occupying appointments / live holds of one provider that overlap (must be 0)."""
+
+    async def count(session):
+        return (
+            await session.execute(
+                text(
+                    """
+                    SELECT
+                      (SELECT count(*) FROM appointments a JOIN appointments b
+                         ON a.provider_id = b.provider_id AND a.id < b.id
+                        AND a.status IN ('booked', 'confirmed') AND b.status IN ('booked', 'confirmed')
+                        AND tstzrange(a.starts_at, a.blocked_until) && tstzrange(b.starts_at, b.blocked_until))
+                    + (SELECT count(*) FROM holds a JOIN holds b
+                         ON a.provider_id = b.provider_id AND a.id < b.id
+                        AND a.status = 'active' AND b.status = 'active'
+                        AND tstzrange(a.starts_at, a.blocked_until) && tstzrange(b.starts_at, b.blocked_until))
+                    """
+                )
+            )
+        ).scalar_one()
+
+    return await db.transaction(count)
+
+
+async def scalar(db: Database, sql: str, **params):
+    async def run(session):
+        return (await session.execute(text(sql), params)).scalar()
+
+    return await db.transaction(run)
+
+
+async def rows(db: Database, sql: str, **params):
+    async def run(session):
+        return [dict(r._mapping) for r in await session.execute(text(sql), params)]
+
+    return await db.transaction(run)
+
+
+async def caller_for(db: Database, tenant_id: str, actor: str = "test") -> Caller:
+    async def load(session):
+        return TenantContext.of(await session.get_one(Tenant, tenant_id))
+
+    return Caller(tenant=await db.transaction(load), actor=actor, correlation_id="test")

@@ -1,0 +1,135 @@
+"""No double booking under contention: exactly one winner, the rest SLOT_TAKEN, no server errors."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import httpx
+
+from backend.errors import SlotTaken
+from backend.schemas import BookingCreate, HoldCreate, RescheduleIn
+from backend.services import booking
+from tests.conftest import at, iso, local_day, utcnow
+from tests.integration.helpers import caller_for, overlapping_pairs, scalar
+
+CONTENDERS = 50
+
+
+def customer(i: int) -> dict:
+    return {"name": f"Patient {i}", "phone": f"+1617555{i:04d}"}
+
+
+async def _outcomes(attempts) -> Counter:
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    outcome = Counter()
+    for result in results:
+        if isinstance(result, SlotTaken):
+            outcome["taken"] += 1
+        elif isinstance(result, BaseException):
+            outcome[f"error:{type(result).__name__}:{result}"] += 1
+        else:
+            outcome["won"] += 1
+    return outcome
+
+
+async def test_fifty_concurrent_bookings_through_the_service(db, tenant):
+    caller = await caller_for(db, tenant.id)
+    start = at(local_day(3), "10:00")
+
+    def attempt(i: int):
+        data = BookingCreate(service_id=tenant.services["Check-up"], starts_at=start, customer=customer(i))
+        return db.transaction(lambda s: booking.book(s, caller, data, utcnow()), isolation="SERIALIZABLE")
+
+    assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
+    assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 1
+    assert await overlapping_pairs(db) == 0
+
+
+async def test_fifty_concurrent_holds_through_the_service(db, tenant):
+    caller = await caller_for(db, tenant.id)
+    start = at(local_day(3), "11:00")
+
+    def attempt(i: int):
+        data = HoldCreate(service_id=tenant.services["Check-up"], starts_at=start, session_key=f"s{i}")
+        return db.transaction(lambda s: booking.create_hold(s, caller, data, utcnow()), isolation="SERIALIZABLE")
+
+    assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
+    assert await scalar(db, "SELECT count(*) FROM holds WHERE tenant_id = :t", t=tenant.id) == 1
+    assert await overlapping_pairs(db) == 0
+
+
+async def test_overlapping_but_unequal_ranges_have_one_winner(db, tenant):
+    """Starts 10:00, 10:05 ... 10:25 for a 30-minute visit: every pair overlaps, so one may win."""
+    caller = await caller_for(db, tenant.id)
+    day = local_day(4)
+
+    def attempt(i: int):
+        start = at(day, "10:00") + timedelta(minutes=5 * (i % 6))
+        data = BookingCreate(service_id=tenant.services["Check-up"], starts_at=start, customer=customer(i))
+        return db.transaction(lambda s: booking.book(s, caller, data, utcnow()), isolation="SERIALIZABLE")
+
+    assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
+    assert await overlapping_pairs(db) == 0
+
+
+async def test_concurrent_reschedules_into_one_slot(db, tenant):
+    caller = await caller_for(db, tenant.id)
+    day = local_day(5)
+    originals = []
+    for i in range(12):  # 12 patients on four days, then all ask for the same new time
+        start = at(day + timedelta(days=1 + i // 4), "09:00") + timedelta(minutes=45 * (i % 4))
+        data = BookingCreate(service_id=tenant.services["Check-up"], starts_at=start, customer=customer(i))
+        appointment = await db.transaction(
+            lambda s, data=data: booking.book(s, caller, data, utcnow()), isolation="SERIALIZABLE"
+        )
+        originals.append((str(appointment.id), appointment.starts_at))
+    target = at(day, "14:00")
+
+    def attempt(appointment_id: str):
+        data = RescheduleIn(starts_at=target)
+        return db.transaction(
+            lambda s: booking.reschedule(s, caller, appointment_id, data, utcnow()), isolation="SERIALIZABLE"
+        )
+
+    outcome = await _outcomes(attempt(appointment_id) for appointment_id, _ in originals)
+    assert outcome == Counter(won=1, taken=len(originals) - 1)
+    moved = await scalar(
+        db, "SELECT count(*) FROM appointments WHERE tenant_id = :t AND starts_at = :s", t=tenant.id, s=target
+    )
+    assert moved == 1
+    # the losers kept their old times: a failed reschedule frees nothing
+    for appointment_id, starts_at in originals:
+        current = await scalar(db, "SELECT starts_at FROM appointments WHERE id = :i", i=uuid.UUID(appointment_id))
+        assert current in (starts_at, target)
+    assert await overlapping_pairs(db) == 0
+
+
+async def test_fifty_concurrent_bookings_over_http(live_server, make_tenant, db):
+    """Through a real server process and real TCP connections."""
+    tenant = await make_tenant()
+    start = iso(at(local_day(3), "15:00"))
+    async with httpx.AsyncClient(base_url=live_server.base_url, headers=tenant.auth, timeout=60) as http:
+
+        async def attempt(i: int) -> httpx.Response:
+            body = {"service_id": tenant.services["Check-up"], "starts_at": start, "customer": customer(i)}
+            return await http.post("/api/v1/bookings", json=body)
+
+        responses = await asyncio.gather(*(attempt(i) for i in range(CONTENDERS)))
+        statuses = Counter(r.status_code for r in responses)
+        assert statuses == Counter({201: 1, 409: CONTENDERS - 1}), statuses
+        assert {r.json()["error"]["code"] for r in responses if r.status_code == 409} == {"SLOT_TAKEN"}
+
+        # holds and overlapping ranges over HTTP too
+        hold_start = at(local_day(3), "16:00")
+
+        async def hold(i: int) -> httpx.Response:
+            starts_at = hold_start + timedelta(minutes=5 * (i % 6))
+            body = {"service_id": tenant.services["Check-up"], "starts_at": iso(starts_at), "session_key": f"s{i}"}
+            return await http.post("/api/v1/holds", json=body)
+
+        responses = await asyncio.gather(*(hold(i) for i in range(CONTENDERS)))
+        assert Counter(r.status_code for r in responses) == Counter({201: 1, 409: CONTENDERS - 1})
+    assert await overlapping_pairs(db) == 0
