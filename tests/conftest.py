@@ -80,7 +80,9 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 @pytest.fixture(scope="session")
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
+    ) as c:
         yield c
     await app.state.db.dispose()
     await app.state.redis.aclose()
@@ -225,7 +227,9 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
             raise RuntimeError(f"frontdesk serve did not start:\n{output.read_text()}")
         time.sleep(0.2)
     try:
-        yield LiveServer(base_url=base_url, demo_key=(data_dir / "demo_api_key").read_text().strip(), output=output)
+        yield LiveServer(
+            base_url=base_url, demo_key=(data_dir / "demo_api_key").read_text().strip(), output=output
+        )
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -45,6 +45,7 @@ async def claim(
             status="in_progress",
             locked_at=now,
             expires_at=now + policy.ttl,
+            created_at=now,
         )
         .on_conflict_do_nothing(index_elements=[IdempotencyKey.scope, IdempotencyKey.key])
         .returning(IdempotencyKey.key)
@@ -85,6 +86,7 @@ def _reclaim(row: IdempotencyKey, request_hash: str, now: datetime, policy: KeyP
     row.response_status = None
     row.response_body = None
     row.locked_at = now
+    row.created_at = now
     row.expires_at = now + policy.ttl
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from backend.db import Database
-from backend.services.context import Caller, TenantContext
 from backend.models import Tenant
+from backend.services.context import Caller, TenantContext
 
 
 async def overlapping_pairs(db: Database) -> int:
@@ -21,11 +21,13 @@ async def overlapping_pairs(db: Database) -> int:
                       (SELECT count(*) FROM appointments a JOIN appointments b
                          ON a.provider_id = b.provider_id AND a.id < b.id
                         AND a.status IN ('booked', 'confirmed') AND b.status IN ('booked', 'confirmed')
-                        AND tstzrange(a.starts_at, a.blocked_until) && tstzrange(b.starts_at, b.blocked_until))
+                        AND tstzrange(a.starts_at, a.blocked_until)
+                            && tstzrange(b.starts_at, b.blocked_until))
                     + (SELECT count(*) FROM holds a JOIN holds b
                          ON a.provider_id = b.provider_id AND a.id < b.id
                         AND a.status = 'active' AND b.status = 'active'
-                        AND tstzrange(a.starts_at, a.blocked_until) && tstzrange(b.starts_at, b.blocked_until))
+                        AND tstzrange(a.starts_at, a.blocked_until)
+                            && tstzrange(b.starts_at, b.blocked_until))
                     """
                 )
             )

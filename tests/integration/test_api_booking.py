@@ -26,7 +26,11 @@ async def test_hold_then_confirm_books_and_frees_nothing_else(client, tenant, db
     assert "10:00" in await free_times(client, tenant, day=day)
     hold = await client.post(
         "/api/v1/holds",
-        json={"service_id": tenant.services["Check-up"], "starts_at": iso(at(day, "10:00")), "session_key": "chat-1"},
+        json={
+            "service_id": tenant.services["Check-up"],
+            "starts_at": iso(at(day, "10:00")),
+            "session_key": "chat-1",
+        },
         headers=tenant.auth,
     )
     assert hold.status_code == 201, hold.text
@@ -52,7 +56,9 @@ async def test_hold_then_confirm_books_and_frees_nothing_else(client, tenant, db
     assert found.status_code == 200 and found.json()["id"] == appointment["id"]
 
     again = await client.post(
-        f"/api/v1/holds/{hold.json()['id']}/confirm", json={"customer": JANE, "session_key": "chat-1"}, headers=tenant.auth
+        f"/api/v1/holds/{hold.json()['id']}/confirm",
+        json={"customer": JANE, "session_key": "chat-1"},
+        headers=tenant.auth,
     )
     assert again.status_code == 409
     assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 1
@@ -61,26 +67,42 @@ async def test_hold_then_confirm_books_and_frees_nothing_else(client, tenant, db
 async def test_only_the_holder_can_confirm_and_an_expired_hold_cannot(client, make_tenant, db):
     tenant = await make_tenant(settings={"min_lead_minutes": 0, "max_days_ahead": 400, "hold_ttl_minutes": 1})
     day = local_day(3)
-    body = {"service_id": tenant.services["Check-up"], "starts_at": iso(at(day, "09:00")), "session_key": "mine"}
+    body = {
+        "service_id": tenant.services["Check-up"],
+        "starts_at": iso(at(day, "09:00")),
+        "session_key": "mine",
+    }
     hold = (await client.post("/api/v1/holds", json=body, headers=tenant.auth)).json()
 
     stolen = await client.post(
-        f"/api/v1/holds/{hold['id']}/confirm", json={"customer": JANE, "session_key": "other"}, headers=tenant.auth
+        f"/api/v1/holds/{hold['id']}/confirm",
+        json={"customer": JANE, "session_key": "other"},
+        headers=tenant.auth,
     )
     assert stolen.status_code == 403
 
     # the hold lapses (one minute TTL, moved into the past here)
-    await scalar(db, "UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = :i RETURNING 1", i=hold["id"])
+    await scalar(
+        db,
+        "UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = :i RETURNING 1",
+        i=hold["id"],
+    )
     late = await client.post(
-        f"/api/v1/holds/{hold['id']}/confirm", json={"customer": JANE, "session_key": "mine"}, headers=tenant.auth
+        f"/api/v1/holds/{hold['id']}/confirm",
+        json={"customer": JANE, "session_key": "mine"},
+        headers=tenant.auth,
     )
     assert late.status_code == 410
     assert late.json()["error"]["code"] == "HOLD_EXPIRED"
     # an expired hold never blocks anyone: the time is offered and can be held again
     assert "09:00" in await free_times(client, tenant, day=day)
-    retaken = await client.post("/api/v1/holds", json={**body, "session_key": "someone-else"}, headers=tenant.auth)
+    retaken = await client.post(
+        "/api/v1/holds", json={**body, "session_key": "someone-else"}, headers=tenant.auth
+    )
     assert retaken.status_code == 201
-    statuses = await rows(db, "SELECT status FROM holds WHERE tenant_id = :t ORDER BY created_at", t=tenant.id)
+    statuses = await rows(
+        db, "SELECT status FROM holds WHERE tenant_id = :t ORDER BY created_at", t=tenant.id
+    )
     assert [r["status"] for r in statuses] == ["expired", "active"]
 
 
@@ -89,7 +111,9 @@ async def test_released_hold_frees_the_time(client, tenant):
     body = {"service_id": tenant.services["Check-up"], "starts_at": iso(at(day, "09:30")), "session_key": "k"}
     hold = (await client.post("/api/v1/holds", json=body, headers=tenant.auth)).json()
     assert "09:30" not in await free_times(client, tenant, day=day)
-    released = await client.post(f"/api/v1/holds/{hold['id']}/release", json={"session_key": "k"}, headers=tenant.auth)
+    released = await client.post(
+        f"/api/v1/holds/{hold['id']}/release", json={"session_key": "k"}, headers=tenant.auth
+    )
     assert released.status_code == 200 and released.json()["status"] == "released"
     assert "09:30" in await free_times(client, tenant, day=day)
 
@@ -119,7 +143,11 @@ async def test_any_provider_is_chosen_when_none_is_named(client, tenant):
     day = local_day(3)
     first = await book(client, tenant, at(day, "13:00"), service="Consultation")
     second = await book(
-        client, tenant, at(day, "13:00"), service="Consultation", who={"name": "Bob", "email": "bob@example.com"}
+        client,
+        tenant,
+        at(day, "13:00"),
+        service="Consultation",
+        who={"name": "Bob", "email": "bob@example.com"},
     )
     assert {first["provider_name"], second["provider_name"]} == {"Dr. Adams", "Dr. Baker"}
 
@@ -128,8 +156,12 @@ async def test_closures_block_booking_and_availability(client, tenant):
     day = local_day(8)
     closure = await client.post(
         "/api/v1/closures",
-        json={"provider": "Dr. Adams", "starts_at": iso(at(day, "00:00")), "ends_at": iso(at(day + timedelta(1), "00:00")),
-              "reason": "conference"},
+        json={
+            "provider": "Dr. Adams",
+            "starts_at": iso(at(day, "00:00")),
+            "ends_at": iso(at(day + timedelta(1), "00:00")),
+            "reason": "conference",
+        },
         headers=tenant.auth,
     )
     assert closure.status_code == 201, closure.text
@@ -138,7 +170,11 @@ async def test_closures_block_booking_and_availability(client, tenant):
     assert "10:00" in await free_times(client, tenant, service="Consultation", day=day)
     refused = await client.post(
         "/api/v1/bookings",
-        json={"service_id": tenant.services["Check-up"], "starts_at": iso(at(day, "10:00")), "customer": JANE},
+        json={
+            "service_id": tenant.services["Check-up"],
+            "starts_at": iso(at(day, "10:00")),
+            "customer": JANE,
+        },
         headers=tenant.auth,
     )
     assert refused.status_code == 422
@@ -159,7 +195,9 @@ async def test_booking_outside_hours_or_window_is_refused(client, make_tenant):
         (at(local_day(-1), "10:00"), "too soon"),
     ):
         response = await client.post(
-            "/api/v1/bookings", json={"service_id": service, "starts_at": iso(when), "customer": JANE}, headers=tenant.auth
+            "/api/v1/bookings",
+            json={"service_id": service, "starts_at": iso(when), "customer": JANE},
+            headers=tenant.auth,
         )
         assert response.status_code == 422, (when, response.text)
         assert response.json()["error"]["code"] == "SLOT_UNAVAILABLE"
@@ -174,7 +212,9 @@ async def test_reschedule_moves_atomically_and_cancel_frees(client, tenant, db):
     blocker = await book(client, tenant, at(day, "11:00"), who={"name": "Bob", "phone": "+16175550111"})
 
     taken = await client.post(
-        f"/api/v1/bookings/{appointment['id']}/reschedule", json={"starts_at": iso(at(day, "11:00"))}, headers=tenant.auth
+        f"/api/v1/bookings/{appointment['id']}/reschedule",
+        json={"starts_at": iso(at(day, "11:00"))},
+        headers=tenant.auth,
     )
     assert taken.status_code == 409 and taken.json()["error"]["code"] == "SLOT_TAKEN"
     unchanged = (await client.get(f"/api/v1/bookings/{appointment['id']}", headers=tenant.auth)).json()
@@ -201,12 +241,16 @@ async def test_reschedule_moves_atomically_and_cancel_frees(client, tenant, db):
     twice = await client.post(f"/api/v1/bookings/{blocker['id']}/cancel", json={}, headers=tenant.auth)
     assert twice.status_code == 200 and twice.json()["status"] == "cancelled"
     no_move = await client.post(
-        f"/api/v1/bookings/{blocker['id']}/reschedule", json={"starts_at": iso(at(day, "15:00"))}, headers=tenant.auth
+        f"/api/v1/bookings/{blocker['id']}/reschedule",
+        json={"starts_at": iso(at(day, "15:00"))},
+        headers=tenant.auth,
     )
     assert no_move.status_code == 409
 
     actions = await rows(
-        db, "SELECT action FROM audit_log WHERE tenant_id = :t AND entity_type = 'appointment' ORDER BY id", t=tenant.id
+        db,
+        "SELECT action FROM audit_log WHERE tenant_id = :t AND entity_type = 'appointment' ORDER BY id",
+        t=tenant.id,
     )
     assert [a["action"] for a in actions] == [
         "appointment.booked",
@@ -229,7 +273,10 @@ async def test_list_bookings_by_range_status_customer_and_pages(client, tenant):
 
     one_day = {"from": day.isoformat(), "to": day.isoformat()}
     assert ids(await client.get("/api/v1/bookings", params=one_day, headers=tenant.auth)) == [
-        made[0]["id"], made[1]["id"], made[2]["id"], other["id"]
+        made[0]["id"],
+        made[1]["id"],
+        made[2]["id"],
+        other["id"],
     ]
     booked = await client.get("/api/v1/bookings", params={**one_day, "status": "booked"}, headers=tenant.auth)
     assert ids(booked) == [made[0]["id"], made[2]["id"], other["id"]]

@@ -54,7 +54,9 @@ async def test_fifty_concurrent_holds_through_the_service(db, tenant):
 
     def attempt(i: int):
         data = HoldCreate(service_id=tenant.services["Check-up"], starts_at=start, session_key=f"s{i}")
-        return db.transaction(lambda s: booking.create_hold(s, caller, data, utcnow()), isolation="SERIALIZABLE")
+        return db.transaction(
+            lambda s: booking.create_hold(s, caller, data, utcnow()), isolation="SERIALIZABLE"
+        )
 
     assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
     assert await scalar(db, "SELECT count(*) FROM holds WHERE tenant_id = :t", t=tenant.id) == 1
@@ -102,7 +104,9 @@ async def test_concurrent_reschedules_into_one_slot(db, tenant):
     assert moved == 1
     # the losers kept their old times: a failed reschedule frees nothing
     for appointment_id, starts_at in originals:
-        current = await scalar(db, "SELECT starts_at FROM appointments WHERE id = :i", i=uuid.UUID(appointment_id))
+        current = await scalar(
+            db, "SELECT starts_at FROM appointments WHERE id = :i", i=uuid.UUID(appointment_id)
+        )
         assert current in (starts_at, target)
     assert await overlapping_pairs(db) == 0
 
@@ -127,7 +131,11 @@ async def test_fifty_concurrent_bookings_over_http(live_server, make_tenant, db)
 
         async def hold(i: int) -> httpx.Response:
             starts_at = hold_start + timedelta(minutes=5 * (i % 6))
-            body = {"service_id": tenant.services["Check-up"], "starts_at": iso(starts_at), "session_key": f"s{i}"}
+            body = {
+                "service_id": tenant.services["Check-up"],
+                "starts_at": iso(starts_at),
+                "session_key": f"s{i}",
+            }
             return await http.post("/api/v1/holds", json=body)
 
         responses = await asyncio.gather(*(hold(i) for i in range(CONTENDERS)))

@@ -10,7 +10,9 @@ SPRING_FORWARD = date(2027, 3, 14)  # 02:00 -> 03:00
 FALL_BACK = date(2027, 11, 7)  # 02:00 -> 01:00
 
 
-def rules(duration=30, buffer=0, step=30, earliest=datetime(2000, 1, 1, tzinfo=UTC), last_day=date(2100, 1, 1)):
+def rules(
+    duration=30, buffer=0, step=30, earliest=datetime(2000, 1, 1, tzinfo=UTC), last_day=date(2100, 1, 1)
+):
     return BookingRules(
         duration=timedelta(minutes=duration),
         buffer=timedelta(minutes=buffer),
@@ -59,7 +61,9 @@ def test_visit_must_end_by_closing_time():
 def test_buffer_after_a_visit_blocks_the_next_start():
     day = date(2027, 1, 4)
     taken = (datetime(2027, 1, 4, 14, 0, tzinfo=UTC), datetime(2027, 1, 4, 14, 45, tzinfo=UTC))  # 09:00-09:45
-    slots = free_slots([day], hours(day, "09:00", "11:00"), NY, rules(duration=30, buffer=15, step=15), [taken], [])
+    slots = free_slots(
+        [day], hours(day, "09:00", "11:00"), NY, rules(duration=30, buffer=15, step=15), [taken], []
+    )
     # the taken visit plus its 15-minute buffer occupies 09:00-09:45; nothing may start inside it
     assert local(slots)[0] == "09:45 EST"
     assert "09:30 EST" not in local(slots)
@@ -67,7 +71,10 @@ def test_buffer_after_a_visit_blocks_the_next_start():
 
 def test_closures_lead_time_and_last_day():
     day = date(2027, 1, 4)
-    closure = (datetime(2027, 1, 4, 15, 0, tzinfo=UTC), datetime(2027, 1, 4, 16, 0, tzinfo=UTC))  # 10:00-11:00
+    closure = (
+        datetime(2027, 1, 4, 15, 0, tzinfo=UTC),
+        datetime(2027, 1, 4, 16, 0, tzinfo=UTC),
+    )  # 10:00-11:00
     earliest = datetime(2027, 1, 4, 14, 30, tzinfo=UTC)  # 09:30
     slots = free_slots([day], hours(day, "09:00", "12:00"), NY, rules(earliest=earliest), [], [closure])
     assert local(slots) == ["09:30 EST", "11:00 EST", "11:30 EST"]
@@ -78,8 +85,12 @@ def test_why_not_bookable_explains():
     day = date(2027, 1, 4)
     open_hours = hours(day, "09:00", "12:00")
     r = rules(earliest=datetime(2027, 1, 4, 14, 0, tzinfo=UTC), last_day=date(2027, 1, 10))
-    assert why_not_bookable(datetime(2027, 1, 4, 15, 5, tzinfo=UTC), open_hours, NY, r, []) is None  # 10:05 off-grid
-    assert "outside opening hours" in why_not_bookable(datetime(2027, 1, 4, 19, 0, tzinfo=UTC), open_hours, NY, r, [])
+    assert (
+        why_not_bookable(datetime(2027, 1, 4, 15, 5, tzinfo=UTC), open_hours, NY, r, []) is None
+    )  # 10:05 off-grid
+    assert "outside opening hours" in why_not_bookable(
+        datetime(2027, 1, 4, 19, 0, tzinfo=UTC), open_hours, NY, r, []
+    )
     assert "too soon" in why_not_bookable(datetime(2027, 1, 4, 13, 0, tzinfo=UTC), open_hours, NY, r, [])
     assert "too far" in why_not_bookable(datetime(2027, 1, 11, 15, 0, tzinfo=UTC), open_hours, NY, r, [])
     closed = [(datetime(2027, 1, 4, 15, 0, tzinfo=UTC), datetime(2027, 1, 4, 16, 0, tzinfo=UTC))]
