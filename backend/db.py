@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Literal, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from backend.errors import BusyRetry
 from backend.settings import Settings
@@ -61,7 +63,6 @@ class Database:
             max_overflow=settings.db_max_overflow,
             pool_pre_ping=False,
         )
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._max_attempts = settings.booking_max_attempts
 
     async def transaction(
@@ -69,18 +70,28 @@ class Database:
         work: Callable[[AsyncSession], Awaitable[T]],
         *,
         isolation: Isolation = "READ COMMITTED",
+        gate: int | None = None,
     ) -> T:
         """Run `work` in one transaction and commit it; re-run it on 40001/40P01.
 
         `work` must be safe to run again from the start: it gets a fresh session each attempt.
+        With `gate`, the transaction begins only once it holds the advisory lock `gate` (see
+        `_hold_gate`), so transactions sharing a gate run one after another on fresh snapshots.
         """
         for attempt in range(1, self._max_attempts + 1):
             try:
-                async with self.sessions() as session:
-                    await session.connection(execution_options={"isolation_level": isolation})
-                    result = await work(session)
-                    await session.commit()
-                    return result
+                async with self.engine.connect() as connection, self._hold_gate(connection, gate):
+                    await connection.execution_options(isolation_level=isolation)
+                    async with AsyncSession(
+                        bind=connection, expire_on_commit=False, autoflush=False
+                    ) as session:
+                        if isolation == "SERIALIZABLE":
+                            # A sequential scan takes a relation-wide predicate lock, so any concurrent
+                            # write to that table would abort us; index scans lock only what they read.
+                            await session.execute(text("SET LOCAL enable_seqscan = off"))
+                        result = await work(session)
+                        await session.commit()
+                        return result
             except DBAPIError as error:
                 if sqlstate(error) not in RETRYABLE_SQLSTATES:
                     raise
@@ -88,6 +99,33 @@ class Database:
                     raise TransactionConflict() from error
                 await asyncio.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def _hold_gate(self, connection: AsyncConnection, gate: int | None) -> AsyncIterator[None]:
+        """Hold a session-level advisory lock around the transaction that follows.
+
+        A SERIALIZABLE snapshot is taken when the first statement starts, so a lock taken inside the
+        transaction leaves a waiter with a snapshot from before the holder committed: it then reads
+        stale rows and is aborted. Taking the lock before BEGIN gives every waiter a fresh snapshot.
+        """
+        if gate is None:
+            yield
+            return
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("SELECT pg_advisory_lock(:gate)"), {"gate": gate})
+        await connection.commit()
+        try:
+            yield
+        finally:
+            try:
+                await connection.rollback()
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("SELECT pg_advisory_unlock(:gate)"), {"gate": gate})
+                await connection.commit()
+            except BaseException:
+                # Closing the connection is the one sure way to drop a session lock.
+                await connection.invalidate()
+                raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -36,12 +36,13 @@ async def run_command(
     work: Work,
     *,
     status_code: int,
-    isolation: Isolation = "SERIALIZABLE",
+    isolation: Isolation = "READ COMMITTED",
+    gate: int | None = None,
 ) -> JSONResponse:
     db: Database = request.app.state.db
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
-        result = await db.transaction(work, isolation=isolation)
+        result = await db.transaction(work, isolation=isolation, gate=gate)
         return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
 
     if not _KEY_PATTERN.fullmatch(key):
@@ -64,7 +65,7 @@ async def run_command(
         return body
 
     try:
-        body = await db.transaction(work_and_record, isolation=isolation)
+        body = await db.transaction(work_and_record, isolation=isolation, gate=gate)
     except AppError as error:
         if error.retryable:
             await db.transaction(lambda session: idempotency.release(session, scope, key))

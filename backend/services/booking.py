@@ -1,10 +1,11 @@
 """Holds, bookings, reschedules and cancellations: the writes that must never double-book.
 
-Run every function here under SERIALIZABLE (`Database.transaction(..., isolation="SERIALIZABLE")`).
-The layers, outermost first: a transaction-scoped advisory lock per provider and local day lines up
-contenders; SERIALIZABLE plus the runner's retry catches what slips past; the EXCLUDE constraints
-and the hold/appointment triggers (alembic 0001) make an overlap impossible whatever the code does.
-An overlap reported by the database becomes `SlotTaken`, never a server error.
+Run every write here as `Database.transaction(work, isolation="SERIALIZABLE", gate=writer_gate(tenant))`.
+The layers: the gate orders one tenant's booking transactions on fresh snapshots; inside, a
+transaction-scoped advisory lock per provider and local day lines up contenders for one calendar;
+SERIALIZABLE plus the runner's retry catches what slips past; and the EXCLUDE constraints and the
+hold/appointment triggers (alembic 0001) make an overlap impossible whatever the code does. An
+overlap reported by the database becomes `SlotTaken`, never a server error.
 """
 
 from __future__ import annotations
@@ -33,13 +34,30 @@ from backend.models import Appointment, Customer, Hold, Provider, Service
 from backend.scheduling import days_between, overlaps, why_not_bookable
 from backend.schemas import BookingCreate, CancelIn, CustomerIn, HoldConfirm, HoldCreate, RescheduleIn
 from backend.services import audit, customers
-from backend.services.availability import OCCUPYING, get_service, load_calendars, providers_for, rules_for
+from backend.services.availability import (
+    OCCUPYING,
+    get_service,
+    load_calendars,
+    occupying_overlap,
+    providers_for,
+    rules_for,
+)
 from backend.services.context import Caller, TenantContext
 
 # No 0/O, 1/I/L: a reference is read aloud over the phone and typed from a text message.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
 TAKEN_MESSAGE = "that time was just taken; please choose another time"
+
+
+def writer_gate(tenant_id: uuid.UUID) -> int:
+    """The advisory lock key ordering one tenant's booking transactions.
+
+    Without it, SERIALIZABLE aborts bookings of different calendars that merely share index pages
+    (predicate locks are page-grained), which on a busy tenant means retry storms. Tenants still
+    book in parallel.
+    """
+    return _lock_key(tenant_id, "booking-writes")
 
 
 # ---- holds ----
@@ -94,6 +112,7 @@ async def confirm_hold(
             details={"hold_id": str(hold.id), "expired_at": hold.expires_at.isoformat()},
         )
     service = await get_service(session, caller.tenant, hold.service_id)
+    await _lock_days(session, caller.tenant, [(hold.provider_id, hold.starts_at, hold.blocked_until)])
     return await _book_held_slot(session, caller, hold, service, data.customer, data.notes)
 
 
@@ -323,8 +342,8 @@ async def _choose_provider(
 async def _book_held_slot(
     session: AsyncSession, caller: Caller, hold: Hold, service: Service, customer_data: CustomerIn, notes: str
 ) -> Appointment:
+    """Turn `hold` into an appointment; the caller holds the provider-day lock already."""
     tenant = caller.tenant
-    await _lock_days(session, tenant, [(hold.provider_id, hold.starts_at, hold.blocked_until)])
     customer = await customers.find_or_create(session, tenant, customer_data)
     hold.status = "confirmed"
     await session.flush()
@@ -378,8 +397,9 @@ async def _lock_days(
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
-def _lock_key(provider_id: uuid.UUID, day: date) -> int:
-    digest = hashlib.blake2b(f"{provider_id}:{day.isoformat()}".encode(), digest_size=8).digest()
+def _lock_key(owner: uuid.UUID, scope: date | str) -> int:
+    text_scope = scope.isoformat() if isinstance(scope, date) else scope
+    digest = hashlib.blake2b(f"{owner}:{text_scope}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -393,8 +413,7 @@ async def _expire_stale_holds(
             Hold.provider_id == provider_id,
             Hold.status == "active",
             Hold.expires_at <= now,
-            Hold.starts_at < end,
-            Hold.blocked_until > start,
+            occupying_overlap(Hold, start, end),
         )
         .values(status="expired")
         .execution_options(synchronize_session=False)

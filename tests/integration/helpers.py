@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from backend.db import Database
 from backend.models import Tenant
+from backend.services.booking import writer_gate
 from backend.services.context import Caller, TenantContext
 
 
@@ -48,6 +49,12 @@ async def rows(db: Database, sql: str, **params):
         return [dict(r._mapping) for r in await session.execute(text(sql), params)]
 
     return await db.transaction(run)
+
+
+def booking_transaction(db: Database, caller: Caller, work, *, gated: bool = True):
+    """Run a booking-service call the way the API does: SERIALIZABLE, behind the tenant's gate."""
+    gate = writer_gate(caller.tenant.id) if gated else None
+    return db.transaction(work, isolation="SERIALIZABLE", gate=gate)
 
 
 async def caller_for(db: Database, tenant_id: str, actor: str = "test") -> Caller:

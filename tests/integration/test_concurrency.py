@@ -8,12 +8,13 @@ from collections import Counter
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from backend.errors import SlotTaken
 from backend.schemas import BookingCreate, HoldCreate, RescheduleIn
 from backend.services import booking
 from tests.conftest import at, iso, local_day, utcnow
-from tests.integration.helpers import caller_for, overlapping_pairs, scalar
+from tests.integration.helpers import booking_transaction, caller_for, overlapping_pairs, scalar
 
 CONTENDERS = 50
 
@@ -35,13 +36,14 @@ async def _outcomes(attempts) -> Counter:
     return outcome
 
 
-async def test_fifty_concurrent_bookings_through_the_service(db, tenant):
+@pytest.mark.parametrize("gated", [True, False], ids=["with-tenant-gate", "database-layers-only"])
+async def test_fifty_concurrent_bookings_through_the_service(db, tenant, gated):
     caller = await caller_for(db, tenant.id)
     start = at(local_day(3), "10:00")
 
     def attempt(i: int):
         data = BookingCreate(service_id=tenant.services["Check-up"], starts_at=start, customer=customer(i))
-        return db.transaction(lambda s: booking.book(s, caller, data, utcnow()), isolation="SERIALIZABLE")
+        return booking_transaction(db, caller, lambda s: booking.book(s, caller, data, utcnow()), gated=gated)
 
     assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
     assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 1
@@ -54,9 +56,7 @@ async def test_fifty_concurrent_holds_through_the_service(db, tenant):
 
     def attempt(i: int):
         data = HoldCreate(service_id=tenant.services["Check-up"], starts_at=start, session_key=f"s{i}")
-        return db.transaction(
-            lambda s: booking.create_hold(s, caller, data, utcnow()), isolation="SERIALIZABLE"
-        )
+        return booking_transaction(db, caller, lambda s: booking.create_hold(s, caller, data, utcnow()))
 
     assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
     assert await scalar(db, "SELECT count(*) FROM holds WHERE tenant_id = :t", t=tenant.id) == 1
@@ -71,7 +71,7 @@ async def test_overlapping_but_unequal_ranges_have_one_winner(db, tenant):
     def attempt(i: int):
         start = at(day, "10:00") + timedelta(minutes=5 * (i % 6))
         data = BookingCreate(service_id=tenant.services["Check-up"], starts_at=start, customer=customer(i))
-        return db.transaction(lambda s: booking.book(s, caller, data, utcnow()), isolation="SERIALIZABLE")
+        return booking_transaction(db, caller, lambda s: booking.book(s, caller, data, utcnow()))
 
     assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
     assert await overlapping_pairs(db) == 0
@@ -84,16 +84,16 @@ async def test_concurrent_reschedules_into_one_slot(db, tenant):
     for i in range(12):  # 12 patients on four days, then all ask for the same new time
         start = at(day + timedelta(days=1 + i // 4), "09:00") + timedelta(minutes=45 * (i % 4))
         data = BookingCreate(service_id=tenant.services["Check-up"], starts_at=start, customer=customer(i))
-        appointment = await db.transaction(
-            lambda s, data=data: booking.book(s, caller, data, utcnow()), isolation="SERIALIZABLE"
+        appointment = await booking_transaction(
+            db, caller, lambda s, data=data: booking.book(s, caller, data, utcnow())
         )
         originals.append((str(appointment.id), appointment.starts_at))
     target = at(day, "14:00")
 
     def attempt(appointment_id: str):
         data = RescheduleIn(starts_at=target)
-        return db.transaction(
-            lambda s: booking.reschedule(s, caller, appointment_id, data, utcnow()), isolation="SERIALIZABLE"
+        return booking_transaction(
+            db, caller, lambda s: booking.reschedule(s, caller, appointment_id, data, utcnow())
         )
 
     outcome = await _outcomes(attempt(appointment_id) for appointment_id, _ in originals)

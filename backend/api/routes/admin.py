@@ -33,7 +33,7 @@ async def create_tenant(body: TenantCreate, request: Request, correlation: Corre
             api_key=presenters.key_created(created.api_key),
         )
 
-    return await run_command(request, "admin", work, status_code=201, isolation="READ COMMITTED")
+    return await run_command(request, "admin", work, status_code=201)
 
 
 @router.post("/{tenant_id}/api-keys", status_code=201, response_model=ApiKeyCreated)
@@ -50,4 +50,4 @@ async def issue_key(
         issued = await api_keys.create(session, caller, body.kind, body.name, body.allowed_origins)
         return presenters.key_created(issued)
 
-    return await run_command(request, "admin", work, status_code=201, isolation="READ COMMITTED")
+    return await run_command(request, "admin", work, status_code=201)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api import presenters
-from backend.api.commands import run_command
+from backend.api.commands import Work, run_command
 from backend.api.deps import Db, Now, TenantCaller
 from backend.errors import ValidationFailed
 from backend.scheduling import to_utc
@@ -27,10 +27,22 @@ from backend.schemas import (
     RescheduleIn,
 )
 from backend.services import booking
+from backend.services.context import Caller
 
 router = APIRouter(prefix="/api/v1", tags=["bookings"])
 
 Status = Literal["booked", "confirmed", "cancelled", "completed", "no_show"]
+
+
+async def _booking_write(request: Request, caller: Caller, work: Work, status_code: int) -> JSONResponse:
+    return await run_command(
+        request,
+        str(caller.tenant.id),
+        work,
+        status_code=status_code,
+        isolation="SERIALIZABLE",
+        gate=booking.writer_gate(caller.tenant.id),
+    )
 
 
 @router.post("/holds", status_code=201, response_model=HoldOut)
@@ -40,7 +52,7 @@ async def create_hold(body: HoldCreate, caller: TenantCaller, request: Request, 
     async def work(session: AsyncSession) -> HoldOut:
         return presenters.hold_out(await booking.create_hold(session, caller, body, now), caller.tenant)
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=201)
+    return await _booking_write(request, caller, work, 201)
 
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
@@ -61,7 +73,7 @@ async def release_hold(
         hold = await booking.release_hold(session, caller, hold_id, body.session_key)
         return presenters.hold_out(hold, caller.tenant)
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=200)
+    return await _booking_write(request, caller, work, 200)
 
 
 @router.post("/holds/{hold_id}/confirm", status_code=201, response_model=AppointmentOut)
@@ -74,7 +86,7 @@ async def confirm_hold(
         appointment = await booking.confirm_hold(session, caller, hold_id, body, now)
         return presenters.appointment_out(appointment, caller.tenant)
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=201)
+    return await _booking_write(request, caller, work, 201)
 
 
 @router.post("/bookings", status_code=201, response_model=AppointmentOut)
@@ -86,7 +98,7 @@ async def create_booking(
     async def work(session: AsyncSession) -> AppointmentOut:
         return presenters.appointment_out(await booking.book(session, caller, body, now), caller.tenant)
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=201)
+    return await _booking_write(request, caller, work, 201)
 
 
 @router.get("/bookings", response_model=AppointmentPage)
@@ -151,7 +163,7 @@ async def reschedule_booking(
             await booking.reschedule(session, caller, ident, body, now), caller.tenant
         )
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=200)
+    return await _booking_write(request, caller, work, 200)
 
 
 @router.post("/bookings/{ident}/cancel", response_model=AppointmentOut)
@@ -163,4 +175,4 @@ async def cancel_booking(
             await booking.cancel(session, caller, ident, body, now), caller.tenant
         )
 
-    return await run_command(request, str(caller.tenant.id), work, status_code=200)
+    return await _booking_write(request, caller, work, 200)

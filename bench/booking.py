@@ -1,0 +1,309 @@
+"""Booking throughput and contention, measured in one run on the embedded database.
+
+1. Uncontended bookings/s: through the HTTP API (a `frontdesk serve` process, real TCP), through
+   the booking service in-process, and a raw asyncpg INSERT into the same appointments table (the
+   baseline: the ratio to it is what our checks, locks and transactions cost).
+2. 200 concurrent bookers on one slot through the HTTP API: winners (must be 1), latency, errors.
+
+Usage: python bench/booking.py [--bookings 400] [--concurrency 8] [--contenders 200]
+With DATABASE_URL set it uses that server instead of the embedded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backend import infra, migrations  # noqa: E402
+from backend.db import Database  # noqa: E402
+from backend.schemas import BookingCreate  # noqa: E402
+from backend.services import booking  # noqa: E402
+from backend.services.context import Caller, TenantContext  # noqa: E402
+from backend.settings import Settings  # noqa: E402
+
+ADMIN_SECRET = "bench-admin-secret"
+TZ = ZoneInfo("America/New_York")
+ALL_DAY = [
+    {"weekday": d, "opens_at": "00:00", "closes_at": "23:55"}
+    for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def fresh_database(server_url: str) -> str:
+    name = f"frontdesk_bench_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server_url)
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.close()
+
+    asyncio.run(create())
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def start_server(database_url: str, redis_url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_SECRET": ADMIN_SECRET,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": "20",
+        "DB_MAX_OVERFLOW": "20",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("frontdesk serve did not start")
+
+
+async def create_tenant(base: str, providers: int) -> dict:
+    spec = {
+        "name": "Bench Clinic",
+        "slug": f"bench-{uuid.uuid4().hex[:10]}",
+        "timezone": "America/New_York",
+        "settings": {"min_lead_minutes": 0, "max_days_ahead": 730, "slot_step_minutes": 5},
+        "providers": [{"name": f"Provider {i}", "hours": ALL_DAY} for i in range(providers)],
+        "services": [{"name": "Visit", "duration_minutes": 5}],
+    }
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        response = await http.post("/api/v1/tenants", json=spec, headers={"X-Admin-Secret": ADMIN_SECRET})
+        response.raise_for_status()
+        return response.json()
+
+
+def slot(lane: int, n: int, first_day: datetime) -> datetime:
+    """The n-th distinct 5-minute slot of lane `lane`; lanes never share a provider-day.
+
+    Arithmetic on UTC instants, and at most 22.5 hours a day, so DST nights stay inside opening hours.
+    """
+    day = first_day.astimezone(UTC) + timedelta(days=lane * 40 + n // 270)
+    return day + timedelta(minutes=5 * (n % 270))
+
+
+async def run_lanes(concurrency: int, per_lane: int, book_one) -> tuple[float, list[float], Counter]:
+    latencies: list[float] = []
+    outcomes: Counter = Counter()
+
+    async def lane(index: int) -> None:
+        for n in range(per_lane):
+            started = time.perf_counter()
+            outcomes[await book_one(index, n)] += 1
+            latencies.append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane(i) for i in range(concurrency)))
+    return time.perf_counter() - started, latencies, outcomes
+
+
+def report(label: str, elapsed: float, latencies: list[float], outcomes: Counter) -> float:
+    rate = len(latencies) / elapsed
+    print(
+        f"  {label:<28} {rate:8.1f} bookings/s   p50 {percentile(latencies, 50):6.2f} ms   "
+        f"p99 {percentile(latencies, 99):6.2f} ms   {dict(outcomes)}"
+    )
+    return rate
+
+
+async def uncontended(
+    base: str, settings: Settings, bookings: int, concurrency: int, first_day: datetime
+) -> None:
+    per_lane = bookings // concurrency
+    print(
+        f"\n(1) uncontended: {per_lane * concurrency} bookings in {concurrency} concurrent lanes, all distinct slots"
+    )
+
+    api_tenant = await create_tenant(base, concurrency)
+    providers = [p["id"] for p in api_tenant["providers"]]
+    service = api_tenant["services"][0]["id"]
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+        http.headers["Authorization"] = f"Bearer {api_tenant['api_key']['key']}"
+
+        async def via_api(lane: int, n: int) -> str:
+            response = await http.post(
+                "/api/v1/bookings",
+                json={
+                    "service_id": service,
+                    "provider_id": providers[lane],
+                    "starts_at": slot(lane, n, first_day).isoformat(),
+                    "customer": {"name": "Bench", "phone": f"+1617555{lane:02d}{n % 100:02d}"},
+                },
+            )
+            return str(response.status_code)
+
+        api_rate = report("HTTP API", *await run_lanes(concurrency, per_lane, via_api))
+
+    service_tenant = await create_tenant(base, concurrency)
+    db = Database(settings)
+
+    async def load_context(session):
+        from backend.models import Tenant
+
+        return TenantContext.of(await session.get_one(Tenant, uuid.UUID(service_tenant["tenant"]["id"])))
+
+    caller = Caller(tenant=await db.transaction(load_context), actor="bench", correlation_id="bench")
+    s_providers = [uuid.UUID(p["id"]) for p in service_tenant["providers"]]
+    s_service = uuid.UUID(service_tenant["services"][0]["id"])
+
+    async def via_service(lane: int, n: int) -> str:
+        data = BookingCreate(
+            service_id=s_service,
+            provider_id=s_providers[lane],
+            starts_at=slot(lane, n, first_day),
+            customer={"name": "Bench", "phone": f"+1617555{lane:02d}{n % 100:02d}"},
+        )
+        now = datetime.now(UTC)
+        await db.transaction(
+            lambda s: booking.book(s, caller, data, now),
+            isolation="SERIALIZABLE",
+            gate=booking.writer_gate(caller.tenant.id),
+        )
+        return "ok"
+
+    service_rate = report("booking service", *await run_lanes(concurrency, per_lane, via_service))
+    await db.dispose()
+
+    raw_tenant = await create_tenant(base, concurrency)
+    raw_url = (
+        make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    pool = await asyncpg.create_pool(raw_url, min_size=concurrency, max_size=concurrency)
+    tenant_id = uuid.UUID(raw_tenant["tenant"]["id"])
+    r_providers = [uuid.UUID(p["id"]) for p in raw_tenant["providers"]]
+    r_service = uuid.UUID(raw_tenant["services"][0]["id"])
+    customer_id = await pool.fetchval(
+        "INSERT INTO customers (id, tenant_id, name, phone)"
+        " VALUES ($1, $2, 'Bench', '+16175550199') RETURNING id",
+        uuid.uuid4(),
+        tenant_id,
+    )
+
+    async def raw_insert(lane: int, n: int) -> str:
+        start = slot(lane, n, first_day)
+        await pool.execute(
+            "INSERT INTO appointments (id, tenant_id, reference, provider_id, service_id, customer_id,"
+            " starts_at, ends_at, blocked_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            uuid.uuid4(),
+            tenant_id,
+            uuid.uuid4().hex[:12].upper(),
+            r_providers[lane],
+            r_service,
+            customer_id,
+            start,
+            start + timedelta(minutes=5),
+        )
+        return "ok"
+
+    raw_rate = report("raw asyncpg INSERT (baseline)", *await run_lanes(concurrency, per_lane, raw_insert))
+    await pool.close()
+    print(
+        f"  cost vs baseline: service {raw_rate / service_rate:.1f}x, API {raw_rate / api_rate:.1f}x the time per booking"
+    )
+
+
+async def contended(base: str, contenders: int, first_day: datetime) -> None:
+    print(f"\n(2) {contenders} concurrent bookers on one slot through the HTTP API")
+    tenant = await create_tenant(base, 1)
+    service = tenant["services"][0]["id"]
+    start = (first_day + timedelta(days=500, hours=10)).isoformat()
+    limits = httpx.Limits(max_connections=contenders)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as http:
+        http.headers["Authorization"] = f"Bearer {tenant['api_key']['key']}"
+
+        async def attempt(i: int) -> tuple[int, float]:
+            started = time.perf_counter()
+            response = await http.post(
+                "/api/v1/bookings",
+                json={
+                    "service_id": service,
+                    "starts_at": start,
+                    "customer": {"name": "B", "email": f"b{i}@bench.test"},
+                },
+            )
+            return response.status_code, (time.perf_counter() - started) * 1000
+
+        results = await asyncio.gather(*(attempt(i) for i in range(contenders)))
+    statuses = Counter(status for status, _ in results)
+    latencies = [ms for _, ms in results]
+    print(
+        f"  winners {statuses.get(201, 0)} (must be 1)   slot_taken {statuses.get(409, 0)}   "
+        f"server errors {sum(n for s, n in statuses.items() if s >= 500)}"
+    )
+    print(
+        f"  latency p50 {percentile(latencies, 50):.1f} ms   p95 {percentile(latencies, 95):.1f} ms   "
+        f"p99 {percentile(latencies, 99):.1f} ms   max {max(latencies):.1f} ms"
+    )
+    if statuses.get(201, 0) != 1 or any(s >= 500 for s in statuses):
+        raise SystemExit("FAILED: the slot must have exactly one winner and no server errors")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bookings", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--contenders", type=int, default=200)
+    args = parser.parse_args()
+
+    data_dir = ROOT / "var" / "bench"
+    server_url = os.environ.get("DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
+    redis_url = os.environ.get("REDIS_URL") or infra.start_embedded_redis(data_dir)
+    database_url = fresh_database(server_url)
+    migrations.upgrade_to_head(database_url)
+    settings = Settings(
+        _env_file=None, database_url=database_url, redis_url=redis_url, db_pool_size=20, db_max_overflow=20
+    )
+    process, base = start_server(database_url, redis_url, data_dir)
+    first_day = datetime.combine(datetime.now(TZ).date() + timedelta(days=2), datetime.min.time(), tzinfo=TZ)
+    print(f"Frontdesk booking benchmark — PostgreSQL {server_url.split('?')[0]}, {os.cpu_count()} cores")
+    try:
+        asyncio.run(uncontended(base, settings, args.bookings, args.concurrency, first_day))
+        asyncio.run(contended(base, args.contenders, first_day))
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()
