@@ -61,7 +61,8 @@ class Database:
             settings.async_database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
-            pool_pre_ping=False,
+            # Bound parameters carry phone numbers and names; keep them out of exception text and logs.
+            hide_parameters=True,
         )
         self._max_attempts = settings.booking_max_attempts
 

@@ -37,28 +37,27 @@ NY = ZoneInfo("America/New_York")
 ALL_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _fresh_database(server_url: str) -> str:
-    name = f"frontdesk_test_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
+def _admin(server_url: str, statement: str) -> None:
+    async def run() -> None:
         connection = await asyncpg.connect(server_url)
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.execute(statement)
         finally:
             await connection.close()
 
-    asyncio.run(create())
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(run())
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings() -> Iterator[Settings]:
     data_dir = ROOT / "var" / "test"
     server_url = os.environ.get("TEST_DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
     redis_url = os.environ.get("TEST_REDIS_URL") or infra.start_embedded_redis(data_dir)
-    database_url = _fresh_database(server_url)
+    name = f"frontdesk_test_{uuid.uuid4().hex[:8]}"
+    _admin(server_url, f'CREATE DATABASE "{name}"')
+    database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     migrations.upgrade_to_head(database_url)
-    return Settings(
+    yield Settings(
         _env_file=None,
         environment="test",
         database_url=database_url,
@@ -68,6 +67,7 @@ def settings() -> Settings:
         db_pool_size=20,
         db_max_overflow=20,
     )
+    _admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

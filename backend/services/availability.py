@@ -106,7 +106,8 @@ async def load_calendars(
     """
     calendars = {p.id: Calendar(provider=p) for p in providers}
     ids = list(calendars)
-    for row in (await session.execute(select(WeeklyHours).where(WeeklyHours.provider_id.in_(ids)))).scalars():
+    hours = select(WeeklyHours).where(WeeklyHours.tenant_id == tenant.id, WeeklyHours.provider_id.in_(ids))
+    for row in (await session.execute(hours)).scalars():
         calendars[row.provider_id].hours.append(OpenHours(row.weekday, row.opens_at, row.closes_at))
 
     closures = await session.execute(

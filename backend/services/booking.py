@@ -66,7 +66,7 @@ def writer_gate(tenant_id: uuid.UUID) -> int:
 async def create_hold(session: AsyncSession, caller: Caller, data: HoldCreate, now: datetime) -> Hold:
     service = await get_service(session, caller.tenant, data.service_id)
     hold = await _place_hold(
-        session, caller.tenant, service, data.provider_id, data.starts_at, data.session_key, now
+        session, caller, service, data.provider_id, data.starts_at, data.session_key, now
     )
     audit.record(
         session,
@@ -120,7 +120,7 @@ async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: 
     """Hold and confirm in one transaction, for callers that already have the patient's details."""
     service = await get_service(session, caller.tenant, data.service_id)
     owner = f"booking:{uuid.uuid4()}"
-    hold = await _place_hold(session, caller.tenant, service, data.provider_id, data.starts_at, owner, now)
+    hold = await _place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
     return await _book_held_slot(session, caller, hold, service, data.customer, data.notes)
 
 
@@ -153,7 +153,7 @@ async def reschedule(
             (provider.id, start, blocked_until),
         ],
     )
-    await _expire_stale_holds(session, provider.id, start, blocked_until, now)
+    await _expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
     before = {"starts_at": appointment.starts_at.isoformat(), "provider_id": str(appointment.provider_id)}
     appointment.provider_id = provider.id
     appointment.provider = provider
@@ -268,20 +268,21 @@ async def _own_hold(session: AsyncSession, tenant: TenantContext, hold_id: uuid.
 
 async def _place_hold(
     session: AsyncSession,
-    tenant: TenantContext,
+    caller: Caller,
     service: Service,
     provider_id: uuid.UUID | None,
     starts_at: datetime,
     owner: str,
     now: datetime,
 ) -> Hold:
+    tenant = caller.tenant
     candidates = await providers_for(session, tenant, service, provider_id)
     start = starts_at.astimezone(UTC)
     provider = await _choose_provider(session, tenant, service, candidates, start, now, owner=owner)
     end = start + timedelta(minutes=service.duration_minutes)
     blocked_until = end + timedelta(minutes=service.buffer_minutes)
     await _lock_days(session, tenant, [(provider.id, start, blocked_until)])
-    await _expire_stale_holds(session, provider.id, start, blocked_until, now)
+    await _expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
     hold = Hold(
         tenant_id=tenant.id,
         provider_id=provider.id,
@@ -404,20 +405,29 @@ def _lock_key(owner: uuid.UUID, scope: date | str) -> int:
 
 
 async def _expire_stale_holds(
-    session: AsyncSession, provider_id: uuid.UUID, start: datetime, end: datetime, now: datetime
+    session: AsyncSession,
+    caller: Caller,
+    provider_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    now: datetime,
 ) -> None:
     """Mark lapsed holds in the way as expired, so the EXCLUDE constraint on holds lets the new one in."""
-    await session.execute(
+    expired = await session.execute(
         update(Hold)
         .where(
+            Hold.tenant_id == caller.tenant.id,
             Hold.provider_id == provider_id,
             Hold.status == "active",
             Hold.expires_at <= now,
             occupying_overlap(Hold, start, end),
         )
         .values(status="expired")
+        .returning(Hold.id, Hold.expires_at)
         .execution_options(synchronize_session=False)
     )
+    for hold_id, expired_at in expired:
+        audit.record(session, caller, "hold.expired", "hold", hold_id, {"expired_at": expired_at.isoformat()})
 
 
 async def _flush_or_taken(session: AsyncSession) -> None:

@@ -140,4 +140,28 @@ async def test_fifty_concurrent_bookings_over_http(live_server, make_tenant, db)
 
         responses = await asyncio.gather(*(hold(i) for i in range(CONTENDERS)))
         assert Counter(r.status_code for r in responses) == Counter({201: 1, 409: CONTENDERS - 1})
+
+        # reschedules: ten patients on other days all ask for the same new time
+        later = local_day(9)
+        appointments = []
+        for i in range(10):
+            body = {
+                "service_id": tenant.services["Check-up"],
+                "starts_at": iso(
+                    at(later + timedelta(days=i // 5), "09:00") + timedelta(minutes=30 * (i % 5))
+                ),
+                "customer": customer(100 + i),
+            }
+            appointments.append((await http.post("/api/v1/bookings", json=body)).json())
+        target = iso(at(local_day(3), "13:00"))
+        moves = await asyncio.gather(
+            *(
+                http.post(f"/api/v1/bookings/{a['id']}/reschedule", json={"starts_at": target})
+                for a in appointments
+            )
+        )
+        assert Counter(r.status_code for r in moves) == Counter({200: 1, 409: 9})
+        for appointment, move in zip(appointments, moves, strict=True):
+            current = (await http.get(f"/api/v1/bookings/{appointment['id']}")).json()["starts_at"]
+            assert current == (target if move.status_code == 200 else appointment["starts_at"])
     assert await overlapping_pairs(db) == 0
