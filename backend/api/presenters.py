@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from zoneinfo import ZoneInfo
 
-from backend.models import ApiKey, Appointment, Hold, Provider, Service, Tenant, WeeklyHours
+from backend.models import ApiKey, Appointment, Hold, Provider, Service, WeeklyHours
 from backend.schemas import (
     WEEKDAYS,
     ApiKeyCreated,
@@ -18,21 +18,20 @@ from backend.schemas import (
     ServiceOut,
     SlotOut,
     TenantOut,
-    TenantSettings,
 )
 from backend.services.api_keys import IssuedKey, masked
 from backend.services.availability import Slot
 from backend.services.context import TenantContext
 
 
-def tenant_out(tenant: Tenant) -> TenantOut:
+def tenant_out(tenant: TenantContext) -> TenantOut:
     return TenantOut(
         id=tenant.id,
         slug=tenant.slug,
         name=tenant.name,
-        timezone=tenant.timezone,
+        timezone=tenant.timezone_name,
         profile=tenant.profile,
-        settings=TenantSettings.model_validate(tenant.settings),
+        settings=tenant.settings,
     )
 
 

@@ -27,7 +27,7 @@ async def create_tenant(body: TenantCreate, request: Request, correlation: Corre
     async def work(session: AsyncSession) -> TenantCreated:
         created = await tenants.create_tenant(session, body, "admin", correlation)
         return TenantCreated(
-            tenant=presenters.tenant_out(created.tenant),
+            tenant=presenters.tenant_out(TenantContext.of(created.tenant)),
             providers=[presenters.provider_out(p, created.hours.get(p.id, [])) for p in created.providers],
             services=[presenters.service_out(s, created.service_providers[s.id]) for s in created.services],
             api_key=presenters.key_created(created.api_key),

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.api import presenters
 from backend.api.commands import run_command
 from backend.api.deps import Db, Now, TenantCaller
-from backend.models import Tenant
 from backend.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
 from backend.services import api_keys
 
@@ -19,11 +18,9 @@ router = APIRouter(prefix="/api/v1", tags=["tenant"])
 
 
 @router.get("/tenant", response_model=TenantOut)
-async def get_tenant(caller: TenantCaller, db: Db) -> TenantOut:
-    async def work(session: AsyncSession) -> TenantOut:
-        return presenters.tenant_out(await session.get_one(Tenant, caller.tenant.id))
-
-    return await db.transaction(work)
+async def get_tenant(caller: TenantCaller) -> TenantOut:
+    """The tenant this key belongs to, with its settings."""
+    return presenters.tenant_out(caller.tenant)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])
