@@ -40,14 +40,6 @@ def sqlstate(error: BaseException) -> str | None:
     return None
 
 
-def constraint_name(error: BaseException) -> str | None:
-    if not isinstance(error, DBAPIError):
-        return None
-    # asyncpg's exception carries the constraint that fired; SQLAlchemy wraps it in `orig.__cause__`.
-    cause = getattr(error.orig, "__cause__", None)
-    return getattr(cause, "constraint_name", None)
-
-
 class TransactionConflict(BusyRetry):
     """The unit of work kept losing serialization races; the caller may retry later."""
 

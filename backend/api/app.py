@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI, Request
@@ -16,7 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend.api import errors
 from backend.api.routes import admin, bookings, catalog, tenant
 from backend.db import Database
+from backend.services import idempotency
 from backend.settings import Settings
+
+log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "x-correlation-id"
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
@@ -52,6 +57,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
+        log.info("purged %d expired idempotency keys", purged)
         yield
         await db.dispose()
         if redis is not None:

@@ -9,8 +9,9 @@ from datetime import timedelta
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from backend.services import idempotency
 from backend.services.booking import _lock_key
-from tests.conftest import at, iso, local_day
+from tests.conftest import at, iso, local_day, utcnow
 from tests.integration.helpers import rows, scalar
 
 
@@ -109,6 +110,14 @@ async def test_keys_are_kept_72_hours_then_forgotten(client, tenant, db):
     again = await client.post("/api/v1/bookings", json=body, headers={**tenant.auth, **key})
     assert first.status_code == 201 and again.status_code == 409
     assert again.json()["error"]["code"] == "SLOT_TAKEN"
+
+    # expired keys are purged (the server does it at start-up)
+    expire = (
+        "UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = 'kept' RETURNING 1"
+    )
+    await scalar(db, expire)
+    assert await db.transaction(lambda s: idempotency.purge_expired(s, utcnow())) >= 1
+    assert await scalar(db, "SELECT count(*) FROM idempotency_keys WHERE key = 'kept'") == 0
 
 
 async def test_errors_are_replayed_but_retryable_ones_release_the_key(client, tenant, db):
