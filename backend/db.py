@@ -53,6 +53,7 @@ class Database:
             settings.async_database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_seconds,
             # Bound parameters carry phone numbers and names; keep them out of exception text and logs.
             hide_parameters=True,
         )

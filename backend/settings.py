@@ -33,6 +33,8 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Waiting longer than this for a free connection answers 503 SERVER_BUSY (retryable).
+    db_pool_timeout_seconds: float = Field(default=30, gt=0, le=300)
     # How many times a booking transaction is re-run after a serialization failure or deadlock.
     booking_max_attempts: int = Field(default=12, ge=1, le=50)
 

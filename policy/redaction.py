@@ -15,7 +15,20 @@ NAME_FIELDS = frozenset({"name", "first_name", "last_name", "full_name", "custom
 PHONE_FIELDS = frozenset({"phone", "phone_number", "from", "to", "caller", "recipient_phone"})
 EMAIL_FIELDS = frozenset({"email", "email_address", "recipient_email"})
 # Free text that may describe symptoms or say who someone is: never kept.
-TEXT_FIELDS = frozenset({"notes", "body", "message", "text", "transcript", "address", "date_of_birth", "dob"})
+TEXT_FIELDS = frozenset(
+    {
+        "notes",
+        "reason",
+        "cancel_reason",
+        "body",
+        "message",
+        "text",
+        "transcript",
+        "address",
+        "date_of_birth",
+        "dob",
+    }
+)
 
 REDACTED = "[redacted]"
 

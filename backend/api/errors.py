@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from backend.errors import AppError, envelope
@@ -52,6 +53,13 @@ def install(app: FastAPI) -> None:
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return JSONResponse(envelope("VALIDATION_ERROR", message, {"errors": problems}), status_code=422)
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, error: PoolTimeout) -> JSONResponse:
+        message = "the server is busy; retry in a moment"
+        return JSONResponse(
+            envelope("SERVER_BUSY", message, retryable=True), status_code=503, headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:

@@ -134,7 +134,7 @@ async def reschedule(
     tenant = caller.tenant
     appointment = await get_appointment(session, tenant, ident, for_update=True)
     if appointment.status not in OCCUPYING:
-        raise Conflict(f"a {appointment.status} appointment cannot be rescheduled")
+        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be rescheduled")
     if appointment.starts_at <= now:
         raise Conflict("this appointment has already started or passed")
     service = await get_service(session, tenant, appointment.service_id)
@@ -179,7 +179,7 @@ async def cancel(
     if appointment.status == "cancelled":
         return appointment  # cancelling twice is the same as cancelling once
     if appointment.status not in OCCUPYING:
-        raise Conflict(f"a {appointment.status.replace('_', '-')} appointment cannot be cancelled")
+        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be cancelled")
     if appointment.starts_at <= now:
         raise Conflict("this appointment has already started or passed")
     appointment.status = "cancelled"
@@ -251,6 +251,10 @@ async def list_appointments(
 
 
 # ---- the shared steps ----
+
+
+def _spoken(status: str) -> str:
+    return status.replace("_", "-")
 
 
 async def _own_hold(session: AsyncSession, tenant: TenantContext, hold_id: uuid.UUID, owner: str) -> Hold:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+
 from tests.conftest import ADMIN_SECRET, at, iso, local_day, tenant_spec
 from tests.integration.helpers import rows, scalar
 
@@ -316,3 +318,21 @@ async def test_audit_rows_are_redacted_and_carry_the_correlation_id(client, tena
     for secret in ("Jane", "Doe", "6175550100", "555 0100", "jane.doe", "tooth"):
         assert secret not in row["details"], secret
     assert "***@example.com" in row["details"] and "00" in row["details"]
+
+
+async def test_an_exhausted_connection_pool_is_a_retryable_503(settings, tenant):
+    from backend.api.app import create_app
+
+    tight = settings.model_copy(
+        update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}
+    )
+    app = create_app(tight)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://frontdesk.test") as http:
+        async with app.state.db.engine.connect():  # someone else holds the only connection
+            busy = await http.get("/api/v1/services", headers=tenant.auth)
+        problem = error(busy, 503, "SERVER_BUSY")
+        assert problem["retryable"] is True and busy.headers["retry-after"] == "1"
+        assert (await http.get("/api/v1/services", headers=tenant.auth)).status_code == 200
+    await app.state.db.dispose()
+    await app.state.redis.aclose()

@@ -11,6 +11,7 @@ from policy.redaction import REDACTED, redact, redact_text
         ("email", "Jane.Doe@Example.com", "***@Example.com"),
         ("name", "Jane Doe", REDACTED),
         ("notes", "tooth ache since Monday", REDACTED),
+        ("reason", "feeling dizzy, will call back", REDACTED),
         ("phone", "12", REDACTED),
     ],
 )
