@@ -1,0 +1,36 @@
+import pytest
+from pydantic import ValidationError
+
+from backend.infra import ensure_admin_secret
+from backend.settings import Settings, to_asyncpg_url
+
+
+def test_production_refuses_to_start_without_real_services_and_an_admin_secret():
+    with pytest.raises(ValidationError) as problem:
+        Settings(
+            _env_file=None, environment="production", database_url=None, redis_url=None, admin_secret=None
+        )
+    assert "DATABASE_URL, REDIS_URL, ADMIN_SECRET" in str(problem.value)
+    ready = Settings(
+        _env_file=None,
+        environment="production",
+        database_url="postgresql://db/frontdesk",
+        redis_url="redis://cache:6379/0",
+        admin_secret="s3cret",
+    )
+    assert ready.async_database_url == "postgresql+asyncpg://db/frontdesk"
+
+
+def test_development_generates_the_admin_secret_once(tmp_path):
+    settings = Settings(_env_file=None, admin_secret=None, data_dir=tmp_path)
+    first = ensure_admin_secret(settings).admin_secret.get_secret_value()
+    again = ensure_admin_secret(settings).admin_secret.get_secret_value()
+    assert first == again and len(first) >= 32
+    assert (tmp_path / "admin_secret").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("url", ["postgres://u@h/d", "postgresql://u@h/d", "postgresql+asyncpg://u@h/d"])
+def test_database_urls_are_normalised_for_asyncpg(url):
+    assert to_asyncpg_url(url) == "postgresql+asyncpg://u@h/d"
+    with pytest.raises(ValueError, match="not a PostgreSQL URL"):
+        to_asyncpg_url("mysql://u@h/d")
