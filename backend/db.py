@@ -69,12 +69,13 @@ class Database:
         """Run `work` in one transaction and commit it; re-run it on 40001/40P01.
 
         `work` must be safe to run again from the start: it gets a fresh session each attempt.
-        With `gate`, the transaction begins only once it holds the advisory lock `gate` (see
-        `_hold_gate`), so transactions sharing a gate run one after another on fresh snapshots.
+        With `gate`, the transaction begins only once it holds that advisory lock (see `_gated`):
+        transactions sharing a gate run one after another on fresh snapshots.
         """
         for attempt in range(1, self._max_attempts + 1):
             try:
-                async with self.engine.connect() as connection, self._hold_gate(connection, gate):
+                alone = attempt > RUN_ALONE_AFTER_CONFLICTS
+                async with self.engine.connect() as connection, _gated(connection, gate, alone=alone):
                     await connection.execution_options(isolation_level=isolation)
                     async with AsyncSession(
                         bind=connection, expire_on_commit=False, autoflush=False
@@ -94,35 +95,49 @@ class Database:
                 await asyncio.sleep(_backoff(attempt))
         raise AssertionError("unreachable")
 
-    @asynccontextmanager
-    async def _hold_gate(self, connection: AsyncConnection, gate: int | None) -> AsyncIterator[None]:
-        """Hold a session-level advisory lock around the transaction that follows.
-
-        A SERIALIZABLE snapshot is taken when the first statement starts, so a lock taken inside the
-        transaction leaves a waiter with a snapshot from before the holder committed: it then reads
-        stale rows and is aborted. Taking the lock before BEGIN gives every waiter a fresh snapshot.
-        """
-        if gate is None:
-            yield
-            return
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text("SELECT pg_advisory_lock(:gate)"), {"gate": gate})
-        await connection.commit()
-        try:
-            yield
-        finally:
-            try:
-                await connection.rollback()
-                await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await connection.execute(text("SELECT pg_advisory_unlock(:gate)"), {"gate": gate})
-                await connection.commit()
-            except BaseException:
-                # Closing the connection is the one sure way to drop a session lock.
-                await connection.invalidate()
-                raise
-
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# Gated transactions hold this lock shared; one that keeps losing serialization races takes it
+# exclusively and so runs with no other gated transaction beside it: it cannot lose again.
+GLOBAL_GATE = 0x46_44_47_41_54_45  # "FDGATE"
+RUN_ALONE_AFTER_CONFLICTS = 2
+
+
+@asynccontextmanager
+async def _gated(connection: AsyncConnection, gate: int | None, *, alone: bool) -> AsyncIterator[None]:
+    """Hold session-level advisory locks around the transaction that follows.
+
+    A SERIALIZABLE snapshot is taken when the first statement starts, so a lock taken inside the
+    transaction leaves a waiter with a snapshot from before the holder committed: it then reads
+    stale rows and is aborted. Taking the locks before BEGIN gives every waiter a fresh snapshot.
+    """
+    if gate is None:
+        yield
+        return
+    if alone:
+        acquire = "SELECT pg_advisory_lock(:global_gate)"
+        release = "SELECT pg_advisory_unlock(:global_gate)"
+    else:
+        acquire = "SELECT pg_advisory_lock_shared(:global_gate), pg_advisory_lock(:gate)"
+        release = "SELECT pg_advisory_unlock(:gate), pg_advisory_unlock_shared(:global_gate)"
+    keys = {"global_gate": GLOBAL_GATE, "gate": gate}
+    await connection.execution_options(isolation_level="AUTOCOMMIT")
+    await connection.execute(text(acquire), keys)
+    await connection.commit()
+    try:
+        yield
+    finally:
+        try:
+            await connection.rollback()
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(release), keys)
+            await connection.commit()
+        except BaseException:
+            # Closing the connection is the one sure way to drop session locks.
+            await connection.invalidate()
+            raise
 
 
 def _backoff(attempt: int) -> float:

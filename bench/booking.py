@@ -1,8 +1,9 @@
 """Booking throughput and contention, measured in one run on the embedded database.
 
-1. Uncontended bookings/s: through the HTTP API (a `frontdesk serve` process, real TCP), through
-   the booking service in-process, and a raw asyncpg INSERT into the same appointments table (the
-   baseline: the ratio to it is what our checks, locks and transactions cost).
+1. Uncontended bookings/s: through the HTTP API (a `frontdesk serve` process, real TCP) with all
+   lanes in one tenant (its booking writes are ordered by the tenant gate) and with a tenant per
+   lane; through the booking service in-process; and a raw asyncpg INSERT into the same
+   appointments table (the baseline: the ratio to it is what our checks, locks and transactions cost).
 2. 200 concurrent bookers on one slot through the HTTP API: winners (must be 1), latency, errors.
 
 Usage: python bench/booking.py [--bookings 400] [--concurrency 8] [--contenders 200]
@@ -151,26 +152,32 @@ async def uncontended(
     lanes = f"{concurrency} concurrent lanes"
     print(f"\n(1) uncontended: {per_lane * concurrency} bookings, {lanes}, distinct slots")
 
-    api_tenant = await create_tenant(base, concurrency)
-    providers = [p["id"] for p in api_tenant["providers"]]
-    service = api_tenant["services"][0]["id"]
+    one_tenant = await create_tenant(base, concurrency)
+    own_tenants = [await create_tenant(base, 1) for _ in range(concurrency)]
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
-        http.headers["Authorization"] = f"Bearer {api_tenant['api_key']['key']}"
 
-        async def via_api(lane: int, n: int) -> str:
-            response = await http.post(
-                "/api/v1/bookings",
-                json={
-                    "service_id": service,
-                    "provider_id": providers[lane],
-                    "starts_at": slot(lane, n, first_day).isoformat(),
-                    "customer": {"name": "Bench", "phone": f"+1617555{lane:02d}{n % 100:02d}"},
-                },
-            )
-            return str(response.status_code)
+        def via_api(tenant_of_lane, provider_of_lane):
+            async def book_one(lane: int, n: int) -> str:
+                tenant = tenant_of_lane(lane)
+                response = await http.post(
+                    "/api/v1/bookings",
+                    headers={"Authorization": f"Bearer {tenant['api_key']['key']}"},
+                    json={
+                        "service_id": tenant["services"][0]["id"],
+                        "provider_id": provider_of_lane(lane),
+                        "starts_at": slot(lane, n, first_day).isoformat(),
+                        "customer": {"name": "Bench", "phone": f"+1617555{lane:02d}{n % 100:02d}"},
+                    },
+                )
+                return str(response.status_code)
 
-        api_rate = report("HTTP API", *await run_lanes(concurrency, per_lane, via_api))
+            return book_one
+
+        same = via_api(lambda lane: one_tenant, lambda lane: one_tenant["providers"][lane]["id"])
+        api_rate = report("HTTP API, one tenant", *await run_lanes(concurrency, per_lane, same))
+        spread = via_api(lambda lane: own_tenants[lane], lambda lane: own_tenants[lane]["providers"][0]["id"])
+        report("HTTP API, a tenant per lane", *await run_lanes(concurrency, per_lane, spread))
 
     service_tenant = await create_tenant(base, concurrency)
     db = Database(settings)
@@ -199,7 +206,7 @@ async def uncontended(
         )
         return "ok"
 
-    service_rate = report("booking service", *await run_lanes(concurrency, per_lane, via_service))
+    service_rate = report("service, one tenant", *await run_lanes(concurrency, per_lane, via_service))
     await db.dispose()
 
     raw_tenant = await create_tenant(base, concurrency)
