@@ -70,10 +70,8 @@ async def run_command(
         if error.retryable:
             await db.transaction(lambda session: idempotency.release(session, scope, key))
         else:
-            status, failure = (
-                error.status,
-                envelope(error.code, error.message, error.details, error.retryable),
-            )
+            failure = envelope(error.code, error.message, error.details, error.retryable)
+            status = error.status
             await db.transaction(lambda session: idempotency.complete(session, scope, key, status, failure))
         raise
     except Exception:
