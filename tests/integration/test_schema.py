@@ -125,24 +125,17 @@ def test_migrate_builds_the_schema_on_an_empty_database(settings):
     asyncio.run(sql(admin, f'CREATE DATABASE "{name}"'))
     try:
         env = {**os.environ, "DATABASE_URL": target, "REDIS_URL": settings.redis_url, "ADMIN_SECRET": "x"}
-        run = subprocess.run(
-            [sys.executable, "-m", "backend.cli", "migrate"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+
+        def migrate() -> subprocess.CompletedProcess:
+            command = [sys.executable, "-m", "backend.cli", "migrate"]
+            return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+
+        run = migrate()
         assert run.returncode == 0, run.stderr
         assert asyncio.run(sql(target, "SELECT version_num FROM alembic_version")) == "0001"
         assert asyncio.run(sql(target, "SELECT count(*) FROM pg_constraint WHERE contype = 'x'")) == 2
         # running it again is harmless
-        again = subprocess.run(
-            [sys.executable, "-m", "backend.cli", "migrate"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        again = migrate()
         assert again.returncode == 0, again.stderr
     finally:
         asyncio.run(sql(admin, f'DROP DATABASE "{name}" WITH (FORCE)'))
