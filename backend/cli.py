@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from pathlib import Path
 
 import uvicorn
 
 from backend import demo, infra, logs, migrations
-from backend.api.app import create_app
+from backend.api.app import asgi, create_app
 from backend.db import Database
 from backend.settings import Settings, get_settings
 
@@ -26,20 +27,32 @@ def _prepared_settings() -> Settings:
     return settings
 
 
+def _remembered(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
+
+
+def _remember(path: Path, key: str) -> None:
+    path.write_text(key)
+    path.chmod(0o600)
+
+
 def _seed_demo(settings: Settings) -> demo.DemoTenant:
     key_file = settings.data_dir / "demo_api_key"
-    remembered = key_file.read_text().strip() if key_file.exists() else ""
+    widget_file = settings.data_dir / "demo_widget_key"
+    # The demo page is served by this server, so the widget key allows this server's own origins.
+    served = {f"http://{host}:{settings.port}" for host in (settings.host, "localhost", "127.0.0.1")}
+    origins = sorted(served | {settings.public_base_url.rstrip("/").lower()})
 
     async def seed() -> demo.DemoTenant:
         db = Database(settings)
         try:
-            return await demo.seed(db, remembered)
+            return await demo.seed(db, _remembered(key_file), _remembered(widget_file), origins)
         finally:
             await db.dispose()
 
     tenant = asyncio.run(seed())
-    key_file.write_text(tenant.api_key)
-    key_file.chmod(0o600)
+    _remember(key_file, tenant.api_key)
+    _remember(widget_file, tenant.widget_key)
     return tenant
 
 
@@ -50,6 +63,7 @@ def _print_demo(settings: Settings, tenant: demo.DemoTenant) -> None:
         f"\n  Demo tenant: {tenant.name} ({state})\n"
         f"  API key:     {tenant.api_key}\n"
         f"  Admin secret is in {settings.data_dir / 'admin_secret'} (header X-Admin-Secret)\n"
+        f"  Demo page:   {base}/demo  (the chat widget on a sample clinic site)\n"
         f"  API docs:    {base}/docs\n"
         f"  Try:         curl -H 'Authorization: Bearer {tenant.api_key}' {base}/api/v1/services\n",
         flush=True,
@@ -61,10 +75,13 @@ def serve(args: argparse.Namespace) -> None:
     settings = settings.model_copy(
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
+    widget_key = None
     if args.demo:
-        _print_demo(settings, _seed_demo(settings))
+        tenant = _seed_demo(settings)
+        _print_demo(settings, tenant)
+        widget_key = tenant.widget_key
     uvicorn.run(
-        create_app(settings),
+        asgi(create_app(settings, demo_widget_key=widget_key)),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -64,24 +64,43 @@ class DemoTenant:
     name: str
     created: bool
     api_key: str
+    widget_key: str
 
 
-async def seed(db: Database, remembered_key: str) -> DemoTenant:
-    """Create the demo tenant once; on later runs reuse it and `remembered_key` if it still works.
+async def seed(
+    db: Database, remembered_key: str, remembered_widget_key: str, origins: list[str]
+) -> DemoTenant:
+    """Create the demo tenant once; on later runs reuse it and the remembered keys if they still work.
 
-    Only a key's hash is in the database, so the caller keeps the plain demo key in the
-    (git-ignored) data directory; a lost or revoked one is replaced by a fresh key.
+    Only a key's hash is in the database, so the caller keeps the plain demo keys in the
+    (git-ignored) data directory; a lost or revoked one is replaced by a fresh key. The widget key
+    must allow `origins` (where the demo page is served); one that does not is replaced too.
     """
     now = datetime.now(UTC)
 
     async def work(session: AsyncSession) -> DemoTenant:
         tenant = await tenants.get_by_slug(session, DEMO_SLUG)
+        created = tenant is None
         if tenant is None:
-            created = await tenants.create_tenant(session, DEMO_TENANT, "system:demo-seed", "demo-seed")
-            return DemoTenant(created.tenant.name, True, created.api_key.key)
-        if remembered_key and await api_keys.authenticate(session, remembered_key, now) is not None:
-            return DemoTenant(tenant.name, False, remembered_key)
-        issued = await api_keys.issue(session, tenant.id, "secret", "demo key")
-        return DemoTenant(tenant.name, False, issued.key)
+            made = await tenants.create_tenant(session, DEMO_TENANT, "system:demo-seed", "demo-seed")
+            tenant_id, name, api_key = made.tenant.id, made.tenant.name, made.api_key.key
+        else:
+            tenant_id, name = tenant.id, tenant.name
+            api_key = remembered_key if await _still_valid(session, remembered_key, "secret", [], now) else ""
+            api_key = api_key or (await api_keys.issue(session, tenant_id, "secret", "demo key")).key
+        widget_key = (
+            remembered_widget_key
+            if await _still_valid(session, remembered_widget_key, "publishable", origins, now)
+            else (await api_keys.issue(session, tenant_id, "publishable", "demo widget", origins)).key
+        )
+        return DemoTenant(name, created, api_key, widget_key)
 
     return await db.transaction(work)
+
+
+async def _still_valid(session: AsyncSession, key: str, kind: str, origins: list[str], now: datetime) -> bool:
+    found = await api_keys.authenticate(session, key, now) if key else None
+    if found is None:
+        return False
+    row, _ = found
+    return row.kind == kind and set(origins) <= set(row.allowed_origins)

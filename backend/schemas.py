@@ -58,6 +58,8 @@ class TenantSettings(Input):
     far_date_confirm_days: int = Field(default=30, ge=1, le=730)
     # Region for phone numbers written without a country code.
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    # A number where patients reach a person; offered when they ask for one.
+    staff_phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
 
 
 class HoursIn(Input):
@@ -312,3 +314,35 @@ class AppointmentOut(Output):
 class AppointmentPage(Output):
     items: list[AppointmentOut]
     next_cursor: str | None
+
+
+class ChatSessionIn(Input):
+    token: str | None = Field(
+        default=None, max_length=100, description="Resume token from an earlier session"
+    )
+
+
+class ChatMessageIn(Input):
+    token: str = Field(min_length=1, max_length=100)
+    text: str = Field(min_length=1, max_length=2000)
+    choice: str | None = Field(default=None, max_length=200, description="Value of the quick reply tapped")
+    client_message_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The client's id for this message: a resend is answered once",
+    )
+
+
+class ChatMessageOut(Output):
+    seq: int
+    role: Literal["patient", "assistant"]
+    text: str
+    quick_replies: list[dict[str, str]]
+    card: dict[str, object] | None
+    client_message_id: str | None
+    at: datetime
+
+
+class ChatMessagesOut(Output):
+    token: str
+    messages: list[ChatMessageOut]

@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     # An in-progress idempotency record older than this belongs to a request that died.
     idempotency_lock_seconds: int = Field(default=60, ge=5)
 
+    # A language model for free conversation. Unset (the default): the deterministic engine answers.
+    llm_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    # Below Twilio's 15 s voice limit, with room for the tools and the reply.
+    llm_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    llm_max_tool_iterations: int = Field(default=6, ge=1, le=20)
+
+    # A chat turn that has not finished after this long belongs to a process that died.
+    chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
+    chat_max_message_chars: int = Field(default=2000, ge=100, le=20000)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

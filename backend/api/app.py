@@ -10,16 +10,25 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+import socketio
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from openai import AsyncOpenAI
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.llm import LlmConfig, LlmPlanner
+from agent.loop import Agent
 from backend.api import errors
-from backend.api.routes import admin, bookings, catalog, tenant
+from backend.api.deps import current_time
+from backend.api.routes import admin, bookings, catalog, chat, tenant, widget
 from backend.db import Database
 from backend.services import idempotency
+from backend.services.turns import Turns
+from backend.services.webchat import WebChat
 from backend.settings import Settings
+from channels import webchat
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +60,53 @@ class CorrelationIdMiddleware:
         await self.app(scope, receive, send_with_header)
 
 
-def create_app(settings: Settings) -> FastAPI:
+class ChatCorsMiddleware:
+    """CORS for the chat fallback endpoints only: any page may call them, the widget key decides.
+
+    No cookies are involved (credentials are off), so a wildcard here grants nothing by itself:
+    each request still needs a publishable key whose allowed origins include the page's Origin.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "x-widget-key", "x-conversation-token", "idempotency-key"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(chat.router.prefix):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _agent(settings: Settings) -> Agent:
+    if settings.llm_api_key is None:
+        return Agent()
+    config = LlmConfig(
+        api_key=settings.llm_api_key.get_secret_value(),
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_tool_iterations=settings.llm_max_tool_iterations,
+    )
+    client = AsyncOpenAI(
+        api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_seconds, max_retries=0
+    )
+    return Agent(LlmPlanner(client, config))
+
+
+def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    turns = Turns(db, _agent(settings), settings.chat_turn_lease_seconds, settings.chat_max_message_chars)
+    chat_service = WebChat(db, turns, clock=current_time)
+    # Through Redis, a message stored by one API process reaches browsers connected to another.
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,9 +126,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.redis = redis
+    app.state.webchat = chat_service
+    app.state.chat_server = webchat.create_server(chat_service, manager)
+    app.state.demo_widget_key = demo_widget_key
     errors.install(app)
+    app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    for router in (admin.router, tenant.router, catalog.router, bookings.router):
+    for router in (admin.router, tenant.router, catalog.router, bookings.router, chat.router, widget.router):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])
@@ -97,3 +154,8 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
+
+
+def asgi(app: FastAPI) -> ASGIApp:
+    """The app as served: Socket.IO at /socket.io, everything else to FastAPI."""
+    return socketio.ASGIApp(app.state.chat_server, other_asgi_app=app)

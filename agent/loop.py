@@ -1,0 +1,74 @@
+"""One conversation turn for every channel: triage -> planner (LLM or deterministic) -> replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from agent.deterministic import DeterministicPlanner, resolve_choice
+from agent.executor import ToolExecutor, TurnFacts
+from agent.llm import HistoryMessage, LlmPlanner, LlmUnavailable
+from agent.ports import Desk, PracticeInfo
+from agent.replies import Reply, TurnResult
+from agent.state import ConversationState
+from policy import triage
+
+log = logging.getLogger(__name__)
+
+FALLBACK_APOLOGY = "Sorry, my assistant is having trouble right now, so let's keep it simple."
+
+
+@dataclass(frozen=True)
+class Inbound:
+    text: str
+    # The value of the quick reply the patient tapped, if they tapped one.
+    choice: str | None = None
+
+
+class Agent:
+    def __init__(self, llm: LlmPlanner | None = None) -> None:
+        self.llm = llm
+
+    async def turn(
+        self,
+        *,
+        desk: Desk,
+        practice: PracticeInfo,
+        state: ConversationState,
+        history: list[HistoryMessage],
+        inbound: Inbound,
+        channel: str,
+        now: datetime,
+        channel_phone: str | None = None,
+    ) -> TurnResult:
+        """Answer one message, updating `state` in place. Never raises for what the patient wrote."""
+        state.turn += 1
+        assessment = triage.assess(inbound.text)
+        if assessment.emergency:
+            assert assessment.category is not None
+            await desk.record_triage(assessment.category)
+            state.awaiting = None
+            state.choices = []
+            message = triage.safety_message(assessment.category, practice.country)
+            return TurnResult([Reply(text=message)], engine="triage", emergency=assessment.category)
+        value = inbound.choice or resolve_choice(inbound.text, state)
+        facts = TurnFacts(channel=channel, now=now, user_text=value, channel_phone=channel_phone)
+        tools = ToolExecutor(desk, practice, state, facts)
+        replies: list[Reply] = []
+        if self.llm is not None:
+            try:
+                replies = await asyncio.wait_for(
+                    self.llm.respond(tools, practice, history, inbound.text, now),
+                    timeout=self.llm.config.timeout_seconds,
+                )
+                return TurnResult(replies, engine="llm", tool_calls=tools.calls)
+            except (LlmUnavailable, TimeoutError) as error:
+                log.warning(
+                    "LLM unavailable (%s); the deterministic engine answers this turn", error or "timeout"
+                )
+                replies = [Reply(text=FALLBACK_APOLOGY)]
+        planner = DeterministicPlanner(tools, practice, now)
+        replies += await planner.respond(value)
+        return TurnResult(replies, engine="deterministic", tool_calls=tools.calls)

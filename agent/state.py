@@ -1,0 +1,75 @@
+"""A conversation's memory between turns; stored as JSON by the backend, so a restart loses nothing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class OfferedSlot(BaseModel):
+    starts_at: datetime
+    provider_id: str
+    provider_name: str
+
+
+class HeldSlot(BaseModel):
+    id: str
+    service_id: str
+    service_name: str
+    provider_name: str
+    starts_at: datetime
+    expires_at: datetime
+
+
+class Choice(BaseModel):
+    label: str
+    value: str
+
+
+class PendingCancel(BaseModel):
+    reference: str
+    asked_in_turn: int
+
+
+class Search(BaseModel):
+    """What the patient is looking for: the service and when."""
+
+    service_id: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    part_of_day: str | None = None
+    after: str | None = None  # "HH:MM"
+    before: str | None = None
+    far_date_confirmed: bool = False
+
+
+class ConversationState(BaseModel):
+    turn: int = 0
+    # What the conversation is doing: book | reschedule | cancel | lookup | waitlist.
+    task: str | None = None
+    # What the last reply asked for, so a bare answer ("Jane", "2", "yes") can be read.
+    awaiting: str | None = None
+    search: Search = Field(default_factory=Search)
+    offered: list[OfferedSlot] = Field(default_factory=list)
+    hold: HeldSlot | None = None
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    # Web: set once the patient proved who they are (booked here, or reference + contact on file).
+    verified_customer_id: str | None = None
+    # The booking being looked at, rescheduled or cancelled.
+    reference: str | None = None
+    pending_cancel: PendingCancel | None = None
+    failed_lookups: int = 0
+    # The quick replies last offered: a patient may answer with a label or its number.
+    choices: list[Choice] = Field(default_factory=list)
+    handed_to_human: bool = False
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.name and (self.phone or self.email))
+
+    def forget_search(self) -> None:
+        self.search = Search()
+        self.offered = []

@@ -1,0 +1,100 @@
+"""Conversations as stored: the resume token (hashed), the agent's state, and every message
+with its sequence number."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.models import Conversation, ConversationMessage
+from backend.services import audit
+from backend.services.context import Caller, TenantContext
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    seq: int
+    role: str
+    text: str
+    payload: dict[str, Any]
+    created_at: datetime
+    client_message_id: str | None = None
+
+    @classmethod
+    def of(cls, row: ConversationMessage) -> StoredMessage:
+        return cls(row.seq, row.role, row.body, row.payload, row.created_at, row.client_message_id)
+
+    def event(self) -> dict[str, Any]:
+        """The message as clients receive it (Socket.IO event and REST body alike)."""
+        return {
+            "seq": self.seq,
+            "role": self.role,
+            "text": self.text,
+            "quick_replies": self.payload.get("quick_replies", []),
+            "card": self.payload.get("card"),
+            "client_message_id": self.client_message_id,
+            "at": self.created_at.isoformat(),
+        }
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start(
+    session: AsyncSession, tenant: TenantContext, channel: str, origin: str | None = None
+) -> tuple[Conversation, str]:
+    """A new conversation and its resume token (shown to the client once, stored hashed)."""
+    token = "cv_" + secrets.token_urlsafe(32)
+    conversation = Conversation(
+        tenant_id=tenant.id, channel=channel, token_hash=hash_token(token), origin=origin, state={}
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation, token
+
+
+async def find_by_token(session: AsyncSession, tenant: TenantContext, token: str) -> Conversation | None:
+    return (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant.id, Conversation.token_hash == hash_token(token)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def messages_after(
+    session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, after_seq: int, limit: int = 500
+) -> list[StoredMessage]:
+    rows = await session.execute(
+        select(ConversationMessage)
+        .where(
+            ConversationMessage.tenant_id == tenant.id,
+            ConversationMessage.conversation_id == conversation_id,
+            ConversationMessage.seq > after_seq,
+        )
+        .order_by(ConversationMessage.seq)
+        .limit(limit)
+    )
+    return [StoredMessage.of(row) for row in rows.scalars()]
+
+
+async def flag_for_human(
+    session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, reason: str
+) -> None:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.tenant_id == caller.tenant.id)
+        .values(status="needs_human")
+    )
+    audit.record(
+        session, caller, "conversation.human_requested", "conversation", conversation_id, {"reason": reason}
+    )

@@ -1,0 +1,94 @@
+"""Web chat sessions: `channels.webchat.ChatBackend` for the Socket.IO server and the REST fallback."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.loop import Inbound
+from backend.db import Database
+from backend.errors import AppError, NotFound
+from backend.models import Tenant
+from backend.services import api_keys, conversations
+from backend.services.context import Caller, TenantContext
+from backend.services.turns import Turns
+from channels.webchat import ChatInputError, ChatRefused, ChatSession
+
+log = logging.getLogger(__name__)
+
+
+class WebChat:
+    def __init__(self, db: Database, turns: Turns, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.turns = turns
+        self.clock = clock
+
+    async def open_session(
+        self, key: str, origin: str, token: str | None, *, resume_only: bool = False
+    ) -> ChatSession:
+        """The conversation `token` names, or a new one (NotFound instead with `resume_only`)."""
+        now = self.clock()
+
+        async def work(session: AsyncSession) -> ChatSession:
+            found = await api_keys.authenticate(session, key, now)
+            if found is None:
+                raise ChatRefused("unknown or revoked widget key")
+            api_key, tenant = found
+            if api_key.kind != "publishable":
+                raise ChatRefused(
+                    "the widget needs a publishable key (pk_live_…); never put a secret key on a web page"
+                )
+            if not origin:
+                raise ChatRefused("the page's Origin header is missing")
+            if origin.lower() not in api_key.allowed_origins:
+                raise ChatRefused(f"origin {origin} is not allowed for this widget key")
+            context = TenantContext.of(tenant)
+            conversation = await conversations.find_by_token(session, context, token) if token else None
+            if conversation is not None:
+                return ChatSession(str(tenant.id), str(conversation.id), token or "")
+            if resume_only:
+                raise NotFound("unknown conversation token; open a new session")
+            conversation, new_token = await conversations.start(session, context, "web", origin.lower())
+            return ChatSession(str(tenant.id), str(conversation.id), new_token)
+
+        try:
+            return await self.db.transaction(work)
+        except ChatRefused as refusal:
+            log.info("web chat refused: %s", refusal)
+            raise
+
+    async def history(self, chat: ChatSession, after_seq: int) -> list[dict[str, Any]]:
+        async def work(session: AsyncSession) -> list[dict[str, Any]]:
+            tenant = await self._tenant(session, chat)
+            messages = await conversations.messages_after(
+                session, tenant, uuid.UUID(chat.conversation_id), after_seq
+            )
+            return [m.event() for m in messages]
+
+        return await self.db.transaction(work)
+
+    async def send(
+        self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
+    ) -> list[dict[str, Any]]:
+        tenant = await self.db.transaction(lambda session: self._tenant(session, chat))
+        caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
+        try:
+            stored = await self.turns.handle(
+                caller,
+                uuid.UUID(chat.conversation_id),
+                Inbound(text=text, choice=choice),
+                channel="web",
+                now=self.clock(),
+                client_message_id=client_message_id,
+            )
+        except AppError as error:
+            raise ChatInputError(error.code, error.message) from error
+        return [m.event() for m in stored]
+
+    async def _tenant(self, session: AsyncSession, chat: ChatSession) -> TenantContext:
+        return TenantContext.of(await session.get_one(Tenant, uuid.UUID(chat.tenant_id)))

@@ -1,0 +1,131 @@
+"""The web chat channel: a Socket.IO server the embeddable widget talks to.
+
+Connecting needs a publishable key whose allowed origins include the page's Origin; anything else
+is refused with the reason. Every message carries a server-assigned sequence number: a client that
+reconnects says the last one it saw ("hello") and gets what it missed. All tabs of a conversation
+share a room, so a message typed in one shows in the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import socketio
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/"
+MAX_CLIENT_ID_CHARS = 100
+
+
+@dataclass(frozen=True)
+class ChatSession:
+    tenant_id: str
+    conversation_id: str
+    token: str
+
+
+class ChatRefused(Exception):
+    pass
+
+
+class ChatInputError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ChatBackend(Protocol):
+    async def open_session(self, key: str, origin: str, token: str | None) -> ChatSession:
+        """The conversation for this key, origin and resume token (a new one without a valid token).
+
+        Raises ChatRefused with the reason when the key or the origin is not acceptable.
+        """
+        ...
+
+    async def history(self, session: ChatSession, after_seq: int) -> list[dict[str, Any]]: ...
+
+    async def send(
+        self, session: ChatSession, text: str, choice: str | None, client_message_id: str | None
+    ) -> list[dict[str, Any]]:
+        """Store the message and answer it; returns the stored message and the replies, as events.
+
+        Raises ChatInputError for a message that cannot be accepted (empty, too long, busy).
+        """
+        ...
+
+
+def room(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def create_server(
+    backend: ChatBackend, client_manager: socketio.AsyncManager | None = None
+) -> socketio.AsyncServer:
+    # Origins are checked per key in `connect`, so Engine.IO's own same-origin check is off.
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins="*",
+        client_manager=client_manager,
+        logger=False,
+        engineio_logger=False,
+    )
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        origin = environ.get("HTTP_ORIGIN", "")
+        key = auth.get("key")
+        if not isinstance(key, str) or not key:
+            raise ConnectionRefusedError("missing widget key: set data-key on the widget's script tag")
+        token = auth.get("token") if isinstance(auth.get("token"), str) else None
+        try:
+            session = await backend.open_session(key, origin, token)
+        except ChatRefused as refusal:
+            raise ConnectionRefusedError(str(refusal)) from None
+        await sio.save_session(sid, {"chat": session})
+        await sio.enter_room(sid, room(session.conversation_id))
+
+    @sio.event
+    async def hello(sid: str, data: Any = None) -> dict[str, Any]:
+        """The client's first event after connecting: its resume token and what it missed."""
+        session = await _session(sio, sid)
+        after = data.get("last_seq", 0) if isinstance(data, dict) else 0
+        after = after if isinstance(after, int) and after >= 0 else 0
+        return {"token": session.token, "messages": await backend.history(session, after)}
+
+    @sio.event
+    async def message(sid: str, data: Any = None) -> dict[str, Any]:
+        session = await _session(sio, sid)
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            return _error("VALIDATION_ERROR", 'send {"text": "..."}')
+        choice = data.get("choice") if isinstance(data.get("choice"), str) else None
+        client_id = data.get("client_message_id")
+        if client_id is not None and (not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID_CHARS):
+            return _error(
+                "VALIDATION_ERROR", f"client_message_id must be a string of at most {MAX_CLIENT_ID_CHARS}"
+            )
+        target = room(session.conversation_id)
+        await sio.emit("typing", {"on": True}, room=target)
+        try:
+            events = await backend.send(session, data["text"], choice, client_id)
+        except ChatInputError as problem:
+            await sio.emit("typing", {"on": False}, room=target)
+            return _error(problem.code, problem.message)
+        for event in events:
+            await sio.emit("message", event, room=target)
+        await sio.emit("typing", {"on": False}, room=target)
+        return {"ok": True, "seq": events[0]["seq"] if events else None}
+
+    return sio
+
+
+async def _session(sio: socketio.AsyncServer, sid: str) -> ChatSession:
+    return (await sio.get_session(sid))["chat"]
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}

@@ -1,0 +1,358 @@
+/*
+ * Frontdesk chat widget. One tag on any page:
+ *   <script src="https://frontdesk.example/widget.js" data-key="pk_live_..."></script>
+ * Optional: data-title="Clinic name", data-open="true".
+ *
+ * No dependencies. Speaks Socket.IO v5 (Engine.IO v4) over WebSocket directly, and falls back to
+ * the REST chat endpoints when WebSocket is unavailable. Styles live in a Shadow DOM so the host
+ * page and the widget never restyle each other. The resume token and the last sequence number are
+ * kept in localStorage, so a reload continues the same conversation.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || window.__frontdeskWidget) return;
+  window.__frontdeskWidget = true;
+
+  var KEY = script.getAttribute("data-key") || "";
+  var TITLE = script.getAttribute("data-title") || "Chat with us";
+  var BASE = new URL(script.src, location.href).origin;
+  var STORE = "frontdesk:" + KEY.slice(0, 24);
+  var RECONNECT_MAX_MS = 15000;
+  var POLL_MS = 4000;
+
+  // ---- persisted conversation: resume token and last sequence number ----
+  function load() {
+    try { return JSON.parse(localStorage.getItem(STORE)) || {}; } catch (e) { return {}; }
+  }
+  function save(patch) {
+    var data = load();
+    for (var k in patch) data[k] = patch[k];
+    try { localStorage.setItem(STORE, JSON.stringify(data)); } catch (e) { /* private mode: session only */ }
+  }
+
+  // ---- DOM ----
+  var host = document.createElement("div");
+  host.setAttribute("data-frontdesk", "");
+  document.body.appendChild(host);
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    "<style>" +
+    ":host{all:initial}" +
+    "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
+    ".launcher{position:fixed;right:16px;bottom:16px;width:56px;height:56px;border-radius:50%;border:0;" +
+    "background:#0f766e;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
+    ".launcher:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
+    ".panel{position:fixed;right:16px;bottom:84px;width:min(380px,calc(100vw - 16px));height:min(600px,calc(100vh - 100px));" +
+    "background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;" +
+    "overflow:hidden;z-index:2147483000;color:#111827;font-size:15px}" +
+    ".panel[hidden]{display:none}" +
+    "@media (max-width:480px){.panel{right:8px;left:8px;width:auto;bottom:76px;height:calc(100vh - 88px)}}" +
+    "header{background:#0f766e;color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}" +
+    "header h2{font-size:16px;margin:0;flex:1;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}" +
+    ".status{font-size:12px;opacity:.9;display:flex;align-items:center;gap:4px}" +
+    ".dot{width:8px;height:8px;border-radius:50%;background:#fbbf24;display:inline-block}" +
+    ".status[data-state=online] .dot{background:#4ade80}.status[data-state=refused] .dot{background:#f87171}" +
+    ".close{background:transparent;border:0;color:#fff;font-size:22px;cursor:pointer;line-height:1;padding:4px 8px}" +
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f9fafb}" +
+    ".msg{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word;line-height:1.35}" +
+    ".patient{align-self:flex-end;background:#0f766e;color:#fff;border-bottom-right-radius:4px}" +
+    ".assistant{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}" +
+    ".pending{opacity:.6}" +
+    ".notice{align-self:center;font-size:13px;color:#991b1b;background:#fee2e2;padding:6px 10px;border-radius:8px}" +
+    ".card{align-self:flex-start;border:1px solid #99f6e4;background:#f0fdfa;border-radius:12px;padding:10px 12px;min-width:220px}" +
+    ".card h3{margin:0 0 6px;font-size:14px;color:#0f766e}.card dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:2px 10px;font-size:14px}" +
+    ".card dt{color:#6b7280}.card dd{margin:0;font-weight:600}" +
+    ".card[data-status=cancelled]{border-color:#fecaca;background:#fef2f2}.card[data-status=cancelled] h3{color:#b91c1c}" +
+    ".chips{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px;background:#f9fafb}" +
+    ".chip{border:1px solid #0f766e;color:#0f766e;background:#fff;border-radius:16px;padding:6px 12px;font-size:14px;cursor:pointer}" +
+    ".chip:hover{background:#f0fdfa}" +
+    ".typing{padding:0 12px 6px;font-size:13px;color:#6b7280;background:#f9fafb;min-height:20px}" +
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}" +
+    "input{flex:1;border:1px solid #d1d5db;border-radius:10px;padding:10px;font-size:15px;min-width:0}" +
+    ".send{border:0;background:#0f766e;color:#fff;border-radius:10px;padding:0 14px;font-size:15px;cursor:pointer}" +
+    ".send:disabled{background:#9ca3af;cursor:not-allowed}" +
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    "</style>" +
+    "<button class='launcher' type='button' aria-label='Open chat' aria-expanded='false' aria-controls='fd-panel'>&#128172;</button>" +
+    "<section class='panel' id='fd-panel' role='dialog' aria-label='Chat' hidden>" +
+    "<header><h2></h2><span class='status' role='status' data-state='connecting'><span class='dot'></span><span class='status-text'>Connecting…</span></span>" +
+    "<button class='close' type='button' aria-label='Close chat'>&times;</button></header>" +
+    "<div class='log' role='log' aria-live='polite' aria-label='Conversation'></div>" +
+    "<div class='typing' aria-live='polite'></div>" +
+    "<div class='chips' role='group' aria-label='Suggested replies'></div>" +
+    "<form><label class='sr' for='fd-input'>Your message</label>" +
+    "<input id='fd-input' type='text' autocomplete='off' maxlength='2000' placeholder='Type a message…'>" +
+    "<button class='send' type='submit' aria-label='Send message'>Send</button></form>" +
+    "</section>";
+
+  var $ = function (sel) { return root.querySelector(sel); };
+  var launcher = $(".launcher"), panel = $(".panel"), log = $(".log"), chips = $(".chips");
+  var typing = $(".typing"), form = $("form"), input = $("input"), sendButton = $(".send");
+  var statusBox = $(".status"), statusText = $(".status-text");
+  $("header h2").textContent = TITLE;
+  panel.setAttribute("aria-label", "Chat with " + TITLE);
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    launcher.setAttribute("aria-label", open ? "Close chat" : "Open chat");
+    if (open) { input.focus(); scrollDown(); } else { launcher.focus(); }
+  }
+  launcher.addEventListener("click", function () { setOpen(panel.hidden); });
+  $(".close").addEventListener("click", function () { setOpen(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") setOpen(false); });
+
+  function setStatus(state, text) {
+    statusBox.setAttribute("data-state", state);
+    statusText.textContent = text;
+    var usable = state === "online" || state === "fallback";
+    sendButton.disabled = !usable;
+  }
+
+  // ---- rendering ----
+  var seen = {};          // seq -> true
+  var pending = {};       // client_message_id -> {el, text, choice}
+  var lastSeq = 0;
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function bubble(role, text, extraClass) {
+    var el = document.createElement("div");
+    el.className = "msg " + role + (extraClass ? " " + extraClass : "");
+    el.textContent = text;
+    log.appendChild(el);
+    scrollDown();
+    return el;
+  }
+
+  function card(data) {
+    var el = document.createElement("div");
+    el.className = "card";
+    el.setAttribute("data-status", data.status || "");
+    el.setAttribute("role", "group");
+    var title = data.status === "cancelled" ? "Appointment cancelled" : "Appointment booked";
+    el.setAttribute("aria-label", title);
+    var h = document.createElement("h3"); h.textContent = title; el.appendChild(h);
+    var dl = document.createElement("dl");
+    [["What", data.service], ["When", data.when], ["With", data.provider], ["Reference", data.reference]]
+      .forEach(function (row) {
+        if (!row[1]) return;
+        var dt = document.createElement("dt"); dt.textContent = row[0];
+        var dd = document.createElement("dd"); dd.textContent = row[1];
+        dl.appendChild(dt); dl.appendChild(dd);
+      });
+    el.appendChild(dl);
+    log.appendChild(el);
+    scrollDown();
+  }
+
+  function showChips(list) {
+    chips.innerHTML = "";
+    (list || []).forEach(function (q) {
+      var b = document.createElement("button");
+      b.type = "button"; b.className = "chip"; b.textContent = q.label;
+      b.addEventListener("click", function () { send(q.label, q.value); });
+      chips.appendChild(b);
+    });
+  }
+
+  function render(m) {
+    if (seen[m.seq]) return;
+    seen[m.seq] = true;
+    if (m.seq > lastSeq) { lastSeq = m.seq; save({ lastSeq: lastSeq }); }
+    var mine = m.client_message_id && pending[m.client_message_id];
+    if (mine) {
+      mine.el.classList.remove("pending");
+      delete pending[m.client_message_id];
+    } else {
+      bubble(m.role, m.text);
+    }
+    if (m.card) card(m.card);
+    if (m.role === "assistant") showChips(m.quick_replies);
+    else showChips([]);
+  }
+
+  function notice(text) {
+    var el = document.createElement("div");
+    el.className = "notice"; el.setAttribute("role", "alert"); el.textContent = text;
+    log.appendChild(el); scrollDown();
+  }
+
+  // ---- sending ----
+  function newId() {
+    return "m_" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
+  }
+
+  function send(text, choice) {
+    text = (text || "").trim();
+    if (!text || sendButton.disabled) return;
+    var id = newId();
+    pending[id] = { el: bubble("patient", text, "pending"), text: text, choice: choice || null };
+    showChips([]);
+    transport.send(id, pending[id]);
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value;
+    input.value = "";
+    send(text, null);
+  });
+
+  function resendPending() {
+    Object.keys(pending).forEach(function (id) { transport.send(id, pending[id]); });
+  }
+
+  // ---- Socket.IO over WebSocket ----
+  function SocketTransport() {
+    var ws = null, acks = {}, nextAck = 1, attempts = 0, everOpened = false, refused = false;
+    var self = this;
+
+    function packet(type, data, ackFn) {
+      var id = "";
+      if (ackFn) { id = String(nextAck++); acks[id] = ackFn; }
+      ws.send(type + id + (data === undefined ? "" : JSON.stringify(data)));
+    }
+    function emit(event, data, ackFn) { packet("42", [event, data], ackFn); }
+
+    function onConnected() {
+      attempts = 0;
+      setStatus("online", "Online");
+      // After a reload the log is empty: ask for everything; after a reconnect, what was missed.
+      emit("hello", { last_seq: lastSeq }, function (reply) {
+        if (reply && reply.token) save({ token: reply.token });
+        (reply && reply.messages || []).forEach(render);
+        if (!(reply && reply.messages && reply.messages.length) && lastSeq === 0) greet();
+        resendPending();
+      });
+    }
+
+    function handle(raw) {
+      var type = raw.charAt(0);
+      if (type === "0") { // Engine.IO open
+        packet("40", { key: KEY, token: load().token || null });
+        return;
+      }
+      if (type === "2") { ws.send("3"); return; } // ping -> pong
+      if (type !== "4") return;
+      var kind = raw.charAt(1), body = raw.slice(2);
+      if (kind === "0") { onConnected(); return; }
+      if (kind === "4") {
+        refused = true;
+        var reason = "";
+        try { reason = JSON.parse(body).message; } catch (e) { reason = body; }
+        setStatus("refused", "Unavailable");
+        notice("Chat unavailable: " + reason);
+        ws.close();
+        return;
+      }
+      var match = /^(\d*)(.*)$/.exec(body);
+      var id = match[1], payload = match[2] ? JSON.parse(match[2]) : [];
+      if (kind === "3" && acks[id]) { var fn = acks[id]; delete acks[id]; fn(payload[0]); return; }
+      if (kind === "2") {
+        if (payload[0] === "message") render(payload[1]);
+        else if (payload[0] === "typing") typing.textContent = payload[1] && payload[1].on ? TITLE + " is typing…" : "";
+      }
+    }
+
+    function open() {
+      ws = new WebSocket(BASE.replace(/^http/, "ws") + "/socket.io/?EIO=4&transport=websocket");
+      ws.onopen = function () { everOpened = true; };
+      ws.onmessage = function (e) { handle(String(e.data)); };
+      ws.onclose = function () {
+        if (refused) return;
+        attempts += 1;
+        if (!everOpened && attempts >= 2) { useFallback(); return; }
+        setStatus("connecting", "Reconnecting…");
+        var delay = Math.min(RECONNECT_MAX_MS, 500 * Math.pow(2, attempts)) * (0.5 + Math.random() / 2);
+        setTimeout(open, delay);
+      };
+    }
+
+    self.start = open;
+    self.send = function (id, msg) {
+      if (!ws || ws.readyState !== 1) return; // resent after reconnecting
+      emit("message", { text: msg.text, choice: msg.choice, client_message_id: id }, function (reply) {
+        if (reply && reply.ok === false) failed(id, reply.error);
+      });
+    };
+  }
+
+  // ---- REST fallback (no WebSocket) ----
+  function RestTransport() {
+    var token = load().token || null, polling = null;
+    function call(method, path, body) {
+      var headers = { "X-Widget-Key": KEY };
+      if (token) headers["X-Conversation-Token"] = token;
+      if (body) headers["Content-Type"] = "application/json";
+      return fetch(BASE + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined })
+        .then(function (r) {
+          return r.json().then(function (data) {
+            if (!r.ok) { var err = new Error((data.error && data.error.message) || r.statusText); err.status = r.status; throw err; }
+            return data;
+          });
+        });
+    }
+    function poll() {
+      call("GET", "/api/v1/chat/messages?after=" + lastSeq).then(function (data) { data.messages.forEach(render); })
+        .catch(function () { /* next poll retries */ });
+    }
+    this.start = function () {
+      call("POST", "/api/v1/chat/sessions", { token: token }).then(function (data) {
+        token = data.token; save({ token: token });
+        setStatus("fallback", "Online");
+        data.messages.forEach(render);
+        if (!data.messages.length) greet();
+        resendPending();
+        polling = setInterval(poll, POLL_MS);
+      }).catch(function (err) {
+        setStatus("refused", "Unavailable");
+        notice("Chat unavailable: " + err.message);
+      });
+    };
+    this.send = function (id, msg) {
+      if (!token) return;
+      typing.textContent = TITLE + " is typing…";
+      call("POST", "/api/v1/chat/messages", { token: token, text: msg.text, choice: msg.choice, client_message_id: id })
+        .then(function (data) { typing.textContent = ""; data.messages.forEach(render); })
+        .catch(function (err) { typing.textContent = ""; failed(id, { message: err.message }); });
+    };
+  }
+
+  function failed(id, error) {
+    var msg = pending[id];
+    if (!msg) return;
+    delete pending[id];
+    msg.el.remove();
+    notice("Not sent: " + ((error && error.message) || "please try again"));
+  }
+
+  function greet() {
+    bubble("assistant", "Hi! I can book, reschedule or cancel an appointment for you. How can I help?");
+    showChips([
+      { label: "Book an appointment", value: "intent:book" },
+      { label: "Reschedule", value: "intent:reschedule" },
+      { label: "Cancel", value: "intent:cancel" },
+      { label: "Opening hours", value: "intent:hours" }
+    ]);
+  }
+
+  var transport;
+  function useFallback() {
+    transport = new RestTransport();
+    transport.start();
+  }
+
+  setStatus("connecting", "Connecting…");
+  if (!KEY) {
+    setStatus("refused", "Unavailable");
+    notice("Chat unavailable: the script tag has no data-key");
+  } else if (typeof window.WebSocket !== "function") {
+    useFallback();
+  } else {
+    transport = new SocketTransport();
+    transport.start();
+  }
+  if (script.getAttribute("data-open") === "true") setOpen(true);
+})();
