@@ -19,6 +19,8 @@ from agent.state import Choice, ConversationState, OfferedSlot, Search
 from policy.engine import MAX_SEARCH_DAYS
 
 MAX_TIME_CHIPS = 6
+MAX_CHIPS_PER_DAY = 3
+SPREAD_MINUTES = 30
 MAX_LOOKUP_ATTEMPTS = 3
 
 YES_NO = (QuickReply("Yes", "yes"), QuickReply("No", "no"))
@@ -67,6 +69,8 @@ class DeterministicPlanner:
                 return await self._start(intent, value)
         if "book" in found and state.task not in {"book", "reschedule", "waitlist"}:
             return await self._start("book", value)
+        if value.startswith("service:") and state.task in {"book", "waitlist"}:
+            return await self._continue_task(value)
         if value.startswith("service:") or (state.task is None and self._service_in(value)):
             return await self._start("book", value)
         if state.task is not None:
@@ -230,10 +234,7 @@ class DeterministicPlanner:
 
     def _present_slots(self, slots: list[SlotInfo], lead_in: str) -> Reply:
         state = self.state
-        distinct: dict[datetime, SlotInfo] = {}
-        for slot in slots:
-            distinct.setdefault(slot.starts_at, slot)
-        shown = list(distinct.values())[:MAX_TIME_CHIPS]
+        shown = self._spread(slots)
         state.offered = [
             OfferedSlot(starts_at=s.starts_at, provider_id=s.provider_id, provider_name=s.provider_name)
             for s in shown
@@ -245,7 +246,24 @@ class DeterministicPlanner:
         )
         service = self._service_name(state.search.service_id)
         verb = "move it to" if state.task == "reschedule" else f"book{f' your {service}' if service else ''}"
-        return self._say(f"{lead_in}Here are the earliest times I can {verb}. Which works for you?", chips)
+        return self._say(f"{lead_in}Here are the first free times I can {verb}. Which works for you?", chips)
+
+    def _spread(self, slots: list[SlotInfo]) -> list[SlotInfo]:
+        """Up to six distinct times, at least half an hour apart, at most three per day: a real choice."""
+        chosen: list[SlotInfo] = []
+        per_day: dict[date, int] = {}
+        for slot in slots:
+            day = slot.starts_at.astimezone(self.zone).date()
+            too_close = any(
+                abs(slot.starts_at - c.starts_at) < timedelta(minutes=SPREAD_MINUTES) for c in chosen
+            )
+            if too_close or per_day.get(day, 0) >= MAX_CHIPS_PER_DAY:
+                continue
+            chosen.append(slot)
+            per_day[day] = per_day.get(day, 0) + 1
+            if len(chosen) == MAX_TIME_CHIPS:
+                break
+        return chosen
 
     def _fits(self, slot: SlotInfo) -> bool:
         search = self.state.search

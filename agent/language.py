@@ -66,8 +66,8 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "lookup",
-        r"\b(when is my|when'?s my|what time is my|do i have (an|a|any)|my (appointments?|bookings?)\b"
-        r"(?! (for|on|at))|check my (appointment|booking)|look up my|details of my)",
+        r"\b(when is my|when'?s my|what time is my|do i have (an|a|any) (appointment|booking)|"
+        r"check my (appointment|booking)|look up my|details of my|my upcoming|my next appointment)",
     ),
     (
         "hours",
@@ -77,7 +77,7 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "book",
         r"\b(book|booking|appointment|schedule|make an? (appointment|booking)|see (the|a) (doctor|dentist)|"
-        r"available|availability|slot|opening|come in|earliest|soonest|first available)\b",
+        r"available|availability|slot|openings|come in|earliest|soonest|first available)\b",
     ),
     ("greeting", r"^(hi|hello|hey|good (morning|afternoon|evening)|hiya)\b"),
     ("thanks", r"\b(thanks|thank you|that'?s all|bye|goodbye)\b"),
@@ -85,7 +85,7 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
 _INTENTS = [(name, re.compile(pattern)) for name, pattern in _INTENT_PATTERNS]
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\w])(\+?\d[\d\s().-]{6,}\d)(?![\w])")
+_PHONE = re.compile(r"(?<![\w(])(\+?\(?\d[\d\s().-]{6,}\d)(?![\w])")
 _REFERENCE = re.compile(r"\b([A-HJKMNP-Z2-9]{6})\b")
 _NAME_LEADS = re.compile(
     r"\b(?:my name is|my name's|name is|i am|i'm|this is|it's|call me|under)\s+"
@@ -182,7 +182,10 @@ def find_name(text: str, *, expecting_name: bool) -> str | None:
         candidate = re.sub(r"[,;]+", " ", candidate).strip(" .!")
         words = candidate.split()
         plausible = 1 <= len(words) <= 4 and all(re.fullmatch(r"[A-Za-z][A-Za-z'\-.]*", w) for w in words)
-        if plausible and words[0].lower() not in _NOT_NAMES and not intents(candidate):
+        says_something_else = intents(candidate) or is_yes(candidate) or is_no(candidate)
+        # Any fixed day works: only whether the words name a time matters here.
+        says_when = parse_when(candidate, date(2000, 1, 3)).said_anything
+        if plausible and words[0].lower() not in _NOT_NAMES and not says_something_else and not says_when:
             return " ".join(w[:1].upper() + w[1:] for w in words)
     return None
 

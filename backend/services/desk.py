@@ -141,6 +141,7 @@ class PracticeDesk:
         async def work(session: AsyncSession) -> HoldInfo:
             if replace_hold_id is not None:
                 await booking.release_hold(session, self.caller, _uuid(replace_hold_id, "hold"), self.owner)
+                await session.flush()  # the old hold stops blocking before the new one is checked
             hold = await booking.create_hold(session, self.caller, data, self.now)
             service = await session.get_one(Service, hold.service_id)
             provider = await session.get_one(Provider, hold.provider_id)
@@ -280,7 +281,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext) -> Practic
         name=tenant.name,
         timezone=tenant.timezone_name,
         country=settings.default_country,
-        opening_hours=tuple(opening_hours_lines(list(hours.tuples()))),
+        opening_hours=tuple(opening_hours_lines([tuple(row) for row in hours])),
         hold_minutes=settings.hold_ttl_minutes,
         far_date_confirm_days=settings.far_date_confirm_days,
         staff_phone=settings.staff_phone,

@@ -1,0 +1,70 @@
+"""Driving a conversation through the real turn pipeline (database, agent, policy), as channels do."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.loop import Agent, Inbound
+from backend.db import Database
+from backend.services import conversations
+from backend.services.context import Caller
+from backend.services.conversations import StoredMessage
+from backend.services.turns import Turns
+from tests.integration.helpers import caller_for
+
+
+@dataclass
+class Chat:
+    turns: Turns
+    caller: Caller
+    conversation_id: uuid.UUID
+    now: datetime
+    channel: str = "web"
+    channel_phone: str | None = None
+    replies: list[StoredMessage] = field(default_factory=list)
+
+    async def say(self, text: str, choice: str | None = None, client_message_id: str | None = None) -> str:
+        """Send a message; returns the replies' texts joined, and keeps the replies in `self.replies`."""
+        stored = await self.turns.handle(
+            self.caller,
+            self.conversation_id,
+            Inbound(text=text, choice=choice),
+            channel=self.channel,
+            now=self.now,
+            client_message_id=client_message_id,
+            channel_phone=self.channel_phone,
+        )
+        self.replies = stored[1:]
+        return "\n".join(m.text for m in self.replies)
+
+    @property
+    def chips(self) -> list[dict[str, str]]:
+        return self.replies[-1].payload.get("quick_replies", []) if self.replies else []
+
+    def chip(self, starting: str) -> dict[str, str]:
+        return next(c for c in self.chips if c["label"].startswith(starting))
+
+    async def tap(self, label_start: str) -> str:
+        chip = self.chip(label_start)
+        return await self.say(chip["label"], chip["value"])
+
+    @property
+    def card(self) -> dict | None:
+        return next((m.payload["card"] for m in reversed(self.replies) if m.payload.get("card")), None)
+
+
+async def open_chat(
+    db: Database, tenant_id: str, now: datetime, agent: Agent | None = None, **options: object
+) -> Chat:
+    caller = await caller_for(db, tenant_id)
+
+    async def start(session):
+        conversation, _ = await conversations.start(session, caller.tenant, "web")
+        return conversation.id
+
+    conversation_id = await db.transaction(start)
+    caller = Caller(caller.tenant, actor=f"conversation:{conversation_id}", correlation_id="test")
+    turns = Turns(db, agent or Agent(), lease_seconds=60, max_chars=2000)
+    return Chat(turns, caller, conversation_id, now, **options)  # type: ignore[arg-type]
