@@ -84,7 +84,8 @@ class ChatCorsMiddleware:
             await self.app(scope, receive, send)
 
 
-def _agent(settings: Settings) -> Agent:
+def build_agent(settings: Settings) -> Agent:
+    """The agent this server runs: the deterministic engine, with a language model when one is configured."""
     if settings.llm_api_key is None:
         return Agent()
     config = LlmConfig(
@@ -103,7 +104,7 @@ def _agent(settings: Settings) -> Agent:
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    turns = Turns(db, _agent(settings), settings.chat_turn_lease_seconds, settings.chat_max_message_chars)
+    turns = Turns(db, build_agent(settings), settings.chat_turn_lease_seconds, settings.chat_max_message_chars)
     chat_service = WebChat(db, turns, clock=current_time)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
