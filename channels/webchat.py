@@ -80,12 +80,12 @@ def create_server(
         origin = environ.get("HTTP_ORIGIN", "")
         key = auth.get("key")
         if not isinstance(key, str) or not key:
-            raise ConnectionRefusedError("missing widget key: set data-key on the widget's script tag")
+            raise socketio.exceptions.ConnectionRefusedError("missing widget key: set data-key on the widget's script tag")
         token = auth.get("token") if isinstance(auth.get("token"), str) else None
         try:
             session = await backend.open_session(key, origin, token)
         except ChatRefused as refusal:
-            raise ConnectionRefusedError(str(refusal)) from None
+            raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
         await sio.save_session(sid, {"chat": session})
         await sio.enter_room(sid, room(session.conversation_id))
 
