@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -38,63 +36,9 @@ from backend.schemas import BookingCreate  # noqa: E402
 from backend.services import booking  # noqa: E402
 from backend.services.context import Caller, TenantContext  # noqa: E402
 from backend.settings import Settings  # noqa: E402
+from bench.common import ADMIN_SECRET, ALL_DAY, fresh_database, percentile, start_server  # noqa: E402
 
-ADMIN_SECRET = "bench-admin-secret"
 TZ = ZoneInfo("America/New_York")
-ALL_DAY = [
-    {"weekday": d, "opens_at": "00:00", "closes_at": "23:55"}
-    for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def fresh_database(server_url: str) -> str:
-    name = f"frontdesk_bench_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        connection = await asyncpg.connect(server_url)
-        await connection.execute(f'CREATE DATABASE "{name}"')
-        await connection.close()
-
-    asyncio.run(create())
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def start_server(database_url: str, redis_url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ADMIN_SECRET": ADMIN_SECRET,
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-        "DB_POOL_SIZE": "20",
-        "DB_MAX_OVERFLOW": "20",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("frontdesk serve did not start")
 
 
 async def create_tenant(base: str, providers: int) -> dict:

@@ -80,7 +80,9 @@ def create_server(
         origin = environ.get("HTTP_ORIGIN", "")
         key = auth.get("key")
         if not isinstance(key, str) or not key:
-            raise socketio.exceptions.ConnectionRefusedError("missing widget key: set data-key on the widget's script tag")
+            raise socketio.exceptions.ConnectionRefusedError(
+                "missing widget key: set data-key on the widget's script tag"
+            )
         token = auth.get("token") if isinstance(auth.get("token"), str) else None
         try:
             session = await backend.open_session(key, origin, token)

@@ -104,7 +104,9 @@ def build_agent(settings: Settings) -> Agent:
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    turns = Turns(db, build_agent(settings), settings.chat_turn_lease_seconds, settings.chat_max_message_chars)
+    turns = Turns(
+        db, build_agent(settings), settings.chat_turn_lease_seconds, settings.chat_max_message_chars
+    )
     chat_service = WebChat(db, turns, clock=current_time)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None

@@ -171,7 +171,9 @@ async def test_the_widget_works_from_the_keyboard_and_keeps_its_own_styles(brows
     dialog = page.get_by_role("dialog", name="Chat with Bright Smile Dental")
     await expect(dialog).to_be_visible()
     await expect(page.get_by_role("textbox", name="Your message")).to_be_focused()
-    send_color = await page.get_by_role("button", name="Send message").evaluate("b => getComputedStyle(b).color")
+    send_color = await page.get_by_role("button", name="Send message").evaluate(
+        "b => getComputedStyle(b).color"
+    )
     assert send_color == "rgb(255, 255, 255)"  # the host page's red buttons did not leak in
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()

@@ -24,7 +24,11 @@ def tool_call(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> 
         "role": "assistant",
         "content": None,
         "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": json.dumps(arguments)}}
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
         ],
     }
 
@@ -84,7 +88,9 @@ async def running_fake_openai() -> AsyncIterator[FakeOpenAI]:
     fake = FakeOpenAI(base_url=f"http://127.0.0.1:{port}/v1")
     server = uvicorn.Server(uvicorn.Config(_app(fake), host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    for _ in range(500):
+        if server.started:
+            break
         await asyncio.sleep(0.01)
     try:
         yield fake

@@ -159,7 +159,8 @@ async def test_a_new_conversation_needs_reference_and_contact_on_file(db, tenant
     assert "couldn't find a booking" in refused and "Check-up" not in refused
     denied = await rows(
         db,
-        "SELECT details FROM audit_log WHERE tenant_id = :t AND action = 'policy.denied' AND entity_id = 'lookup_booking'",
+        "SELECT details FROM audit_log WHERE tenant_id = :t AND action = 'policy.denied' AND "
+        "entity_id = 'lookup_booking'",
         t=tenant.id,
     )
     assert [d["details"]["rule"] for d in denied] == ["identity.own_booking"]

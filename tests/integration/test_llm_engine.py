@@ -1,4 +1,7 @@
-"""The language-model planner against a local OpenAI-compatible server: the real SDK, real tools, real policy."""
+"""The language-model planner against a local OpenAI-compatible server.
+
+The real `openai` SDK, real tools, real policy, real database.
+"""
 
 from __future__ import annotations
 
@@ -40,14 +43,19 @@ async def test_the_model_books_through_the_tools(db, tenant, settings, fake_open
         lambda body: tool_call(
             "check_availability",
             {
-                "service_id": next(s["id"] for s in last_tool_result(body)["services"] if s["name"] == "Check-up"),
+                "service_id": next(
+                    s["id"] for s in last_tool_result(body)["services"] if s["name"] == "Check-up"
+                ),
                 "date_from": tomorrow,
                 "part_of_day": "afternoon",
             },
         ),
         lambda body: tool_call(
             "hold_slot",
-            {"service_id": tenant.services["Check-up"], "starts_at": last_tool_result(body)["slots"][0]["starts_at"]},
+            {
+                "service_id": tenant.services["Check-up"],
+                "starts_at": last_tool_result(body)["slots"][0]["starts_at"],
+            },
         ),
         lambda body: text(f"I've held {last_tool_result(body)['label']}. What's your name and e-mail?"),
         lambda body: tool_call(
@@ -65,14 +73,23 @@ async def test_the_model_books_through_the_tools(db, tenant, settings, fake_open
     assert held.startswith("I've held") and "1:00 PM" in held
     assert chat.chips  # the times the model saw, offered as quick replies
     booked = await chat.say("Jane Doe, jane@example.com")
-    [appointment] = await rows(db, "SELECT reference, status FROM appointments WHERE tenant_id = :t", t=tenant.id)
+    [appointment] = await rows(
+        db, "SELECT reference, status FROM appointments WHERE tenant_id = :t", t=tenant.id
+    )
     assert booked == f"Booked! Your reference is {appointment['reference']}."
     assert chat.card["reference"] == appointment["reference"]
     first_request = fake_openai.requests[0]
     assert first_request["model"] == "scripted-model"
     assert {t["function"]["name"] for t in first_request["tools"]} == {
-        "list_services", "check_availability", "hold_slot", "confirm_booking", "lookup_booking",
-        "reschedule_booking", "cancel_booking", "join_waitlist", "request_human",
+        "list_services",
+        "check_availability",
+        "hold_slot",
+        "confirm_booking",
+        "lookup_booking",
+        "reschedule_booking",
+        "cancel_booking",
+        "join_waitlist",
+        "request_human",
     }
 
 
@@ -89,8 +106,9 @@ async def test_an_unknown_tool_is_refused_and_nothing_runs(db, tenant, settings,
         "rule": "tools.closed_set",
         "reason": "'delete_all_bookings' is not one of the receptionist's tools",
     }
-    audit = await rows(db, "SELECT action, entity_id FROM audit_log WHERE tenant_id = :t AND actor LIKE 'conv%'",
-                       t=tenant.id)
+    audit = await rows(
+        db, "SELECT action, entity_id FROM audit_log WHERE tenant_id = :t AND actor LIKE 'conv%'", t=tenant.id
+    )
     assert audit == [{"action": "policy.denied", "entity_id": "delete_all_bookings"}]
 
 
@@ -119,7 +137,9 @@ async def test_policy_holds_for_the_model_too(db, tenant, settings, fake_openai)
     [lambda body: 500, lambda body: 429, lambda body: 3.0, lambda body: {"role": "assistant", "content": ""}],
     ids=["server-error", "rate-limited", "timeout", "empty-answer"],
 )
-async def test_provider_trouble_falls_back_to_the_deterministic_engine(db, tenant, settings, fake_openai, failure):
+async def test_provider_trouble_falls_back_to_the_deterministic_engine(
+    db, tenant, settings, fake_openai, failure
+):
     fake_openai.script = [failure]
     chat = await open_chat(db, tenant.id, at(local_day(3), "08:00"), agent=llm_agent(settings, fake_openai))
     reply = await chat.say("what are your opening hours?")

@@ -64,7 +64,11 @@ async def test_a_conversation_over_http(client, widget_key, db, tenant):
     [
         ({"X-Widget-Key": "pk_live_nope", "Origin": PAGE}, 403, "unknown or revoked widget key"),
         ({"Origin": PAGE}, 422, "X-Widget-Key: Field required"),
-        ({"X-Widget-Key": "KEY", "Origin": "https://evil.example"}, 403, "origin https://evil.example is not allowed"),
+        (
+            {"X-Widget-Key": "KEY", "Origin": "https://evil.example"},
+            403,
+            "origin https://evil.example is not allowed",
+        ),
         ({"X-Widget-Key": "KEY"}, 422, "Origin: Field required"),
     ],
 )
@@ -90,8 +94,11 @@ async def test_bad_messages_are_rejected_and_unknown_tokens_create_nothing(clien
     assert await conversations_of(db, tenant) == 0
 
     token = (await client.post("/api/v1/chat/sessions", headers=widget(widget_key), json={})).json()["token"]
-    for body, field in (({"token": token, "text": ""}, "text"), ({"token": token, "text": "x" * 2001}, "text"),
-                        ({"token": token, "text": "hi", "extra": 1}, "extra")):
+    for body, field in (
+        ({"token": token, "text": ""}, "text"),
+        ({"token": token, "text": "x" * 2001}, "text"),
+        ({"token": token, "text": "hi", "extra": 1}, "extra"),
+    ):
         response = await client.post("/api/v1/chat/messages", headers=widget(widget_key), json=body)
         assert response.status_code == 422
         assert response.json()["error"]["details"]["errors"][0]["field"] == field
