@@ -31,6 +31,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/chat.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

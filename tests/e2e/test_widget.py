@@ -178,3 +178,15 @@ async def test_the_widget_works_from_the_keyboard_and_keeps_its_own_styles(brows
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     await context.close()
+
+
+async def test_the_demo_page_shows_a_working_widget(browser, live_server):
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{live_server.base_url}/demo")
+    await expect(page.get_by_role("heading", name="Bright Smile Dental")).to_be_visible()
+    await open_widget(page)
+    chips = page.get_by_role("group", name="Suggested replies")
+    await chips.get_by_role("button", name="Opening hours").click()
+    await expect(page.get_by_role("log", name="Conversation")).to_contain_text("Mon-Fri: 9:00 AM-12:00 PM")
+    await context.close()

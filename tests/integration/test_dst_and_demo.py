@@ -97,13 +97,17 @@ async def test_business_hours_follow_the_wall_clock_across_the_change(client, ma
     assert after[0]["starts_at"] == "2027-03-15T09:00:00-04:00"
 
 
-async def test_demo_seed_is_created_once_and_its_key_is_kept(db):
-    first = await seed(db, "")
-    again = await seed(db, first.api_key)
-    assert again.created is False and again.api_key == first.api_key
+async def test_demo_seed_is_created_once_and_its_keys_are_kept(db):
+    origins = ["http://127.0.0.1:8000"]
+    first = await seed(db, "", "", origins)
+    again = await seed(db, first.api_key, first.widget_key, origins)
+    assert again.created is False and again.api_key == first.api_key and again.widget_key == first.widget_key
+    assert first.widget_key.startswith("pk_live_")
     assert await scalar(db, "SELECT count(*) FROM tenants WHERE slug = :s", s=DEMO_SLUG) == 1
-    replaced = await seed(db, "sk_live_lost")
+    replaced = await seed(db, "sk_live_lost", first.widget_key, ["http://127.0.0.1:9999"])
     assert replaced.api_key != first.api_key and replaced.api_key.startswith("sk_live_")
+    # A widget key that does not allow where the demo page is served now is replaced too.
+    assert replaced.widget_key != first.widget_key
     assert await scalar(db, "SELECT count(*) FROM tenants WHERE slug = :s", s=DEMO_SLUG) == 1
 
 
