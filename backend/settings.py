@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     chat_max_message_chars: int = Field(default=2000, ge=100, le=20000)
 
     log_level: str = "INFO"
+
+    @field_validator("llm_api_key", "llm_base_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `LLM_API_KEY=` in an env file means "no model", not a model with an empty key.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _production_needs_real_services(self) -> Settings:

@@ -34,3 +34,8 @@ def test_database_urls_are_normalised_for_asyncpg(url):
     assert to_asyncpg_url(url) == "postgresql+asyncpg://u@h/d"
     with pytest.raises(ValueError, match="not a PostgreSQL URL"):
         to_asyncpg_url("mysql://u@h/d")
+
+
+def test_blank_llm_settings_mean_no_model():
+    settings = Settings(_env_file=None, llm_api_key="", llm_base_url="  ")
+    assert settings.llm_api_key is None and settings.llm_base_url is None
