@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from agent.language import PARTS_OF_DAY
-from agent.ports import BookingInfo, Contact, Desk, HoldInfo, PracticeInfo, SlotInfo, ToolFailure
+from agent.ports import BookingInfo, Contact, Desk, PracticeInfo, SlotInfo, ToolFailure
 from agent.replies import when_label
-from agent.state import ConversationState, HeldSlot, PendingCancel
+from agent.state import ConversationState, PendingCancel
 from agent.tools import (
     TOOLS,
     CheckAvailabilityArgs,
@@ -192,15 +192,7 @@ class ToolExecutor:
     def _after_success(self, name: str, args: Any, result: Any, context: PolicyContext) -> None:
         state = self.state
         if name == "hold_slot":
-            hold: HoldInfo = result
-            state.hold = HeldSlot(
-                id=hold.id,
-                service_id=hold.service_id,
-                service_name=hold.service_name,
-                provider_name=hold.provider_name,
-                starts_at=hold.starts_at,
-                expires_at=hold.expires_at,
-            )
+            state.hold = result
         elif name == "confirm_booking":
             booking: BookingInfo = result
             state.hold = None

@@ -6,20 +6,13 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from agent.ports import HoldInfo
+
 
 class OfferedSlot(BaseModel):
     starts_at: datetime
     provider_id: str
     provider_name: str
-
-
-class HeldSlot(BaseModel):
-    id: str
-    service_id: str
-    service_name: str
-    provider_name: str
-    starts_at: datetime
-    expires_at: datetime
 
 
 class Choice(BaseModel):
@@ -52,7 +45,7 @@ class ConversationState(BaseModel):
     awaiting: str | None = None
     search: Search = Field(default_factory=Search)
     offered: list[OfferedSlot] = Field(default_factory=list)
-    hold: HeldSlot | None = None
+    hold: HoldInfo | None = None
     name: str | None = None
     phone: str | None = None
     email: str | None = None

@@ -30,13 +30,12 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend import infra, migrations  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.schemas import BookingCreate  # noqa: E402
 from backend.services import booking  # noqa: E402
 from backend.services.context import Caller, TenantContext  # noqa: E402
 from backend.settings import Settings  # noqa: E402
-from bench.common import ADMIN_SECRET, ALL_DAY, fresh_database, percentile, start_server  # noqa: E402
+from bench.common import ADMIN_SECRET, ALL_DAY, percentile, prepare_services, start_server  # noqa: E402
 
 TZ = ZoneInfo("America/New_York")
 
@@ -236,10 +235,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = ROOT / "var" / "bench"
-    server_url = os.environ.get("DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
-    redis_url = os.environ.get("REDIS_URL") or infra.start_embedded_redis(data_dir)
-    database_url = fresh_database(server_url)
-    migrations.upgrade_to_head(database_url)
+    server_url, database_url, redis_url = prepare_services(data_dir)
     settings = Settings(
         _env_file=None, database_url=database_url, redis_url=redis_url, db_pool_size=20, db_max_overflow=20
     )

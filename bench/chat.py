@@ -29,8 +29,7 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend import infra, migrations  # noqa: E402
-from bench.common import ADMIN_SECRET, ALL_DAY, free_port, fresh_database, percentile, start_server  # noqa: E402
+from bench.common import ADMIN_SECRET, ALL_DAY, free_port, percentile, prepare_services, start_server  # noqa: E402
 
 ORIGIN = "http://bench.local"
 TZ = ZoneInfo("America/New_York")
@@ -170,10 +169,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = ROOT / "var" / "bench"
-    server_url = os.environ.get("DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
-    redis_url = os.environ.get("REDIS_URL") or infra.start_embedded_redis(data_dir)
-    database_url = fresh_database(server_url)
-    migrations.upgrade_to_head(database_url)
+    _, database_url, redis_url = prepare_services(data_dir)
     frontdesk, base = start_server(database_url, redis_url, data_dir)
     echo_port = free_port()
     echo = subprocess.Popen(

@@ -15,6 +15,8 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from backend import infra, migrations
+
 ROOT = Path(__file__).resolve().parent.parent
 
 ADMIN_SECRET = "bench-admin-secret"
@@ -78,3 +80,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def prepare_services(data_dir: Path) -> tuple[str, str, str]:
+    """(server URL, a fresh migrated database URL, Redis URL): DATABASE_URL / REDIS_URL or embedded ones."""
+    server_url = os.environ.get("DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
+    redis_url = os.environ.get("REDIS_URL") or infra.start_embedded_redis(data_dir)
+    database_url = fresh_database(server_url)
+    migrations.upgrade_to_head(database_url)
+    return server_url, database_url, redis_url

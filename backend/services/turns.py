@@ -132,15 +132,7 @@ class Turns:
         client_message_id: str | None,
         now: datetime,
     ) -> _Claim | None:
-        conversation = (
-            await session.execute(
-                select(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.tenant_id == tenant.id)
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        if conversation is None:
-            raise NotFound("conversation not found")
+        conversation = await _locked(session, tenant, conversation_id)
         # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
         clock = datetime.now(UTC)
         leased = conversation.turn_lease_until is not None and conversation.turn_lease_until > clock
@@ -194,13 +186,7 @@ class Turns:
         replies: list[Reply],
         state: ConversationState,
     ) -> list[StoredMessage]:
-        conversation = (
-            await session.execute(
-                select(Conversation)
-                .where(Conversation.id == conversation_id, Conversation.tenant_id == tenant.id)
-                .with_for_update()
-            )
-        ).scalar_one()
+        conversation = await _locked(session, tenant, conversation_id)
         rows = []
         for reply in replies:
             conversation.last_seq += 1
@@ -219,6 +205,19 @@ class Turns:
         conversation.turn_lease_until = None
         await session.flush()
         return [StoredMessage.of(row) for row in rows]
+
+
+async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
+    conversation = (
+        await session.execute(
+            select(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.tenant_id == tenant.id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound("conversation not found")
+    return conversation
 
 
 async def _answer_to(session: AsyncSession, message: ConversationMessage) -> list[StoredMessage]:

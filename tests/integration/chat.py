@@ -50,6 +50,15 @@ class Chat:
         chip = self.chip(label_start)
         return await self.say(chip["label"], chip["value"])
 
+    async def hold_with_details(
+        self, ask: str = "check-up tomorrow afternoon", contact: str = "617-555-0100", pick: int = 0
+    ) -> str:
+        """Ask for a time, tap one, give a name and a contact: the engine then asks "Shall I book it?"."""
+        await self.say(ask)
+        await self.tap(self.chips[pick]["label"])
+        await self.say("Jane Doe")
+        return await self.say(contact)
+
     @property
     def card(self) -> dict | None:
         return next((m.payload["card"] for m in reversed(self.replies) if m.payload.get("card")), None)

@@ -18,10 +18,7 @@ def start_of(day_offset: int):
 
 
 async def book_by_chat(chat, phone="617-555-0100", ask="I'd like to book a check-up tomorrow afternoon"):
-    await chat.say(ask)
-    await chat.tap(chat.chips[0]["label"])
-    await chat.say("Jane Doe")
-    await chat.say(phone)
+    await chat.hold_with_details(ask=ask, contact=phone)
     reply = await chat.say("yes")
     return reply, chat.card
 
@@ -206,10 +203,7 @@ async def test_far_dates_need_confirmation_and_past_dates_are_refused(db, tenant
 
 async def test_an_emergency_gets_the_safety_message_and_no_tool_runs(db, tenant):
     chat = await open_chat(db, tenant.id, start_of(3))
-    await chat.say("check-up tomorrow afternoon")
-    await chat.tap(chat.chips[0]["label"])
-    await chat.say("Jane Doe")
-    await chat.say("617-555-0100")
+    await chat.hold_with_details()
     before = await scalar(db, "SELECT count(*) FROM audit_log WHERE tenant_id = :t", t=tenant.id)
     reply = await chat.say("yes but I have chest pain and I can't breathe")
     assert "911" in reply and "emergency" in reply
@@ -266,10 +260,7 @@ async def test_a_restart_mid_booking_loses_nothing(db, tenant):
 
 async def test_a_resent_message_is_answered_once(db, tenant):
     chat = await open_chat(db, tenant.id, start_of(3))
-    await chat.say("check-up tomorrow afternoon")
-    await chat.tap(chat.chips[0]["label"])
-    await chat.say("Jane Doe")
-    await chat.say("617-555-0100")
+    await chat.hold_with_details()
     first = await chat.say("yes", client_message_id="m-42")
     again = await chat.say("yes", client_message_id="m-42")
     assert first == again and "You're booked" in again
@@ -284,10 +275,7 @@ async def test_a_resent_message_is_answered_once(db, tenant):
 
 async def test_an_expired_hold_is_not_confirmed(db, tenant):
     chat = await open_chat(db, tenant.id, start_of(3))
-    await chat.say("check-up tomorrow afternoon")
-    await chat.tap(chat.chips[0]["label"])
-    await chat.say("Jane Doe")
-    await chat.say("617-555-0100")
+    await chat.hold_with_details()
     chat.now += timedelta(minutes=6)
     reply = await chat.say("yes")
     assert "released" in reply and chat.chips

@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from backend.api.app import build_agent
+from policy.engine import CHAT_TOOLS
 from tests.conftest import at, local_day
 from tests.fakes.openai_server import last_tool_result, running_fake_openai, text, tool_call
 from tests.integration.chat import open_chat
@@ -80,17 +81,7 @@ async def test_the_model_books_through_the_tools(db, tenant, settings, fake_open
     assert chat.card["reference"] == appointment["reference"]
     first_request = fake_openai.requests[0]
     assert first_request["model"] == "scripted-model"
-    assert {t["function"]["name"] for t in first_request["tools"]} == {
-        "list_services",
-        "check_availability",
-        "hold_slot",
-        "confirm_booking",
-        "lookup_booking",
-        "reschedule_booking",
-        "cancel_booking",
-        "join_waitlist",
-        "request_human",
-    }
+    assert {t["function"]["name"] for t in first_request["tools"]} == CHAT_TOOLS
 
 
 async def test_an_unknown_tool_is_refused_and_nothing_runs(db, tenant, settings, fake_openai):
@@ -115,10 +106,7 @@ async def test_an_unknown_tool_is_refused_and_nothing_runs(db, tenant, settings,
 async def test_policy_holds_for_the_model_too(db, tenant, settings, fake_openai):
     """A model that skips the question and cancels at once is refused by the same rule."""
     chat = await open_chat(db, tenant.id, at(local_day(3), "08:00"))
-    await chat.say("check-up tomorrow afternoon")
-    await chat.tap(chat.chips[0]["label"])
-    await chat.say("Jane Doe")
-    await chat.say("jane@example.com")
+    await chat.hold_with_details(contact="jane@example.com")
     await chat.say("yes")
     reference = chat.card["reference"]
     fake_openai.script = [
