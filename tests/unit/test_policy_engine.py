@@ -29,6 +29,14 @@ def ctx(**overrides) -> PolicyContext:
     return PolicyContext(**{**base, **overrides})
 
 
+def cancel_ctx(
+    asked_in: int | None = 4, said: str = "yes", customer: str = "c-1", reference: str = "K7M2QX"
+) -> PolicyContext:
+    """Turn 5 of a conversation verified as `customer`, asked in turn `asked_in` to cancel `reference`."""
+    pending = PendingCancel(reference, asked_in) if asked_in is not None else None
+    return ctx(target=MINE, verified_customer_id=customer, pending_cancel=pending, user_text=said)
+
+
 def call(tool: str, /, **args) -> ToolCall:
     return ToolCall(tool, args)
 
@@ -194,62 +202,32 @@ def call(tool: str, /, **args) -> ToolCall:
         # cancelling: asked in an earlier turn, answered with a plain yes
         (
             call("cancel_booking", reference="K7M2QX"),
-            ctx(target=MINE, verified_customer_id="c-1"),
+            cancel_ctx(asked_in=None),
+            False,
+            "cancel.explicit_confirmation",
+        ),
+        (call("cancel_booking", reference="K7M2QX"), cancel_ctx(), True, "tool.cancel_booking"),
+        (
+            call("cancel_booking", reference="K7M2QX"),
+            cancel_ctx(asked_in=5),
             False,
             "cancel.explicit_confirmation",
         ),
         (
             call("cancel_booking", reference="K7M2QX"),
-            ctx(
-                target=MINE,
-                verified_customer_id="c-1",
-                pending_cancel=PendingCancel("K7M2QX", 4),
-                user_text="yes",
-            ),
-            True,
-            "tool.cancel_booking",
-        ),
-        (
-            call("cancel_booking", reference="K7M2QX"),
-            ctx(
-                target=MINE,
-                verified_customer_id="c-1",
-                pending_cancel=PendingCancel("K7M2QX", 5),
-                user_text="yes",
-            ),
+            cancel_ctx(said="yes but not today"),
             False,
             "cancel.explicit_confirmation",
         ),
         (
             call("cancel_booking", reference="K7M2QX"),
-            ctx(
-                target=MINE,
-                verified_customer_id="c-1",
-                pending_cancel=PendingCancel("K7M2QX", 4),
-                user_text="yes but not today",
-            ),
+            cancel_ctx(reference="ZZZZZ2"),
             False,
             "cancel.explicit_confirmation",
         ),
         (
             call("cancel_booking", reference="K7M2QX"),
-            ctx(
-                target=MINE,
-                verified_customer_id="c-1",
-                pending_cancel=PendingCancel("ZZZZZ2", 4),
-                user_text="yes",
-            ),
-            False,
-            "cancel.explicit_confirmation",
-        ),
-        (
-            call("cancel_booking", reference="K7M2QX"),
-            ctx(
-                target=MINE,
-                verified_customer_id="c-9",
-                pending_cancel=PendingCancel("K7M2QX", 4),
-                user_text="yes",
-            ),
+            cancel_ctx(customer="c-9"),
             False,
             "identity.own_booking",
         ),
