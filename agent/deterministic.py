@@ -453,7 +453,7 @@ class DeterministicPlanner:
 
     async def _advance_existing(self, text: str) -> list[Reply]:
         state = self.state
-        reference = language.find_reference(text)
+        reference = language.find_reference(text, expecting=state.awaiting == "reference")
         if reference:
             state.reference = reference
             if language.find_email(text) or language.find_phone(text.replace(reference, " ")):

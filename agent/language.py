@@ -158,11 +158,21 @@ def find_phone(text: str) -> str | None:
     return None
 
 
-def find_reference(text: str) -> str | None:
-    """A booking reference: six letters/digits from the unambiguous alphabet, with at least one digit."""
-    for match in _REFERENCE.finditer(text.upper()):
-        candidate = match.group(1)
-        if any(ch.isdigit() for ch in candidate) and not candidate.isdigit():
+def find_reference(text: str, *, expecting: bool = False) -> str | None:
+    """A booking reference: six characters of the unambiguous alphabet (no 0/O/1/I/L).
+
+    A token counts when it has a digit, is written in capitals, follows "reference", "ref", "code"
+    or "booking", or when we just asked for the reference; so "thanks" is not read as one.
+    """
+    for match in re.finditer(r"\b([A-Za-z2-9]{6})\b", text):
+        token = match.group(1)
+        candidate = token.upper()
+        if not _REFERENCE.fullmatch(candidate) or candidate.isdigit():
+            continue
+        introduced = re.search(
+            r"\b(reference|ref|code|booking|number)( is| was|:)?\s*$", text[: match.start()], re.I
+        )
+        if expecting or introduced or token.isupper() or any(ch.isdigit() for ch in token):
             return candidate
     return None
 

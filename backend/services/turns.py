@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
 from agent.loop import Agent, Inbound
+from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
 from backend.db import Database
@@ -42,6 +43,7 @@ class _Claim:
     message: StoredMessage
     state: ConversationState
     history: list[HistoryMessage]
+    practice: PracticeInfo | None = None
     replayed: list[StoredMessage] | None = None
 
 
@@ -77,12 +79,12 @@ class Turns:
         if claim.replayed is not None:
             return claim.replayed
         desk = PracticeDesk(self.db, caller, conversation_id, now)
-        practice = await self.db.transaction(lambda session: practice_info(session, caller.tenant))
+        assert claim.practice is not None
         state = claim.state
         try:
             result = await self.agent.turn(
                 desk=desk,
-                practice=practice,
+                practice=claim.practice,
                 state=state,
                 history=claim.history,
                 inbound=Inbound(text=text, choice=inbound.choice),
@@ -148,9 +150,8 @@ class Turns:
             if earlier is not None:
                 if leased:
                     return None  # still being answered: wait, then replay
-                return _Claim(
-                    StoredMessage.of(earlier), ConversationState(), [], await _answer_to(session, earlier)
-                )
+                answer = await _answer_to(session, earlier)
+                return _Claim(StoredMessage.of(earlier), ConversationState(), [], replayed=answer)
         if leased:
             return None
         conversation.last_seq += 1
@@ -176,7 +177,7 @@ class Turns:
         )
         history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
         state = ConversationState.model_validate(conversation.state or {})
-        return _Claim(StoredMessage.of(message), state, history)
+        return _Claim(StoredMessage.of(message), state, history, await practice_info(session, tenant))
 
     async def _finish(
         self,

@@ -115,6 +115,10 @@ def test_contact_details():
     assert find_phone("at 10:30 tomorrow") is None
     assert find_reference("my reference is k7m2qx") == "K7M2QX"
     assert find_reference("tomorrow please") is None
+    assert find_reference("thanks") is None
+    assert find_reference("cancel booking NDPWJR") == "NDPWJR"
+    assert find_reference("my reference is ndpwjr") == "NDPWJR"
+    assert find_reference("ndpwjr", expecting=True) == "NDPWJR"
     assert find_name("my name is jane doe", expecting_name=False) == "Jane Doe"
     assert find_name("Jane", expecting_name=True) == "Jane"
     assert find_name("I'm looking for a slot", expecting_name=False) is None
