@@ -346,3 +346,12 @@ class ChatMessageOut(Output):
 class ChatMessagesOut(Output):
     token: str
     messages: list[ChatMessageOut]
+
+
+class ConversationOut(Output):
+    id: uuid.UUID
+    channel: str
+    status: str
+    last_seq: int
+    created_at: datetime
+    updated_at: datetime

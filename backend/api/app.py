@@ -22,7 +22,7 @@ from agent.llm import LlmConfig, LlmPlanner
 from agent.loop import Agent
 from backend.api import errors
 from backend.api.deps import current_time
-from backend.api.routes import admin, bookings, catalog, chat, tenant, widget
+from backend.api.routes import admin, bookings, catalog, chat, conversations, tenant, widget
 from backend.db import Database
 from backend.services import idempotency
 from backend.services.turns import Turns
@@ -135,7 +135,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     errors.install(app)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    for router in (admin.router, tenant.router, catalog.router, bookings.router, chat.router, widget.router):
+    routers = (admin, tenant, catalog, bookings, conversations, chat, widget)
+    for router in (module.router for module in routers):
         app.include_router(router)
 
     @app.get("/health", tags=["operations"])

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.errors import NotFound
 from backend.models import Conversation, ConversationMessage
 from backend.services import audit
 from backend.services.context import Caller, TenantContext
@@ -98,3 +99,27 @@ async def flag_for_human(
     audit.record(
         session, caller, "conversation.human_requested", "conversation", conversation_id, {"reason": reason}
     )
+
+
+async def list_for_tenant(
+    session: AsyncSession, tenant: TenantContext, status: str | None, limit: int
+) -> list[Conversation]:
+    """Most recently active first; staff look here for conversations that asked for a person."""
+    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
+    if status is not None:
+        query = query.where(Conversation.status == status)
+    rows = await session.execute(query.order_by(Conversation.updated_at.desc(), Conversation.id).limit(limit))
+    return list(rows.scalars())
+
+
+async def get(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
+    conversation = (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.id == conversation_id, Conversation.tenant_id == tenant.id
+            )
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation

@@ -280,3 +280,30 @@ async def test_an_expired_hold_is_not_confirmed(db, tenant):
     reply = await chat.say("yes")
     assert "released" in reply and chat.chips
     assert await appointments_of(db, tenant.id) == []
+
+
+async def test_staff_see_who_asked_for_a_person_and_what_was_said(db, tenant, make_tenant, client):
+    chat = await open_chat(db, tenant.id, start_of(3))
+    await chat.say("hello")
+    await open_chat(db, tenant.id, start_of(3))  # a quiet conversation, not waiting for anyone
+    await chat.say("I want to speak to someone at the clinic")
+
+    waiting = await client.get("/api/v1/conversations?status=needs_human", headers=tenant.auth)
+    assert waiting.status_code == 200
+    assert [c["id"] for c in waiting.json()] == [str(chat.conversation_id)]
+    transcript = await client.get(
+        f"/api/v1/conversations/{chat.conversation_id}/messages", headers=tenant.auth
+    )
+    said = [(m["role"], m["text"]) for m in transcript.json()]
+    assert said[0] == ("patient", "hello") and said[2] == (
+        "patient",
+        "I want to speak to someone at the clinic",
+    )
+    assert len((await client.get("/api/v1/conversations", headers=tenant.auth)).json()) == 2
+
+    other = await make_tenant()
+    hidden = await client.get(f"/api/v1/conversations/{chat.conversation_id}/messages", headers=other.auth)
+    assert hidden.status_code == 404
+    assert (await client.get("/api/v1/conversations", headers=other.auth)).json() == []
+    bad = await client.get("/api/v1/conversations?status=lost", headers=tenant.auth)
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["errors"][0]["field"] == "status"
