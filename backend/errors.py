@@ -68,6 +68,12 @@ class BusyRetry(AppError):
     retryable = True
 
 
+class RateLimited(AppError):
+    status = 429
+    code = "RATE_LIMITED"
+    retryable = True
+
+
 class IdempotencyKeyReused(AppError):
     status = 422
     code = "IDEMPOTENCY_KEY_REUSED"

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     # A chat turn that has not finished after this long belongs to a process that died.
     chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
     chat_max_message_chars: int = Field(default=2000, ge=100, le=20000)
+    chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
 
     log_level: str = "INFO"
 

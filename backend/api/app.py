@@ -105,7 +105,11 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
     turns = Turns(
-        db, build_agent(settings), settings.chat_turn_lease_seconds, settings.chat_max_message_chars
+        db,
+        build_agent(settings),
+        settings.chat_turn_lease_seconds,
+        settings.chat_max_message_chars,
+        settings.chat_messages_per_minute,
     )
     chat_service = WebChat(db, turns, clock=current_time)
     # Through Redis, a message stored by one API process reaches browsers connected to another.

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
@@ -24,7 +24,7 @@ from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
 from backend.db import Database
-from backend.errors import BusyRetry, NotFound, ValidationFailed
+from backend.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
 from backend.models import Conversation, ConversationMessage
 from backend.services.context import Caller, TenantContext
 from backend.services.conversations import StoredMessage
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 HISTORY_FOR_MODEL = 20
 LEASE_POLL_SECONDS = 0.05
 LEASE_WAIT_SECONDS = 30.0
+RATE_WINDOW = timedelta(minutes=1)
 TROUBLE_REPLY = "Sorry, something went wrong on my side. Please send that again in a moment."
 
 
@@ -50,11 +51,28 @@ class _Claim:
 class Turns:
     """Runs turns: stores what the patient said, asks the agent, stores what it answered."""
 
-    def __init__(self, db: Database, agent: Agent, lease_seconds: int, max_chars: int) -> None:
+    def __init__(
+        self, db: Database, agent: Agent, lease_seconds: int, max_chars: int, messages_per_minute: int = 20
+    ) -> None:
         self.db = db
         self.agent = agent
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chars = max_chars
+        self.messages_per_minute = messages_per_minute
+
+    async def _check_rate(self, session: AsyncSession, conversation_id: uuid.UUID, clock: datetime) -> None:
+        """A public widget invites scripts: cap one conversation's messages a minute, counted in storage."""
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(ConversationMessage)
+            .where(
+                ConversationMessage.conversation_id == conversation_id,
+                ConversationMessage.role == "patient",
+                ConversationMessage.created_at > clock - RATE_WINDOW,
+            )
+        )
+        if (recent or 0) >= self.messages_per_minute:
+            raise RateLimited(f"at most {self.messages_per_minute} messages a minute; please wait a moment")
 
     async def handle(
         self,
@@ -154,6 +172,7 @@ class Turns:
                 return _Claim(StoredMessage.of(earlier), ConversationState(), [], replayed=answer)
         if leased:
             return None
+        await self._check_rate(session, conversation_id, clock)
         conversation.last_seq += 1
         conversation.turn_lease_until = clock + self.lease
         message = ConversationMessage(

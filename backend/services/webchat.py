@@ -75,19 +75,25 @@ class WebChat:
     async def send(
         self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
-        tenant = await self.db.transaction(lambda session: self._tenant(session, chat))
-        caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
         try:
-            stored = await self.turns.handle(
-                caller,
-                uuid.UUID(chat.conversation_id),
-                Inbound(text=text, choice=choice),
-                channel="web",
-                now=self.clock(),
-                client_message_id=client_message_id,
-            )
+            return await self.post(chat, text, choice, client_message_id)
         except AppError as error:
             raise ChatInputError(error.code, error.message) from error
+
+    async def post(
+        self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
+    ) -> list[dict[str, Any]]:
+        """`send` for HTTP callers: problems stay AppErrors, so they keep their status codes."""
+        tenant = await self.db.transaction(lambda session: self._tenant(session, chat))
+        caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
+        stored = await self.turns.handle(
+            caller,
+            uuid.UUID(chat.conversation_id),
+            Inbound(text=text, choice=choice),
+            channel="web",
+            now=self.clock(),
+            client_message_id=client_message_id,
+        )
         return [m.event() for m in stored]
 
     async def _tenant(self, session: AsyncSession, chat: ChatSession) -> TenantContext:

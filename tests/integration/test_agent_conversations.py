@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from agent.loop import Agent
+from backend.errors import RateLimited
 from backend.services.turns import Turns
 from tests.conftest import at, local_day
 from tests.integration.chat import open_chat
@@ -307,3 +310,18 @@ async def test_staff_see_who_asked_for_a_person_and_what_was_said(db, tenant, ma
     assert (await client.get("/api/v1/conversations", headers=other.auth)).json() == []
     bad = await client.get("/api/v1/conversations?status=lost", headers=tenant.auth)
     assert bad.status_code == 422 and bad.json()["error"]["details"]["errors"][0]["field"] == "status"
+
+
+async def test_a_conversation_sending_too_fast_is_told_to_wait_and_nothing_is_stored(db, tenant):
+    chat = await open_chat(db, tenant.id, start_of(3))
+    chat.turns = Turns(db, Agent(), lease_seconds=60, max_chars=2000, messages_per_minute=3)
+    for text in ("hi", "hours?", "thanks"):
+        await chat.say(text)
+    with pytest.raises(RateLimited, match="at most 3 messages a minute"):
+        await chat.say("spam")
+    stored = await scalar(
+        db,
+        "SELECT count(*) FROM conversation_messages WHERE conversation_id = :c AND body = 'spam'",
+        c=chat.conversation_id,
+    )
+    assert stored == 0

@@ -11,10 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
-from backend.errors import BusyRetry, Forbidden, ValidationFailed
+from backend.errors import Forbidden
 from backend.schemas import ChatMessageIn, ChatMessagesOut, ChatSessionIn
 from backend.services.webchat import WebChat
-from channels.webchat import ChatInputError, ChatRefused, ChatSession
+from channels.webchat import ChatRefused, ChatSession
 
 router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
 
@@ -65,10 +65,5 @@ async def send(
 ) -> ChatMessagesOut:
     """Send the patient's message; returns it with its sequence number, followed by the replies."""
     chat, session = await _open(request, key, origin, body.token)
-    try:
-        events = await chat.send(session, body.text, body.choice, body.client_message_id or idempotency_key)
-    except ChatInputError as problem:
-        if problem.code == BusyRetry.code:
-            raise BusyRetry(problem.message) from None
-        raise ValidationFailed("text", problem.message) from None
+    events = await chat.post(session, body.text, body.choice, body.client_message_id or idempotency_key)
     return ChatMessagesOut.model_validate({"token": body.token, "messages": events})
