@@ -178,19 +178,10 @@ class DeterministicPlanner:
         first = search.first_day or self.today
         last = search.last_day or first + timedelta(days=MAX_SEARCH_DAYS - 1)
         if first < self.today:
-            outcome = await self._check(first, last)  # the policy says why; the patient hears it plainly
+            await self._check(first, last)  # the policy refuses and audits it; the patient hears it plainly
             search.first_day = search.last_day = None
-            return (
-                [
-                    self._say(
-                        f"{day_label(_noon(first, self.zone), self.practice.timezone)} has already passed. "
-                        "Which day would suit you?",
-                        self._day_chips(),
-                    )
-                ]
-                if outcome.denied_by
-                else []
-            )
+            passed = day_label(_noon(first, self.zone), self.practice.timezone)
+            return [self._say(f"{passed} has already passed. Which day would suit you?", self._day_chips())]
         last = min(last, first + timedelta(days=MAX_SEARCH_DAYS - 1))
         outcome = await self._check(first, last)
         if outcome.denied_by == "dates.far_future_confirmation":
