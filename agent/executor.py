@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from agent.language import PARTS_OF_DAY
 from agent.ports import BookingInfo, Contact, Desk, PracticeInfo, SlotInfo, ToolFailure
 from agent.replies import when_label
-from agent.state import ConversationState, PendingCancel
+from agent.state import ConversationState
 from agent.tools import (
     TOOLS,
     CheckAvailabilityArgs,
@@ -28,7 +28,7 @@ from agent.tools import (
     ToolArgs,
 )
 from policy import engine
-from policy.engine import BookingFacts, Decision, PolicyContext, ToolCall
+from policy.engine import BookingFacts, Decision, PendingCancel, PolicyContext, ToolCall
 
 CLOSED_SET_RULE = "tools.closed_set"
 
@@ -120,7 +120,6 @@ class ToolExecutor:
         }:
             target = await self.desk.booking_facts(call.args["reference"])
         hold = state.hold
-        pending = state.pending_cancel
         return PolicyContext(
             channel=facts.channel,
             now=facts.now,
@@ -133,9 +132,7 @@ class ToolExecutor:
             verified_customer_id=state.verified_customer_id,
             channel_phone=facts.channel_phone,
             target=target,
-            pending_cancel=engine.PendingCancel(pending.reference, pending.asked_in_turn)
-            if pending
-            else None,
+            pending_cancel=state.pending_cancel,
             has_contact=bool(call.args.get("name") and (call.args.get("phone") or call.args.get("email"))),
         )
 
@@ -214,7 +211,7 @@ class ToolExecutor:
             reference = call.args["reference"]
             pending = self.state.pending_cancel
             if pending is None or pending.reference != reference:
-                self.state.pending_cancel = PendingCancel(reference=reference, asked_in_turn=self.state.turn)
+                self.state.pending_cancel = PendingCancel(reference, self.state.turn)
         elif call.name == "lookup_booking" and decision.rule == "identity.own_booking":
             self.state.failed_lookups += 1
 

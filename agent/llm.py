@@ -104,13 +104,9 @@ class LlmPlanner:
                     outcome = await tools.call(call.function.name, arguments)
                     result = describe(outcome, practice.timezone)
                     if outcome.ok and outcome.name == "check_availability":
-                        chips = tuple(
-                            QuickReply(
-                                when_label(s.starts_at, practice.timezone),
-                                when_label(s.starts_at, practice.timezone),
-                            )
-                            for s in outcome.result[:6]
-                        )
+                        # The model reads the tapped label as the patient's words.
+                        labels = [when_label(s.starts_at, practice.timezone) for s in outcome.result[:6]]
+                        chips = tuple(QuickReply(label, label) for label in labels)
                     elif outcome.ok and isinstance(outcome.result, BookingInfo):
                         card, chips = booking_card(outcome.result, practice.timezone), ()
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from agent.ports import HoldInfo
+from policy.engine import PendingCancel
 
 
 class OfferedSlot(BaseModel):
@@ -18,11 +19,6 @@ class OfferedSlot(BaseModel):
 class Choice(BaseModel):
     label: str
     value: str
-
-
-class PendingCancel(BaseModel):
-    reference: str
-    asked_in_turn: int
 
 
 class Search(BaseModel):

@@ -43,6 +43,9 @@ def _valid_origin(value: str) -> str:
     return value.lower()
 
 
+# Deliberately loose: something@domain.tld. Deliverability is the mail server's business.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
 Timezone = Annotated[str, AfterValidator(_valid_timezone)]
 Origin = Annotated[str, AfterValidator(_valid_origin)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -146,7 +149,7 @@ class TenantCreate(Input):
 class CustomerIn(Input):
     name: Name
     phone: str | None = Field(default=None, max_length=32, description="E.164, or national format")
-    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = None
     sms_consent: bool = Field(default=True, description="Appointment texts (confirmations, reminders)")
     email_consent: bool = Field(default=True, description="Appointment e-mails")
 

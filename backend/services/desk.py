@@ -31,15 +31,23 @@ from agent.ports import (
 from backend.db import Database
 from backend.errors import AppError, NotFound
 from backend.models import Appointment, Provider, Service, WaitlistEntry, WeeklyHours
-from backend.schemas import WEEKDAYS, CancelIn, CustomerIn, HoldConfirm, HoldCreate, RescheduleIn
+from backend.schemas import (
+    EMAIL_PATTERN,
+    WEEKDAYS,
+    CancelIn,
+    CustomerIn,
+    HoldConfirm,
+    HoldCreate,
+    RescheduleIn,
+)
 from backend.services import audit, availability, booking, customers, tenants
 from backend.services import conversations as conversation_store
 from backend.services.context import Caller, TenantContext
 from policy.engine import BookingFacts, Decision, ToolCall
 
 T = TypeVar("T")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_REFERENCE = re.compile(r"^[A-Z2-9]{6}$")
+_EMAIL = re.compile(EMAIL_PATTERN)
+_REFERENCE = re.compile(f"[{booking.REFERENCE_ALPHABET}]{{{booking.REFERENCE_LENGTH}}}")
 
 
 class PracticeDesk:
@@ -51,13 +59,13 @@ class PracticeDesk:
         self.owner = f"conversation:{conversation_id}"
         self.now = now
 
-    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             return await self.db.transaction(work)
         except AppError as error:
             raise ToolFailure(error.code, error.message) from error
 
-    async def _write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _booking_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             return await self.db.transaction(
                 work, isolation="SERIALIZABLE", gate=booking.writer_gate(self.tenant.id)
@@ -72,7 +80,7 @@ class PracticeDesk:
             services, _ = await tenants.list_services(session, self.tenant)
             return [_service_info(s) for s in services]
 
-        return await self._read(work)
+        return await self._transaction(work)
 
     async def find_slots(self, service_id: str, first_day: date, last_day: date) -> list[SlotInfo]:
         service_uuid = _uuid(service_id, "service")
@@ -83,7 +91,7 @@ class PracticeDesk:
             )
             return [SlotInfo(s.starts_at, str(s.provider.id), s.provider.name) for s in slots]
 
-        return await self._read(work)
+        return await self._transaction(work)
 
     async def booking_facts(self, reference: str) -> BookingFacts | None:
         if not _REFERENCE.fullmatch(reference):
@@ -97,13 +105,13 @@ class PracticeDesk:
             customer = found.customer
             return BookingFacts(found.reference, str(customer.id), customer.phone, customer.email)
 
-        return await self._read(work)
+        return await self._transaction(work)
 
     async def get_booking(self, reference: str) -> BookingInfo:
         async def work(session: AsyncSession) -> BookingInfo:
             return _booking_info(await booking.get_appointment(session, self.tenant, reference))
 
-        return await self._read(work)
+        return await self._transaction(work)
 
     async def upcoming_bookings(self, customer_id: str | None, phone: str | None) -> list[BookingInfo]:
         if customer_id is None and phone is None:
@@ -124,7 +132,7 @@ class PracticeDesk:
             )
             return [_booking_info(a) for a in found]
 
-        return await self._read(work)
+        return await self._transaction(work)
 
     # ---- writing ----
 
@@ -149,7 +157,7 @@ class PracticeDesk:
                 str(hold.id), str(service.id), service.name, provider.name, hold.starts_at, hold.expires_at
             )
 
-        return await self._write(work)
+        return await self._booking_write(work)
 
     async def confirm_booking(self, hold_id: str, contact: Contact, notes: str) -> BookingInfo:
         try:
@@ -167,7 +175,7 @@ class PracticeDesk:
             )
             return _booking_info(appointment)
 
-        return await self._write(work)
+        return await self._booking_write(work)
 
     async def reschedule_booking(self, reference: str, starts_at: datetime) -> BookingInfo:
         async def work(session: AsyncSession) -> BookingInfo:
@@ -176,7 +184,7 @@ class PracticeDesk:
             )
             return _booking_info(moved)
 
-        return await self._write(work)
+        return await self._booking_write(work)
 
     async def cancel_booking(self, reference: str, reason: str) -> BookingInfo:
         async def work(session: AsyncSession) -> BookingInfo:
@@ -185,7 +193,7 @@ class PracticeDesk:
             )
             return _booking_info(cancelled)
 
-        return await self._write(work)
+        return await self._booking_write(work)
 
     async def join_waitlist(
         self, service_id: str, first_day: date, last_day: date, part_of_day: str | None, contact: Contact
@@ -223,13 +231,13 @@ class PracticeDesk:
             )
             return WaitlistInfo(str(entry.id), service.name, first_day, last_day)
 
-        return await self._read(work)
+        return await self._transaction(work)
 
     async def request_human(self, reason: str) -> None:
         async def work(session: AsyncSession) -> None:
             await conversation_store.flag_for_human(session, self.caller, self.conversation_id, reason)
 
-        await self._read(work)
+        await self._transaction(work)
 
     # ---- audit ----
 

@@ -40,12 +40,27 @@ TROUBLE_REPLY = "Sorry, something went wrong on my side. Please send that again 
 
 
 @dataclass(frozen=True)
+class _Incoming:
+    text: str
+    choice: str | None
+    client_message_id: str | None
+
+
+@dataclass(frozen=True)
 class _Claim:
+    """The stored message, and what the agent needs to answer it."""
+
     message: StoredMessage
     state: ConversationState
     history: list[HistoryMessage]
-    practice: PracticeInfo | None = None
-    replayed: list[StoredMessage] | None = None
+    practice: PracticeInfo
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A message stored before (same client id): the answer it already got."""
+
+    messages: list[StoredMessage]
 
 
 class Turns:
@@ -92,12 +107,11 @@ class Turns:
         if len(text) > self.max_chars:
             raise ValidationFailed("text", f"the message is longer than {self.max_chars} characters")
         claim = await self._claim(
-            caller.tenant, conversation_id, text, inbound.choice, client_message_id, now
+            caller.tenant, conversation_id, _Incoming(text, inbound.choice, client_message_id)
         )
-        if claim.replayed is not None:
-            return claim.replayed
+        if isinstance(claim, _Replay):
+            return claim.messages
         desk = PracticeDesk(self.db, caller, conversation_id, now)
-        assert claim.practice is not None
         state = claim.state
         try:
             result = await self.agent.turn(
@@ -120,21 +134,13 @@ class Turns:
         return [claim.message, *stored]
 
     async def _claim(
-        self,
-        tenant: TenantContext,
-        conversation_id: uuid.UUID,
-        text: str,
-        choice: str | None,
-        client_message_id: str | None,
-        now: datetime,
-    ) -> _Claim:
+        self, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
+    ) -> _Claim | _Replay:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LEASE_WAIT_SECONDS
         while True:
             claim = await self.db.transaction(
-                lambda session: self._try_claim(
-                    session, tenant, conversation_id, text, choice, client_message_id, now
-                )
+                lambda session: self._try_claim(session, tenant, conversation_id, incoming)
             )
             if claim is not None:
                 return claim
@@ -143,33 +149,26 @@ class Turns:
             await asyncio.sleep(LEASE_POLL_SECONDS)
 
     async def _try_claim(
-        self,
-        session: AsyncSession,
-        tenant: TenantContext,
-        conversation_id: uuid.UUID,
-        text: str,
-        choice: str | None,
-        client_message_id: str | None,
-        now: datetime,
-    ) -> _Claim | None:
+        self, session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
+    ) -> _Claim | _Replay | None:
+        """Store the message and take the lease; None while another turn of this conversation runs."""
         conversation = await _locked(session, tenant, conversation_id)
         # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
         clock = datetime.now(UTC)
         leased = conversation.turn_lease_until is not None and conversation.turn_lease_until > clock
-        if client_message_id is not None:
+        if incoming.client_message_id is not None:
             earlier = (
                 await session.execute(
                     select(ConversationMessage).where(
                         ConversationMessage.conversation_id == conversation_id,
-                        ConversationMessage.client_message_id == client_message_id,
+                        ConversationMessage.client_message_id == incoming.client_message_id,
                     )
                 )
             ).scalar_one_or_none()
             if earlier is not None:
                 if leased:
                     return None  # still being answered: wait, then replay
-                answer = await _answer_to(session, earlier)
-                return _Claim(StoredMessage.of(earlier), ConversationState(), [], replayed=answer)
+                return _Replay(await _answer_to(session, earlier))
         if leased:
             return None
         await self._check_rate(session, conversation_id, clock)
@@ -180,9 +179,9 @@ class Turns:
             tenant_id=tenant.id,
             seq=conversation.last_seq,
             role="patient",
-            body=text,
-            payload={"choice": choice} if choice else {},
-            client_message_id=client_message_id,
+            body=incoming.text,
+            payload={"choice": incoming.choice} if incoming.choice else {},
+            client_message_id=incoming.client_message_id,
         )
         session.add(message)
         await session.flush()
