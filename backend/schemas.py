@@ -63,6 +63,28 @@ class TenantSettings(Input):
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     # A number where patients reach a person; offered when they ask for one.
     staff_phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    # Reminders this many hours before the visit, counted on the local wall clock (so "24" is the
+    # same time the day before, across a DST change too).
+    reminder_offsets_hours: list[Annotated[int, Field(ge=1, le=24 * 14)]] = Field(
+        default_factory=lambda: [48, 24], max_length=5
+    )
+    # Non-urgent texts (reminders, offers, follow-ups) wait until the quiet hours are over, in the
+    # recipient's timezone.
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    follow_up_cooldown_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    follow_up_max_per_week: int = Field(default=2, ge=0, le=20)
+    # How long a waitlist patient has the freed slot to themselves before the next one is asked.
+    waitlist_offer_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # Unset: no review requests.
+    review_link: Annotated[str, Field(max_length=500, pattern=r"^https://\S+$")] | None = None
+    review_delay_hours: int = Field(default=2, ge=0, le=24 * 14)
+
+    @model_validator(mode="after")
+    def _distinct_offsets(self) -> TenantSettings:
+        if len(set(self.reminder_offsets_hours)) != len(self.reminder_offsets_hours):
+            raise ValueError("reminder_offsets_hours must not repeat an offset")
+        return self
 
 
 class HoursIn(Input):
@@ -358,3 +380,53 @@ class ConversationOut(Output):
     last_seq: int
     created_at: datetime
     updated_at: datetime
+
+
+class TenantSettingsPatch(Input):
+    """Settings to change; the others keep their values. The merged result is validated as a whole."""
+
+    settings: dict[str, object] = Field(min_length=1)
+
+
+class NotificationOut(Output):
+    id: uuid.UUID
+    kind: str
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    segments: int | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    delivery_status: str | None
+    error_code: str | None
+    error: str | None
+    appointment_id: uuid.UUID | None
+    created_at: datetime
+
+
+class NotificationPage(Output):
+    items: list[NotificationOut]
+
+
+class SegmentsOut(Output):
+    encoding: str
+    units: int
+    segments: int
+
+
+class MessageTemplateIn(Input):
+    source: str = Field(min_length=1, max_length=5000)
+
+
+class MessageTemplateOut(Output):
+    kind: str
+    part: Literal["sms", "subject", "email"]
+    customized: bool
+    source: str | None = Field(
+        description="The tenant's own template; null when the profile's default is used"
+    )
+    preview: str = Field(description="Rendered with sample values")
+    segments: SegmentsOut | None = Field(description="SMS only: what the preview costs")

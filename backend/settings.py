@@ -55,12 +55,56 @@ class Settings(BaseSettings):
     chat_max_message_chars: int = Field(default=2000, ge=100, le=20000)
     chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
 
+    # ---- outbound messages ----
+    # Without Twilio credentials SMS go to the `log` provider; without an SMTP host, e-mail does.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    # Another Twilio API host (a test double, a regional proxy); unset means api.twilio.com.
+    twilio_api_base_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Frontdesk <no-reply@frontdesk.localhost>"
+
+    outbox_max_attempts: int = Field(default=5, ge=1, le=20)
+    outbox_retry_base_seconds: float = Field(default=30, gt=0, le=3600)
+    outbox_retry_max_seconds: float = Field(default=3600, gt=0, le=86400)
+    # A row claimed for sending longer ago than this belongs to a worker that died; it is sent again.
+    outbox_lease_seconds: int = Field(default=120, ge=10, le=3600)
+    outbox_batch_size: int = Field(default=50, ge=1, le=1000)
+    outbox_send_concurrency: int = Field(default=20, ge=1, le=200)
+    # The periodic sweep behind the insert nudges: how often, at most, a missed row waits.
+    worker_sweep_seconds: int = Field(default=5, ge=1, le=60)
+    provider_timeout_seconds: float = Field(default=15, gt=0, le=120)
+    # Per recipient: at most this many SMS in the sliding window; more wait until the window allows.
+    sms_rate_limit_count: int = Field(default=10, ge=1, le=1000)
+    sms_rate_limit_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # This many consecutive transient failures open a provider's circuit for a cool-down that doubles
+    # on every failed probe, up to the maximum.
+    circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
+    circuit_open_seconds: float = Field(default=30, gt=0, le=3600)
+    circuit_max_open_seconds: float = Field(default=600, gt=0, le=86400)
+
     log_level: str = "INFO"
 
-    @field_validator("llm_api_key", "llm_base_url", mode="before")
+    @field_validator(
+        "llm_api_key",
+        "llm_base_url",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from_number",
+        "twilio_api_base_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        # `LLM_API_KEY=` in an env file means "no model", not a model with an empty key.
+        # `LLM_API_KEY=` in an env file means "not configured", not a configured empty value.
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
@@ -78,6 +122,23 @@ class Settings(BaseSettings):
             if missing:
                 raise ValueError(f"production requires {', '.join(missing)} to be set")
         return self
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> Settings:
+        given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_from_number]
+        if any(given) and not all(given):
+            raise ValueError(
+                "Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER together"
+            )
+        return self
+
+    @property
+    def sms_provider(self) -> Literal["twilio", "log"]:
+        return "twilio" if self.twilio_account_sid else "log"
+
+    @property
+    def email_provider(self) -> Literal["smtp", "log"]:
+        return "smtp" if self.smtp_host else "log"
 
     @property
     def async_database_url(self) -> str:

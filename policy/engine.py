@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from policy.confirmation import is_explicit_yes
+from policy.quiet_hours import quiet_until
 
 CHAT_TOOLS = frozenset(
     {
@@ -84,6 +85,24 @@ class PendingCancel:
 
 
 @dataclass(frozen=True)
+class OutboundFacts:
+    """What an autonomous message needs known about its recipient on one channel (sms | email)."""
+
+    channel: str
+    has_address: bool
+    consented: bool
+    opted_out: bool
+    recipient_timezone: str
+    quiet_start: time
+    quiet_end: time
+    # Messages of the same kind to this recipient: how many in the cap window, and the latest.
+    sent_in_window: int = 0
+    cap: int | None = None
+    last_sent_at: datetime | None = None
+    cooldown: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class PolicyContext:
     channel: str
     now: datetime
@@ -99,6 +118,7 @@ class PolicyContext:
     target: BookingFacts | None = None
     pending_cancel: PendingCancel | None = None
     has_contact: bool = False
+    outbound: OutboundFacts | None = None
 
     @property
     def today(self) -> date:
@@ -254,6 +274,54 @@ def cancel_explicitly_confirmed(call: ToolCall, ctx: PolicyContext) -> Decision:
     return _allow(rule, "the patient said yes")
 
 
+def outbound_reachable(call: ToolCall, ctx: PolicyContext) -> Decision:
+    rule = "outbound.contact"
+    facts: OutboundFacts = need(ctx.outbound, "outbound facts")
+    if not facts.has_address:
+        return _deny(rule, f"no {facts.channel} address on file")
+    if not facts.consented:
+        return _deny(rule, f"the patient has not agreed to {facts.channel} messages")
+    return _allow(rule)
+
+
+def outbound_not_opted_out(call: ToolCall, ctx: PolicyContext) -> Decision:
+    rule = "outbound.opt_out"
+    facts: OutboundFacts = need(ctx.outbound, "outbound facts")
+    if facts.channel == "sms" and facts.opted_out:
+        return _deny(rule, "the number has opted out of texts (STOP)")
+    return _allow(rule)
+
+
+def outbound_quiet_hours(call: ToolCall, ctx: PolicyContext) -> Decision:
+    """Texts that start a clock (an offer held for minutes) are not sent at night, but deferred."""
+    rule = "outbound.quiet_hours"
+    facts: OutboundFacts = need(ctx.outbound, "outbound facts")
+    if facts.channel != "sms":
+        return _allow(rule, "e-mail does not wake anyone")
+    until = quiet_until(ctx.now, facts.recipient_timezone, facts.quiet_start, facts.quiet_end)
+    if until is not None:
+        return _deny(rule, f"quiet hours in {facts.recipient_timezone} until {until.isoformat()}")
+    return _allow(rule)
+
+
+def outbound_cap(call: ToolCall, ctx: PolicyContext) -> Decision:
+    rule = "outbound.cap"
+    facts: OutboundFacts = need(ctx.outbound, "outbound facts")
+    cap = need(facts.cap, "cap")
+    if facts.sent_in_window >= cap:
+        return _deny(rule, f"already {facts.sent_in_window} such messages to this recipient (cap {cap})")
+    return _allow(rule)
+
+
+def outbound_cooldown(call: ToolCall, ctx: PolicyContext) -> Decision:
+    rule = "outbound.cooldown"
+    facts: OutboundFacts = need(ctx.outbound, "outbound facts")
+    cooldown = need(facts.cooldown, "cooldown")
+    if facts.last_sent_at is not None and facts.last_sent_at + cooldown > ctx.now:
+        return _deny(rule, f"the last one went less than {cooldown} ago")
+    return _allow(rule)
+
+
 def always(call: ToolCall, ctx: PolicyContext) -> Decision:
     return _allow("tool.read_only")
 
@@ -268,6 +336,12 @@ TOOL_RULES: Mapping[str, tuple[Rule, ...]] = {
     "reschedule_booking": (identity_own_booking, no_past_dates, far_dates_confirmed),
     "cancel_booking": (identity_own_booking, cancel_explicitly_confirmed),
     "join_waitlist": (no_past_dates, search_window, contact_known),
+    "send_confirmation": (outbound_reachable, outbound_not_opted_out),
+    "send_reminder": (outbound_reachable, outbound_not_opted_out),
+    "send_follow_up": (outbound_reachable, outbound_not_opted_out, outbound_cooldown, outbound_cap),
+    "offer_waitlist_slot": (outbound_reachable, outbound_not_opted_out, outbound_quiet_hours),
+    "send_review_request": (outbound_reachable, outbound_not_opted_out, outbound_cap),
+    "mark_no_show": (outbound_reachable, outbound_not_opted_out),
 }
 
 

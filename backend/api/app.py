@@ -22,7 +22,18 @@ from agent.llm import LlmConfig, LlmPlanner
 from agent.loop import Agent
 from backend.api import errors
 from backend.api.deps import current_time
-from backend.api.routes import admin, bookings, catalog, chat, conversations, tenant, widget
+from backend.api.routes import (
+    admin,
+    bookings,
+    catalog,
+    chat,
+    conversations,
+    notifications,
+    offers,
+    tenant,
+    twilio,
+    widget,
+)
 from backend.db import Database
 from backend.services import idempotency
 from backend.services.turns import Turns
@@ -139,7 +150,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     errors.install(app)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    routers = (admin, tenant, catalog, bookings, conversations, chat, widget)
+    routers = (admin, tenant, catalog, bookings, conversations, notifications, chat, widget, offers, twilio)
     for router in (module.router for module in routers):
         app.include_router(router)
 

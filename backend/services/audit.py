@@ -32,3 +32,18 @@ def record(
             details=redact(details or {}),
         )
     )
+
+
+def record_unattributed(
+    session: AsyncSession, actor: str, action: str, entity_type: str, details: dict[str, Any] | None = None
+) -> None:
+    """A row for something no tenant can be named for yet: a forged webhook, an unknown number."""
+    session.add(
+        AuditLog(
+            tenant_id=None,
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            details=redact(details or {}),
+        )
+    )

@@ -15,6 +15,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +34,7 @@ from backend.errors import (
 from backend.models import Appointment, Customer, Hold, Provider, Service
 from backend.scheduling import days_between, overlaps, why_not_bookable
 from backend.schemas import BookingCreate, CancelIn, CustomerIn, HoldConfirm, HoldCreate, RescheduleIn
-from backend.services import audit, customers
+from backend.services import audit, customers, lifecycle
 from backend.services.availability import (
     OCCUPYING,
     get_service,
@@ -65,9 +66,7 @@ def writer_gate(tenant_id: uuid.UUID) -> int:
 
 async def create_hold(session: AsyncSession, caller: Caller, data: HoldCreate, now: datetime) -> Hold:
     service = await get_service(session, caller.tenant, data.service_id)
-    hold = await _place_hold(
-        session, caller, service, data.provider_id, data.starts_at, data.session_key, now
-    )
+    hold = await place_hold(session, caller, service, data.provider_id, data.starts_at, data.session_key, now)
     audit.record(
         session,
         caller,
@@ -113,15 +112,15 @@ async def confirm_hold(
         )
     service = await get_service(session, caller.tenant, hold.service_id)
     await _lock_days(session, caller.tenant, [(hold.provider_id, hold.starts_at, hold.blocked_until)])
-    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes)
+    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now)
 
 
 async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: datetime) -> Appointment:
     """Hold and confirm in one transaction, for callers that already have the patient's details."""
     service = await get_service(session, caller.tenant, data.service_id)
     owner = f"booking:{uuid.uuid4()}"
-    hold = await _place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
-    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes)
+    hold = await place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
+    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now)
 
 
 # ---- appointments ----
@@ -155,6 +154,7 @@ async def reschedule(
     )
     await _expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
     before = {"starts_at": appointment.starts_at.isoformat(), "provider_id": str(appointment.provider_id)}
+    freed = _slot_of(appointment)
     appointment.provider_id = provider.id
     appointment.provider = provider
     appointment.starts_at, appointment.ends_at, appointment.blocked_until = start, end, blocked_until
@@ -169,6 +169,7 @@ async def reschedule(
         appointment.id,
         {"from": before, "to": {"starts_at": start.isoformat(), "provider_id": str(provider.id)}},
     )
+    await lifecycle.on_rescheduled(session, caller, appointment, freed, now)
     return appointment
 
 
@@ -188,6 +189,28 @@ async def cancel(
     audit.record(
         session, caller, "appointment.cancelled", "appointment", appointment.id, {"reason": data.reason}
     )
+    await lifecycle.on_cancelled(session, caller, appointment, _slot_of(appointment), now)
+    return appointment
+
+
+async def record_attendance(
+    session: AsyncSession, caller: Caller, ident: str, outcome: Literal["completed", "no_show"], now: datetime
+) -> Appointment:
+    """Staff say how a visit went: completed (a review request follows) or no-show (a recovery text)."""
+    appointment = await get_appointment(session, caller.tenant, ident, for_update=True)
+    if appointment.status == outcome:
+        return appointment  # saying it twice is saying it once
+    if appointment.status not in OCCUPYING:
+        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be marked {_spoken(outcome)}")
+    if appointment.starts_at > now:
+        raise Conflict("this appointment has not started yet")
+    appointment.status = outcome
+    await session.flush()
+    audit.record(session, caller, f"appointment.{outcome}", "appointment", appointment.id)
+    if outcome == "completed":
+        await lifecycle.on_completed(session, caller, appointment, now)
+    else:
+        await lifecycle.on_no_show(session, caller, appointment, now)
     return appointment
 
 
@@ -253,6 +276,12 @@ async def list_appointments(
 # ---- the shared steps ----
 
 
+def _slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
+    return lifecycle.FreedSlot(
+        appointment.provider_id, appointment.service_id, appointment.starts_at, appointment.blocked_until
+    )
+
+
 def _spoken(status: str) -> str:
     return status.replace("_", "-")
 
@@ -270,7 +299,7 @@ async def _own_hold(session: AsyncSession, tenant: TenantContext, hold_id: uuid.
     return hold
 
 
-async def _place_hold(
+async def place_hold(
     session: AsyncSession,
     caller: Caller,
     service: Service,
@@ -345,7 +374,13 @@ async def _choose_provider(
 
 
 async def _book_held_slot(
-    session: AsyncSession, caller: Caller, hold: Hold, service: Service, customer_data: CustomerIn, notes: str
+    session: AsyncSession,
+    caller: Caller,
+    hold: Hold,
+    service: Service,
+    customer_data: CustomerIn,
+    notes: str,
+    now: datetime,
 ) -> Appointment:
     """Turn `hold` into an appointment; the caller holds the provider-day lock already."""
     tenant = caller.tenant
@@ -386,6 +421,7 @@ async def _book_held_slot(
             "notes": notes,
         },
     )
+    await lifecycle.on_booked(session, caller, appointment, now)
     return appointment
 
 
@@ -427,11 +463,12 @@ async def _expire_stale_holds(
             occupying_overlap(Hold, start, end),
         )
         .values(status="expired")
-        .returning(Hold.id, Hold.expires_at)
+        .returning(Hold.id, Hold.owner, Hold.expires_at)
         .execution_options(synchronize_session=False)
     )
-    for hold_id, expired_at in expired:
+    for hold_id, owner, expired_at in expired:
         audit.record(session, caller, "hold.expired", "hold", hold_id, {"expired_at": expired_at.isoformat()})
+        await lifecycle.on_hold_lapsed(session, caller.tenant, hold_id, owner, now)
 
 
 async def _flush_or_taken(session: AsyncSession) -> None:

@@ -6,14 +6,15 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import UNIQUE_VIOLATION, sqlstate
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict, NotFound, ValidationFailed
 from backend.models import Closure, Provider, Service, ServiceProvider, Tenant, WeeklyHours
-from backend.schemas import WEEKDAYS, ClosureIn, ServiceIn, TenantCreate
+from backend.schemas import WEEKDAYS, ClosureIn, ServiceIn, TenantCreate, TenantSettings
 from backend.services import api_keys, audit
 from backend.services.api_keys import IssuedKey
 from backend.services.context import Caller, TenantContext
@@ -41,7 +42,7 @@ async def create_tenant(
         name=data.name,
         timezone=data.timezone,
         profile=data.profile,
-        settings=data.settings.model_dump(),
+        settings=data.settings.model_dump(mode="json"),
     )
     session.add(tenant)
     try:
@@ -105,6 +106,27 @@ async def create_tenant(
     )
     await session.flush()
     return CreatedTenant(tenant, providers, hours, services, links, issued)
+
+
+async def get_context(session: AsyncSession, tenant_id: uuid.UUID) -> TenantContext:
+    """The tenant as a service sees it, for work that starts from a row (a worker job), not a key."""
+    return TenantContext.of(await session.get_one(Tenant, tenant_id))
+
+
+async def update_settings(session: AsyncSession, caller: Caller, changes: dict[str, object]) -> TenantContext:
+    tenant = await session.get_one(Tenant, caller.tenant.id, with_for_update=True)
+    merged = {**caller.tenant.settings.model_dump(mode="json"), **changes}
+    try:
+        settings = TenantSettings.model_validate(merged)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "settings"
+        raise ValidationFailed(f"settings.{field}", problem["msg"]) from error
+    tenant.settings = settings.model_dump(mode="json")
+    audit.record(
+        session, caller, "tenant.settings_changed", "tenant", tenant.id, {"changed": sorted(changes)}
+    )
+    return TenantContext.of(tenant)
 
 
 async def get_by_slug(session: AsyncSession, slug: str) -> Tenant | None:

@@ -259,10 +259,10 @@ def test_an_emergency_turn_still_allows_reading():
     assert evaluate(call("list_services"), ctx(emergency=True)).allowed
 
 
-def test_every_chat_tool_has_rules_and_a_tool_without_rules_is_denied(monkeypatch):
+def test_every_tool_and_worker_action_has_rules_and_a_tool_without_rules_is_denied(monkeypatch):
     from policy import engine
 
-    assert set(engine.TOOL_RULES) == CHAT_TOOLS
+    assert set(engine.TOOL_RULES) == CHAT_TOOLS | engine.WORKER_ACTIONS
     monkeypatch.setattr(
         engine, "TOOL_RULES", {k: v for k, v in engine.TOOL_RULES.items() if k != "list_services"}
     )

@@ -176,3 +176,25 @@ async def cancel_booking(
         )
 
     return await _booking_write(request, caller, work, 200)
+
+
+@router.post("/bookings/{ident}/complete", response_model=AppointmentOut)
+async def complete_booking(ident: str, caller: TenantCaller, request: Request, now: Now) -> JSONResponse:
+    """The patient came. With a review link in the settings, a review request follows later."""
+
+    async def work(session: AsyncSession) -> AppointmentOut:
+        appointment = await booking.record_attendance(session, caller, ident, "completed", now)
+        return presenters.appointment_out(appointment, caller.tenant)
+
+    return await _booking_write(request, caller, work, 200)
+
+
+@router.post("/bookings/{ident}/no-show", response_model=AppointmentOut)
+async def no_show_booking(ident: str, caller: TenantCaller, request: Request, now: Now) -> JSONResponse:
+    """The patient did not come: they get a message inviting them to book again."""
+
+    async def work(session: AsyncSession) -> AppointmentOut:
+        appointment = await booking.record_attendance(session, caller, ident, "no_show", now)
+        return presenters.appointment_out(appointment, caller.tenant)
+
+    return await _booking_write(request, caller, work, 200)

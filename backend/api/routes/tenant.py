@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.api import presenters
 from backend.api.commands import run_command
 from backend.api.deps import Db, Now, TenantCaller
-from backend.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut
-from backend.services import api_keys
+from backend.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut, TenantSettingsPatch
+from backend.services import api_keys, tenants
 
 router = APIRouter(prefix="/api/v1", tags=["tenant"])
 
@@ -21,6 +21,16 @@ router = APIRouter(prefix="/api/v1", tags=["tenant"])
 async def get_tenant(caller: TenantCaller) -> TenantOut:
     """The tenant this key belongs to, with its settings."""
     return presenters.tenant_out(caller.tenant)
+
+
+@router.patch("/tenant/settings", response_model=TenantOut)
+async def update_settings(body: TenantSettingsPatch, caller: TenantCaller, db: Db) -> TenantOut:
+    """Change some settings (quiet hours, reminder offsets, review link …); the rest stay as they are."""
+
+    async def work(session: AsyncSession) -> TenantOut:
+        return presenters.tenant_out(await tenants.update_settings(session, caller, body.settings))
+
+    return await db.transaction(work)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])

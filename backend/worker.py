@@ -1,0 +1,154 @@
+"""`frontdesk worker`: the arq worker that runs scheduled actions and drains the outbox.
+
+PostgreSQL holds all the work; Redis only carries nudges. A trigger NOTIFYs `frontdesk_work` when
+outbox rows or actions are committed; the worker LISTENs and enqueues a `process` job, so a
+confirmation leaves within moments of the booking. A cron sweep every few seconds runs the same
+job and expires lapsed holds, so a lost nudge (Redis flushed, a worker restarted) delays work by
+one sweep at most, and loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from backend.db import Database
+from backend.senders import Sender
+from backend.senders.log import LogSender
+from backend.senders.smtp import SmtpSender
+from backend.senders.twilio_sms import TwilioSender
+from backend.services.dispatcher import Dispatcher
+from backend.services.worker_actions import ActionRunner, sweep_lapsed_holds
+from backend.settings import Settings
+
+log = logging.getLogger("frontdesk.worker")
+
+NUDGE_CHANNEL = "frontdesk_work"
+STATUS_CALLBACK_PATH = "/twilio/sms/status"
+# One job sends at most this many batches, then leaves the rest to the next nudge or sweep, so a
+# flood never pins a job past arq's timeout.
+BATCHES_PER_JOB = 200
+
+
+def build_senders(settings: Settings) -> dict[str, Sender]:
+    sms: Sender
+    if settings.sms_provider == "twilio":
+        sms = TwilioSender(settings, settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH)
+    else:
+        sms = LogSender()
+    email: Sender = SmtpSender(settings) if settings.email_provider == "smtp" else LogSender()
+    return {"sms": sms, "email": email}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def process(ctx: dict[str, Any]) -> int:
+    """Run the due actions, then send what is due. Idempotent: safe to run twice, or everywhere."""
+    runner: ActionRunner = ctx["runner"]
+    dispatcher: Dispatcher = ctx["dispatcher"]
+    await runner.run_due(_now())
+    sent = 0
+    for _ in range(BATCHES_PER_JOB):
+        batch = await dispatcher.run_once()
+        if not batch:
+            break
+        sent += batch
+    return sent
+
+
+async def sweep(ctx: dict[str, Any]) -> int:
+    await sweep_lapsed_holds(ctx["db"], _now())
+    await _ensure_listening(ctx)
+    return await process(ctx)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    ctx["db"] = Database(settings)
+    ctx["runner"] = ActionRunner(ctx["db"], settings)
+    ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
+    ctx["listener"] = None
+    ctx["nudges"] = set()
+    await _ensure_listening(ctx)
+    log.info(
+        "worker ready: sms via %s, e-mail via %s, sweep every %ss",
+        settings.sms_provider,
+        settings.email_provider,
+        settings.worker_sweep_seconds,
+    )
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    listener: asyncpg.Connection | None = ctx.get("listener")
+    if listener is not None:
+        await listener.close()
+    await ctx["dispatcher"].close()
+    await ctx["db"].dispose()
+
+
+async def _ensure_listening(ctx: dict[str, Any]) -> None:
+    """(Re)open the LISTEN connection; the sweep calls this, so a dropped connection comes back."""
+    listener: asyncpg.Connection | None = ctx.get("listener")
+    if listener is not None and not listener.is_closed():
+        return
+    settings: Settings = ctx["settings"]
+    assert settings.database_url is not None
+    url = settings.async_database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    try:
+        listener = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError) as error:
+        log.warning("cannot LISTEN for nudges (%s); relying on the sweep", type(error).__name__)
+        return
+
+    def nudged(*_: object) -> None:
+        # One job per committed transaction. Coalescing nudges would race with a job that has
+        # just found nothing and is finishing; a spare job costs two indexed queries.
+        task = asyncio.get_running_loop().create_task(_enqueue(ctx))
+        ctx["nudges"].add(task)
+        task.add_done_callback(ctx["nudges"].discard)
+
+    await listener.add_listener(NUDGE_CHANNEL, nudged)
+    ctx["listener"] = listener
+
+
+async def _enqueue(ctx: dict[str, Any]) -> None:
+    try:
+        await ctx["redis"].enqueue_job("process")
+    except Exception:  # Redis down: the sweep will do the work
+        log.warning("could not enqueue a nudge; the sweep will pick the work up", exc_info=True)
+
+
+def create_worker(settings: Settings) -> Worker:
+    assert settings.redis_url is not None
+    every = settings.worker_sweep_seconds
+    return Worker(
+        functions=[process],
+        cron_jobs=[cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=False)],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        ctx={"settings": settings},
+        on_startup=startup,
+        on_shutdown=shutdown,
+        poll_delay=0.05,
+        keep_result=0,
+        max_jobs=4,
+        job_timeout=600,
+        # A failed job is not retried by arq: the rows it left are due, and the sweep finds them.
+        max_tries=1,
+    )
+
+
+async def run(settings: Settings) -> None:
+    worker = create_worker(settings)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
