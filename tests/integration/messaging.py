@@ -1,0 +1,105 @@
+"""What the outbox and lifecycle tests share: fresh phone numbers, bookings, and a look at the outbox."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from backend.db import Database
+from backend.schemas import BookingCreate, CustomerIn
+from backend.services import booking
+from backend.services.dispatcher import Dispatcher
+from backend.services.worker_actions import ActionRunner
+from backend.settings import Settings
+from backend.worker import build_senders
+from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.integration.helpers import booking_transaction, caller_for, rows, scalar
+
+
+def new_phone(area: str = "212") -> str:
+    """A number no other test uses; 212 is New York, 310 Los Angeles."""
+    return f"+1{area}{random.randint(2_000_000, 9_999_999)}"
+
+
+def new_email() -> str:
+    return f"patient{random.randint(0, 10**9)}@example.org"
+
+
+def provider_settings(
+    settings: Settings, twilio: FakeTwilio | None, smtp: FakeSmtp | None, **extra
+) -> Settings:
+    update: dict = {"outbox_retry_base_seconds": 30, **extra}
+    if twilio is not None:
+        update |= {
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_auth_token": AUTH_TOKEN,
+            "twilio_from_number": FROM_NUMBER,
+            "twilio_api_base_url": twilio.base_url,
+        }
+    if smtp is not None:
+        update |= {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none"}
+    return Settings(_env_file=None, **(settings.model_dump() | update))
+
+
+@asynccontextmanager
+async def dispatcher_for(db: Database, settings: Settings) -> AsyncIterator[Dispatcher]:
+    await reset_circuits(db)
+    dispatcher = Dispatcher(db, settings, build_senders(settings))
+    try:
+        yield dispatcher
+    finally:
+        await dispatcher.close()
+        await reset_circuits(db)
+
+
+async def reset_circuits(db: Database) -> None:
+    await scalar(db, "DELETE FROM provider_circuits RETURNING 1")
+
+
+def runner_for(db: Database, settings: Settings) -> ActionRunner:
+    return ActionRunner(db, settings)
+
+
+async def book_at(
+    db: Database,
+    tenant_id: str,
+    service_id: str,
+    starts_at: datetime,
+    now: datetime,
+    *,
+    phone: str | None = None,
+    email: str | None = None,
+    name: str = "Maria Lopez",
+    sms_consent: bool = True,
+):
+    """Book through the booking service with the clock set to `now`."""
+    caller = await caller_for(db, tenant_id)
+    data = BookingCreate(
+        service_id=service_id,
+        starts_at=starts_at,
+        customer=CustomerIn(name=name, phone=phone, email=email, sms_consent=sms_consent),
+    )
+    return await booking_transaction(db, caller, lambda session: booking.book(session, caller, data, now))
+
+
+async def outbox_of(db: Database, tenant_id: str, **filters) -> list[dict]:
+    where = " AND ".join(f"{column} = :{column}" for column in filters)
+    return await rows(
+        db,
+        "SELECT * FROM notification_outbox WHERE tenant_id = :tenant_id"
+        + (f" AND {where}" if where else "")
+        + " ORDER BY created_at, channel",
+        tenant_id=tenant_id,
+        **filters,
+    )
+
+
+async def actions_of(db: Database, tenant_id: str, action: str | None = None) -> list[dict]:
+    if action is None:
+        sql = "SELECT * FROM scheduled_actions WHERE tenant_id = :tenant_id ORDER BY due_at"
+        return await rows(db, sql, tenant_id=tenant_id)
+    sql = "SELECT * FROM scheduled_actions WHERE tenant_id = :tenant_id AND action = :action ORDER BY due_at"
+    return await rows(db, sql, tenant_id=tenant_id, action=action)
