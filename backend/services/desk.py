@@ -249,7 +249,7 @@ class PracticeDesk:
                 "policy.allowed" if decision.allowed else "policy.denied",
                 "tool_call",
                 call.name,
-                {"rule": decision.rule, "reason": decision.reason, "args": dict(call.args)},
+                {"rule": decision.rule, "policy_reason": decision.reason, "args": dict(call.args)},
             )
 
         await self.db.transaction(work)

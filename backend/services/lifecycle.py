@@ -316,7 +316,7 @@ async def notify(
             "policy.allowed" if decision.allowed else "policy.denied",
             "worker_action",
             action,
-            {"rule": decision.rule, "reason": decision.reason, "channel": channel, "kind": kind},
+            {"rule": decision.rule, "policy_reason": decision.reason, "channel": channel, "kind": kind},
         )
         if not decision.allowed or address is None:
             continue
