@@ -47,7 +47,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "when": "Tue Dec 3 at 10:30 AM",
     "timezone": "America/New_York",
     "reference": "K7M2QX",
-    "link": "https://frontdesk.example/o/Xa81kQ2",
+    "link": "https://frontdesk.example.com/o/Xa81kQ2mZr0pLw9sTe4uYq",
     "minutes": 30,
 }
 

@@ -61,7 +61,7 @@ class ActionRunner:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.offer_base_url = settings.public_base_url.rstrip("/") + "/offers/"
+        self.offer_base_url = settings.public_base_url.rstrip("/") + "/o/"
 
     async def run_due(self, now: datetime, limit: int = 200) -> int:
         """Run every action due at `now` (up to `limit`); how many were run."""
@@ -177,7 +177,7 @@ class ActionRunner:
                 continue  # this patient's service does not fit the freed time
             minutes = tenant.settings.waitlist_offer_minutes
             hold.expires_at = now + timedelta(minutes=minutes)
-            token = secrets.token_urlsafe(24)
+            token = secrets.token_urlsafe(16)  # 22 characters: the link must fit in one SMS
             entry.status = "offered"
             entry.offer_hold_id = hold.id
             entry.offer_token_hash = waitlist.offer_token_hash(token)

@@ -197,7 +197,7 @@ async def add_to_waitlist(db, tenant_id, service_id, day, part, phone):
 
 
 def offer_token(message_body: str) -> str:
-    return re.search(r"/offers/(\S+)", message_body).group(1)
+    return re.search(r"/o/(\S+)", message_body).group(1)
 
 
 async def test_a_freed_slot_is_offered_down_the_waiting_list_and_booked_from_the_link(
@@ -216,25 +216,25 @@ async def test_a_freed_slot_is_offered_down_the_waiting_list_and_booked_from_the
     runner = runner_for(db, settings)
     await runner.run_due(now)
     [offer] = await outbox_of(db, tenant.id, kind="waitlist_offer", channel="sms")
-    assert offer["recipient"] == first and "30 min" in offer["body"]
+    assert offer["recipient"] == first and "held for you 30 min" in offer["body"]
     first_token = offer_token(offer["body"])
-    page = await client.get(f"/offers/{first_token}")
+    page = await client.get(f"/o/{first_token}")
     assert page.status_code == 200 and "Book this time" in page.text and "Check-up" in page.text
 
     # Not taken in time: the next patient in line gets it.
     await runner.run_due(now + timedelta(minutes=31))
     offers = await outbox_of(db, tenant.id, kind="waitlist_offer", channel="sms")
     assert [m["recipient"] for m in offers] == [first, second]
-    assert (await client.get(f"/offers/{first_token}")).status_code == 404
+    assert (await client.get(f"/o/{first_token}")).status_code == 404
     statuses = await rows(
         db, "SELECT status FROM waitlist_entries WHERE tenant_id = :t ORDER BY created_at", t=tenant.id
     )
     assert [r["status"] for r in statuses] == ["waiting", "waiting", "offered"]
 
     token = offer_token(offers[1]["body"])
-    taken = await client.post(f"/offers/{token}", follow_redirects=False)
+    taken = await client.post(f"/o/{token}", follow_redirects=False)
     assert taken.status_code == 303
-    again = await client.post(f"/offers/{token}", follow_redirects=True)  # a double tap
+    again = await client.post(f"/o/{token}", follow_redirects=True)  # a double tap
     assert again.status_code == 200 and "You're booked" in again.text
     booked = await rows(
         db,

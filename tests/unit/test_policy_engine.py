@@ -1,17 +1,19 @@
 """The default-deny policy engine, rule by rule."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from policy.engine import (
     CHAT_TOOLS,
     BookingFacts,
+    OutboundFacts,
     PendingCancel,
     PolicyContext,
     ToolCall,
     evaluate,
 )
+from policy.quiet_hours import is_quiet, quiet_until
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # 10:00 in New York
 TODAY = "2026-12-01"
@@ -286,3 +288,113 @@ def test_time_moves_the_far_date_limit():
     far = call("check_availability", date_from="2027-01-05")
     assert not evaluate(far, ctx()).allowed
     assert evaluate(far, ctx(now=NOW + timedelta(days=10))).allowed
+
+
+# ---- outbound rules of the worker's actions ----
+
+
+def outbound(channel="sms", **facts) -> OutboundFacts:
+    base = {
+        "channel": channel,
+        "has_address": True,
+        "consented": True,
+        "opted_out": False,
+        "recipient_timezone": "America/New_York",
+        "quiet_start": time(21, 0),
+        "quiet_end": time(8, 0),
+    }
+    return OutboundFacts(**{**base, **facts})
+
+
+def worker(now=NOW, **facts) -> PolicyContext:
+    return ctx(channel="worker", now=now, outbound=outbound(**facts))
+
+
+NIGHT = datetime(2026, 12, 2, 3, 30, tzinfo=UTC)  # 22:30 in New York, 19:30 in Los Angeles
+LIMITS = {"cap": 2, "cooldown": timedelta(minutes=30)}
+
+
+@pytest.mark.parametrize(
+    ("action", "context", "allowed", "rule"),
+    [
+        ("send_confirmation", worker(), True, "tool.send_confirmation"),
+        ("send_confirmation", ctx(channel="worker"), False, "rule.outbound_reachable"),  # no facts: deny
+        ("send_reminder", worker(has_address=False), False, "outbound.contact"),
+        ("send_reminder", worker(consented=False), False, "outbound.contact"),
+        ("send_reminder", worker(opted_out=True), False, "outbound.opt_out"),
+        ("send_reminder", worker(channel="email", opted_out=True), True, "tool.send_reminder"),
+        ("mark_no_show", worker(opted_out=True), False, "outbound.opt_out"),
+        # reminders are deferred by the outbox at night, not refused
+        ("send_reminder", worker(now=NIGHT), True, "tool.send_reminder"),
+        ("offer_waitlist_slot", worker(now=NIGHT), False, "outbound.quiet_hours"),
+        (
+            "offer_waitlist_slot",
+            worker(now=NIGHT, recipient_timezone="America/Los_Angeles"),
+            True,
+            "tool.offer_waitlist_slot",
+        ),
+        ("offer_waitlist_slot", worker(now=NIGHT, channel="email"), True, "tool.offer_waitlist_slot"),
+        ("offer_waitlist_slot", worker(), True, "tool.offer_waitlist_slot"),
+        ("send_follow_up", worker(**LIMITS), True, "tool.send_follow_up"),
+        ("send_follow_up", worker(), False, "rule.outbound_cooldown"),  # no limits known: deny
+        (
+            "send_follow_up",
+            worker(last_sent_at=NOW - timedelta(minutes=29), sent_in_window=1, **LIMITS),
+            False,
+            "outbound.cooldown",
+        ),
+        (
+            "send_follow_up",
+            worker(last_sent_at=NOW - timedelta(minutes=31), sent_in_window=1, **LIMITS),
+            True,
+            "tool.send_follow_up",
+        ),
+        (
+            "send_follow_up",
+            worker(last_sent_at=NOW - timedelta(hours=5), sent_in_window=2, **LIMITS),
+            False,
+            "outbound.cap",
+        ),
+        ("send_review_request", worker(sent_in_window=1, cap=1), False, "outbound.cap"),
+        ("send_review_request", worker(sent_in_window=0, cap=1), True, "tool.send_review_request"),
+    ],
+)
+def test_outbound_rules(action, context, allowed, rule):
+    decision = evaluate(
+        call(action, channel=context.outbound.channel if context.outbound else "sms"), context
+    )
+    assert (decision.allowed, decision.rule) == (allowed, rule), decision.reason
+
+
+@pytest.mark.parametrize(
+    ("local", "start", "end", "quiet"),
+    [
+        (time(22, 0), time(21, 0), time(8, 0), True),
+        (time(7, 59), time(21, 0), time(8, 0), True),
+        (time(8, 0), time(21, 0), time(8, 0), False),
+        (time(20, 59), time(21, 0), time(8, 0), False),
+        (time(13, 0), time(12, 0), time(14, 0), True),  # a window within one day
+        (time(3, 0), time(0, 0), time(0, 0), False),  # equal ends: no quiet hours
+    ],
+)
+def test_quiet_hours_window(local, start, end, quiet):
+    assert is_quiet(local, start, end) is quiet
+
+
+def test_quiet_hours_end_the_next_morning_in_the_recipients_zone():
+    assert quiet_until(NIGHT, "America/New_York", time(21), time(8)) == datetime(
+        2026, 12, 2, 13, 0, tzinfo=UTC
+    )
+    assert quiet_until(NIGHT, "America/Los_Angeles", time(21), time(8)) is None
+    after_midnight = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)  # 02:00 in New York
+    assert quiet_until(after_midnight, "America/New_York", time(21), time(8)) == datetime(
+        2026, 12, 2, 13, 0, tzinfo=UTC
+    )
+
+
+def test_quiet_hours_ending_inside_a_dst_gap_end_at_the_first_valid_minute():
+    # 2027-03-14: New York skips 02:00-03:00. Quiet hours ending at 02:30 end at 03:00 EDT (07:00 UTC).
+    night = datetime(2027, 3, 14, 5, 0, tzinfo=UTC)  # 00:00 EST
+    assert quiet_until(night, "America/New_York", time(23), time(2, 30)) == datetime(
+        2027, 3, 14, 7, 0, tzinfo=UTC
+    )

@@ -95,3 +95,18 @@ def test_why_not_bookable_explains():
     assert "too far" in why_not_bookable(datetime(2027, 1, 11, 15, 0, tzinfo=UTC), open_hours, NY, r, [])
     closed = [(datetime(2027, 1, 4, 15, 0, tzinfo=UTC), datetime(2027, 1, 4, 16, 0, tzinfo=UTC))]
     assert "closed" in why_not_bookable(datetime(2027, 1, 4, 15, 30, tzinfo=UTC), open_hours, NY, r, closed)
+
+
+def test_wall_clock_before_keeps_the_local_time_across_dst():
+    from backend.scheduling import wall_clock_before
+
+    ny = ZoneInfo("America/New_York")
+    visit = datetime(2027, 3, 15, 10, 0, tzinfo=ny)  # the day after clocks jump forward
+    assert wall_clock_before(visit, 24, ny) == datetime(2027, 3, 14, 10, 0, tzinfo=ny)
+    assert wall_clock_before(visit, 48, ny) == datetime(2027, 3, 13, 10, 0, tzinfo=ny)
+    # 02:30 on the 14th does not exist: the first minute after the gap.
+    early = datetime(2027, 3, 15, 2, 30, tzinfo=ny)
+    assert wall_clock_before(early, 24, ny) == datetime(2027, 3, 14, 3, 0, tzinfo=ny)
+    # 01:30 on 2027-11-07 happens twice: the first one (EDT).
+    repeated = wall_clock_before(datetime(2027, 11, 8, 1, 30, tzinfo=ny), 24, ny)
+    assert repeated == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)

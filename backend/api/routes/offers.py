@@ -18,7 +18,7 @@ from backend.services.waitlist import Offer
 router = APIRouter(tags=["waitlist offers"], include_in_schema=False)
 
 
-@router.get("/offers/{token}", response_class=HTMLResponse)
+@router.get("/o/{token}", response_class=HTMLResponse)
 async def show_offer(token: str, request: Request, db: Db, now: Now) -> Response:
     try:
         offer = await db.transaction(lambda session: waitlist.find(session, token, now))
@@ -27,7 +27,7 @@ async def show_offer(token: str, request: Request, db: Db, now: Now) -> Response
     return _page(request, offer)
 
 
-@router.post("/offers/{token}", response_class=HTMLResponse)
+@router.post("/o/{token}", response_class=HTMLResponse)
 async def take_offer(token: str, request: Request, db: Db, now: Now) -> Response:
     try:
         tenant_id = await db.transaction(lambda session: waitlist.tenant_of(session, token))
