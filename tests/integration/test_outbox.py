@@ -8,7 +8,7 @@ import pytest
 
 from backend.services import outbox
 from backend.services.outbox import NewMessage
-from tests.conftest import NY, at, local_day
+from tests.conftest import at, local_day
 from tests.fakes.smtp_server import running_fake_smtp
 from tests.fakes.twilio_server import running_fake_twilio
 from tests.integration.helpers import caller_for, rows, scalar
@@ -201,10 +201,12 @@ async def test_opted_out_numbers_are_never_sent_to(db, tenant, settings):
     phone = new_phone()
     caller = await caller_for(db, tenant.id)
     await db.transaction(lambda session: outbox.record_opt_out(session, caller.tenant.id, phone, "keyword"))
-    async with running_fake_twilio() as twilio:
-        async with dispatcher_for(db, provider_settings(settings, twilio, None)) as dispatcher:
-            await queue(db, tenant.id, now, phone, kind="confirmation", urgent=True)
-            await dispatcher.drain(now)
+    async with (
+        running_fake_twilio() as twilio,
+        dispatcher_for(db, provider_settings(settings, twilio, None)) as dispatcher,
+    ):
+        await queue(db, tenant.id, now, phone, kind="confirmation", urgent=True)
+        await dispatcher.drain(now)
     assert twilio.requests == 0
     [row] = await outbox_of(db, tenant.id, recipient=phone)
     assert (row["status"], row["attempts"]) == ("opted_out", 0)
@@ -237,19 +239,21 @@ async def test_the_per_recipient_rate_limit_holds_the_excess_until_the_window_al
 async def test_quiet_hours_defer_non_urgent_texts_in_the_recipients_timezone(db, tenant, settings):
     late = at(local_day(1), "22:30").astimezone(UTC)  # 22:30 in New York is 19:30 in Los Angeles
     new_york, los_angeles, urgent = new_phone("212"), new_phone("310"), new_phone("212")
-    async with running_fake_twilio() as twilio:
-        async with dispatcher_for(db, provider_settings(settings, twilio, None)) as dispatcher:
-            await queue(db, tenant.id, late, new_york)
-            await queue(db, tenant.id, late, los_angeles)
-            await queue(db, tenant.id, late, urgent, kind="confirmation", urgent=True)
-            await dispatcher.drain(late)
-            assert twilio.to(new_york) == []
-            assert len(twilio.to(los_angeles)) == 1 and len(twilio.to(urgent)) == 1
-            [row] = await outbox_of(db, tenant.id, recipient=new_york)
-            morning = at(local_day(2), "08:00").astimezone(UTC)
-            assert (row["status"], row["next_attempt_at"], row["attempts"]) == ("pending", morning, 0)
-            await dispatcher.drain(morning)
-            assert len(twilio.to(new_york)) == 1
+    async with (
+        running_fake_twilio() as twilio,
+        dispatcher_for(db, provider_settings(settings, twilio, None)) as dispatcher,
+    ):
+        await queue(db, tenant.id, late, new_york)
+        await queue(db, tenant.id, late, los_angeles)
+        await queue(db, tenant.id, late, urgent, kind="confirmation", urgent=True)
+        await dispatcher.drain(late)
+        assert twilio.to(new_york) == []
+        assert len(twilio.to(los_angeles)) == 1 and len(twilio.to(urgent)) == 1
+        [row] = await outbox_of(db, tenant.id, recipient=new_york)
+        morning = at(local_day(2), "08:00").astimezone(UTC)
+        assert (row["status"], row["next_attempt_at"], row["attempts"]) == ("pending", morning, 0)
+        await dispatcher.drain(morning)
+        assert len(twilio.to(new_york)) == 1
 
 
 async def test_a_row_left_sending_by_a_dead_worker_is_reclaimed_after_the_lease(db, tenant, settings):

@@ -17,8 +17,8 @@ from channels.segments import count_segments
         ("€" * 80, "GSM-7", 160, 1),  # the extension table costs two septets each
         ("{" * 81, "GSM-7", 162, 2),
         ("Café à 10h, Ñ ü ß", "GSM-7", 17, 1),
-        ("’" + "a" * 69, "UCS-2", 70, 1),  # one curly apostrophe and the message is UCS-2
-        ("’" + "a" * 70, "UCS-2", 71, 2),
+        ("\u2019" + "a" * 69, "UCS-2", 70, 1),  # one curly apostrophe and the message is UCS-2
+        ("\u2019" + "a" * 70, "UCS-2", 71, 2),
         ("😀" * 35, "UCS-2", 70, 1),  # an emoji is two UTF-16 units
         ("😀" * 34 + "ab", "UCS-2", 70, 1),
         ("a" * 134 + "😀", "UCS-2", 136, 3),
@@ -57,7 +57,7 @@ def test_healthcare_wording_differs_from_the_general_profile():
 
 
 def test_tenant_templates_run_sandboxed():
-    with pytest.raises(Exception, match="unsafe|not safely|access"):
+    with pytest.raises(Exception, match=r"unsafe"):
         message_templates.render(
             "reminder", "general", {"sms": "{{ practice.__class__.__mro__ }}"}, LONG_CONTEXT
         )
