@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = Field(default=30, gt=0, le=3600)
     outbox_retry_max_seconds: float = Field(default=3600, gt=0, le=86400)
     # A row claimed for sending longer ago than this belongs to a worker that died; it is sent again.
-    outbox_lease_seconds: int = Field(default=120, ge=10, le=3600)
+    outbox_lease_seconds: int = Field(default=120, ge=1, le=3600)
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
     outbox_send_concurrency: int = Field(default=20, ge=1, le=200)
     # The periodic sweep behind the insert nudges: how often, at most, a missed row waits.

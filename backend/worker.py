@@ -149,6 +149,9 @@ def create_worker(settings: Settings) -> Worker:
 async def run(settings: Settings) -> None:
     worker = create_worker(settings)
     try:
-        await worker.main()
+        # async_run, not main: arq's SIGTERM handler cancels the task async_run creates.
+        await worker.async_run()
+    except asyncio.CancelledError:
+        log.info("worker stopped")
     finally:
         await worker.close()

@@ -87,8 +87,12 @@ def create_app(fake: FakeTwilio) -> FastAPI:
                 {"code": 20003, "message": "Authenticate", "more_info": "", "status": 401}, status_code=401
             )
         form = await request.form()
-        if fake.delay:
-            await asyncio.sleep(fake.delay)
+        waited = 0.0
+        while waited < fake.delay:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+            if await request.is_disconnected():
+                return JSONResponse({}, status_code=499)  # the client died waiting: nothing was sent
         if fake.outage_requests > 0:
             fake.outage_requests -= 1
             return _error(fake.outage_code)
