@@ -32,6 +32,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/chat.py
+	$(BIN)/python bench/outbox.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

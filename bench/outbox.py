@@ -1,0 +1,182 @@
+"""Outbox throughput: 5,000 SMS through the outbox and `frontdesk worker` processes to a local
+Twilio API server, with 1 and 2 workers; next to the baseline of raw arq jobs making the same
+Twilio call (same client, same server, no database), with 1 and 2 arq workers, in the same run.
+
+Messages are committed in one transaction; a message's latency runs from that commit to the
+moment its `sent` status is recorded (after Twilio answered). The baseline's runs from enqueueing
+the job to the job's end.
+
+Usage: python bench/outbox.py [--messages 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+from arq import create_pool
+from arq.connections import RedisSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.arq_baseline import DONE_KEY  # noqa: E402
+from bench.common import free_port, percentile, prepare_services  # noqa: E402
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def fake_twilio() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = start([sys.executable, "-m", "tests.fakes.twilio_server", str(port)], dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/docs", timeout=1)
+            return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("fake Twilio did not start")
+
+
+def report(label: str, count: int, elapsed: float, latencies: list[float]) -> None:
+    print(
+        f"  {label:<34} {count / elapsed:8.1f} msgs/s   p50 {percentile(latencies, 50) * 1000:8.1f} ms"
+        f"   p95 {percentile(latencies, 95) * 1000:8.1f} ms   ({count} in {elapsed:.1f} s)",
+        flush=True,
+    )
+
+
+async def outbox_run(
+    database_url: str, env: dict[str, str], workers: int, count: int
+) -> tuple[float, list[float]]:
+    connection = await asyncpg.connect(database_url)
+    tenant = uuid.uuid4()
+    await connection.execute(
+        "INSERT INTO tenants (id, slug, name, timezone, profile, settings) "
+        "VALUES ($1, $2, 'Bench Clinic', 'America/New_York', 'healthcare', '{}')",
+        tenant,
+        f"bench-{tenant.hex[:12]}",
+    )
+    processes = [start([sys.executable, "-m", "backend.cli", "worker"], env) for _ in range(workers)]
+    try:
+        await asyncio.sleep(5)  # start-up: migrations checked, LISTEN open, arq polling
+        await connection.execute(
+            """
+            INSERT INTO notification_outbox (id, tenant_id, kind, channel, recipient, recipient_timezone,
+                body, segments, urgent, dedupe_key, next_attempt_at, created_at)
+            SELECT gen_random_uuid(), $1, 'confirmation', 'sms',
+                   '+1212' || (2000000 + i)::text, 'America/New_York',
+                   'Bench Clinic: you are booked for Check-up Tue Dec 3 at 10:30 AM. Ref K7M2QX.', 1, true,
+                   'bench:' || i, now(), now()
+            FROM generate_series(1, $2) AS i
+            """,
+            tenant,
+            count,
+        )
+        committed = time.time()
+        while True:
+            sent = await connection.fetchval(
+                "SELECT count(*) FROM notification_outbox WHERE tenant_id = $1 AND status = 'sent'", tenant
+            )
+            if sent == count:
+                break
+            await asyncio.sleep(0.1)
+        done = await connection.fetch(
+            "SELECT extract(epoch FROM updated_at) AS at FROM notification_outbox WHERE tenant_id = $1",
+            tenant,
+        )
+    finally:
+        stop(processes)
+        await connection.close()
+    latencies = [float(row["at"]) - committed for row in done]
+    return max(latencies), latencies
+
+
+async def baseline_run(
+    redis_url: str, env: dict[str, str], workers: int, count: int
+) -> tuple[float, list[float]]:
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    await pool.delete(DONE_KEY)
+    processes = [
+        start([sys.executable, "-m", "arq", "bench.arq_baseline.WorkerSettings"], env) for _ in range(workers)
+    ]
+    try:
+        await asyncio.sleep(5)
+        first = time.time()
+        for i in range(count):
+            await pool.enqueue_job(
+                "send_sms", f"+1310{2000000 + i}", "Bench Clinic: you are booked.", time.time()
+            )
+        while await pool.llen(DONE_KEY) < count:  # noqa: ASYNC110 - polling another process
+            await asyncio.sleep(0.1)
+        pairs = [line.split() for line in (v.decode() for v in await pool.lrange(DONE_KEY, 0, -1))]
+    finally:
+        stop(processes)
+        await pool.aclose()
+    latencies = [float(end) - float(start) for start, end in pairs]
+    return max(float(end) for _, end in pairs) - first, latencies
+
+
+def main(count: int) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
+    _, database_url, redis_url = prepare_services(data_dir)
+    twilio, twilio_url = fake_twilio()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_SECRET": "bench",
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "SMS_RATE_LIMIT_COUNT": "1000",
+    }
+    try:
+        print(f"{count} SMS to a local Twilio API server (official twilio client), 2 cores", flush=True)
+        for workers in (1, 2):
+            elapsed, latencies = asyncio.run(outbox_run(database_url, env, workers, count))
+            report(
+                f"outbox, {workers} worker process{'es' if workers > 1 else ''}", count, elapsed, latencies
+            )
+            elapsed, latencies = asyncio.run(baseline_run(redis_url, env, workers, count))
+            report(
+                f"raw arq jobs, {workers} worker{'s' if workers > 1 else ''} (baseline)",
+                count,
+                elapsed,
+                latencies,
+            )
+    finally:
+        stop([twilio])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=5000)
+    main(parser.parse_args().messages)
