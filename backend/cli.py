@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -85,18 +86,31 @@ def serve(args: argparse.Namespace) -> None:
         tenant = _seed_demo(settings)
         _print_demo(settings, tenant)
         widget_key = tenant.widget_key
-    try:
-        uvicorn.run(
-            asgi(create_app(settings, demo_widget_key=widget_key)),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            log_config=None,  # keep logs.configure's handlers and the access-log redaction
-        )
-    finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+    config = uvicorn.Config(
+        asgi(create_app(settings, demo_widget_key=widget_key)),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # keep logs.configure's handlers and the access-log redaction
+    )
+    _ServerWithWorker(config, worker).run()
+
+
+class _ServerWithWorker(uvicorn.Server):
+    """Stops the worker it started as the server shuts down.
+
+    uvicorn re-raises SIGTERM/SIGINT once it has shut down, so code after `run()` never runs.
+    """
+
+    def __init__(self, config: uvicorn.Config, worker: subprocess.Popen[bytes] | None) -> None:
+        super().__init__(config)
+        self.worker = worker
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        if self.worker is not None:
+            self.worker.terminate()
+            await asyncio.to_thread(self.worker.wait, 30)
 
 
 def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:

