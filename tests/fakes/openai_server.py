@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tests.fakes.serving import free_port, serving
 
 # A step gets the request body and returns a completion message, or an int (an HTTP error status),
 # or a float (seconds to stall before answering, to provoke a client timeout).
@@ -82,18 +82,7 @@ def _app(fake: FakeOpenAI) -> FastAPI:
 
 @asynccontextmanager
 async def running_fake_openai() -> AsyncIterator[FakeOpenAI]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     fake = FakeOpenAI(base_url=f"http://127.0.0.1:{port}/v1")
-    server = uvicorn.Server(uvicorn.Config(_app(fake), host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(_app(fake), port):
         yield fake
-    finally:
-        server.should_exit = True
-        await task

@@ -11,7 +11,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.fakes.twilio_server import free_port
+from tests.fakes.serving import free_port
 
 
 @dataclass

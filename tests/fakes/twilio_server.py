@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import sys
 import time
 import uuid
@@ -20,6 +19,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tests.fakes.serving import free_port, serving
 
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
@@ -131,29 +132,12 @@ def _resource(sid: str, account_sid: str, form: Any) -> dict[str, Any]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @asynccontextmanager
 async def running_fake_twilio() -> AsyncIterator[FakeTwilio]:
     port = free_port()
     fake = FakeTwilio(base_url=f"http://127.0.0.1:{port}")
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(fake), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
-    try:
+    async with serving(create_app(fake), port):
         yield fake
-    finally:
-        server.should_exit = True
-        await task
 
 
 if __name__ == "__main__":

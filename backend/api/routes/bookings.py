@@ -181,20 +181,20 @@ async def cancel_booking(
 @router.post("/bookings/{ident}/complete", response_model=AppointmentOut)
 async def complete_booking(ident: str, caller: TenantCaller, request: Request, now: Now) -> JSONResponse:
     """The patient came. With a review link in the settings, a review request follows later."""
-
-    async def work(session: AsyncSession) -> AppointmentOut:
-        appointment = await booking.record_attendance(session, caller, ident, "completed", now)
-        return presenters.appointment_out(appointment, caller.tenant)
-
-    return await _booking_write(request, caller, work, 200)
+    return await _record_attendance(ident, "completed", caller, request, now)
 
 
 @router.post("/bookings/{ident}/no-show", response_model=AppointmentOut)
 async def no_show_booking(ident: str, caller: TenantCaller, request: Request, now: Now) -> JSONResponse:
     """The patient did not come: they get a message inviting them to book again."""
+    return await _record_attendance(ident, "no_show", caller, request, now)
 
+
+async def _record_attendance(
+    ident: str, outcome: Literal["completed", "no_show"], caller: Caller, request: Request, now: datetime
+) -> JSONResponse:
     async def work(session: AsyncSession) -> AppointmentOut:
-        appointment = await booking.record_attendance(session, caller, ident, "no_show", now)
+        appointment = await booking.record_attendance(session, caller, ident, outcome, now)
         return presenters.appointment_out(appointment, caller.tenant)
 
     return await _booking_write(request, caller, work, 200)
