@@ -56,13 +56,7 @@ async def process(ctx: dict[str, Any]) -> int:
     runner: ActionRunner = ctx["runner"]
     dispatcher: Dispatcher = ctx["dispatcher"]
     await runner.run_due(_now())
-    sent = 0
-    for _ in range(BATCHES_PER_JOB):
-        batch = await dispatcher.run_once()
-        if not batch:
-            break
-        sent += batch
-    return sent
+    return await dispatcher.drain(max_batches=BATCHES_PER_JOB)
 
 
 async def sweep(ctx: dict[str, Any]) -> int:

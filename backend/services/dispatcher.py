@@ -60,11 +60,12 @@ class Dispatcher:
         await self._record(batch, outcomes, now)
         return len(batch)
 
-    async def drain(self, now: datetime | None = None) -> int:
-        """Send until nothing is due; the total handed to providers."""
-        total = 0
-        while sent := await self.run_once(now):
+    async def drain(self, now: datetime | None = None, max_batches: int | None = None) -> int:
+        """Send until nothing is due (or `max_batches` were sent); the total handed to providers."""
+        total = batches = 0
+        while (max_batches is None or batches < max_batches) and (sent := await self.run_once(now)):
             total += sent
+            batches += 1
         return total
 
     async def _send(self, claimed: Claimed) -> Outcome:

@@ -298,7 +298,10 @@ async def notify(
     urgent: bool = False,
     limits: Limits | None = None,
 ) -> dict[str, Decision]:
-    """Queue `kind` to `recipient` on every channel the policy allows; the decision per channel."""
+    """Queue `kind` to `recipient` on every channel the policy allows; the decision per channel.
+
+    `dedupe` names the occasion (a scheduled action's own dedupe key, say): one message per channel.
+    """
     tenant = caller.tenant
     decisions: dict[str, Decision] = {}
     rendered = None

@@ -284,13 +284,17 @@ def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str |
     row.status = status
     row.lease_until = None
     row.error = error
+    _event(session, row, status)
+
+
+def _event(session: AsyncSession, row: OutboxMessage, status: str, **extra: str | None) -> None:
     events.record(
         session,
         row.tenant_id,
         f"notification.{status}",
         "notification",
         row.id,
-        {"kind": row.kind, "channel": row.channel, "appointment_id": _str(row.appointment_id)},
+        {"kind": row.kind, "channel": row.channel, "appointment_id": _str(row.appointment_id), **extra},
     )
 
 
@@ -433,14 +437,7 @@ async def record_delivery(
     if error_code:
         row.error_code = error_code
     if status in ("delivered", "undelivered", "failed"):
-        events.record(
-            session,
-            row.tenant_id,
-            f"notification.{status}",
-            "notification",
-            row.id,
-            {"kind": row.kind, "channel": row.channel, "error_code": error_code},
-        )
+        _event(session, row, status, error_code=error_code)
     if error_code == "21610":
         await record_opt_out(session, row.tenant_id, row.recipient, "carrier")
     return True

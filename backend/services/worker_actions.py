@@ -252,7 +252,7 @@ async def _reminder(session: AsyncSession, caller: Caller, action: ScheduledActi
         "reminder",
         Recipient.of(appointment.customer),
         lifecycle.appointment_context(caller.tenant, appointment),
-        f"reminder:{appointment.id}:{action.payload['starts_at']}:{action.payload['offset_hours']}",
+        action.dedupe_key,
         now,
         appointment_id=appointment.id,
     )
@@ -277,7 +277,7 @@ async def _after_visit(
         kind,
         Recipient.of(appointment.customer),
         context,
-        f"{kind}:{appointment.id}",
+        action.dedupe_key,
         now,
         appointment_id=appointment.id,
         limits=limits,
@@ -332,7 +332,7 @@ async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAct
             "when": lifecycle.when_label(tenant, hold.starts_at),
             "timezone": tenant.timezone_name,
         },
-        f"follow_up:{hold.id}",
+        action.dedupe_key,
         now,
         limits=Limits(
             window=timedelta(days=7),

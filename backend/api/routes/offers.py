@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api.deps import Db, Now
-from backend.api.routes.widget import templates
+from backend.api.pages import pages
 from backend.errors import AppError
 from backend.services import booking, lifecycle, waitlist
 from backend.services.waitlist import Offer
@@ -52,4 +52,4 @@ def _page(request: Request, offer: Offer | None, problem: str | None = None, sta
         context["when"] = lifecycle.when_label(offer.tenant, offer.starts_at)
         local_expiry = offer.expires_at.astimezone(offer.tenant.timezone)
         context["expires"] = f"{local_expiry:%I:%M %p}".lstrip("0")
-    return templates.TemplateResponse(request, "offer.html", context, status_code=status)
+    return pages.TemplateResponse(request, "offer.html", context, status_code=status)

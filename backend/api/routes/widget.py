@@ -6,12 +6,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.templating import Jinja2Templates
 
+from backend.api.pages import pages
 from backend.errors import NotFound
 
 WIDGET_SCRIPT = Path(__file__).resolve().parents[3] / "widget" / "widget.js"
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
 
 router = APIRouter(tags=["widget"])
 
@@ -31,4 +30,4 @@ async def demo_page(request: Request) -> HTMLResponse:
     key = request.app.state.demo_widget_key
     if not key:
         raise NotFound("the demo page needs the demo tenant: start the server with `frontdesk serve --demo`")
-    return templates.TemplateResponse(request, "demo.html", {"widget_key": key})
+    return pages.TemplateResponse(request, "demo.html", {"widget_key": key})
