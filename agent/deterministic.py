@@ -45,6 +45,8 @@ class DeterministicPlanner:
         # A clock time the latest message asked for ("Tuesday at 10am"): held at once if it is free.
         self.exact_time: time | None = None
         self.bad_phone = False
+        # False when the message matched nothing the engine knows (voice counts these as failures).
+        self.understood = True
 
     async def respond(self, text: str) -> list[Reply]:
         state = self.state
@@ -85,6 +87,7 @@ class DeterministicPlanner:
             ]
         if "thanks" in found:
             return [self._say("You're welcome! Is there anything else I can help with?", MENU)]
+        self.understood = False
         return [
             self._say(
                 "Sorry, I didn't quite get that. I can book, reschedule or cancel an appointment, "
@@ -481,15 +484,10 @@ class DeterministicPlanner:
         state.search.service_id = booking.service_id
         self._read_search(text)
         if state.awaiting != "time" and not (state.search.first_day or state.search.part_of_day):
-            state.awaiting = "time"
-            return [
-                self._say(
-                    f"Your {booking.service_name} is on "
-                    f"{when_label(booking.starts_at, self.practice.timezone)}. "
-                    "When would you like to move it to?",
-                    (QuickReply("The earliest time", "earliest"), *self._day_chips()),
-                )
-            ]
+            # Nothing said about when: the first free times are the likeliest answer, and one step less.
+            return await self._offer_times(
+                f"Your {booking.service_name} is on {when_label(booking.starts_at, self.practice.timezone)}. "
+            )
         return await self._offer_times()
 
     def _verified(self) -> bool:

@@ -25,6 +25,8 @@ class Inbound:
     text: str
     # The value of the quick reply the patient tapped, if they tapped one.
     choice: str | None = None
+    # The booking the message answers (a reply to its reminder): "cancel" or "move it" mean this one.
+    about_reference: str | None = None
 
 
 class Agent:
@@ -45,6 +47,8 @@ class Agent:
     ) -> TurnResult:
         """Answer one message, updating `state` in place. Never raises for what the patient wrote."""
         state.turn += 1
+        if inbound.about_reference is not None:
+            state.reference = inbound.about_reference
         assessment = triage.assess(inbound.text)
         if assessment.emergency:
             assert assessment.category is not None
@@ -71,4 +75,6 @@ class Agent:
                 replies = [Reply(text=FALLBACK_APOLOGY)]
         planner = DeterministicPlanner(tools, practice, now)
         replies += await planner.respond(value)
-        return TurnResult(replies, engine="deterministic", tool_calls=tools.calls)
+        return TurnResult(
+            replies, engine="deterministic", tool_calls=tools.calls, understood=planner.understood
+        )

@@ -34,6 +34,7 @@ class TurnResult:
     engine: str
     emergency: str | None = None
     tool_calls: list[str] = field(default_factory=list)
+    understood: bool = True
 
 
 def when_label(moment: datetime, timezone: str) -> str:

@@ -229,6 +229,9 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     turn_lease_until: Mapped[datetime | None]
     origin: Mapped[str | None] = mapped_column(String(300))
+    # SMS and voice: who the patient is (their phone) and which of the practice's numbers they used.
+    patient_phone: Mapped[str | None] = mapped_column(String(16))
+    practice_number: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = _created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -284,6 +287,8 @@ class OutboxMessage(Base):
     )
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     dedupe_key: Mapped[str] = mapped_column(String(200))
+    # SMS: the practice number it goes out from (replies come back to it); unset: the default number.
+    sender: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
@@ -363,3 +368,69 @@ class MessageTemplate(Base):
     part: Mapped[str] = mapped_column(String(16), primary_key=True)
     source: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = _updated_at()
+
+
+class TenantPhoneNumber(Base):
+    """A Twilio number of a tenant; calls and texts to it are the tenant's."""
+
+    __tablename__ = "tenant_phone_numbers"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = _created_at()
+
+
+class InboundSms(Base):
+    """A text a patient sent: the webhook's dedupe row, and the worker's queue of turns to answer."""
+
+    __tablename__ = "inbound_sms"
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(16))
+    to_number: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    handling: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+
+
+class VoiceCall(Base):
+    """One phone call, persisted turn by turn so a restarted server picks the call up."""
+
+    __tablename__ = "voice_calls"
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = _tenant_fk()
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    from_number: Mapped[str] = mapped_column(String(16))
+    to_number: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    silences: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_prompt: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class VoiceTurn(Base):
+    __tablename__ = "voice_turns"
+    call_sid: Mapped[str] = mapped_column(
+        ForeignKey("voice_calls.call_sid", ondelete="CASCADE"), primary_key=True
+    )
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    heard: Mapped[str] = mapped_column(Text, default="")
+    twiml: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()

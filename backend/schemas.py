@@ -79,6 +79,8 @@ class TenantSettings(Input):
     # Unset: no review requests.
     review_link: Annotated[str, Field(max_length=500, pattern=r"^https://\S+$")] | None = None
     review_delay_hours: int = Field(default=2, ge=0, le=24 * 14)
+    # Calls answered by the receptionist at once; callers beyond it hear a busy message.
+    max_concurrent_calls: int = Field(default=5, ge=1, le=100)
 
     @model_validator(mode="after")
     def _distinct_offsets(self) -> TenantSettings:
@@ -230,6 +232,11 @@ class ApiKeyCreate(Input):
         return self
 
 
+class PhoneNumberIn(Input):
+    number: str = Field(min_length=3, max_length=32, description="The Twilio number, in any common format")
+    label: str = Field(default="", max_length=100)
+
+
 # ---- responses ----
 
 
@@ -264,6 +271,13 @@ class TenantOut(Output):
     timezone: str
     profile: str
     settings: TenantSettings
+
+
+class PhoneNumberOut(Output):
+    id: uuid.UUID
+    number: str
+    label: str
+    created_at: datetime
 
 
 class ApiKeyOut(Output):

@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
-    # Below Twilio's 15 s voice limit, with room for the tools and the reply.
-    llm_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    # A whole turn, tools included: below Twilio's 15 s limit for answering a caller, with room for
+    # the database and the reply. Past it the deterministic engine answers.
+    llm_timeout_seconds: float = Field(default=10, gt=0, le=12)
     llm_max_tool_iterations: int = Field(default=6, ge=1, le=20)
 
     # A chat turn that has not finished after this long belongs to a process that died.
@@ -88,6 +89,17 @@ class Settings(BaseSettings):
     circuit_open_seconds: float = Field(default=30, gt=0, le=3600)
     circuit_max_open_seconds: float = Field(default=600, gt=0, le=86400)
 
+    # ---- inbound SMS and voice (Twilio webhooks) ----
+    # Off only for local experiments with unsigned requests; the server refuses to start in
+    # production with it off.
+    twilio_verify_signatures: bool = True
+    voice_language: str = "en-US"
+    # Seconds of silence before Twilio posts an empty turn.
+    voice_gather_timeout_seconds: int = Field(default=5, ge=1, le=30)
+    # How long the "text me a link" link to continue a call in the web chat works.
+    handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
+
     log_level: str = "INFO"
 
     @field_validator(
@@ -121,6 +133,8 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"production requires {', '.join(missing)} to be set")
+            if not self.twilio_verify_signatures:
+                raise ValueError("TWILIO_VERIFY_SIGNATURES=false is for local development, never production")
         return self
 
     @model_validator(mode="after")

@@ -17,6 +17,8 @@ class Envelope:
     recipient: str
     subject: str | None
     body: str
+    # SMS: the number to send from; None means the provider's default.
+    sender: str | None = None
 
 
 class SendFailed(Exception):

@@ -56,7 +56,7 @@ class TwilioSender:
             message = await asyncio.wait_for(
                 self.client.messages.create_async(
                     to=envelope.recipient,
-                    from_=self.from_number,
+                    from_=envelope.sender or self.from_number,
                     body=envelope.body,
                     status_callback=self.status_callback_url,
                 ),

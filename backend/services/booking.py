@@ -214,6 +214,23 @@ async def record_attendance(
     return appointment
 
 
+async def confirm_attendance(
+    session: AsyncSession, caller: Caller, appointment_id: uuid.UUID, via: str, now: datetime
+) -> Appointment:
+    """The patient says they will come (a "C" to a reminder). Confirming twice is confirming once."""
+    appointment = await get_appointment(session, caller.tenant, str(appointment_id), for_update=True)
+    if appointment.status == "confirmed":
+        return appointment
+    if appointment.status != "booked":
+        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be confirmed")
+    if appointment.starts_at <= now:
+        raise Conflict("this appointment has already started or passed")
+    appointment.status = "confirmed"
+    await session.flush()
+    audit.record(session, caller, "appointment.confirmed", "appointment", appointment.id, {"via": via})
+    return appointment
+
+
 async def get_appointment(
     session: AsyncSession, tenant: TenantContext, ident: str, *, for_update: bool = False
 ) -> Appointment:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.errors import NotFound
@@ -60,6 +61,44 @@ async def start(
     session.add(conversation)
     await session.flush()
     return conversation, token
+
+
+async def phone_thread(
+    session: AsyncSession, tenant: TenantContext, channel: str, practice_number: str, patient_phone: str
+) -> Conversation:
+    """The conversation of a text or a call. SMS: one thread per (practice number, patient phone),
+    found again on every text; voice: a new conversation per call. The patient's phone is already
+    known, so the receptionist never asks for it."""
+    if channel == "sms":
+        found = await session.scalar(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant.id,
+                Conversation.channel == "sms",
+                Conversation.practice_number == practice_number,
+                Conversation.patient_phone == patient_phone,
+            )
+        )
+        if found is not None:
+            return found
+    values = {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant.id,
+        "channel": channel,
+        "state": {"phone": patient_phone},
+        "practice_number": practice_number,
+        "patient_phone": patient_phone,
+    }
+    statement = insert(Conversation).values(**values)
+    if channel == "sms":
+        # Two texts of a new patient arriving together both try to open the thread; one does.
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[Conversation.tenant_id, Conversation.practice_number, Conversation.patient_phone],
+            index_where=Conversation.channel == "sms",
+        )
+    await session.execute(statement)
+    if channel == "sms":
+        return await phone_thread(session, tenant, channel, practice_number, patient_phone)
+    return await session.get_one(Conversation, values["id"])
 
 
 async def find_by_token(session: AsyncSession, tenant: TenantContext, token: str) -> Conversation | None:

@@ -71,7 +71,7 @@ class Dispatcher:
     async def _send(self, claimed: Claimed) -> Outcome:
         sender = self.senders[claimed.channel]
         envelope = Envelope(
-            str(claimed.id), claimed.channel, claimed.recipient, claimed.subject, claimed.body
+            str(claimed.id), claimed.channel, claimed.recipient, claimed.subject, claimed.body, claimed.sender
         )
         async with self._limit:
             try:

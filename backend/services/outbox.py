@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.models import OutboxMessage, ProviderCircuit, SmsOptOut
-from backend.services import events, tenants
+from backend.services import events, phone_numbers, tenants
 from backend.services.context import TenantContext
 from backend.settings import Settings
 from channels.segments import count_segments
@@ -38,6 +38,11 @@ from policy.quiet_hours import quiet_until
 CLAIMABLE = ("pending", "failed", "rate_limited")
 UNSENT = (*CLAIMABLE, "sending")
 FINAL = ("sent", "permanently_failed", "opted_out", "suppressed")
+# The one text an opted-out number still gets: the confirmation of its STOP.
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+# Answers to a text the patient has just sent: never held for quiet hours or counted against the
+# per-recipient limit (the inbound side is rate limited per conversation instead).
+ANSWERS = frozenset({"reply", OPT_OUT_CONFIRMATION, "opt_in_confirmation", "help", "handoff_link"})
 # Twilio's delivery statuses in the order they happen; a late callback never moves a row back.
 DELIVERY_ORDER = {
     "accepted": 0,
@@ -62,6 +67,8 @@ class NewMessage:
     urgent: bool = False
     appointment_id: uuid.UUID | None = None
     customer_id: uuid.UUID | None = None
+    # SMS: the practice number to send from; unset, the tenant's first number (or the default).
+    sender: str | None = None
 
 
 def recipient_timezone(channel: str, recipient: str, fallback: str) -> str:
@@ -80,6 +87,9 @@ async def enqueue(
 ) -> uuid.UUID | None:
     """Add a message to the outbox; None if one with the same dedupe key is already there."""
     row_id = uuid.uuid4()
+    sender = message.sender
+    if message.channel == "sms" and sender is None:
+        sender = await phone_numbers.primary(session, tenant.id)
     statement = (
         insert(OutboxMessage)
         .values(
@@ -96,6 +106,7 @@ async def enqueue(
             appointment_id=message.appointment_id,
             customer_id=message.customer_id,
             dedupe_key=message.dedupe_key,
+            sender=sender,
             next_attempt_at=now,
             # The caller's clock, so caps and cooldowns counted from it agree with injected time.
             created_at=now,
@@ -171,6 +182,7 @@ class Claimed:
     body: str
     attempts: int
     provider: str
+    sender: str | None
 
 
 async def claim(
@@ -229,6 +241,7 @@ async def claim(
                     row.body,
                     row.attempts,
                     provider,
+                    row.sender,
                 )
             )
     return claimed
@@ -238,9 +251,11 @@ async def _sms_may_go(
     session: AsyncSession, settings: Settings, tenant: TenantContext, row: OutboxMessage, now: datetime
 ) -> bool:
     """Opt-out, quiet hours, rate limit. False when the row got another status or a later time."""
-    if await is_opted_out(session, row.tenant_id, row.recipient):
+    if row.kind != OPT_OUT_CONFIRMATION and await is_opted_out(session, row.tenant_id, row.recipient):
         _finish(session, row, "opted_out", "the number has opted out of texts")
         return False
+    if row.kind in ANSWERS:
+        return True
     if not row.urgent:
         quiet = tenant.settings
         until = quiet_until(now, row.recipient_timezone, quiet.quiet_hours_start, quiet.quiet_hours_end)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -54,6 +55,23 @@ class _Claim:
     state: ConversationState
     history: list[HistoryMessage]
     practice: PracticeInfo
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The patient's stored message, then the replies; `understood` is False when the agent could
+    not make anything of it."""
+
+    messages: list[StoredMessage]
+    understood: bool = True
+
+    @property
+    def replies(self) -> list[StoredMessage]:
+        return self.messages[1:]
+
+
+# Answers a message without the agent, given the conversation's state (which it may update).
+Responder = Callable[[ConversationState], Awaitable[list[Reply]]]
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,31 @@ class Turns:
         channel_phone: str | None = None,
     ) -> list[StoredMessage]:
         """The patient's message and the replies to it, in order. A retried message is not answered twice."""
+        answered = await self.answer(
+            caller,
+            conversation_id,
+            inbound,
+            channel=channel,
+            now=now,
+            client_message_id=client_message_id,
+            channel_phone=channel_phone,
+        )
+        return answered.messages
+
+    async def answer(
+        self,
+        caller: Caller,
+        conversation_id: uuid.UUID,
+        inbound: Inbound,
+        *,
+        channel: str,
+        now: datetime,
+        client_message_id: str | None = None,
+        channel_phone: str | None = None,
+        responder: Responder | None = None,
+    ) -> Answered:
+        """`handle`, saying whether the agent understood; `responder` answers instead of the agent
+        (something the channel settles itself, like a "C" to a reminder), in the same stored thread."""
         text = inbound.text.strip()
         if not text:
             raise ValidationFailed("text", "the message is empty")
@@ -110,28 +153,31 @@ class Turns:
             caller.tenant, conversation_id, _Incoming(text, inbound.choice, client_message_id)
         )
         if isinstance(claim, _Replay):
-            return claim.messages
-        desk = PracticeDesk(self.db, caller, conversation_id, now)
+            return Answered(claim.messages)
         state = claim.state
+        understood = True
         try:
-            result = await self.agent.turn(
-                desk=desk,
-                practice=claim.practice,
-                state=state,
-                history=claim.history,
-                inbound=Inbound(text=text, choice=inbound.choice),
-                channel=channel,
-                now=now,
-                channel_phone=channel_phone,
-            )
-            replies = result.replies
+            if responder is not None:
+                replies = await responder(state)
+            else:
+                result = await self.agent.turn(
+                    desk=PracticeDesk(self.db, caller, conversation_id, now),
+                    practice=claim.practice,
+                    state=state,
+                    history=claim.history,
+                    inbound=Inbound(text, inbound.choice, inbound.about_reference),
+                    channel=channel,
+                    now=now,
+                    channel_phone=channel_phone,
+                )
+                replies, understood = result.replies, result.understood
         except Exception:
             log.exception("chat turn failed in conversation %s", conversation_id)
             replies = [Reply(text=TROUBLE_REPLY)]
         stored = await self.db.transaction(
             lambda session: self._finish(session, caller.tenant, conversation_id, replies, state)
         )
-        return [claim.message, *stored]
+        return Answered([claim.message, *stored], understood)
 
     async def _claim(
         self, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming

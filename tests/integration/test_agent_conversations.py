@@ -121,7 +121,7 @@ async def test_reschedule_and_cancel_in_the_conversation_that_booked(db, tenant)
     chat = await open_chat(db, tenant.id, start_of(3))
     _, card = await book_by_chat(chat)
     question = await chat.say("I need to reschedule")
-    assert "When would you like to move it" in question
+    assert "Here are the first free times I can move it to" in question and chat.chips
     await chat.say(f"{local_day(6):%A} morning")
     new_label = chat.chips[0]["label"]
     moved = await chat.tap(new_label)

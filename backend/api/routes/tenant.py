@@ -1,18 +1,26 @@
-"""The calling tenant's own account: its settings and its API keys."""
+"""The calling tenant's own account: its settings, its API keys and its Twilio numbers."""
 
 from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.api import presenters
 from backend.api.commands import run_command
 from backend.api.deps import Db, Now, TenantCaller
-from backend.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut, TenantSettingsPatch
-from backend.services import api_keys, tenants
+from backend.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    PhoneNumberIn,
+    PhoneNumberOut,
+    TenantOut,
+    TenantSettingsPatch,
+)
+from backend.services import api_keys, phone_numbers, tenants
 
 router = APIRouter(prefix="/api/v1", tags=["tenant"])
 
@@ -65,3 +73,37 @@ async def revoke_key(key_id: uuid.UUID, caller: TenantCaller, db: Db, now: Now) 
         return presenters.key_out(await api_keys.revoke(session, caller, key_id, now))
 
     return await db.transaction(work)
+
+
+@router.get("/phone-numbers", response_model=list[PhoneNumberOut])
+async def list_numbers(caller: TenantCaller, db: Db) -> list[PhoneNumberOut]:
+    """The Twilio numbers patients call and text; the first is the one reminders are sent from."""
+
+    async def work(session: AsyncSession) -> list[PhoneNumberOut]:
+        rows = await phone_numbers.list_for(session, caller.tenant.id)
+        return [PhoneNumberOut.model_validate(row) for row in rows]
+
+    return await db.transaction(work)
+
+
+@router.post("/phone-numbers", status_code=201, response_model=PhoneNumberOut)
+async def add_number(body: PhoneNumberIn, caller: TenantCaller, request: Request) -> JSONResponse:
+    """Register a Twilio number. Point its Messaging webhook at `/twilio/sms`, its Voice webhook at
+    `/twilio/voice` and its call status callback at `/twilio/voice/status`. 409 if already registered."""
+
+    async def work(session: AsyncSession) -> PhoneNumberOut:
+        added = await phone_numbers.add(session, caller, body.number, body.label)
+        return PhoneNumberOut.model_validate(added)
+
+    return await run_command(request, str(caller.tenant.id), work, status_code=201)
+
+
+@router.delete("/phone-numbers/{number_id}", status_code=204)
+async def remove_number(number_id: uuid.UUID, caller: TenantCaller, db: Db) -> Response:
+    """Stop answering a number: calls and texts to it get the generic unknown-number answer."""
+
+    async def work(session: AsyncSession) -> None:
+        await phone_numbers.remove(session, caller, number_id)
+
+    await db.transaction(work)
+    return Response(status_code=204)
