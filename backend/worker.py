@@ -1,7 +1,8 @@
-"""`frontdesk worker`: the arq worker that runs scheduled actions and drains the outbox.
+"""`frontdesk worker`: the arq worker that answers inbound texts, runs scheduled actions and drains
+the outbox.
 
 PostgreSQL holds all the work; Redis only carries nudges. A trigger NOTIFYs `frontdesk_work` when
-outbox rows or actions are committed; the worker LISTENs and enqueues a `process` job, so a
+inbound texts, outbox rows or actions are committed; the worker LISTENs and enqueues a `process` job, so a
 confirmation leaves within moments of the booking. A cron sweep every few seconds runs the same
 job and expires lapsed holds, so a lost nudge (Redis flushed, a worker restarted) delays work by
 one sweep at most, and loses nothing.
@@ -20,11 +21,13 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from backend.db import Database
+from backend.receptionist import build_turns
 from backend.senders import Sender
 from backend.senders.log import LogSender
 from backend.senders.smtp import SmtpSender
 from backend.senders.twilio_sms import TwilioSender
 from backend.services.dispatcher import Dispatcher
+from backend.services.sms_inbox import SmsInbox
 from backend.services.worker_actions import ActionRunner, sweep_lapsed_holds
 from backend.settings import Settings
 
@@ -52,9 +55,13 @@ def _now() -> datetime:
 
 
 async def process(ctx: dict[str, Any]) -> int:
-    """Run the due actions, then send what is due. Idempotent: safe to run twice, or everywhere."""
+    """Answer waiting texts, run the due actions, then send what is due. Idempotent: safe to run
+    twice, or everywhere."""
+    inbox: SmsInbox = ctx["inbox"]
     runner: ActionRunner = ctx["runner"]
     dispatcher: Dispatcher = ctx["dispatcher"]
+    while await inbox.process_due(_now()):
+        pass
     await runner.run_due(_now())
     return await dispatcher.drain(max_batches=BATCHES_PER_JOB)
 
@@ -69,6 +76,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["db"] = Database(settings)
     ctx["runner"] = ActionRunner(ctx["db"], settings)
+    ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings))
     ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
     ctx["listener"] = None
     ctx["nudges"] = set()

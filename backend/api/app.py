@@ -14,12 +14,9 @@ import socketio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from openai import AsyncOpenAI
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.llm import LlmConfig, LlmPlanner
-from agent.loop import Agent
 from backend.api import errors
 from backend.api.deps import current_time
 from backend.api.routes import (
@@ -28,6 +25,7 @@ from backend.api.routes import (
     catalog,
     chat,
     conversations,
+    handoff,
     notifications,
     offers,
     tenant,
@@ -35,8 +33,10 @@ from backend.api.routes import (
     widget,
 )
 from backend.db import Database
+from backend.receptionist import build_turns
 from backend.services import idempotency
-from backend.services.turns import Turns
+from backend.services.handoff import HandoffLinks
+from backend.services.voice_calls import PhoneCalls
 from backend.services.webchat import WebChat
 from backend.settings import Settings
 from channels import webchat
@@ -95,34 +95,12 @@ class ChatCorsMiddleware:
             await self.app(scope, receive, send)
 
 
-def build_agent(settings: Settings) -> Agent:
-    """The agent this server runs: the deterministic engine, with a language model when one is configured."""
-    if settings.llm_api_key is None:
-        return Agent()
-    config = LlmConfig(
-        api_key=settings.llm_api_key.get_secret_value(),
-        model=settings.llm_model,
-        base_url=settings.llm_base_url,
-        timeout_seconds=settings.llm_timeout_seconds,
-        max_tool_iterations=settings.llm_max_tool_iterations,
-    )
-    client = AsyncOpenAI(
-        api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_seconds, max_retries=0
-    )
-    return Agent(LlmPlanner(client, config))
-
-
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    turns = Turns(
-        db,
-        build_agent(settings),
-        settings.chat_turn_lease_seconds,
-        settings.chat_max_message_chars,
-        settings.chat_messages_per_minute,
-    )
-    chat_service = WebChat(db, turns, clock=current_time)
+    turns = build_turns(db, settings)
+    links = HandoffLinks.from_settings(settings)
+    chat_service = WebChat(db, turns, clock=current_time, links=links)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
 
@@ -146,11 +124,25 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.redis = redis
     app.state.webchat = chat_service
     app.state.chat_server = webchat.create_server(chat_service, manager)
+    app.state.handoff_links = links
+    app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
     errors.install(app)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    routers = (admin, tenant, catalog, bookings, conversations, notifications, chat, widget, offers, twilio)
+    routers = (
+        admin,
+        tenant,
+        catalog,
+        bookings,
+        conversations,
+        notifications,
+        chat,
+        widget,
+        offers,
+        handoff,
+        twilio,
+    )
     for router in (module.router for module in routers):
         app.include_router(router)
 

@@ -159,7 +159,7 @@ def opt_in_text(tenant: TenantContext) -> str:
 
 def help_text(tenant: TenantContext) -> str:
     person = tenant.settings.staff_phone
-    reach = f"call {person}" if person else "text \"talk to a person\" and the team will reply"
+    reach = f"call {person}" if person else 'text "talk to a person" and the team will reply'
     return (
         f"{tenant.name}: text us to book, move or cancel an appointment. To reach a person, {reach}. "
         "Reply STOP to opt out. Msg&data rates may apply."

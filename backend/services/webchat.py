@@ -1,4 +1,9 @@
-"""Web chat sessions: `channels.webchat.ChatBackend` for the Socket.IO server and the REST fallback."""
+"""Web chat sessions: `channels.webchat.ChatBackend` for the Socket.IO server and the REST fallback.
+
+A session is opened with a publishable key (the widget on the tenant's site) or with a handoff
+link's token (the widget on our own handoff page, continuing a phone conversation). A conversation
+that began on the phone keeps the phone as its identity when it continues here.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +18,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.loop import Inbound
 from backend.db import Database
 from backend.errors import AppError, NotFound
-from backend.models import Tenant
-from backend.services import api_keys, conversations
+from backend.models import Conversation, Tenant
+from backend.services import api_keys, conversations, handoff
 from backend.services.context import Caller, TenantContext
+from backend.services.handoff import HandoffInvalid, HandoffLinks
 from backend.services.turns import Turns
 from channels.webchat import ChatInputError, ChatRefused, ChatSession
+from policy.engine import PHONE_CHANNELS
 
 log = logging.getLogger(__name__)
 
 
 class WebChat:
-    def __init__(self, db: Database, turns: Turns, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db: Database, turns: Turns, clock: Callable[[], datetime], links: HandoffLinks
+    ) -> None:
         self.db = db
         self.turns = turns
         self.clock = clock
+        self.links = links
 
     async def open_session(
         self, key: str, origin: str, token: str | None, *, resume_only: bool = False
@@ -35,6 +45,8 @@ class WebChat:
         now = self.clock()
 
         async def work(session: AsyncSession) -> ChatSession:
+            if handoff.is_handoff_token(key):
+                return await self._open_handoff(session, key, origin, now)
             found = await api_keys.authenticate(session, key, now)
             if found is None:
                 raise ChatRefused("unknown or revoked widget key")
@@ -62,6 +74,19 @@ class WebChat:
             log.info("web chat refused: %s", refusal)
             raise
 
+    async def _open_handoff(
+        self, session: AsyncSession, token: str, origin: str, now: datetime
+    ) -> ChatSession:
+        try:
+            grant = self.links.read(token, now)
+        except HandoffInvalid as invalid:
+            raise ChatRefused(str(invalid)) from None
+        if origin.lower() != self.links.origin:
+            raise ChatRefused("a conversation link opens only on its own page")
+        tenant = TenantContext.of(await session.get_one(Tenant, grant.tenant_id))
+        conversation = await conversations.get(session, tenant, grant.conversation_id)
+        return ChatSession(str(tenant.id), str(conversation.id), "")
+
     async def history(self, chat: ChatSession, after_seq: int) -> list[dict[str, Any]]:
         async def work(session: AsyncSession) -> list[dict[str, Any]]:
             tenant = await self._tenant(session, chat)
@@ -84,17 +109,26 @@ class WebChat:
         self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
         """`send` for HTTP callers: problems stay AppErrors, so they keep their status codes."""
-        tenant = await self.db.transaction(lambda session: self._tenant(session, chat))
+        tenant, conversation = await self.db.transaction(lambda session: self._conversation(session, chat))
         caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
+        # Continued from a call or a text: the patient is still who that phone says they are.
+        phone = conversation.patient_phone if conversation.channel in PHONE_CHANNELS else None
         stored = await self.turns.handle(
             caller,
-            uuid.UUID(chat.conversation_id),
+            conversation.id,
             Inbound(text=text, choice=choice),
-            channel="web",
+            channel=conversation.channel if phone else "web",
             now=self.clock(),
             client_message_id=client_message_id,
+            channel_phone=phone,
         )
         return [m.event() for m in stored]
 
     async def _tenant(self, session: AsyncSession, chat: ChatSession) -> TenantContext:
         return TenantContext.of(await session.get_one(Tenant, uuid.UUID(chat.tenant_id)))
+
+    async def _conversation(
+        self, session: AsyncSession, chat: ChatSession
+    ) -> tuple[TenantContext, Conversation]:
+        tenant = await self._tenant(session, chat)
+        return tenant, await conversations.get(session, tenant, uuid.UUID(chat.conversation_id))
