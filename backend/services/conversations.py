@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,7 +93,7 @@ async def phone_thread(
         # Two texts of a new patient arriving together both try to open the thread; one does.
         statement = statement.on_conflict_do_nothing(
             index_elements=[Conversation.tenant_id, Conversation.practice_number, Conversation.patient_phone],
-            index_where=Conversation.channel == "sms",
+            index_where=text("channel = 'sms'"),  # the partial index's own predicate, verbatim
         )
     await session.execute(statement)
     if channel == "sms":
