@@ -184,7 +184,10 @@ class PhoneCalls:
             channel_phone=row.from_number if E164.fullmatch(row.from_number) else None,
             responder=responder,
         )
-        failures = 0 if answered.understood else row.failures + 1
+        spoken = _spoken(answered)
+        # Not understood, or asked the same question again: the conversation is not moving.
+        stuck = not answered.understood or spoken.text == row.last_prompt
+        failures = row.failures + 1 if stuck else 0
         if failures >= FAILURES_BEFORE_TRANSFER:
             return await self._give_up(row, tenant, step, heard, now)
         state = await self.db.transaction(lambda session: _state(session, row.conversation_id))
@@ -193,7 +196,6 @@ class PhoneCalls:
                 "Let me put you through to the team now.", tenant.settings.staff_phone, self.language
             )
             return await self._finish_turn(row, step, heard, twiml, now, ended="transferred")
-        spoken = _spoken(answered)
 
         async def gather(session: AsyncSession) -> str:
             return voice.ask(spoken.text, await self._gather(session, tenant, step + 1))
