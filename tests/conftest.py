@@ -30,6 +30,7 @@ from backend import infra, migrations
 from backend.api.app import create_app
 from backend.db import Database
 from backend.settings import Settings
+from tests.fakes import twilio_server as twilio
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SECRET = "test-admin-secret"
@@ -205,6 +206,11 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "DB_POOL_SIZE": "20",
         "DB_MAX_OVERFLOW": "20",
         "LOG_LEVEL": "WARNING",
+        # Twilio reaches this server at its own address; nothing is sent (no worker runs here).
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
     }
     with output.open("w") as log:
         process = subprocess.Popen(

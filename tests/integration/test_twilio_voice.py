@@ -100,7 +100,8 @@ async def test_a_caller_books_by_voice_and_a_restart_mid_call_loses_nothing(db, 
 
     [appointment] = await rows(
         db,
-        "SELECT c.phone, c.name FROM appointments a JOIN customers c ON c.id = a.customer_id WHERE a.tenant_id = :t",
+        "SELECT c.phone, c.name FROM appointments a JOIN customers c ON c.id = a.customer_id "
+        "WHERE a.tenant_id = :t",
         t=tenant.id,
     )
     assert appointment == {"phone": call.number, "name": "Jane Doe"}
