@@ -39,3 +39,16 @@ def test_database_urls_are_normalised_for_asyncpg(url):
 def test_blank_llm_settings_mean_no_model():
     settings = Settings(_env_file=None, llm_api_key="", llm_base_url="  ")
     assert settings.llm_api_key is None and settings.llm_base_url is None
+
+
+def test_production_refuses_to_start_with_twilio_signatures_unchecked():
+    production = {
+        "environment": "production",
+        "database_url": "postgresql://db/frontdesk",
+        "redis_url": "redis://cache",
+        "admin_secret": "s3cret",
+    }
+    Settings(_env_file=None, **production)  # checked: fine
+    with pytest.raises(ValidationError, match="TWILIO_VERIFY_SIGNATURES"):
+        Settings(_env_file=None, **production, twilio_verify_signatures=False)
+    assert not Settings(_env_file=None, twilio_verify_signatures=False).twilio_verify_signatures

@@ -1,0 +1,85 @@
+"""The SMS and voice channels' text rules: keywords, numbered options within two segments, speech."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels.segments import count_segments
+from channels.sms import Option, compose, keyword, reminder_reply
+from channels.voice import clock_words, for_the_ear, speakable
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("STOP", "opt_out"),
+        ("  stop. ", "opt_out"),
+        ("Unsubscribe!", "opt_out"),
+        ("cancel", "opt_out"),
+        ("StopAll", "opt_out"),
+        ("optout", "opt_out"),
+        ("start", "opt_in"),
+        ("UNSTOP", "opt_in"),
+        ("help?", "help"),
+        ("Info", "help"),
+        ("yes", "yes"),
+        ("cancel my appointment", None),
+        ("please stop texting me", None),
+        ("stopped", None),
+        ("", None),
+    ],
+)
+def test_keywords_are_single_words_case_and_punctuation_aside(text, expected):
+    assert keyword(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("C", "confirm"),
+        ("c.", "confirm"),
+        ("Confirm", "confirm"),
+        ("YES", "confirm"),
+        ("r", "reschedule"),
+        ("Reschedule!", "reschedule"),
+        ("can I come at 3?", None),
+        ("cc", None),
+    ],
+)
+def test_reminder_replies(text, expected):
+    assert reminder_reply(text) == expected
+
+
+def test_options_are_numbered_and_the_text_stays_within_two_segments():
+    options = [Option(f"Wed, Dec {day} at 10:30 AM with Dr. Adams-Whitfield") for day in range(1, 7)]
+    text = compose(["Here are the first free times I can book your Check-up. Which works for you?"], options)
+    assert text.startswith("Here are the first free times") and "\n1) Wed, Dec 1 at 10:30 AM" in text
+    assert count_segments(text).segments <= 2
+    shown = text.count(") Wed")
+    assert 1 <= shown < 6 and text.endswith(f" or {shown}.")  # the ones that fit, and the question matches
+
+
+def test_typography_does_not_turn_a_text_into_ucs2_and_overlong_text_is_cut_at_a_word():
+    text = compose(["We\u2019re open \u2014 see you soon\u2026"], [])
+    assert text == "We're open - see you soon..." and count_segments(text).encoding == "GSM-7"
+    long = compose(["word " * 200], [])
+    assert count_segments(long).segments == 2 and long.endswith("word...")
+
+
+def test_times_dates_references_and_hours_are_written_for_the_ear():
+    assert clock_words(10, 30, "AM") == "ten thirty a.m."
+    assert clock_words(9, 0, "AM") == "nine a.m."
+    assert clock_words(12, 0, "PM") == "noon"
+    assert clock_words(1, 5, "PM") == "one oh five p.m."
+    spoken = for_the_ear("Your Check-up on Tue, Dec 1 at 10:30 AM (reference K7M2QX). \U0001f600")
+    assert spoken == "Your Check-up on Tuesday, December 1st at ten thirty a.m. (reference K, 7, M, 2, Q, X)."
+    assert for_the_ear("Mon-Fri: 9:00 AM-12:00 PM") == "Monday to Friday: nine a.m. to noon"
+
+
+def test_speech_reads_at_most_three_options_with_their_keys():
+    spoken = speakable(["Which works for you?"], [f"Thu, Dec {d} at 2:15 PM" for d in (3, 4, 5, 6)])
+    assert spoken.options == tuple(
+        f"Thursday, December {d} at two fifteen p.m." for d in ("3rd", "4th", "5th")
+    )
+    assert spoken.text.endswith("For Thursday, December 5th at two fifteen p.m., press 3.")
+    assert "6th" not in spoken.text
