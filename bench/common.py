@@ -43,10 +43,14 @@ def fresh_database(server_url: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def start_server(database_url: str, redis_url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def start_server(
+    database_url: str,
+    redis_url: str,
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> tuple[subprocess.Popen, str]:
+    port = port or free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -56,6 +60,7 @@ def start_server(database_url: str, redis_url: str, data_dir: Path) -> tuple[sub
         "LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": "20",
         "DB_MAX_OVERFLOW": "20",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],

@@ -32,6 +32,12 @@ def _tenant(nullable: bool = False) -> sa.Column:
     )
 
 
+def _conversation() -> sa.Column:
+    return sa.Column(
+        "conversation_id", UUID(as_uuid=True), sa.ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+
+
 def _in(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
@@ -69,7 +75,7 @@ def upgrade() -> None:
         sa.Column("from_number", E164, nullable=False),
         sa.Column("to_number", E164, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
-        sa.Column("conversation_id", UUID(as_uuid=True), sa.ForeignKey("conversations.id", ondelete="SET NULL")),
+        _conversation(),
         sa.Column("status", sa.String(16), nullable=False),
         # What the message was read as: a keyword, a reminder reply, or a conversation turn.
         sa.Column("handling", sa.String(32)),
@@ -95,7 +101,7 @@ def upgrade() -> None:
         "voice_calls",
         sa.Column("call_sid", sa.String(64), primary_key=True),
         _tenant(),
-        sa.Column("conversation_id", UUID(as_uuid=True), sa.ForeignKey("conversations.id", ondelete="SET NULL")),
+        _conversation(),
         sa.Column("from_number", E164, nullable=False),
         sa.Column("to_number", E164, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),

@@ -108,6 +108,11 @@ def create_app(fake: FakeTwilio) -> FastAPI:
         )
         return JSONResponse(_resource(sid, account_sid, form), status_code=201)
 
+    @app.get("/_received")
+    async def received() -> list[dict[str, Any]]:
+        """What arrived, for a benchmark running this server in another process."""
+        return [{"to": m.to, "from": m.from_, "at": m.at} for m in fake.messages]
+
     return app
 
 

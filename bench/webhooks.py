@@ -1,0 +1,194 @@
+"""Inbound SMS webhooks: signed Twilio requests to `frontdesk serve` at increasing rates, answered by
+a `frontdesk worker` through the outbox to a local Twilio API server (the official client).
+
+For each rate it prints the webhook's acknowledgement time (p50/p99 ms) and the time from sending
+the text until the reply reached the Twilio server (p50/p95 ms), next to a bare FastAPI endpoint
+returning empty TwiML (no signature check, no database) hit the same way in the same run.
+Every text comes from a different patient, so each opens a conversation and runs an agent turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import ADMIN_SECRET, ALL_DAY, free_port, percentile, prepare_services, start_server  # noqa: E402
+from bench.outbox import fake_twilio, start, stop  # noqa: E402
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
+
+PRACTICE = "+16465550123"
+TEXTS = ("Hi", "What are your opening hours?", "I'd like a visit tomorrow afternoon")
+
+
+def baseline_server() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = start(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.twiml_baseline:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        dict(os.environ),
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/docs", timeout=1)
+            return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("baseline server did not start")
+
+
+def set_up_tenant(base: str) -> None:
+    spec = {
+        "name": "Bench Clinic",
+        "slug": "bench-sms",
+        "timezone": "America/New_York",
+        "settings": {"min_lead_minutes": 0, "max_days_ahead": 400},
+        "providers": [{"name": "Provider", "hours": ALL_DAY}],
+        "services": [{"name": "Visit", "duration_minutes": 30}],
+    }
+    created = httpx.post(
+        f"{base}/api/v1/tenants", json=spec, headers={"X-Admin-Secret": ADMIN_SECRET}, timeout=30
+    )
+    created.raise_for_status()
+    auth = {"Authorization": f"Bearer {created.json()['api_key']['key']}"}
+    httpx.post(f"{base}/api/v1/phone-numbers", headers=auth, json={"number": PRACTICE}).raise_for_status()
+
+
+async def send_at_rate(
+    base: str, public: str, rate: float, seconds: float, first_patient: int
+) -> tuple[list[float], dict[str, float]]:
+    """Open loop: one text every 1/rate s, whatever the answers take. Ack times, and send times by patient."""
+    validator = RequestValidator(AUTH_TOKEN)
+    acks: list[float] = []
+    sent_at: dict[str, float] = {}
+    count = int(rate * seconds)
+
+    async def one(client: httpx.AsyncClient, index: int) -> None:
+        patient = f"+1212{first_patient + index:07d}"
+        params = {
+            "MessageSid": f"SM{first_patient + index:032d}",
+            "AccountSid": ACCOUNT_SID,
+            "From": patient,
+            "To": PRACTICE,
+            "Body": TEXTS[index % len(TEXTS)],
+            "NumMedia": "0",
+        }
+        headers = {"X-Twilio-Signature": validator.compute_signature(public + "/twilio/sms", params)}
+        started = time.time()
+        response = await client.post(base + "/twilio/sms", data=params, headers=headers)
+        acks.append(time.time() - started)
+        response.raise_for_status()
+        sent_at[patient] = started
+
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+        tasks = []
+        begin = time.monotonic()
+        for index in range(count):
+            await asyncio.sleep(max(0.0, begin + index / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(one(client, index)))
+        await asyncio.gather(*tasks)
+    return acks, sent_at
+
+
+async def replies_for(twilio_url: str, sent_at: dict[str, float], deadline_seconds: float) -> list[float]:
+    """Seconds from each text to the first reply to its patient at the Twilio server."""
+    deadline = time.monotonic() + deadline_seconds
+    async with httpx.AsyncClient(timeout=10) as client:
+        while True:
+            received = (await client.get(twilio_url + "/_received")).json()
+            first: dict[str, float] = {}
+            for message in received:
+                if message["to"] in sent_at and message["to"] not in first:
+                    first[message["to"]] = message["at"]
+            if len(first) == len(sent_at) or time.monotonic() > deadline:
+                return [first[p] - sent_at[p] for p in first]
+            await asyncio.sleep(0.25)
+
+
+def ms(values: list[float], p: float) -> str:
+    return f"{percentile(values, p) * 1000:8.1f}" if values else "     n/a"
+
+
+def main(rates: list[float], seconds: float) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
+    _, database_url, redis_url = prepare_services(data_dir)
+    twilio, twilio_url = fake_twilio()
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {
+        "ENVIRONMENT": "test",
+        "PUBLIC_BASE_URL": public,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "CHAT_MESSAGES_PER_MINUTE": "600",
+    }
+    server, base = start_server(database_url, redis_url, data_dir, extra_env=env, port=port)
+    worker = start(
+        [sys.executable, "-m", "backend.cli", "worker"],
+        {
+            **os.environ,
+            **env,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "ADMIN_SECRET": ADMIN_SECRET,
+            "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "WARNING",
+        },
+    )
+    baseline, baseline_url = baseline_server()
+    try:
+        set_up_tenant(base)
+        time.sleep(2)  # the worker's startup
+        print(
+            f"Inbound SMS webhooks, {seconds:.0f} s per rate, 1 API process + 1 worker, "
+            f"{os.cpu_count()} cores"
+        )
+        print(
+            f"  {'rate':>8}   {'ack p50':>8} {'ack p99':>8}   {'reply p50':>9} {'reply p95':>9}   replies   "
+            f"{'bare p50':>8} {'bare p99':>8}"
+        )
+        patient = 0
+        for rate in rates:
+            acks, sent_at = asyncio.run(send_at_rate(base, public, rate, seconds, patient))
+            patient += len(sent_at)
+            delays = asyncio.run(replies_for(twilio_url, sent_at, deadline_seconds=120))
+            bare, _ = asyncio.run(send_at_rate(baseline_url, baseline_url, rate, seconds, patient))
+            print(
+                f"  {rate:6.0f}/s   {ms(acks, 50)} {ms(acks, 99)}   {ms(delays, 50)}  {ms(delays, 95)}   "
+                f"{len(delays):4d}/{len(sent_at):<4d} {ms(bare, 50)} {ms(bare, 99)}   (ms)",
+                flush=True,
+            )
+    finally:
+        stop([worker, server, twilio, baseline])
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rates", type=float, nargs="+", default=[5, 10, 20, 40])
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    main(args.rates, args.seconds)
