@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
