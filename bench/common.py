@@ -81,6 +81,20 @@ def start_server(
     raise RuntimeError("frontdesk serve did not start")
 
 
+def start_http(command: list[str], port: int) -> tuple[subprocess.Popen, str]:
+    """Start a local HTTP server process listening on `port`; return it once it answers."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(base + "/docs", timeout=1)
+            return process, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{' '.join(command)} did not start")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,6 @@ import uuid
 from pathlib import Path
 
 import asyncpg
-import httpx
 from arq import create_pool
 from arq.connections import RedisSettings
 
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.arq_baseline import DONE_KEY  # noqa: E402
-from bench.common import free_port, percentile, prepare_services  # noqa: E402
+from bench.common import free_port, percentile, prepare_services, start_http  # noqa: E402
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
 
 
@@ -50,15 +49,7 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 def fake_twilio() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = start([sys.executable, "-m", "tests.fakes.twilio_server", str(port)], dict(os.environ))
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/docs", timeout=1)
-            return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("fake Twilio did not start")
+    return start_http([sys.executable, "-m", "tests.fakes.twilio_server", str(port)], port)
 
 
 def report(label: str, count: int, elapsed: float, latencies: list[float]) -> None:

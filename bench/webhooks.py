@@ -24,7 +24,15 @@ from twilio.request_validator import RequestValidator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_SECRET, ALL_DAY, free_port, percentile, prepare_services, start_server  # noqa: E402
+from bench.common import (  # noqa: E402
+    ADMIN_SECRET,
+    ALL_DAY,
+    free_port,
+    percentile,
+    prepare_services,
+    start_http,
+    start_server,
+)
 from bench.outbox import fake_twilio, start, stop  # noqa: E402
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
 
@@ -34,27 +42,8 @@ TEXTS = ("Hi", "What are your opening hours?", "I'd like a visit tomorrow aftern
 
 def baseline_server() -> tuple[subprocess.Popen, str]:
     port = free_port()
-    process = start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.twiml_baseline:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        dict(os.environ),
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/docs", timeout=1)
-            return process, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("baseline server did not start")
+    command = [sys.executable, "-m", "uvicorn", "bench.twiml_baseline:app", "--port", str(port)]
+    return start_http([*command, "--log-level", "warning"], port)
 
 
 def set_up_tenant(base: str) -> None:

@@ -111,24 +111,13 @@ async def _settle_keyword(
     opted_out = await outbox.is_opted_out(session, tenant.id, row.from_number)
     caller = Caller(tenant, actor="sms:" + row.from_number, correlation_id=row.message_sid)
 
-    def answer(kind: str, text: str) -> outbox.NewMessage:
-        return outbox.NewMessage(
-            kind=kind,
-            channel="sms",
-            recipient=row.from_number,
-            body=text,
-            dedupe_key=f"{kind}:{row.message_sid}",
-            urgent=True,
-            sender=row.to_number,
-        )
-
     if word == "opt_out":
         row.status, row.handling = "handled", "opt_out"
         if not opted_out:
             await outbox.record_opt_out(session, tenant.id, row.from_number, "keyword")
             audit.record(session, caller, "sms.opted_out", "phone", None, {"phone": row.from_number})
             await outbox.enqueue(
-                session, tenant, answer(outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
+                session, tenant, text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
             )
     elif word == "opt_in" or (word == "yes" and opted_out):
         row.status, row.handling = "handled", "opt_in"
@@ -136,15 +125,28 @@ async def _settle_keyword(
             delete(SmsOptOut).where(SmsOptOut.tenant_id == tenant.id, SmsOptOut.phone == row.from_number)
         )
         audit.record(session, caller, "sms.opted_in", "phone", None, {"phone": row.from_number})
-        await outbox.enqueue(session, tenant, answer("opt_in_confirmation", opt_in_text(tenant)), now)
+        await outbox.enqueue(session, tenant, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
     elif opted_out:
         # Nothing but the STOP confirmation ever goes to this number until it opts back in.
         row.status, row.handling = "opted_out", "help" if word == "help" else None
     elif word == "help":
         row.status, row.handling = "handled", "help"
-        await outbox.enqueue(session, tenant, answer("help", help_text(tenant)), now)
+        await outbox.enqueue(session, tenant, text_back(row, "help", help_text(tenant)), now)
     if row.status != "received":
         row.processed_at = now
+
+
+def text_back(row: InboundSms, kind: str, body: str) -> outbox.NewMessage:
+    """The one answer of `kind` to a text: to its sender, from the number it was sent to, at once."""
+    return outbox.NewMessage(
+        kind=kind,
+        channel="sms",
+        recipient=row.from_number,
+        body=body,
+        dedupe_key=f"{kind}:{row.message_sid}",
+        urgent=True,
+        sender=row.to_number,
+    )
 
 
 def opt_out_text(tenant: TenantContext) -> str:
@@ -266,20 +268,7 @@ class SmsInbox:
         text = compose_reply(answered.replies)
 
         async def finish(session: AsyncSession) -> None:
-            await outbox.enqueue(
-                session,
-                tenant,
-                outbox.NewMessage(
-                    kind="reply",
-                    channel="sms",
-                    recipient=row.from_number,
-                    body=text,
-                    dedupe_key=f"reply:{row.message_sid}",
-                    urgent=True,
-                    sender=row.to_number,
-                ),
-                now,
-            )
+            await outbox.enqueue(session, tenant, text_back(row, "reply", text), now)
             await _mark(session, row_id, "answered", now, handling=handling)
 
         await self.db.transaction(finish)

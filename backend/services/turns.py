@@ -107,29 +107,6 @@ class Turns:
         if (recent or 0) >= self.messages_per_minute:
             raise RateLimited(f"at most {self.messages_per_minute} messages a minute; please wait a moment")
 
-    async def handle(
-        self,
-        caller: Caller,
-        conversation_id: uuid.UUID,
-        inbound: Inbound,
-        *,
-        channel: str,
-        now: datetime,
-        client_message_id: str | None = None,
-        channel_phone: str | None = None,
-    ) -> list[StoredMessage]:
-        """The patient's message and the replies to it, in order. A retried message is not answered twice."""
-        answered = await self.answer(
-            caller,
-            conversation_id,
-            inbound,
-            channel=channel,
-            now=now,
-            client_message_id=client_message_id,
-            channel_phone=channel_phone,
-        )
-        return answered.messages
-
     async def answer(
         self,
         caller: Caller,
@@ -142,8 +119,9 @@ class Turns:
         channel_phone: str | None = None,
         responder: Responder | None = None,
     ) -> Answered:
-        """`handle`, saying whether the agent understood; `responder` answers instead of the agent
-        (something the channel settles itself, like a "C" to a reminder), in the same stored thread."""
+        """The patient's message and the replies to it, in order; a retried message (same client id)
+        is not answered twice. `responder` answers instead of the agent (something the channel
+        settles itself, like a "C" to a reminder), in the same stored thread."""
         text = inbound.text.strip()
         if not text:
             raise ValidationFailed("text", "the message is empty")

@@ -113,7 +113,7 @@ class WebChat:
         caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
         # Continued from a call or a text: the patient is still who that phone says they are.
         phone = conversation.patient_phone if conversation.channel in PHONE_CHANNELS else None
-        stored = await self.turns.handle(
+        answered = await self.turns.answer(
             caller,
             conversation.id,
             Inbound(text=text, choice=choice),
@@ -122,7 +122,7 @@ class WebChat:
             client_message_id=client_message_id,
             channel_phone=phone,
         )
-        return [m.event() for m in stored]
+        return [m.event() for m in answered.messages]
 
     async def _tenant(self, session: AsyncSession, chat: ChatSession) -> TenantContext:
         return TenantContext.of(await session.get_one(Tenant, uuid.UUID(chat.tenant_id)))

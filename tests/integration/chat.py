@@ -27,7 +27,7 @@ class Chat:
 
     async def say(self, text: str, choice: str | None = None, client_message_id: str | None = None) -> str:
         """Send a message; returns the replies' texts joined, and keeps the replies in `self.replies`."""
-        stored = await self.turns.handle(
+        answered = await self.turns.answer(
             self.caller,
             self.conversation_id,
             Inbound(text=text, choice=choice),
@@ -36,7 +36,7 @@ class Chat:
             client_message_id=client_message_id,
             channel_phone=self.channel_phone,
         )
-        self.replies = stored[1:]
+        self.replies = answered.replies
         return "\n".join(m.text for m in self.replies)
 
     @property

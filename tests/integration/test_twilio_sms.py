@@ -13,6 +13,17 @@ from tests.integration.phone import new_sid, option, phone_lines
 from tests.integration.test_outbox import queue
 
 
+async def check_up_in_five_days(db, tenant, patient: str):
+    return await book_at(
+        db,
+        tenant.id,
+        tenant.services["Check-up"],
+        at(local_day(5), "11:00"),
+        at(local_day(0), "00:01"),
+        phone=patient,
+    )
+
+
 async def test_a_patient_books_by_text_with_numbered_options(db, tenant, settings):
     patient = new_phone()
     async with phone_lines(db, settings) as phones:
@@ -117,14 +128,7 @@ async def test_stop_start_help_and_after_stop_only_the_one_confirmation(db, tena
         # Nothing else ever reaches the number: not answers, not HELP, not a second STOP, not a booking text.
         for text in ("hello?", "HELP", "STOP", "book a check-up"):
             await phones.text(patient, practice, text)
-        await book_at(
-            db,
-            tenant.id,
-            tenant.services["Check-up"],
-            at(local_day(5), "11:00"),
-            at(local_day(0), "00:01"),
-            phone=patient,
-        )
+        await check_up_in_five_days(db, tenant, patient)
         await phones.settle()
         assert len(phones.received(patient)) == received
         [reminder] = await outbox_of(db, tenant.id, kind="reminder", recipient=patient)
@@ -209,14 +213,7 @@ async def test_two_tenants_on_two_numbers_and_a_number_nobody_owns(db, make_tena
         bad = await phones.web.post("/api/v1/phone-numbers", headers=second.auth, json={"number": "12"})
         assert bad.status_code == 422 and bad.json()["error"]["details"]
 
-        await book_at(
-            db,
-            first.id,
-            first.services["Check-up"],
-            at(local_day(5), "11:00"),
-            at(local_day(0), "00:01"),
-            phone=patient,
-        )
+        await check_up_in_five_days(db, first, patient)
         assert "Harbor Dental" in await phones.say(patient, first_number, "hello")
         assert "Hilltop Physio" in await phones.say(patient, second_number, "hello")
         # The same phone, at the other practice: it has no appointments there.
