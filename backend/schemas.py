@@ -14,6 +14,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+# A phone number in E.164 form, as Twilio sends and expects them: "+16175550100".
+E164_PATTERN = r"^\+[1-9]\d{6,14}$"
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -62,7 +66,7 @@ class TenantSettings(Input):
     # Region for phone numbers written without a country code.
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     # A number where patients reach a person; offered when they ask for one.
-    staff_phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    staff_phone: str | None = Field(default=None, pattern=E164_PATTERN)
     # Reminders this many hours before the visit, counted on the local wall clock (so "24" is the
     # same time the day before, across a DST change too).
     reminder_offsets_hours: list[Annotated[int, Field(ge=1, le=24 * 14)]] = Field(

@@ -7,7 +7,6 @@ Pure functions: the backend stores, routes and sends; this module only reads and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from channels.segments import count_segments
@@ -67,12 +66,7 @@ def reminder_reply(text: str) -> ReminderReply | None:
     return None
 
 
-@dataclass(frozen=True)
-class Option:
-    label: str
-
-
-def compose(texts: list[str], options: list[Option], max_segments: int = MAX_SEGMENTS) -> str:
+def compose(texts: list[str], options: list[str], max_segments: int = MAX_SEGMENTS) -> str:
     """One text for a turn: the replies, then the options numbered ("Reply 1, 2 or 3").
 
     Options that would take the text past `max_segments` are left off (their numbers still work,
@@ -90,10 +84,10 @@ def compose(texts: list[str], options: list[Option], max_segments: int = MAX_SEG
     return _cut(text, max_segments)
 
 
-def _numbered(options: list[Option]) -> str:
+def _numbered(options: list[str]) -> str:
     if not options:
         return ""
-    lines = "".join(f"\n{n}) {_plain(option.label)}" for n, option in enumerate(options, start=1))
+    lines = "".join(f"\n{n}) {_plain(option)}" for n, option in enumerate(options, start=1))
     numbers = [str(n) for n in range(1, len(options) + 1)]
     ask = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " or " + numbers[-1]
     return f"{lines}\nReply {ask}."

@@ -27,6 +27,7 @@ from agent.state import ConversationState
 from backend.db import Database
 from backend.errors import AppError, RateLimited, ValidationFailed
 from backend.models import Appointment, InboundSms, OutboxMessage, SmsOptOut
+from backend.schemas import E164_PATTERN
 from backend.services import audit, booking, conversations, outbox, phone_numbers, tenants
 from backend.services.context import Caller, TenantContext
 from backend.services.conversations import StoredMessage
@@ -42,7 +43,6 @@ YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
 REMINDER_REPLY_WINDOW = timedelta(days=7)
 LEASE = timedelta(seconds=90)
 MAX_ATTEMPTS = 3
-E164 = r"^\+[1-9]\d{6,14}$"
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,6 @@ class Received:
     no tenant owns, a polite generic text straight away."""
 
     known_number: bool
-    duplicate: bool = False
 
 
 def parse(form: dict[str, str]) -> tuple[str, str, str, str]:
@@ -62,7 +61,7 @@ def parse(form: dict[str, str]) -> tuple[str, str, str, str]:
     numbers = []
     for field in ("From", "To"):
         value = form.get(field, "").strip()
-        if not re.fullmatch(E164, value):
+        if not re.fullmatch(E164_PATTERN, value):
             raise ValidationFailed(field, "must be a phone number in E.164 form, like +16175550100")
         numbers.append(value)
     return sid, numbers[0], numbers[1], form.get("Body", "")
@@ -96,7 +95,7 @@ async def receive(session: AsyncSession, form: dict[str, str], now: datetime) ->
         .returning(InboundSms.id)
     )
     if row_id is None:
-        return Received(known_number=True, duplicate=True)
+        return Received(known_number=True)  # a redelivery: already stored, nothing more to do
     row = await session.get_one(InboundSms, row_id)
     await _settle_keyword(session, tenant, row, now)
     return Received(known_number=True)
@@ -307,7 +306,7 @@ class SmsInbox:
 def compose_reply(replies: list[StoredMessage]) -> str:
     """A turn's replies as one text; the last reply's quick replies become numbered options."""
     options = replies[-1].payload.get("quick_replies", []) if replies else []
-    return sms.compose([m.text for m in replies], [sms.Option(o["label"]) for o in options])
+    return sms.compose([m.text for m in replies], [o["label"] for o in options])
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from agent.state import Choice, ConversationState
 from backend.db import Database
 from backend.errors import ValidationFailed
 from backend.models import Conversation, VoiceCall, VoiceTurn
+from backend.schemas import E164_PATTERN
 from backend.services import audit, conversations, outbox, phone_numbers, tenants
 from backend.services.context import Caller, TenantContext
 from backend.services.handoff import HandoffLinks
@@ -34,7 +35,7 @@ from backend.settings import Settings
 from channels import voice
 from channels.voice import GatherSpec
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164 = re.compile(E164_PATTERN)
 # A call with no turn for this long is over even if its status callback never came.
 STALE_CALL = timedelta(minutes=30)
 SILENCES_BEFORE_KEYPAD = 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from channels.segments import count_segments
-from channels.sms import Option, compose, keyword, reminder_reply
+from channels.sms import compose, keyword, reminder_reply
 from channels.voice import clock_words, for_the_ear, speakable
 
 
@@ -51,7 +51,7 @@ def test_reminder_replies(text, expected):
 
 
 def test_options_are_numbered_and_the_text_stays_within_two_segments():
-    options = [Option(f"Wed, Dec {day} at 10:30 AM with Dr. Adams-Whitfield") for day in range(1, 7)]
+    options = [f"Wed, Dec {day} at 10:30 AM with Dr. Adams-Whitfield" for day in range(1, 7)]
     text = compose(["Here are the first free times I can book your Check-up. Which works for you?"], options)
     assert text.startswith("Here are the first free times") and "\n1) Wed, Dec 1 at 10:30 AM" in text
     assert count_segments(text).segments <= 2
