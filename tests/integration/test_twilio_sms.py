@@ -9,7 +9,7 @@ from channels.segments import count_segments
 from tests.conftest import at, local_day
 from tests.integration.helpers import rows, scalar
 from tests.integration.messaging import book_at, new_phone, outbox_of, runner_for
-from tests.integration.phone import new_sid, option, phone_lines
+from tests.integration.phone import new_sid, option, phone_lines, signed
 from tests.integration.test_outbox import queue
 
 
@@ -170,7 +170,7 @@ async def test_forged_or_unsigned_texts_are_refused_and_audited(db, tenant, sett
         assert unsigned.status_code == 403
         # Signed for another URL (a replay against a different path) is refused too.
         replayed = await phones.web.post(
-            "/twilio/sms", data=params, headers={"X-Twilio-Signature": "".join(reversed("abc"))}
+            "/twilio/sms", data=params, headers=signed("/twilio/sms/status", params)
         )
         assert replayed.status_code == 403
     assert await scalar(db, "SELECT count(*) FROM inbound_sms WHERE from_number = :p", p=patient) == 0
@@ -240,3 +240,18 @@ async def test_two_tenants_on_two_numbers_and_a_number_nobody_owns(db, make_tena
         p=patient,
     )
     assert {str(t["tenant_id"]): t["n"] for t in threads} == {first.id: 1, second.id: 1}
+
+
+async def test_answers_to_the_patient_are_not_held_by_the_per_number_limit_but_other_texts_are(
+    db, tenant, settings
+):
+    patient = new_phone()
+    async with phone_lines(db, settings, sms_rate_limit_count=2) as phones:
+        practice = await phones.add_number(tenant.auth)
+        for text in ("hi", "what are your opening hours?", "thanks", "hi again"):
+            assert await phones.say(patient, practice, text)  # every text is answered at once
+        assert len(phones.received(patient)) == 4
+        await queue(db, tenant.id, datetime.now(UTC), patient, urgent=True)
+        await phones.settle()
+        [reminder] = await outbox_of(db, tenant.id, kind="reminder", recipient=patient)
+        assert reminder["status"] == "rate_limited" and len(phones.received(patient)) == 4
