@@ -1,58 +1,45 @@
 """Emergency triage: hard triggers in common phrasings, and the near misses that must stay ordinary."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from policy.confirmation import is_explicit_yes
 from policy.triage import assess, safety_message
 
 
+PHRASES = json.loads((Path(__file__).parent.parent / "data" / "triage_phrases.json").read_text())
+
+
 @pytest.mark.parametrize(
-    ("message", "category"),
-    [
-        ("I have chest pain and I can't breathe", "chest_pain_breathing"),
-        ("my chest hurts and I'm short of breath", "chest_pain_breathing"),
-        ("Pain in my chest, struggling to breathe", "chest_pain_breathing"),
-        ("I think my dad is having a heart attack", "chest_pain_breathing"),
-        ("I think I'm having a stroke", "stroke"),
-        ("her face is drooping and her speech is slurred", "stroke"),
-        ("he can't move his arm all of a sudden", "stroke"),
-        ("sudden numbness on one side", "stroke"),
-        ("my gums are bleeding and it won't stop", "severe_bleeding"),
-        ("there is severe bleeding after my extraction", "severe_bleeding"),
-        ("bleeding heavily from the mouth", "severe_bleeding"),
-        ("my throat is closing up after the injection", "anaphylaxis"),
-        ("allergic reaction, my lips are swelling and it's hard to breathe", "anaphylaxis"),
-        ("I think it's anaphylaxis", "anaphylaxis"),
-        ("I took too many pills", "overdose"),
-        ("my son swallowed a bottle of painkillers", "overdose"),
-        ("I think she overdosed", "overdose"),
-        ("I want to kill myself", "self_harm"),
-        ("I don't want to live anymore", "self_harm"),
-        ("thinking about ending it all, I want to end my life", "self_harm"),
-        ("I\u2019ve been feeling suicidal", "self_harm"),
-    ],
+    ("message", "category"), [(p["text"], p["category"]) for p in PHRASES["emergency"]]
 )
 def test_emergencies_are_recognised(message, category):
     assert assess(message).category == category
 
 
-@pytest.mark.parametrize(
-    "message",
-    [
-        "Can I get my chest x-ray results?",
-        "this toothache is killing me",
-        "my gums bleed a little when I brush",
-        "I'm allergic to latex, please note it",
-        "what dose of ibuprofen is ok after a filling?",
-        "I'd kill for an earlier slot",
-        "I had chest pain last year, it was checked",
-        "book me a check-up, I'm short on time",
-        "can I bring my inhaler?",
-        "my stroke of luck: a free afternoon tomorrow",
-    ],
-)
+@pytest.mark.parametrize("message", [p["text"] for p in PHRASES["near_miss"]])
 def test_near_misses_are_not_emergencies(message):
     assert not assess(message).emergency
+
+
+@pytest.mark.parametrize(
+    ("message", "dismissed"),
+    [
+        ("I had a stroke last year and I'd like a routine check-up", ("stroke", "history")),
+        ("no chest pain or anything, just a cleaning please", ("cardiac", "negation")),
+        ("the bill nearly gave me a heart attack", ("cardiac", "figure_of_speech")),
+        ("what are the warning signs of a heart attack?", ("cardiac", "other_context")),
+    ],
+)
+def test_a_sign_set_aside_says_why(message, dismissed):
+    assert dismissed in assess(message).dismissed
+
+
+def test_a_past_sign_does_not_hide_a_current_one():
+    assert assess("I had a stroke last year and now my face is drooping").category == "stroke"
+    assert assess("I had chest pain last year, and now my chest is tight again and I'm sweating").emergency
 
 
 def test_the_safety_message_names_the_local_emergency_number_and_a_crisis_line():
@@ -61,6 +48,7 @@ def test_the_safety_message_names_the_local_emergency_number_and_a_crisis_line()
     assert "112" in safety_message("stroke", "DE")
     assert "988" in safety_message("self_harm", "US")
     assert "988" not in safety_message("stroke", "US")
+    assert "Poison Control" in safety_message("poisoning", "US")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,113 @@
+"""Text preparation shared by every reader: one spelling for what patients, phones and speech engines
+write differently ("a.m.", "p m", "o'clock", "ten thirty", typographic quotes)."""
+
+from __future__ import annotations
+
+import re
+
+NUMBER_WORDS = {
+    "zero": 0,
+    "oh": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+}
+ORDINAL_WORDS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
+}
+_UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_ORDINAL_UNITS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+# "twenty-first" .. "thirty-first", with a hyphen, a space or nothing between the parts.
+_COMPOUND_ORDINAL = re.compile(
+    r"\b(twenty|thirty)[\s-]?(" + "|".join(_ORDINAL_UNITS) + r")\b"
+)
+_HOUR_WORDS = "|".join(
+    ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+)
+_MINUTE_WORDS = (
+    r"(?:oh[\s-](?:" + "|".join(_UNITS) + r")"
+    r"|(?:twenty|thirty|forty|fifty)(?:[\s-](?:" + "|".join(_UNITS) + r"))?"
+    r"|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
+)
+# "ten thirty", "two fifteen", "nine oh five": a spoken clock time, only when both parts are there.
+_SPOKEN_CLOCK = re.compile(rf"\b({_HOUR_WORDS})[\s-]({_MINUTE_WORDS})\b(?![\s-]?(?:minutes?|mins?|days?|weeks?))")
+# An hour word where only a clock can follow or precede it: "at ten", "ten am", "three o'clock".
+_HOUR_BEFORE_MARK = re.compile(rf"\b({_HOUR_WORDS})(?=\s*(?:am|pm|o'?clock|ish)\b)")
+_HOUR_AFTER_LEAD = re.compile(
+    rf"\b(at|around|about|after|before|by|until|till|til|past|to|from|between|and|or|noon or)\s+({_HOUR_WORDS})\b"
+    r"(?!\s+(?:of|days?|weeks?|months?|people|minutes?|hours?|mins?|one|ones|options?|times|slots?))"
+)
+
+
+def normalize(text: str) -> str:
+    """Lower case, one kind of apostrophe and space, and one spelling of am/pm and of numbers said
+    as words where they are clock times ("ten thirty" -> "10:30")."""
+    text = text.lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", text)  # a.m. / p.m. / a. m.
+    text = re.sub(r"(?<=\d)\s?([ap])\s?m\b", r" \1m", text)  # 10a m, 10 p m, 2pm -> 2 pm
+    text = re.sub(r"\b([ap]) m\b", r"\1m", text)  # "two p m" (speech engines)
+    text = re.sub(r"\bo'?\s?clock\b", "o'clock", text)
+    text = _COMPOUND_ORDINAL.sub(lambda m: f"{NUMBER_WORDS[m[1]] + ORDINAL_WORDS[m[2]]}th", text)
+    text = _SPOKEN_CLOCK.sub(lambda m: f"{NUMBER_WORDS[m[1]]}:{_minute(m[2]):02d}", text)
+    text = _HOUR_BEFORE_MARK.sub(lambda m: str(NUMBER_WORDS[m[1]]), text)
+    text = _HOUR_AFTER_LEAD.sub(lambda m: f"{m[1]} {NUMBER_WORDS[m[2]]}", text)
+    return re.sub(r"(\d)\s?o'clock", r"\1:00", text)
+
+
+def _minute(words: str) -> int:
+    return sum(NUMBER_WORDS[w] for w in re.split(r"[\s-]", words))
+
+
+def blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the given character spans replaced by spaces, so later readers skip them but
+    positions stay the same."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def ordinal_suffix(day: int) -> str:
+    return "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")

@@ -1,0 +1,90 @@
+"""When a warning sign in a message is not happening now: negated ("no chest pain"), past history
+("had a stroke last year"), another context ("a breathing test", "the warning signs leaflet"), or a
+figure of speech ("the bill nearly gave me a heart attack", "out of breath from running here").
+
+Each check looks only at the clause around the sign, so "I had a stroke last year and now my face is
+drooping" keeps its second, current sign.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CLAUSE_BREAK = re.compile(r"[.!?;,]|\b(?:and|but|so|because|though|although|however)\b")
+_NEGATION = re.compile(
+    r"\b(?:no|not|never|without|free of|none|nothing like|denies|deny|don'?t have|doesn'?t have|didn'?t have|"
+    r"haven'?t (?:had|got|been)|hasn'?t (?:had|got|been)|isn'?t|aren'?t|wasn'?t|no longer|not having|"
+    r"never had|nor)\b(?:\s+\S+){0,3}\s*$"
+)
+_HISTORY = re.compile(
+    r"\b(?:last (?:year|month|spring|summer|winter|autumn|fall|decade)|"
+    r"(?:\d+|a|one|two|three|four|five|six|few|several|couple of|many) (?:years?|months?|decades?) (?:ago|back)|"
+    r"years ago|ages ago|long time ago|in (?:19|20)\d\d|history of|in the past|previously|previous|used to|"
+    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she) was (?:young|little|a kid|a child|younger|small)|survivor|"
+    r"recovered|recovering|once when|had (?:one|it) once|(?:after|since|following) (?:my|his|her|their) "
+    r"(?:stroke|heart attack|surgery|seizure|overdose|operation)|medication for|medicine for|meds for|"
+    r"treated for|diagnosed with|epilep\w*|i'?m fine now|was fine|it'?s stopped|it stopped|stopped now|"
+    r"was checked|got checked|been checked|nothing new|as usual|always|usually|for years|chronic|normal for me|"
+    r"last time|since (?:covid|my|\w+ (?:years?|months?)|(?:19|20)\d\d|last)|(?:my|the) doctor knows|"
+    r"well controlled|under control)\b"
+)
+_NOW = re.compile(
+    r"\b(?:now|right now|currently|at the moment|again|still|just|this minute|another|today|tonight|this morning|"
+    r"minutes? ago|an hour ago|hours ago|started|i think|we think)\b"
+)
+# "had a stroke", "had chest pain": in the past unless something says it is now.
+_PAST_TENSE = re.compile(r"\b(?:had|have had|has had|'ve had)\s+(?:a |an |some |one )?$")
+_OTHER_CONTEXT = re.compile(
+    r"\b(?:test|tests|testing|x-?rays?|results?|scans?|leaflet|pamphlet|brochure|course|class|classes|training|"
+    r"certificate|forms?|insurance|information|info|video|article|what are the(?: warning)? signs|warning signs|"
+    r"what is an?|how (?:to|do you) (?:spot|recognise|recognize|tell)|risk of|prevent\w*|if swallowed|"
+    r"in case of|what (?:should|do|would) (?:i|we|you) do if|what happens if|exercises?|"
+    r"by the (?:anaesthetic|anesthetic|gas|sedation|sedative|meds|medication))\b"
+)
+_FIGURES = re.compile(
+    r"\b(?:gave|give|gives|giving|nearly had|almost had|going to have|gonna have|about to have|nearly gave|"
+    r"almost gave)\s+(?:me |him |her |us )?an? (?:heart attack|stroke)\b"
+    r"|\bheart attack (?:when|at|seeing|looking)\b|\bstroke of (?:luck|genius|the pen|midnight)\b"
+    r"|\b(?:from|when) laughing\b|\bdied laughing\b|\blaughing so hard\b|\b(?:lol|lmao|haha\w*|jk|just kidding)\b"
+    r"|\btakes? (?:my|his|her) breath away\b|\bpassed out (?:on the couch|in front of the tv|asleep)\b"
+)
+# Breathless from exertion is ordinary; only the mild forms of breathlessness are taken back by it.
+_MILD_BREATHLESS = re.compile(r"out of breath|short of breath|breathless")
+_EXERTION = re.compile(
+    r"\b(?:after|from|when) (?:running|jogging|exercise|exercising|the gym|a workout|climbing|walking|rushing|"
+    r"i (?:run|ran|exercise|climb|walk|rushed))\b|\bon the stairs\b|\bclimbing stairs\b"
+)
+
+
+def clause(message: str, start: int, end: int) -> tuple[str, str]:
+    """The words before and after message[start:end] in its clause."""
+    breaks = list(_CLAUSE_BREAK.finditer(message))
+    left = max((m.end() for m in breaks if m.end() <= start), default=0)
+    right = min((m.start() for m in breaks if m.start() >= end), default=len(message))
+    return message[left:start], message[end:right]
+
+
+def sentence(message: str, start: int, end: int) -> str:
+    left = max((m.end() for m in re.finditer(r"[.!?;]", message[:start])), default=0)
+    following = re.search(r"[.!?;]", message[end:])
+    right = end + following.start() if following else len(message)
+    return message[left:right]
+
+
+def discounted(message: str, start: int, end: int) -> str | None:
+    """Why the sign at message[start:end] is not an emergency now, or None when it may be."""
+    before, after = clause(message, start, end)
+    around = f"{before} {message[start:end]} {after}"
+    if _NEGATION.search(before):
+        return "negation"
+    said = sentence(message, start, end)
+    if _FIGURES.search(said) or (_MILD_BREATHLESS.search(message[start:end]) and _EXERTION.search(said)):
+        return "figure_of_speech"
+    if _OTHER_CONTEXT.search(around):
+        return "other_context"
+    current = _NOW.search(around)
+    if _HISTORY.search(around) and not current:
+        return "history"
+    if (_PAST_TENSE.search(before) or re.match(r"(?:had|has had)\b", message[start:end])) and not current:
+        return "history"
+    return None
