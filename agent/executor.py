@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from agent.language import PARTS_OF_DAY
+from agent.understanding import PARTS_OF_DAY
 from agent.ports import BookingInfo, Contact, Desk, PracticeInfo, SlotInfo, ToolFailure
 from agent.replies import when_label
 from agent.state import ConversationState

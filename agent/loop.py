@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.deterministic import DeterministicPlanner, resolve_choice
+from agent.dialogue import DeterministicPlanner, resolve_choice
 from agent.executor import ToolExecutor, TurnFacts
 from agent.llm import HistoryMessage, LlmPlanner, LlmUnavailable
 from agent.ports import Desk, PracticeInfo
@@ -50,6 +50,8 @@ class Agent:
         if inbound.about_reference is not None:
             state.reference = inbound.about_reference
         assessment = triage.assess(inbound.text)
+        for category, reason in assessment.dismissed:
+            await desk.record_triage(category, reason)
         if assessment.emergency:
             assert assessment.category is not None
             await desk.record_triage(assessment.category)

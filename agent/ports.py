@@ -20,6 +20,14 @@ class ServiceInfo:
     duration_minutes: int
     description: str = ""
     aliases: tuple[str, ...] = ()
+    # The providers who give it; empty means any provider.
+    provider_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    id: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class PracticeInfo:
     far_date_confirm_days: int
     staff_phone: str | None = None
     services: tuple[ServiceInfo, ...] = field(default_factory=tuple)
+    providers: tuple[ProviderInfo, ...] = field(default_factory=tuple)
 
 
 class ToolFailure(Exception):
@@ -120,7 +129,9 @@ class Desk(Protocol):
 
     async def record_decision(self, call: ToolCall, decision: Decision) -> None: ...
 
-    async def record_triage(self, category: str) -> None: ...
+    async def record_triage(self, category: str, dismissed_because: str | None = None) -> None:
+        """Audit a triage decision: an emergency, or a warning sign set aside and why."""
+        ...
 
     def normalize_contact(self, text: str) -> str | None:
         """An E.164 phone number or a lower-cased e-mail, or None if `text` is neither."""

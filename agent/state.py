@@ -19,17 +19,28 @@ class OfferedSlot(BaseModel):
 class Choice(BaseModel):
     label: str
     value: str
+    # When the choice is a time (an offered slot, a booking), so "the Tuesday one" can find it.
+    starts_at: datetime | None = None
 
 
 class Search(BaseModel):
-    """What the patient is looking for: the service and when."""
+    """What the patient is looking for (the request frame): a later value replaces an earlier one."""
 
     service_id: str | None = None
+    provider_id: str | None = None
     first_day: date | None = None
     last_day: date | None = None
     part_of_day: str | None = None
     after: str | None = None  # "HH:MM"
     before: str | None = None
+    # The time asked for ("HH:MM"): offers are the free times nearest to it; held at once when the
+    # patient named that exact time and it is free.
+    target: str | None = None
+    exact: bool = False
+    # Moves of the search: after / before an instant ("later", "earlier"), and times already shown.
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    seen: list[datetime] = Field(default_factory=list)
     far_date_confirmed: bool = False
 
 
@@ -47,13 +58,16 @@ class ConversationState(BaseModel):
     email: str | None = None
     # Web: set once the patient proved who they are (booked here, or reference + contact on file).
     verified_customer_id: str | None = None
-    # The booking being looked at, rescheduled or cancelled.
+    # The booking being looked at, rescheduled or cancelled, and when it is (for "same day, later").
     reference: str | None = None
+    moving_from: datetime | None = None
     pending_cancel: PendingCancel | None = None
     failed_lookups: int = 0
     # The quick replies last offered: a patient may answer with a label or its number.
     choices: list[Choice] = Field(default_factory=list)
     handed_to_human: bool = False
+    # Messages in a row the engine could not place: after two, it offers a person.
+    misses: int = 0
 
     @property
     def has_contact(self) -> bool:

@@ -89,9 +89,9 @@ def pick_options(
             candidates, narrowed = [i for i in candidates if i in by_day], True
         if by_time is not None:
             candidates, narrowed = [i for i in candidates if i in by_time], True
-    by_words = _by_label_words(message, offered)
-    if by_words is not None:
-        candidates, narrowed = [i for i in candidates if i in by_words], True
+        by_words = _by_label_words(message, offered)
+        if by_words is not None:
+            candidates, narrowed = [i for i in candidates if i in by_words], True
     return tuple(candidates) if narrowed else ()
 
 
@@ -155,7 +155,8 @@ def _at_named_time(message: str, offered: tuple[Offered, ...], time: TimeAsk | N
 
 
 def _by_label_words(message: str, offered: tuple[Offered, ...]) -> set[int] | None:
-    """Options named by a word of their label that the others lack ("the cleaning" of two bookings)."""
+    """Options named by a word of their label that the others lack ("the cleaning" of two bookings);
+    only among times, where the labels name what they are (a menu's labels are read as intents)."""
     words = set(re.findall(r"[a-z]{4,}", message))
     if not words:
         return None

@@ -23,6 +23,7 @@ from agent.ports import (
     Contact,
     HoldInfo,
     PracticeInfo,
+    ProviderInfo,
     ServiceInfo,
     SlotInfo,
     ToolFailure,
@@ -254,16 +255,16 @@ class PracticeDesk:
 
         await self.db.transaction(work)
 
-    async def record_triage(self, category: str) -> None:
+    async def record_triage(self, category: str, dismissed_because: str | None = None) -> None:
+        if dismissed_because is None:
+            action = "triage.emergency"
+            details = {"category": category, "rule": "triage.emergency", "tools_blocked": True}
+        else:
+            action = "triage.dismissed"
+            details = {"category": category, "rule": "triage.context", "reason": dismissed_because}
+
         async def work(session: AsyncSession) -> None:
-            audit.record(
-                session,
-                self.caller,
-                "triage.emergency",
-                "conversation",
-                self.conversation_id,
-                {"category": category, "rule": "triage.emergency", "tools_blocked": True},
-            )
+            audit.record(session, self.caller, action, "conversation", self.conversation_id, details)
 
         await self.db.transaction(work)
 
@@ -278,7 +279,12 @@ class PracticeDesk:
 
 
 async def practice_info(session: AsyncSession, tenant: TenantContext) -> PracticeInfo:
-    services, _ = await tenants.list_services(session, tenant)
+    services, links = await tenants.list_services(session, tenant)
+    providers = await session.execute(
+        select(Provider.id, Provider.name)
+        .where(Provider.tenant_id == tenant.id, Provider.active)
+        .order_by(Provider.name)
+    )
     hours = await session.execute(
         select(WeeklyHours.weekday, WeeklyHours.opens_at, WeeklyHours.closes_at)
         .join(Provider, Provider.id == WeeklyHours.provider_id)
@@ -293,7 +299,8 @@ async def practice_info(session: AsyncSession, tenant: TenantContext) -> Practic
         hold_minutes=settings.hold_ttl_minutes,
         far_date_confirm_days=settings.far_date_confirm_days,
         staff_phone=settings.staff_phone,
-        services=tuple(_service_info(s) for s in services),
+        services=tuple(_service_info(s, links.get(s.id, [])) for s in services),
+        providers=tuple(ProviderInfo(str(pid), name) for pid, name in providers),
     )
 
 
@@ -329,13 +336,14 @@ def _clock(moment: time) -> str:
     return f"{moment.hour % 12 or 12}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def _service_info(service: Service) -> ServiceInfo:
+def _service_info(service: Service, provider_ids: list[uuid.UUID] | None = None) -> ServiceInfo:
     return ServiceInfo(
         id=str(service.id),
         name=service.name,
         duration_minutes=service.duration_minutes,
         description=service.description,
         aliases=tuple(service.aliases),
+        provider_ids=tuple(str(p) for p in provider_ids or ()),
     )
 
 

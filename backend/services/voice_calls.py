@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.deterministic import MENU
+from agent.dialogue import MENU
 from agent.loop import Inbound
 from agent.replies import Reply
 from agent.state import Choice, ConversationState

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.language import PARTS_OF_DAY
+from agent.understanding import PARTS_OF_DAY
 from backend.db import Database
 from backend.errors import AppError
 from backend.models import (

@@ -43,6 +43,11 @@ class Chat:
     def chips(self) -> list[dict[str, str]]:
         return self.replies[-1].payload.get("quick_replies", []) if self.replies else []
 
+    @property
+    def time_chips(self) -> list[dict[str, str]]:
+        """The offered times, without the "More times" chip after them."""
+        return [c for c in self.chips if c["value"].startswith("slot:")]
+
     def chip(self, starting: str) -> dict[str, str]:
         return next(c for c in self.chips if c["label"].startswith(starting))
 
@@ -55,7 +60,7 @@ class Chat:
     ) -> str:
         """Ask for a time, tap one, give a name and a contact: the engine then asks "Shall I book it?"."""
         await self.say(ask)
-        await self.tap(self.chips[pick]["label"])
+        await self.tap(self.time_chips[pick]["label"])
         await self.say("Jane Doe")
         return await self.say(contact)
 

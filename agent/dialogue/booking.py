@@ -1,0 +1,205 @@
+"""New bookings and the waiting list: fill the frame, ask only for what is missing (service, time,
+name, contact, the yes), hold the exact time asked for when it is free."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from agent.dialogue import frame, offering
+from agent.dialogue.turn import Turn
+from agent.executor import booking_card
+from agent.ports import BookingInfo, HoldInfo, ServiceInfo
+from agent.replies import QuickReply, Reply, when_label
+from agent.understanding import Reading
+
+
+async def advance(turn: Turn, reading: Reading) -> list[Reply]:
+    state = turn.state
+    hold = live_hold(turn)
+    frame.merge(turn, reading, anchor=hold.starts_at if hold is not None else None)
+    if reading.days is not None and reading.days.conflict:
+        return [ask_which_day(turn, reading.days.conflict)]
+    if hold is not None and not reading.changes_search:
+        return ask_details_or_confirm(turn)
+    if state.search.service_id is None:
+        question = await ask_service(turn, reading.services, "Which service would you like to book?")
+        if question:
+            return question
+    return await offer_and_take(turn)
+
+
+async def offer_and_take(turn: Turn, lead_in: str = "") -> list[Reply]:
+    offer = await offering.offer_times(turn, lead_in)
+    if offer.take is not None:
+        return await hold(turn, offer.take.starts_at, offer.take.provider_id)
+    return offer.replies
+
+
+def live_hold(turn: Turn) -> HoldInfo | None:
+    hold = turn.state.hold
+    return hold if hold is not None and hold.expires_at > turn.now else None
+
+
+async def hold(turn: Turn, starts_at: datetime, provider_id: str | None) -> list[Reply]:
+    state = turn.state
+    current = live_hold(turn)
+    outcome = await turn.tools.call(
+        "hold_slot",
+        {
+            "service_id": state.search.service_id,
+            "starts_at": starts_at.isoformat(),
+            "provider_id": provider_id,
+            "replace_hold_id": current.id if current is not None else None,
+            "far_date_confirmed": state.search.far_date_confirmed,
+        },
+    )
+    if outcome.failure_code == "SLOT_TAKEN":
+        state.search.exact = False
+        return await offer_and_take(turn, "Sorry, that time was just taken. ")
+    if not outcome.ok:
+        return [turn.trouble(outcome)]
+    held = outcome.result
+    return [
+        turn.say(
+            f"I'm holding {when_label(held.starts_at, turn.practice.timezone)} with {held.provider_name} "
+            f"for {turn.practice.hold_minutes} minutes."
+        ),
+        *ask_details_or_confirm(turn),
+    ]
+
+
+def ask_details_or_confirm(turn: Turn) -> list[Reply]:
+    state = turn.state
+    if not state.name:
+        state.awaiting = "name"
+        return [turn.say("What name should I put the booking under?")]
+    if not (state.phone or state.email):
+        state.awaiting = "contact"
+        if turn.bad_phone:
+            return [
+                turn.say("That phone number doesn't look right. Please send it with the area code, or an e-mail.")
+            ]
+        return [
+            turn.say(
+                f"Thanks, {state.name.split()[0]}. What's the best phone number or e-mail for your confirmation?"
+            )
+        ]
+    hold = state.hold
+    assert hold is not None
+    state.awaiting = "confirm_booking"
+    contact = state.phone or state.email
+    return [
+        turn.say(
+            f"Please confirm: {hold.service_name} on {when_label(hold.starts_at, turn.practice.timezone)} "
+            f"with {hold.provider_name}, for {state.name} ({contact}). Shall I book it?",
+            (QuickReply("Yes, book it", "yes"), QuickReply("No, change something", "no")),
+        )
+    ]
+
+
+async def confirm(turn: Turn) -> list[Reply]:
+    state = turn.state
+    hold = state.hold
+    if hold is None or hold.expires_at <= turn.now:
+        state.hold = None
+        return await offer_and_take(turn, "The time I was holding has been released. ")
+    outcome = await turn.tools.call(
+        "confirm_booking", {"hold_id": hold.id, "name": state.name, "phone": state.phone, "email": state.email}
+    )
+    if outcome.failure_code in {"HOLD_EXPIRED", "SLOT_TAKEN", "CONFLICT", "NOT_FOUND"}:
+        return await offer_and_take(turn, "Sorry, the time I was holding ran out. ")
+    if not outcome.ok:
+        return [turn.trouble(outcome)]
+    booking: BookingInfo = outcome.result
+    state.task = state.awaiting = None
+    state.forget_search()
+    where = " and ".join(x for x in (state.phone, state.email) if x)
+    return [
+        turn.say(
+            f"You're booked! {booking.service_name} on {when_label(booking.starts_at, turn.practice.timezone)} "
+            f"with {booking.provider_name}. Your reference is {booking.reference}; "
+            f"we'll send the details to {where}.",
+            card=booking_card(booking, turn.practice.timezone),
+        )
+    ]
+
+
+async def ask_service(turn: Turn, candidates: tuple[str, ...], question: str) -> list[Reply]:
+    """Which service, with chips (only the likely ones when the message was unclear between a few);
+    nothing to ask, and the service chosen, when the practice has only one. The day and time already
+    asked for are kept and said back, so the patient knows they were heard."""
+    outcome = await turn.tools.call("list_services", {})
+    services: list[ServiceInfo] = outcome.result or []
+    if len(services) == 1:
+        turn.state.search.service_id = services[0].id
+        return []
+    turn.state.awaiting = "service"
+    shown = [s for s in services if s.id in candidates] if len(candidates) > 1 else services
+    if len(candidates) > 1:
+        question = "Which of these would you like?"
+    heard = _heard(turn)
+    return [turn.say(f"{heard}{question}", tuple(QuickReply(s.name, f"service:{s.id}") for s in shown[:8]))]
+
+
+def _heard(turn: Turn) -> str:
+    search = turn.state.search
+    if search.first_day is None or search.first_day != search.last_day:
+        return ""
+    when = turn.day_name(search.first_day)
+    if search.target:
+        hour, minute = map(int, search.target.split(":"))
+        when += f" at {hour % 12 or 12}:{minute:02d} {'AM' if hour < 12 else 'PM'}"
+    return f"Sure, {when}. "
+
+
+def ask_which_day(turn: Turn, days: tuple[date, ...]) -> Reply:
+    turn.state.search.first_day = turn.state.search.last_day = None
+    named = " or ".join(turn.day_name(d) for d in days)
+    return turn.say(
+        f"Just to check, which day do you mean: {named}?",
+        tuple(QuickReply(turn.day_name(d), d.isoformat()) for d in days),
+    )
+
+
+async def advance_waitlist(turn: Turn, reading: Reading) -> list[Reply]:
+    state = turn.state
+    frame.merge(turn, reading)
+    search = state.search
+    if search.service_id is None:
+        question = await ask_service(turn, reading.services, "Which service would you like to wait for?")
+        if question:
+            return question
+    if not state.name:
+        state.awaiting = "name"
+        return [turn.say("What name should I put on the waiting list?")]
+    if not (state.phone or state.email):
+        state.awaiting = "contact"
+        return [turn.say("What phone number or e-mail should we use when a time opens up?")]
+    first = max(search.first_day or turn.today, turn.today)
+    last = min(
+        search.last_day or first + timedelta(days=frame.MAX_SEARCH_DAYS - 1),
+        first + timedelta(days=frame.MAX_SEARCH_DAYS - 1),
+    )
+    outcome = await turn.tools.call(
+        "join_waitlist",
+        {
+            "service_id": search.service_id,
+            "date_from": first.isoformat(),
+            "date_to": last.isoformat(),
+            "part_of_day": search.part_of_day,
+            "name": state.name,
+            "phone": state.phone,
+            "email": state.email,
+        },
+    )
+    if not outcome.ok:
+        return [turn.trouble(outcome)]
+    state.task = state.awaiting = None
+    entry = outcome.result
+    return [
+        turn.say(
+            f"You're on the waiting list for {entry.service_name} between {entry.first_day:%b} "
+            f"{entry.first_day.day} and {entry.last_day:%b} {entry.last_day.day}. "
+            "We'll contact you as soon as a time opens up."
+        )
+    ]

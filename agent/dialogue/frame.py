@@ -1,0 +1,130 @@
+"""The request frame: what the patient is looking for, kept across turns. Each reading is merged in,
+a later value replacing an earlier one: a new day keeps the time wanted, a new time keeps the day,
+"later" / "earlier" / "other days" / "more" move the search from what was shown."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from agent.dialogue.turn import Turn
+from agent.state import Search
+from agent.understanding import Reading, Relative, TimeAsk
+
+MAX_SEARCH_DAYS = 14
+
+
+def merge(turn: Turn, reading: Reading, anchor: datetime | None = None) -> None:
+    """Fold what the message said into the conversation's search. `anchor` is the appointment a
+    relative time is said against ("the same day", "an hour later"): the one being moved, or the
+    time being held."""
+    search = turn.state.search
+    shown = [turn.local(o.starts_at) for o in turn.state.offered]
+    if reading.service_id and reading.service_id != search.service_id:
+        search.service_id = reading.service_id
+        _restart(search)
+    if reading.provider_id and reading.provider_id != search.provider_id:
+        search.provider_id = reading.provider_id
+        _restart(search)
+    elif reading.any_provider:
+        search.provider_id = None
+    base = turn.local(anchor) if anchor is not None else (shown[0] if shown else None)
+    if reading.relative is not None and base is not None:
+        _relative(search, reading.relative, base)
+    if reading.days is not None:
+        search.first_day, search.last_day = reading.days.first, reading.days.last
+        search.far_date_confirmed = False
+        _restart(search)
+    if reading.time is not None and reading.time.said_anything:
+        _set_time(search, reading.time)
+    if reading.shift is not None:
+        _shift(search, reading.shift, shown or ([base] if base is not None else []), turn.today)
+
+
+def _restart(search: Search) -> None:
+    search.not_before = search.not_after = None
+    search.seen = []
+
+
+def _set_time(search: Search, ask: TimeAsk) -> None:
+    search.target = _hh_mm(ask.exact) if ask.exact else None
+    search.exact = ask.exact is not None and not ask.approximate
+    search.part_of_day = ask.part_of_day
+    search.after = _hh_mm(ask.after) if ask.after else None
+    search.before = _hh_mm(ask.before) if ask.before else None
+    _restart(search)
+
+
+def _relative(search: Search, relative: Relative, base: datetime) -> None:
+    day = base.date()
+    if relative.weekday_after is not None:
+        day += timedelta(days=(relative.weekday_after - day.weekday()) % 7 or 7)
+    day += timedelta(days=relative.day_offset)
+    moment: datetime | None = None
+    if relative.minutes:
+        moment = base + timedelta(minutes=relative.minutes)
+        day = moment.date()
+    elif relative.same_time:
+        moment = datetime.combine(day, base.time(), tzinfo=base.tzinfo)
+    search.first_day = search.last_day = day
+    search.far_date_confirmed = False
+    _restart(search)
+    if moment is not None:
+        search.target, search.exact = _hh_mm(moment.time()), True
+        search.part_of_day = search.after = search.before = None
+    if relative.direction == "later":
+        search.target, search.exact, search.part_of_day, search.before = None, False, None, None
+        search.not_before = base
+    elif relative.direction == "earlier":
+        search.target, search.exact, search.part_of_day, search.after = None, False, None, None
+        search.not_after = base
+
+
+def _shift(search: Search, how: str, shown: list[datetime], today: date) -> None:
+    if not shown:
+        return
+    if how in {"more", "none"}:
+        search.seen = sorted({*search.seen, *shown})
+        return
+    search.target, search.exact = None, False
+    if how == "later":
+        search.not_before, search.not_after = max(shown), None
+        search.before = search.part_of_day = None
+        search.last_day = None
+    elif how == "earlier":
+        search.not_after, search.not_before = min(shown), None
+        search.after = search.part_of_day = None
+        search.first_day, search.last_day = today, min(shown).date()
+    else:  # other days
+        search.first_day, search.last_day = max(shown).date() + timedelta(days=1), None
+        search.not_before = search.not_after = None
+        search.seen = []
+
+
+def window(search: Search, today: date) -> tuple[date, date]:
+    """The days to ask for availability: at most two weeks. A single day with a time wanted looks a
+    few days either side too, so the nearest alternatives are at hand."""
+    first = search.first_day or today
+    if search.not_before is not None:
+        first = max(first, search.not_before.date())
+    last = search.last_day or first + timedelta(days=MAX_SEARCH_DAYS - 1)
+    if first == last and search.target is not None and first >= today:
+        return max(today, first - timedelta(days=3)), first + timedelta(days=MAX_SEARCH_DAYS - 4)
+    return first, min(last, first + timedelta(days=MAX_SEARCH_DAYS - 1))
+
+
+def time_wanted(search: Search) -> TimeAsk:
+    return TimeAsk(
+        exact=_time(search.target),
+        approximate=not search.exact,
+        after=_time(search.after),
+        before=_time(search.before),
+        part_of_day=search.part_of_day,
+    )
+
+
+def _hh_mm(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _time(value: str | None) -> time | None:
+    return time.fromisoformat(value) if value else None

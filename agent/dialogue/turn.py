@@ -1,0 +1,125 @@
+"""What every step of a deterministic turn shares: the tools, the conversation's state, the practice
+and its clock, and how a reply is said (its quick replies become the choices the next message may
+answer, in words or by number)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from agent.executor import ToolExecutor, ToolOutcome
+from agent.replies import QuickReply, Reply, day_label
+from agent.state import Choice, ConversationState
+from agent.understanding import Context, Named, Offered, Person
+
+YES_NO = (QuickReply("Yes", "yes"), QuickReply("No", "no"))
+MORE_TIMES = QuickReply("More times", "more times")
+TALK_TO_A_PERSON = QuickReply("Talk to a person", "intent:human")
+MENU = (
+    QuickReply("Book an appointment", "intent:book"),
+    QuickReply("Reschedule", "intent:reschedule"),
+    QuickReply("Cancel", "intent:cancel"),
+    QuickReply("Opening hours", "intent:hours"),
+    TALK_TO_A_PERSON,
+)
+
+
+class Turn:
+    def __init__(self, tools: ToolExecutor, now: datetime) -> None:
+        self.tools = tools
+        self.state: ConversationState = tools.state
+        self.practice = tools.practice
+        self.now = now
+        self.zone = ZoneInfo(self.practice.timezone)
+        self.today = now.astimezone(self.zone).date()
+        self.bad_phone = False
+        # False when the message matched nothing the engine knows (voice counts these as failures).
+        self.understood = True
+
+    def context(self) -> Context:
+        """What the reader may know besides the words of this message."""
+        state, practice = self.state, self.practice
+        return Context(
+            today=self.today,
+            services=tuple(Named(s.id, (s.name, *s.aliases), s.description) for s in practice.services),
+            providers=tuple(Person(p.id, p.name) for p in practice.providers),
+            offered=tuple(
+                Offered(c.label, c.starts_at.astimezone(self.zone) if c.starts_at else None) for c in state.choices
+            ),
+            expecting=_expecting(state.awaiting),
+        )
+
+    def say(
+        self,
+        text: str,
+        chips: tuple[QuickReply, ...] = (),
+        card: dict[str, object] | None = None,
+        times: tuple[datetime | None, ...] = (),
+    ) -> Reply:
+        """A reply; `times` are the moments the chips stand for where they are not slots (bookings)."""
+        self.state.choices = [
+            Choice(label=c.label, value=c.value, starts_at=_slot_time(c.value) or (times[i] if i < len(times) else None))
+            for i, c in enumerate(chips)
+        ]
+        return Reply(text=text, quick_replies=chips, card=card)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def noon(self, day: date) -> datetime:
+        return datetime.combine(day, time(12), tzinfo=self.zone)
+
+    def day_name(self, day: date) -> str:
+        return day_label(self.noon(day), self.practice.timezone)
+
+    def service_name(self, service_id: str | None) -> str | None:
+        return next((s.name for s in self.practice.services if s.id == service_id), None)
+
+    def provider_name(self, provider_id: str | None) -> str | None:
+        return next((p.name for p in self.practice.providers if p.id == provider_id), None)
+
+    def day_chips(self) -> tuple[QuickReply, ...]:
+        days = [self.today + timedelta(days=n) for n in range(1, 4)]
+        return (
+            QuickReply("Tomorrow", "tomorrow"),
+            *(QuickReply(f"{d:%A}", f"{d:%A}".lower()) for d in days[1:]),
+            QuickReply("Next week", "next week"),
+        )
+
+    def trouble(self, outcome: ToolOutcome) -> Reply:
+        """A denial or failure explained plainly; never the raw rule or error."""
+        rule = outcome.denied_by
+        if rule == "triage.emergency":
+            return self.say(
+                "I can't make changes right now. If this is an emergency, call your local emergency number."
+            )
+        if rule == "dates.no_past":
+            return self.say("That time has already passed. Which day would suit you?", self.day_chips())
+        if rule == "dates.window_14_days":
+            return self.say(
+                "I can look at up to two weeks at a time. Which week would suit you?", self.day_chips()
+            )
+        if rule == "identity.own_booking":
+            return self.say("I can only help with bookings made under your own details.")
+        if rule == "holds.one_per_conversation":
+            return self.say("You're already holding a time; let's finish that booking first.")
+        if outcome.failure is not None and outcome.failure.code in {
+            "SLOT_UNAVAILABLE",
+            "VALIDATION_FAILED",
+            "CONFLICT",
+        }:
+            return self.say(f"Sorry, I can't do that: {outcome.failure.message}.")
+        return self.say(
+            "Sorry, something went wrong on my side. Please try again, or ask to talk to a person.",
+            (TALK_TO_A_PERSON,),
+        )
+
+
+def _expecting(awaiting: str | None) -> str | None:
+    if awaiting in {"reference", "lookup_contact"}:
+        return "reference" if awaiting == "reference" else "contact"
+    return awaiting
+
+
+def _slot_time(value: str) -> datetime | None:
+    return datetime.fromisoformat(value.removeprefix("slot:")) if value.startswith("slot:") else None
