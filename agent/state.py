@@ -61,6 +61,8 @@ class ConversationState(BaseModel):
     # The booking being looked at, rescheduled or cancelled, and when it is (for "same day, later").
     reference: str | None = None
     moving_from: datetime | None = None
+    # When a reschedule asked for a time before the booking was found ("to the same time next week").
+    asked_when: str | None = None
     pending_cancel: PendingCancel | None = None
     failed_lookups: int = 0
     # The quick replies last offered: a patient may answer with a label or its number.

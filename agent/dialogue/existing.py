@@ -4,6 +4,7 @@ it after a yes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from agent.dialogue import booking, frame, offering
@@ -11,7 +12,7 @@ from agent.dialogue.turn import MENU, TALK_TO_A_PERSON, Turn
 from agent.executor import booking_card
 from agent.ports import BookingInfo
 from agent.replies import QuickReply, Reply, when_label
-from agent.understanding import Reading
+from agent.understanding import Reading, read
 
 MAX_LOOKUP_ATTEMPTS = 3
 MAX_BOOKING_CHIPS = 6
@@ -25,7 +26,15 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
             state.awaiting = "lookup_contact"
     found = await target_booking(turn, reading)
     if isinstance(found, list):
+        if reading.says_when:
+            state.asked_when = reading.text  # "move X to the same time next week": for once it is found
         return found  # a question for the patient
+    if state.asked_when is not None:
+        # What the patient asked for before we knew which booking: read again, against it.
+        asked = read(state.asked_when, turn.context())
+        state.asked_when = None
+        reading = replace(reading, relative=reading.relative or asked.relative, days=reading.days or asked.days,
+                          time=reading.time or asked.time)
     tz = turn.practice.timezone
     if state.task == "lookup":
         state.task = None

@@ -85,31 +85,36 @@ def _shift(search: Search, how: str, shown: list[datetime], today: date) -> None
     if how in {"more", "none"}:
         search.seen = sorted({*search.seen, *shown})
         return
-    search.target, search.exact = None, False
-    if how == "later":
-        search.not_before, search.not_after = max(shown), None
-        search.before = search.part_of_day = None
-        search.last_day = None
-    elif how == "earlier":
-        search.not_after, search.not_before = min(shown), None
-        search.after = search.part_of_day = None
-        search.first_day, search.last_day = today, min(shown).date()
+    search.exact = False
+    if how in {"later", "earlier"}:
+        # Next to what was shown: the nearest times after the last (before the first) on that day,
+        # then on the days after (before) it.
+        edge = max(shown) if how == "later" else min(shown)
+        search.first_day = search.last_day = edge.date()
+        search.target = _hh_mm(edge.time())
+        search.part_of_day = search.after = search.before = None
+        search.not_before, search.not_after = (edge, None) if how == "later" else (None, edge)
     else:  # other days
+        search.target = None
         search.first_day, search.last_day = max(shown).date() + timedelta(days=1), None
         search.not_before = search.not_after = None
         search.seen = []
 
 
-def window(search: Search, today: date) -> tuple[date, date]:
-    """The days to ask for availability: at most two weeks. A single day with a time wanted looks a
-    few days either side too, so the nearest alternatives are at hand."""
+def window(search: Search, today: date, far_after: date) -> tuple[date, date]:
+    """The days to ask for availability: at most two weeks, and not past `far_after` (the last day
+    that needs no "are you sure?") unless the search starts past it. A single day with a time wanted
+    looks a few days either side too, so the nearest alternatives are at hand."""
     first = search.first_day or today
     if search.not_before is not None:
         first = max(first, search.not_before.date())
     last = search.last_day or first + timedelta(days=MAX_SEARCH_DAYS - 1)
     if first == last and search.target is not None and first >= today:
-        return max(today, first - timedelta(days=3)), first + timedelta(days=MAX_SEARCH_DAYS - 4)
-    return first, min(last, first + timedelta(days=MAX_SEARCH_DAYS - 1))
+        first, last = max(today, first - timedelta(days=3)), first + timedelta(days=MAX_SEARCH_DAYS - 4)
+    last = min(last, first + timedelta(days=MAX_SEARCH_DAYS - 1))
+    if first <= far_after and not search.far_date_confirmed:
+        last = min(last, far_after)
+    return first, last
 
 
 def time_wanted(search: Search) -> TimeAsk:

@@ -31,7 +31,8 @@ class Offer:
 
 async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     state, search = turn.state, turn.state.search
-    first, last = frame.window(search, turn.today)
+    far_after = turn.today + timedelta(days=turn.practice.far_date_confirm_days)
+    first, last = frame.window(search, turn.today, far_after)
     asked_day = search.first_day if search.first_day == search.last_day else None
     if first < turn.today:
         await check(turn, first, last)  # the policy refuses and audits it; the patient hears it plainly
@@ -87,7 +88,9 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
         text = f"{lead_in}Here are the free times closest to {_clock(target)}{on_day if asked_day else ''}."
     else:
         shown = _spread(turn, slots)
-        text = f"{lead_in}Here are the first free times I can {_verb(turn)}."
+        days = {turn.local(s.starts_at).date() for s in shown}
+        on = f" on {turn.day_name(days.pop())}" if len(days) == 1 else ""
+        text = f"{lead_in}Here are the first free times I can {_verb(turn)}{on}{_wanted(search)}."
     if search.seen or search.not_before or search.not_after:
         text = f"{lead_in}Here are more times I can {_verb(turn)}."
     return Offer([present(turn, shown, f"{text} Which works for you?")])

@@ -56,8 +56,8 @@ class DeterministicPlanner:
             answered = await self._answer_offer(reading)
             if answered is not None:
                 return answered
-        if reading.services and state.task is None:
-            return await self._start("book", reading)
+        if state.task is None and (reading.services or reading.says_when):
+            return await self._start("book", reading)  # a service or a time: they want to book
         if state.task is not None:
             return await self._continue(reading)
         return self._small_talk(reading)
@@ -114,14 +114,19 @@ class DeterministicPlanner:
         no, or nothing we could place (said once more, differently, then with a person on offer)."""
         turn, state = self.turn, self.turn.state
         offered = state.offered
+        if len(reading.options) > 1 and offered and not (reading.services or reading.provider_id):
+            pointed = {state.choices[i].starts_at for i in reading.options if i < len(state.choices)}
+            narrowed = [o for o in offered if o.starts_at in pointed]
+            asked = state.search.first_day if state.search.first_day == state.search.last_day else None
+            on_asked_day = [o for o in narrowed if turn.local(o.starts_at).date() == asked]
+            if reading.days is None and len(on_asked_day) == 1:
+                # "2pm" after times around 2 PM on the day asked for (and nearby days): that day's.
+                return await self._take(on_asked_day[0].starts_at, on_asked_day[0].provider_id)
+            return [offering.present(turn, narrowed, "Which of these would you like?")]
         if reading.changes_search or not offered:
             state.misses = 0
             return None
         timed = [c for c in state.choices if c.starts_at is not None]
-        if len(reading.options) > 1:
-            pointed = {state.choices[i].starts_at for i in reading.options if i < len(state.choices)}
-            narrowed = [o for o in offered if o.starts_at in pointed]
-            return [offering.present(turn, narrowed, "Which of these would you like?")]
         if reading.yes and len(timed) == 1:
             return await self._take(offered[0].starts_at, offered[0].provider_id)
         if reading.yes or reading.no:

@@ -22,12 +22,20 @@ class Person:
     name: str
 
 
-# Words that say nothing about which service ("a dental appointment", "see the doctor").
+# Words that say nothing about which service ("a dental appointment", "what about the 12th").
 _GENERIC = frozenset(
-    """a an the and or with for of to my me i in on at by from your our this that some new
-    appointment appointments visit visits booking service services session sessions dental tooth teeth
-    doctor dentist clinic office practice please need want like get have book see make would could can
-    just quick regular routine general standard basic full""".split()
+    """a an the and or but if so with without for of to my me i im i'm in on at by from up out off over
+    into about after before than then there here what when where which who why how your yours our we us
+    you they them their he she him her his it its this that these those some any all each every other
+    another new not no yes ok okay please thanks thank hi hello hey just also very really only still
+    maybe perhaps sure well good great fine best better soon sooner later earlier early late next last
+    first second third one two three time times day days week weeks month morning afternoon evening
+    night today tomorrow tonight weekend am pm is are was were be been being do does did have has had
+    will would shall should can could may might must get got make made take took give need needs want
+    wants like would love book booked booking bookings appointment appointments visit visits service
+    services session sessions dental tooth teeth mouth doctor dentist clinic office practice see come
+    go going fit squeeze quick regular routine general standard basic full check something anything
+    available availability free open slot slots option options""".split()
 )
 # Everyday words for the same treatment, applied to both the message and the catalogue.
 _SYNONYMS = {
@@ -71,7 +79,8 @@ def match_services(message: str, services: Sequence[Named]) -> list[str]:
         return []
     scores: dict[str, int] = {}
     for service in services:
-        named = set().union(*(_terms(n) for n in service.names))
+        # "Check-up" is also "checkup": joined names find their everyday synonyms too.
+        named = set().union(*(_terms(n) | _terms(re.sub(r"[\s-]+", "", n)) for n in service.names))
         described = _terms(service.description) - named
         score = 2 * len(said & named) + len(said & described)
         if score:
@@ -102,7 +111,7 @@ def _by_spelling(message: str, services: Iterable[Named]) -> str | None:
     """Typos: one word close to a one-word name ("chekup", "clening")."""
     singles = {name.lower(): service.id for service in services for name in service.names if " " not in name}
     for word in re.findall(r"[a-z]+", message):
-        if len(word) >= 5:
+        if len(word) >= 5 and word not in _GENERIC:
             close = difflib.get_close_matches(word, list(singles), n=1, cutoff=0.8)
             if close:
                 return singles[close[0]]

@@ -57,7 +57,7 @@ _ORD_WORD = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 # A day of the month: "3", "3rd", "twenty-first" (normalized to "21th"), "third".
 _DAY = rf"(?:(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)?|(?P<dword>{_ORD_WORD}))\b"
 _DAY_SFX = rf"(?:(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)|(?P<dword>{_ORD_WORD}))\b"
-_NOT_AN_OPTION = r"(?!\s*(?:one|ones|option|choice|slot|time|available|of (?:those|them|these)))"
+_NOT_AN_OPTION = r"(?!\s*(?:one|ones|option|choice|slot|time|thing|things|available|of (?:those|them|these)))"
 # Month names that are also verbs: after a bare number they need "of" or an ordinal to be months.
 _VERB_MONTHS = frozenset({"may", "mar", "march", "jun"})
 _COUNT = r"(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|couple of|a few)"

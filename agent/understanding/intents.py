@@ -40,7 +40,8 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
         "book",
         r"\b(book|booking|appointment|schedule|make an? (appointment|booking)|see (the|a) (doctor|dentist|hygienist)|"
         r"available|availability|slot|openings|come in|get in|fit me in|squeeze me in|earliest|soonest|"
-        r"first available|visit)\b",
+        r"first available|visit|(do you|have you|would you) (have|got) (anything|something|any ?thing|room|space)|"
+        r"is there (anything|something|any ?thing|room|space))\b",
     ),
     ("greeting", r"^(hi|hello|hey|good (morning|afternoon|evening)|hiya|howdy)\b"),
     ("thanks", r"\b(thanks|thank you|thx|cheers|that'?s all|bye|goodbye)\b"),

@@ -32,7 +32,7 @@ _ORDINAL = re.compile(
     r"\b(?:the\s+)?(?P<pos>second (?:to )?last|penultimate|last|final|bottom|middle|"
     r"first|second|third|fourth|fifth|sixth|seventh|top)\b(?!\s+(?:of|thing|week|weekend|day|visit|appointment i|time (?:i|we|you)))"
     rf"|\b(?:the\s+)?(?P<num>[1-7](?:st|nd|rd|th))\s+{_OPTION_NOUN}\b"
-    r"|\b(?:option|number|no\.?|#|choice)\s*(?P<digit>[1-9])\b"
+    r"|(?:\b(?:option|number|no\.?|choice)|#)\s*(?P<digit>[1-9])\b"
 )
 _EXTREME = re.compile(
     rf"\b(?:the\s+)?(?P<which>earlier|earliest|sooner|soonest|later|latest)\s+(?:{_OPTION_NOUN}|of the (?:two|three|times))\b"

@@ -45,7 +45,9 @@ _MER = r"(?:\s?(?P<mer>am|pm)\b)"
 # One clock time. Group names differ per form; `_resolve` reads whichever matched.
 _CLOCK = (
     r"\b(?P<word>12 noon|noon|midnight)\b"
-    r"|(?P<fq>a quarter|quarter|half|twenty[\s-]five|twenty|ten|five|\d{1,2}(?: minutes)?)\s(?P<dir>past|after|to|till|before)\s"
+    # Digits before "to" only with "minutes": "10 to 12" is a range of hours more often than 11:50.
+    r"|(?P<fq>a quarter|quarter|half|twenty[\s-]five|twenty|ten|five|\d{1,2} minutes|\d{1,2}(?=\s(?:past|after)\b))"
+    r"\s(?P<dir>past|after|to|till|before)\s"
     rf"(?P<fh>{_HOUR})\b(?!:)"
     rf"|(?P<h>{_HOUR})(?:[:.](?P<m>[0-5]\d))?{_MER}?"
 )
@@ -164,6 +166,8 @@ def _bare_hour_is_time(message: str, match: re.Match[str], expecting_time: bool)
         if re.search(r"\b(?:and|to|or)\s*$", before) and not re.search(r"\d", before):
             return False  # "two or three", "up to 4 people": only a time next to another time
         return not re.match(r"^\s*(?:days?|weeks?|months?|people|persons|of|minutes?|mins?|hours?|hrs?)\b", after)
+    if re.match(r"^\s?(?:-|to|till|until)\s?\d{1,2}(?::\d\d)?\s?(?:am|pm)\b", after):
+        return True  # the start of "2-4pm"
     if re.match(rf"^\s*(?:in the |at |this )?{_PART_WORD}\b", after):
         return True
     if re.search(rf"\b{_PART_WORD}\s*(?:at\s*)?$", before):
