@@ -30,6 +30,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/python bench/understanding.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/outbox.py

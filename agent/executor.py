@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from agent.understanding import PARTS_OF_DAY
 from agent.ports import BookingInfo, Contact, Desk, PracticeInfo, SlotInfo, ToolFailure
 from agent.replies import when_label
 from agent.state import ConversationState
@@ -27,6 +26,7 @@ from agent.tools import (
     LookupBookingArgs,
     ToolArgs,
 )
+from agent.understanding import PARTS_OF_DAY
 from policy import engine
 from policy.engine import BookingFacts, Decision, PendingCancel, PolicyContext, ToolCall
 

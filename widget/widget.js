@@ -41,7 +41,8 @@
     ":host{all:initial}" +
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
     ".launcher{position:fixed;right:16px;bottom:16px;width:56px;height:56px;border-radius:50%;border:0;" +
-    "background:#0f766e;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
+    "background:#0f766e;color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000;" +
+    "display:flex;align-items:center;justify-content:center;padding:0}" +
     ".launcher:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
     ".panel{position:fixed;right:16px;bottom:84px;width:min(380px,calc(100vw - 16px));height:min(600px,calc(100vh - 100px));" +
     "background:#fff;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;" +
@@ -74,7 +75,12 @@
     ".send:disabled{background:#9ca3af;cursor:not-allowed}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
     "</style>" +
-    "<button class='launcher' type='button' aria-label='Open chat' aria-expanded='false' aria-controls='fd-panel'>&#128172;</button>" +
+    "<button class='launcher' type='button' aria-label='Open chat' aria-expanded='false' aria-controls='fd-panel'>" +
+    // Inline SVG, not an emoji: every machine draws it, whatever fonts it has.
+    "<svg class='icon' viewBox='0 0 24 24' width='28' height='28' aria-hidden='true' focusable='false'>" +
+    "<path fill='currentColor' fill-rule='evenodd' d='M5 3h14a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9.4l-4.7 3.8A1 1 0 0 1 3 21V5a2 2 0 0 1 2-2z" +
+    "M7 9.5a1.5 1.5 0 1 0 0 .01zM12 9.5a1.5 1.5 0 1 0 0 .01zM17 9.5a1.5 1.5 0 1 0 0 .01z'/>" +
+    "</svg></button>" +
     "<section class='panel' id='fd-panel' role='dialog' aria-label='Chat' hidden>" +
     "<header><h2></h2><span class='status' role='status' data-state='connecting'><span class='dot'></span><span class='status-text'>Connecting…</span></span>" +
     "<button class='close' type='button' aria-label='Close chat'>&times;</button></header>" +

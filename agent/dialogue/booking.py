@@ -77,11 +77,14 @@ def ask_details_or_confirm(turn: Turn) -> list[Reply]:
         state.awaiting = "contact"
         if turn.bad_phone:
             return [
-                turn.say("That phone number doesn't look right. Please send it with the area code, or an e-mail.")
+                turn.say(
+                    "That phone number doesn't look right. Please send it with the area code, or an e-mail."
+                )
             ]
         return [
             turn.say(
-                f"Thanks, {state.name.split()[0]}. What's the best phone number or e-mail for your confirmation?"
+                f"Thanks, {state.name.split()[0]}. What's the best phone number or e-mail for your"
+                f" confirmation?"
             )
         ]
     hold = state.hold
@@ -104,7 +107,8 @@ async def confirm(turn: Turn) -> list[Reply]:
         state.hold = None
         return await offer_and_take(turn, "The time I was holding has been released. ")
     outcome = await turn.tools.call(
-        "confirm_booking", {"hold_id": hold.id, "name": state.name, "phone": state.phone, "email": state.email}
+        "confirm_booking",
+        {"hold_id": hold.id, "name": state.name, "phone": state.phone, "email": state.email},
     )
     if outcome.failure_code in {"HOLD_EXPIRED", "SLOT_TAKEN", "CONFLICT", "NOT_FOUND"}:
         return await offer_and_take(turn, "Sorry, the time I was holding ran out. ")
@@ -116,7 +120,8 @@ async def confirm(turn: Turn) -> list[Reply]:
     where = " and ".join(x for x in (state.phone, state.email) if x)
     return [
         turn.say(
-            f"You're booked! {booking.service_name} on {when_label(booking.starts_at, turn.practice.timezone)} "
+            f"You're booked! {booking.service_name} on"
+            f" {when_label(booking.starts_at, turn.practice.timezone)} "
             f"with {booking.provider_name}. Your reference is {booking.reference}; "
             f"we'll send the details to {where}.",
             card=booking_card(booking, turn.practice.timezone),

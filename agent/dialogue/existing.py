@@ -33,14 +33,19 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
         # What the patient asked for before we knew which booking: read again, against it.
         asked = read(state.asked_when, turn.context())
         state.asked_when = None
-        reading = replace(reading, relative=reading.relative or asked.relative, days=reading.days or asked.days,
-                          time=reading.time or asked.time)
+        reading = replace(
+            reading,
+            relative=reading.relative or asked.relative,
+            days=reading.days or asked.days,
+            time=reading.time or asked.time,
+        )
     tz = turn.practice.timezone
     if state.task == "lookup":
         state.task = None
         return [
             turn.say(
-                f"Your {found.service_name} is on {when_label(found.starts_at, tz)} with {found.provider_name} "
+                f"Your {found.service_name} is on {when_label(found.starts_at, tz)} with"
+                f" {found.provider_name} "
                 f"(reference {found.reference}).",
                 (QuickReply("Reschedule", "intent:reschedule"), QuickReply("Cancel", "intent:cancel")),
                 card=booking_card(found, tz),
@@ -66,7 +71,9 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
     said_when = search.first_day or search.part_of_day or search.target or search.after or search.before
     if state.awaiting != "time" and not said_when:
         # Nothing said about when: the first free times are the likeliest answer, and one step less.
-        return await offer_and_move(turn, f"Your {found.service_name} is on {when_label(found.starts_at, tz)}. ")
+        return await offer_and_move(
+            turn, f"Your {found.service_name} is on {when_label(found.starts_at, tz)}. "
+        )
     if reading.days is not None and reading.days.conflict:
         return [booking.ask_which_day(turn, reading.days.conflict)]
     return await offer_and_move(turn)
@@ -125,7 +132,10 @@ async def target_booking(turn: Turn, reading: Reading) -> BookingInfo | list[Rep
             return [
                 turn.say(
                     "Which appointment do you mean?",
-                    tuple(QuickReply(f"{b.service_name}, {when_label(b.starts_at, tz)}", f"ref:{b.reference}") for b in shown),
+                    tuple(
+                        QuickReply(f"{b.service_name}, {when_label(b.starts_at, tz)}", f"ref:{b.reference}")
+                        for b in shown
+                    ),
                     times=tuple(b.starts_at for b in shown),
                 )
             ]
@@ -135,7 +145,8 @@ async def target_booking(turn: Turn, reading: Reading) -> BookingInfo | list[Rep
     state.awaiting = "reference"
     return [
         turn.say(
-            "Sure. What's your booking reference? It's the 6-character code in your confirmation (like K7M2QX)."
+            "Sure. What's your booking reference? It's the 6-character code in your confirmation (like"
+            " K7M2QX)."
         )
     ]
 
@@ -162,7 +173,8 @@ async def move(turn: Turn, starts_at: datetime) -> list[Reply]:
     state.forget_search()
     return [
         turn.say(
-            f"Done! Your {moved.service_name} is now on {when_label(moved.starts_at, turn.practice.timezone)} "
+            f"Done! Your {moved.service_name} is now on"
+            f" {when_label(moved.starts_at, turn.practice.timezone)} "
             f"with {moved.provider_name} (reference {moved.reference}).",
             card=booking_card(moved, turn.practice.timezone),
         )

@@ -37,14 +37,21 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     if first < turn.today:
         await check(turn, first, last)  # the policy refuses and audits it; the patient hears it plainly
         search.first_day = search.last_day = None
-        return Offer([turn.say(f"{turn.day_name(first)} has already passed. Which day would suit you?", turn.day_chips())])
+        return Offer(
+            [
+                turn.say(
+                    f"{turn.day_name(first)} has already passed. Which day would suit you?", turn.day_chips()
+                )
+            ]
+        )
     outcome = await check(turn, first, last)
     if outcome.denied_by == "dates.far_future_confirmation":
         state.awaiting = "far_date"
         return Offer(
             [
                 turn.say(
-                    f"Just to check: {turn.day_name(first)} is more than {turn.practice.far_date_confirm_days} "
+                    f"Just to check: {turn.day_name(first)} is more than"
+                    f" {turn.practice.far_date_confirm_days} "
                     "days away. Shall I look for times then?",
                     YES_NO,
                 )
@@ -98,7 +105,10 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
 
 def present(turn: Turn, shown: Sequence[SlotInfo | OfferedSlot], text: str) -> Reply:
     state = turn.state
-    state.offered = [OfferedSlot(starts_at=s.starts_at, provider_id=s.provider_id, provider_name=s.provider_name) for s in shown]
+    state.offered = [
+        OfferedSlot(starts_at=s.starts_at, provider_id=s.provider_id, provider_name=s.provider_name)
+        for s in shown
+    ]
     state.awaiting = "time"
     tz = turn.practice.timezone
     chips = tuple(QuickReply(when_label(s.starts_at, tz), f"slot:{s.starts_at.isoformat()}") for s in shown)
@@ -201,7 +211,9 @@ def _edge(search: Search) -> time:
         return wanted.after
     if wanted.before is not None:
         return wanted.before
-    return {"morning": time(9), "afternoon": time(14), "evening": time(17)}.get(search.part_of_day or "", time(12))
+    return {"morning": time(9), "afternoon": time(14), "evening": time(17)}.get(
+        search.part_of_day or "", time(12)
+    )
 
 
 def _wanted(search: Search) -> str:

@@ -41,9 +41,12 @@ class DeterministicPlanner:
             self._absorb_contact(reading)
         turn.understood = _is_chip(value) or reading.understood
         awaiting = state.awaiting
-        if awaiting in {"confirm_booking", "cancel_confirm", "far_date"} and (reading.yes or reading.no):
-            if not reading.changes_search or (reading.no and awaiting == "cancel_confirm"):
-                return await self._answer_yes_no(reading.yes)
+        # A yes or no to the question asked; "no, 2pm instead" is a correction, not a no.
+        answers = awaiting in {"confirm_booking", "cancel_confirm", "far_date"} and (
+            reading.yes or reading.no
+        )
+        if answers and (not reading.changes_search or (reading.no and awaiting == "cancel_confirm")):
+            return await self._answer_yes_no(reading.yes)
         if value.startswith("slot:") and state.task in {"book", "reschedule"}:
             return await self._take(datetime.fromisoformat(value.removeprefix("slot:")))
         if value.startswith("ref:"):
@@ -131,7 +134,9 @@ class DeterministicPlanner:
             return await self._take(offered[0].starts_at, offered[0].provider_id)
         if reading.yes or reading.no:
             state.misses = 0
-            prompt = "Which time would you like?" if reading.yes else "No problem. Would you like other times?"
+            prompt = (
+                "Which time would you like?" if reading.yes else "No problem. Would you like other times?"
+            )
             return [offering.present(turn, offered, prompt)]
         if reading.understood:
             return None
@@ -160,11 +165,13 @@ class DeterministicPlanner:
             chips = tuple(
                 QuickReply(c.label, c.value) for c in state.choices if c.value.startswith("slot:")
             ) or tuple(
-                QuickReply(when_label(o.starts_at, turn.practice.timezone), f"slot:{o.starts_at.isoformat()}") for o in state.offered
+                QuickReply(when_label(o.starts_at, turn.practice.timezone), f"slot:{o.starts_at.isoformat()}")
+                for o in state.offered
             )
             return [
                 turn.say(
-                    "No problem. Pick another time, ask for another day, or tell me a new name, phone or e-mail.",
+                    "No problem. Pick another time, ask for another day, or tell me a new name, phone or"
+                    " e-mail.",
                     (*chips, MORE_TIMES) if chips else (MORE_TIMES,),
                 )
             ]

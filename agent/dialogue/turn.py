@@ -44,7 +44,8 @@ class Turn:
             services=tuple(Named(s.id, (s.name, *s.aliases), s.description) for s in practice.services),
             providers=tuple(Person(p.id, p.name) for p in practice.providers),
             offered=tuple(
-                Offered(c.label, c.starts_at.astimezone(self.zone) if c.starts_at else None) for c in state.choices
+                Offered(c.label, c.starts_at.astimezone(self.zone) if c.starts_at else None)
+                for c in state.choices
             ),
             expecting=_expecting(state.awaiting),
         )
@@ -58,7 +59,11 @@ class Turn:
     ) -> Reply:
         """A reply; `times` are the moments the chips stand for where they are not slots (bookings)."""
         self.state.choices = [
-            Choice(label=c.label, value=c.value, starts_at=_slot_time(c.value) or (times[i] if i < len(times) else None))
+            Choice(
+                label=c.label,
+                value=c.value,
+                starts_at=_slot_time(c.value) or (times[i] if i < len(times) else None),
+            )
             for i, c in enumerate(chips)
         ]
         return Reply(text=text, quick_replies=chips, card=card)

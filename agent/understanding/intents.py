@@ -8,11 +8,16 @@ import re
 _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "human",
-        r"\b(human|real person|a person|receptionist|front desk|someone (real|at the (office|clinic|practice))|"
+        r"\b(human|real person|a person|receptionist|front desk|someone (real|at the (office|clinic"
+        r"|practice))|"
         r"staff|operator|speak (to|with) (someone|somebody|a human)|talk (to|with) (someone|somebody)|"
         r"call me back|someone from the (office|clinic|practice))\b",
     ),
-    ("waitlist", r"\b(wait ?list|waiting list|cancellation list|let me know if (something|anything|a slot) (opens|frees))"),
+    (
+        "waitlist",
+        r"\b(wait ?list|waiting list|cancellation list|let me know if (something|anything|a slot) (opens"
+        r"|frees))",
+    ),
     (
         "cancel",
         r"\b(cancel(?!lation list)|call off|can'?t make it|cannot make it|won'?t make it|can'?t come|"
@@ -22,7 +27,8 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "reschedule",
         r"\b(reschedul\w*|re-schedul\w*|rebook|move (my|the|it|our)\b|change (my|the) (appointment|booking)|"
-        r"postpone|push (it|my appointment|my booking|the appointment) (back|forward)|bring (it|my appointment) forward|"
+        r"postpone|push (it|my appointment|my booking|the appointment) (back|forward)|bring (it"
+        r"|my appointment) forward|"
         r"switch (my|the) (appointment|booking))",
     ),
     (
@@ -38,9 +44,11 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "book",
-        r"\b(book|booking|appointment|schedule|make an? (appointment|booking)|see (the|a) (doctor|dentist|hygienist)|"
+        r"\b(book|booking|appointment|schedule|make an? (appointment|booking)|see (the|a) (doctor|dentist"
+        r"|hygienist)|"
         r"available|availability|slot|openings|come in|get in|fit me in|squeeze me in|earliest|soonest|"
-        r"first available|visit|(do you|have you|would you) (have|got) (anything|something|any ?thing|room|space)|"
+        r"first available|visit|(do you|have you|would you) (have|got) (anything|something|any ?thing|room"
+        r"|space)|"
         r"is there (anything|something|any ?thing|room|space))\b",
     ),
     ("greeting", r"^(hi|hello|hey|good (morning|afternoon|evening)|hiya|howdy)\b"),
@@ -49,7 +57,8 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
 _INTENTS = [(name, re.compile(pattern)) for name, pattern in _INTENT_PATTERNS]
 
 _YES = re.compile(
-    r"^(?:oh |well |um |uh )?(yes|y|ya|yea|yeah|yep|yup|yess+|sure|ok|okay|k|kk|correct|confirm(ed)?|please do|"
+    r"^(?:oh |well |um |uh )?(yes|y|ya|yea|yeah|yep|yup|yess+|sure|ok|okay|k|kk|correct|confirm(ed)?"
+    r"|please do|"
     r"go ahead|sounds (good|great|perfect|fine)|perfect|great|that works|works for me|book it|do it|"
     r"absolutely|definitely|of course|alright|all right|fine|that'?s (fine|right|correct|perfect|great)|"
     r"right|exactly|affirmative|please|lets do it|let'?s do (it|that))\b"

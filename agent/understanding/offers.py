@@ -30,12 +30,14 @@ _POSITIONS = {
 _OPTION_NOUN = r"(?:one|option|choice|slot|time|appointment|spot)"
 _ORDINAL = re.compile(
     r"\b(?:the\s+)?(?P<pos>second (?:to )?last|penultimate|last|final|bottom|middle|"
-    r"first|second|third|fourth|fifth|sixth|seventh|top)\b(?!\s+(?:of|thing|week|weekend|day|visit|appointment i|time (?:i|we|you)))"
+    r"first|second|third|fourth|fifth|sixth|seventh|top)\b(?!\s+(?:of|thing|week|weekend|day|visit"
+    r"|appointment i|time (?:i|we|you)))"
     rf"|\b(?:the\s+)?(?P<num>[1-7](?:st|nd|rd|th))\s+{_OPTION_NOUN}\b"
     r"|(?:\b(?:option|number|no\.?|choice)|#)\s*(?P<digit>[1-9])\b"
 )
 _EXTREME = re.compile(
-    rf"\b(?:the\s+)?(?P<which>earlier|earliest|sooner|soonest|later|latest)\s+(?:{_OPTION_NOUN}|of the (?:two|three|times))\b"
+    rf"\b(?:the\s+)?(?P<which>earlier|earliest|sooner|soonest|later|latest)\s+(?:{_OPTION_NOUN}"
+    rf"|of the (?:two|three|times))\b"
     r"|\bthe (?P<which2>earliest|latest)\b"
 )
 _ANY = re.compile(
@@ -47,7 +49,9 @@ _REFERS = re.compile(
     r"\b(?:one|works?|is (?:good|fine|great|perfect|best|better|ok|okay)|sounds (?:good|great)|please|"
     r"i'?ll take|let'?s (?:do|go with)|go with|take|book (?:it|that|me)|that'?s (?:good|fine|great))\b"
 )
-_BARE_CLOCK = re.compile(r"\b(?:the|at)\s+(?P<h>1[0-2]|[1-9])(?::(?P<m>[0-5]\d))?\b(?!\s*(?:st|nd|rd|th|/|days?|weeks?))")
+_BARE_CLOCK = re.compile(
+    r"\b(?:the|at)\s+(?P<h>1[0-2]|[1-9])(?::(?P<m>[0-5]\d))?\b(?!\s*(?:st|nd|rd|th|/|days?|weeks?))"
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ def _on_named_day(message: str, offered: tuple[Offered, ...], days: DayAsk | Non
     named_weekdays = {i for i, pattern in enumerate(_WEEKDAY_WORDS) if re.search(pattern, message)}
     if named_weekdays:
         return {
-            i for i, o in enumerate(offered) if o.starts_at is not None and o.starts_at.weekday() in named_weekdays
+            i
+            for i, o in enumerate(offered)
+            if o.starts_at is not None and o.starts_at.weekday() in named_weekdays
         }
     if days is not None:
         return {
@@ -137,7 +143,8 @@ def _at_named_time(message: str, offered: tuple[Offered, ...], time: TimeAsk | N
         same = {
             i
             for i, o in enumerate(offered)
-            if o.starts_at is not None and (o.starts_at.hour, o.starts_at.minute) == (exact.hour, exact.minute)
+            if o.starts_at is not None
+            and (o.starts_at.hour, o.starts_at.minute) == (exact.hour, exact.minute)
         }
         if same or not time.approximate:
             return same

@@ -60,7 +60,11 @@ class Reading:
 
     @property
     def says_when(self) -> bool:
-        return self.days is not None or (self.time is not None and self.time.said_anything) or bool(self.relative)
+        return (
+            self.days is not None
+            or (self.time is not None and self.time.said_anything)
+            or bool(self.relative)
+        )
 
     @property
     def changes_search(self) -> bool:

@@ -50,7 +50,11 @@ def read_relative(message: str) -> tuple[Relative | None, list[tuple[int, int]]]
             return match
         return None
 
-    take(r"\b(?:(?:at )?the same time|same time)\s+(?:the following|next|the next)\s+week\b", same_time=True, day_offset=7)
+    take(
+        r"\b(?:(?:at )?the same time|same time)\s+(?:the following|next|the next)\s+week\b",
+        same_time=True,
+        day_offset=7,
+    )
     take(r"\bnext week(?:,)? (?:at )?(?:the )?same time\b", same_time=True, day_offset=7)
     moved = take(
         rf"\b{_AMOUNT}\s*(?P<unit>hours?|hrs?|minutes?|mins?)?\s+(?P<dir>later|earlier|sooner|after|before)\b"
@@ -63,7 +67,9 @@ def read_relative(message: str) -> tuple[Relative | None, list[tuple[int, int]]]
             spans.pop()
     weeks = take(r"\b(?P<n>a|one|two|\d) weeks? (?:later|after(?: that)?)\b")
     if weeks:
-        found["day_offset"] = 7 * (1 if weeks["n"] in {"a", "one"} else int(NUMBER_WORDS.get(weeks["n"], weeks["n"])))
+        found["day_offset"] = 7 * (
+            1 if weeks["n"] in {"a", "one"} else int(NUMBER_WORDS.get(weeks["n"], weeks["n"]))
+        )
         found["same_time"] = True
     after = take(rf"\bthe (?:{_WD} after(?: that)?|following {_WD.replace('wd', 'wd2')})\b")
     if after:

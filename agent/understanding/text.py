@@ -58,9 +58,7 @@ ORDINAL_WORDS = {
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _ORDINAL_UNITS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 # "twenty-first" .. "thirty-first", with a hyphen, a space or nothing between the parts.
-_COMPOUND_ORDINAL = re.compile(
-    r"\b(twenty|thirty)[\s-]?(" + "|".join(_ORDINAL_UNITS) + r")\b"
-)
+_COMPOUND_ORDINAL = re.compile(r"\b(twenty|thirty)[\s-]?(" + "|".join(_ORDINAL_UNITS) + r")\b")
 _HOUR_WORDS = "|".join(
     ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
 )
@@ -70,11 +68,14 @@ _MINUTE_WORDS = (
     r"|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen)"
 )
 # "ten thirty", "two fifteen", "nine oh five": a spoken clock time, only when both parts are there.
-_SPOKEN_CLOCK = re.compile(rf"\b({_HOUR_WORDS})[\s-]({_MINUTE_WORDS})\b(?![\s-]?(?:minutes?|mins?|days?|weeks?))")
+_SPOKEN_CLOCK = re.compile(
+    rf"\b({_HOUR_WORDS})[\s-]({_MINUTE_WORDS})\b(?![\s-]?(?:minutes?|mins?|days?|weeks?))"
+)
 # An hour word where only a clock can follow or precede it: "at ten", "ten am", "three o'clock".
 _HOUR_BEFORE_MARK = re.compile(rf"\b({_HOUR_WORDS})(?=\s*(?:am|pm|o'?clock|ish)\b)")
 _HOUR_AFTER_LEAD = re.compile(
-    rf"\b(at|around|about|after|before|by|until|till|til|past|to|from|between|and|or|noon or)\s+({_HOUR_WORDS})\b"
+    rf"\b(at|around|about|after|before|by|until|till|til|past|to|from|between|and|or|noon or"
+    rf"|half)\s+({_HOUR_WORDS})\b"
     r"(?!\s+(?:of|days?|weeks?|months?|people|minutes?|hours?|mins?|one|ones|options?|times|slots?))"
 )
 

@@ -23,7 +23,13 @@ _NAMED_WINDOWS: tuple[tuple[str, str | None, time | None, time | None, bool], ..
     (r"\blate (?:in the )?morning\b|\bmid-?morning\b", "morning", time(10), None, False),
     (r"\bearly (?:in the )?afternoon\b|\bright after lunch\b", "afternoon", None, time(14), False),
     (r"\bmid-?afternoon\b", "afternoon", time(13, 30), time(16), False),
-    (r"\blate (?:in the )?afternoon\b|\bend of the (?:work ?)?day\b|\bend of day\b", "afternoon", time(15), None, False),
+    (
+        r"\blate (?:in the )?afternoon\b|\bend of the (?:work ?)?day\b|\bend of day\b",
+        "afternoon",
+        time(15),
+        None,
+        False,
+    ),
     (r"\bafter (?:work|school)\b|\blate in the day\b", None, time(15, 30), None, False),
     (r"\bbefore (?:work|school)\b", "morning", None, time(9, 30), False),
     (r"\bafter lunch(?:time)?\b", None, time(13), None, False),
@@ -46,10 +52,14 @@ _MER = r"(?:\s?(?P<mer>am|pm)\b)"
 _CLOCK = (
     r"\b(?P<word>12 noon|noon|midnight)\b"
     # Digits before "to" only with "minutes": "10 to 12" is a range of hours more often than 11:50.
-    r"|(?P<fq>a quarter|quarter|half|twenty[\s-]five|twenty|ten|five|\d{1,2} minutes|\d{1,2}(?=\s(?:past|after)\b))"
+    r"|(?P<fq>a quarter|quarter|half|twenty[\s-]five|twenty|ten|five|\d{1,2} minutes|\d{1,2}(?=\s(?:past"
+    r"|after)\b))"
     r"\s(?P<dir>past|after|to|till|before)\s"
     rf"(?P<fh>{_HOUR})\b(?!:)"
     rf"|(?P<h>{_HOUR})(?:[:.](?P<m>[0-5]\d))?{_MER}?"
+    # "half 3" (British: half past three) and "at 1700" (a 24-hour clock without the colon).
+    r"|half\s(?P<hh>1[0-2]|[1-9])\b(?!\s*(?:an? )?(?:hours?|days?))"
+    r"|(?<=at )(?P<mil>[01]\d|2[0-3])(?P<milm>[0-5]\d)(?:\s?(?:hrs|hours|h))?\b"
 )
 _CLOCK_RE = re.compile(rf"(?<![\d:/$£€.,])(?:{_CLOCK})(?![\d:/%]|\.\d|,\d)")
 _LEAD = (
@@ -60,7 +70,7 @@ _AROUND = re.compile(r"(?:around|about|approximately|roughly|-?ish|or so|give or
 _AFTER_LEAD = re.compile(r"(?:after|later than|no earlier than|from|starting|any ?time after|not before)\s*$")
 _BEFORE_LEAD = re.compile(r"(?:before|by|until|till|til|earlier than|no later than|not after|up to)\s*$")
 _AFTER_TAIL = re.compile(
-    r"^\s*(?:or (?:later|after)|onwards?|and (?:later|after)|at the earliest|or any ?time after)\b|^\s*on\s*(?:[.!?]|$)"
+    r"^\s*(?:or (?:later|after)|onwards?|and (?:later|after)|at the earliest|or any ?time after)\b"
 )
 _BEFORE_TAIL = re.compile(r"^\s*(?:or (?:earlier|before)|at the latest)\b")
 
@@ -138,6 +148,10 @@ def _clock(match: re.Match[str]) -> _Clock | None:
     if match.group("word"):
         hour = 0 if match.group("word") == "midnight" else 12
         return _Clock(start, end, hour, 0, "pm" if hour else "am", True)
+    if match.group("hh"):
+        return _Clock(start, end, int(match.group("hh")), 30, None, True)
+    if match.group("mil"):
+        return _Clock(start, end, int(match.group("mil")), int(match.group("milm")), None, True)
     if match.group("fq"):
         words = match.group("fq").replace(" minutes", "")
         minutes = int(words) if words.isdigit() else _MINUTE_WORD[words.replace("-", " ")]
@@ -165,14 +179,18 @@ def _bare_hour_is_time(message: str, match: re.Match[str], expecting_time: bool)
     if re.search(rf"\b{_LEAD}\s*$", before) or re.match(r"^\s?(?:ish|-ish)\b", after):
         if re.search(r"\b(?:and|to|or)\s*$", before) and not re.search(r"\d", before):
             return False  # "two or three", "up to 4 people": only a time next to another time
-        return not re.match(r"^\s*(?:days?|weeks?|months?|people|persons|of|minutes?|mins?|hours?|hrs?)\b", after)
+        return not re.match(
+            r"^\s*(?:days?|weeks?|months?|people|persons|of|minutes?|mins?|hours?|hrs?)\b", after
+        )
     if re.match(r"^\s?(?:-|to|till|until)\s?\d{1,2}(?::\d\d)?\s?(?:am|pm)\b", after):
         return True  # the start of "2-4pm"
     if re.match(rf"^\s*(?:in the |at |this )?{_PART_WORD}\b", after):
         return True
     if re.search(rf"\b{_PART_WORD}\s*(?:at\s*)?$", before):
         return True
-    if re.match(r"^\s*(?:works?|is (?:good|fine|best|better|ok|great)|would (?:be|work)|please|sounds)\b", after):
+    if re.match(
+        r"^\s*(?:works?|is (?:good|fine|best|better|ok|great)|would (?:be|work)|please|sounds)\b", after
+    ):
         return True
     whole = message.strip(" .!?")
     return expecting_time and whole == match.group(0).strip()

@@ -18,25 +18,31 @@ _NEGATION = re.compile(
 )
 _HISTORY = re.compile(
     r"\b(?:last (?:year|month|spring|summer|winter|autumn|fall|decade)|"
-    r"(?:\d+|a|one|two|three|four|five|six|few|several|couple of|many) (?:years?|months?|decades?) (?:ago|back)|"
+    r"(?:\d+|a|one|two|three|four|five|six|few|several|couple of|many) (?:years?|months?|decades?) (?:ago"
+    r"|back)|"
     r"years ago|ages ago|long time ago|in (?:19|20)\d\d|history of|in the past|previously|previous|used to|"
-    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she) was (?:young|little|a kid|a child|younger|small)|survivor|"
+    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she) was (?:young|little|a kid|a child|younger|small)"
+    r"|survivor|"
     r"recovered|recovering|once when|had (?:one|it) once|(?:after|since|following) (?:my|his|her|their) "
     r"(?:stroke|heart attack|surgery|seizure|overdose|operation)|medication for|medicine for|meds for|"
     r"treated for|diagnosed with|epilep\w*|i'?m fine now|was fine|it'?s stopped|it stopped|stopped now|"
-    r"was checked|got checked|been checked|nothing new|as usual|always|usually|for years|chronic|normal for me|"
+    r"was checked|got checked|been checked|nothing new|as usual|always|usually|for years|chronic"
+    r"|normal for me|"
     r"last time|since (?:covid|my|\w+ (?:years?|months?)|(?:19|20)\d\d|last)|(?:my|the) doctor knows|"
     r"well controlled|under control)\b"
 )
 _NOW = re.compile(
-    r"\b(?:now|right now|currently|at the moment|again|still|just|this minute|another|today|tonight|this morning|"
+    r"\b(?:now|right now|currently|at the moment|again|still|just|this minute|another|today|tonight"
+    r"|this morning|"
     r"minutes? ago|an hour ago|hours ago|started|i think|we think)\b"
 )
 # "had a stroke", "had chest pain": in the past unless something says it is now.
 _PAST_TENSE = re.compile(r"\b(?:had|have had|has had|'ve had)\s+(?:a |an |some |one )?$")
 _OTHER_CONTEXT = re.compile(
-    r"\b(?:test|tests|testing|x-?rays?|results?|scans?|leaflet|pamphlet|brochure|course|class|classes|training|"
-    r"certificate|forms?|insurance|information|info|video|article|what are the(?: warning)? signs|warning signs|"
+    r"\b(?:test|tests|testing|x-?rays?|results?|scans?|leaflet|pamphlet|brochure|course|class|classes"
+    r"|training|"
+    r"certificate|forms?|insurance|information|info|video|article|what are the(?: warning)? signs"
+    r"|warning signs|"
     r"what is an?|how (?:to|do you) (?:spot|recognise|recognize|tell)|risk of|prevent\w*|if swallowed|"
     r"in case of|what (?:should|do|would) (?:i|we|you) do if|what happens if|exercises?|"
     r"by the (?:anaesthetic|anesthetic|gas|sedation|sedative|meds|medication))\b"
@@ -45,13 +51,15 @@ _FIGURES = re.compile(
     r"\b(?:gave|give|gives|giving|nearly had|almost had|going to have|gonna have|about to have|nearly gave|"
     r"almost gave)\s+(?:me |him |her |us )?an? (?:heart attack|stroke)\b"
     r"|\bheart attack (?:when|at|seeing|looking)\b|\bstroke of (?:luck|genius|the pen|midnight)\b"
-    r"|\b(?:from|when) laughing\b|\bdied laughing\b|\blaughing so hard\b|\b(?:lol|lmao|haha\w*|jk|just kidding)\b"
+    r"|\b(?:from|when) laughing\b|\bdied laughing\b|\blaughing so hard\b|\b(?:lol|lmao|haha\w*|jk"
+    r"|just kidding)\b"
     r"|\btakes? (?:my|his|her) breath away\b|\bpassed out (?:on the couch|in front of the tv|asleep)\b"
 )
 # Breathless from exertion is ordinary; only the mild forms of breathlessness are taken back by it.
 _MILD_BREATHLESS = re.compile(r"out of breath|short of breath|breathless")
 _EXERTION = re.compile(
-    r"\b(?:after|from|when) (?:running|jogging|exercise|exercising|the gym|a workout|climbing|walking|rushing|"
+    r"\b(?:after|from|when) (?:running|jogging|exercise|exercising|the gym|a workout|climbing|walking"
+    r"|rushing|"
     r"i (?:run|ran|exercise|climb|walk|rushed))\b|\bon the stairs\b|\bclimbing stairs\b"
 )
 

@@ -30,7 +30,11 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "month and day with name and number",
-        ("I'd like a filling on {d:month} {d:day} at 2pm. My name is Jane Doe and my number is 617-555-0100.", YES),
+        (
+            "I'd like a filling on {d:month} {d:day} at 2pm. "
+            "My name is Jane Doe and my number is 617-555-0100.",
+            YES,
+        ),
         Booking("Filling", "d", "14:00"),
         covers=(2, 6),
         days={"d": "+12"},
@@ -435,7 +439,12 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "the date survives the service question",
-        ("could I come in with a broken tooth on the 1st of next month", "a filling", "the first one", *DETAILS),
+        (
+            "could I come in with a broken tooth on the 1st of next month",
+            "a filling",
+            "the first one",
+            *DETAILS,
+        ),
         Booking("Filling", "d", "09:00"),
         covers=(1, 2),
         days={"d": "nextmonth:1"},
@@ -457,7 +466,13 @@ SCRIPTS: tuple[Script, ...] = (
     # ---- 7: reschedule and cancel, with relative targets ----
     Script(
         "reschedule to the same day in the afternoon",
-        ("I need to reschedule my appointment", "{ref}", PHONE, "same day but in the afternoon", "the first one"),
+        (
+            "I need to reschedule my appointment",
+            "{ref}",
+            PHONE,
+            "same day but in the afternoon",
+            "the first one",
+        ),
         Booking("Check-up", "d", "13:00"),
         covers=(7,),
         days={"d": "+6"},

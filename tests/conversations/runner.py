@@ -170,7 +170,11 @@ class Clinic:
         response = await self.api.post(
             "/api/v1/bookings",
             headers=self.auth,
-            json={"service_id": self.services[booking.service], "starts_at": starts.isoformat(), "customer": customer},
+            json={
+                "service_id": self.services[booking.service],
+                "starts_at": starts.isoformat(),
+                "customer": customer,
+            },
         )
         assert response.status_code == 201, response.text
         return response.json()
@@ -228,7 +232,11 @@ async def run(script: Script, clinic: Clinic, patient: Patient, channel: str) ->
     days = resolve_days(script.days, today)
     extra = {"phone": "617-555-0100"}
     for index, other in enumerate(script.taken):
-        await clinic.book(other, _booking_day(other, days, today), {"name": f"Other {index}", "email": f"o{index}@example.com"})
+        await clinic.book(
+            other,
+            _booking_day(other, days, today),
+            {"name": f"Other {index}", "email": f"o{index}@example.com"},
+        )
     existing_reference = None
     if script.existing is not None:
         made = await clinic.book(script.existing, _booking_day(script.existing, days, today), PATIENT)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -166,6 +168,12 @@ async def test_the_widget_works_from_the_keyboard_and_keeps_its_own_styles(brows
     page = await context.new_page()
     await page.goto(pages["allowed"])
     launcher = page.get_by_role("button", name="Open chat")
+    # The launcher draws its icon as inline SVG: no glyph that a machine's fonts may lack.
+    icon = await launcher.evaluate(
+        "b => ({text: b.textContent.trim(), paths: b.querySelectorAll('svg path').length,"
+        " width: b.querySelector('svg').getBoundingClientRect().width})"
+    )
+    assert icon == {"text": "", "paths": 1, "width": 28}
     await launcher.focus()
     await page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Chat with Bright Smile Dental")
@@ -189,4 +197,54 @@ async def test_the_demo_page_shows_a_working_widget(browser, live_server):
     chips = page.get_by_role("group", name="Suggested replies")
     await chips.get_by_role("button", name="Opening hours").click()
     await expect(page.get_by_role("log", name="Conversation")).to_contain_text("Mon-Fri: 9:00 AM-12:00 PM")
+    await context.close()
+
+
+def _weekday_ahead(days: int) -> datetime:
+    """A weekday at least `days` ahead in New York (the demo clinic is closed at weekends)."""
+    day = datetime.now(ZoneInfo("America/New_York")) + timedelta(days=days)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+async def test_on_the_demo_page_a_patient_books_moves_and_cancels_by_typing_only(browser, live_server, db):
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{live_server.base_url}/demo")
+    await open_widget(page)
+    log = page.get_by_role("log", name="Conversation")
+    box = page.get_by_role("textbox", name="Your message")
+
+    async def say(text: str, expected: str) -> None:
+        await box.fill(text)
+        await box.press("Enter")
+        await expect(log.get_by_text(expected).last).to_be_visible()
+
+    day = _weekday_ahead(10)
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(day.day % 10 if day.day not in (11, 12, 13) else 0, "th")
+    await say(
+        f"could you fit me in for a scale and polish on the {day.day}{suffix}, say quarter past three?",
+        "I'm holding",
+    )
+    await expect(log).to_contain_text(f"{day:%b} {day.day} at 3:15 PM")
+    await say("Jane Typist", "best phone number or e-mail")
+    await say("617-555-0142", "Shall I book it?")
+    await say("yes please", "You're booked!")
+    reference = (
+        await page.get_by_role("group", name="Appointment booked").locator("dd").last.inner_text()
+    ).strip()
+
+    await say("can I move it to the same day but in the afternoon, say half past one?", "Done!")
+    await say("actually please cancel my appointment", "Reply yes to cancel")
+    await say("yes", "is cancelled")
+    [appointment] = await rows(
+        db,
+        "SELECT a.status, a.starts_at, s.name AS service FROM appointments a "
+        "JOIN services s ON s.id = a.service_id WHERE a.reference = :r",
+        r=reference,
+    )
+    local = appointment["starts_at"].astimezone(ZoneInfo("America/New_York"))
+    assert (appointment["service"], appointment["status"]) == ("Dental cleaning", "cancelled")
+    assert (local.date(), local.strftime("%H:%M")) == (day.date(), "13:30")
     await context.close()

@@ -111,7 +111,7 @@ def create_app(fake: FakeTwilio) -> FastAPI:
     @app.get("/_received")
     async def received() -> list[dict[str, Any]]:
         """What arrived, for a benchmark running this server in another process."""
-        return [{"to": m.to, "from": m.from_, "at": m.at} for m in fake.messages]
+        return [{"to": m.to, "from": m.from_, "body": m.body, "at": m.at} for m in fake.messages]
 
     return app
 

@@ -155,7 +155,10 @@ async def test_permanent_errors_are_not_retried_and_21610_records_the_opt_out(db
     assert (bad["status"], bad["attempts"], bad["error_code"]) == ("permanently_failed", 1, "21211")
     assert "not a valid phone number" in bad["error"]
     # Both rows carry the same injected created_at, so they are told apart by kind, not by order.
-    statuses = {m["kind"]: (m["status"], m["attempts"]) for m in await outbox_of(db, tenant.id, recipient=unsubscribed)}
+    statuses = {
+        m["kind"]: (m["status"], m["attempts"])
+        for m in await outbox_of(db, tenant.id, recipient=unsubscribed)
+    }
     assert statuses == {"reminder": ("opted_out", 1), "confirmation": ("opted_out", 0)}
     source = await scalar(
         db, "SELECT source FROM sms_opt_outs WHERE tenant_id = :t AND phone = :p", t=tenant.id, p=unsubscribed

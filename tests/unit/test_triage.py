@@ -8,13 +8,10 @@ import pytest
 from policy.confirmation import is_explicit_yes
 from policy.triage import assess, safety_message
 
-
 PHRASES = json.loads((Path(__file__).parent.parent / "data" / "triage_phrases.json").read_text())
 
 
-@pytest.mark.parametrize(
-    ("message", "category"), [(p["text"], p["category"]) for p in PHRASES["emergency"]]
-)
+@pytest.mark.parametrize(("message", "category"), [(p["text"], p["category"]) for p in PHRASES["emergency"]])
 def test_emergencies_are_recognised(message, category):
     assert assess(message).category == category
 

@@ -12,10 +12,18 @@ TODAY = date(2026, 12, 1)  # a Tuesday
 NY = ZoneInfo("America/New_York")
 SERVICES = (
     Named("checkup", ("Check-up", "checkup", "exam"), "Exam with the dentist"),
-    Named("cleaning", ("Dental cleaning", "cleaning", "teeth cleaning", "scale and polish"), "Cleaning and polish"),
+    Named(
+        "cleaning",
+        ("Dental cleaning", "cleaning", "teeth cleaning", "scale and polish"),
+        "Cleaning and polish",
+    ),
     Named("filling", ("Filling", "cavity"), "Tooth filling"),
 )
-BARE_SERVICES = (Named("checkup", ("Check-up",)), Named("cleaning", ("Cleaning",)), Named("filling", ("Filling",)))
+BARE_SERVICES = (
+    Named("checkup", ("Check-up",)),
+    Named("cleaning", ("Cleaning",)),
+    Named("filling", ("Filling",)),
+)
 PROVIDERS = (Person("chen", "Dr. Maya Chen"), Person("sam", "Sam Rivera, RDH"))
 OFFERS = (
     Offered("Wed, Dec 2 at 9:00 AM", datetime(2026, 12, 2, 9, 0, tzinfo=NY)),
@@ -57,7 +65,9 @@ def test_offered_options_are_answerable_in_words(text, options):
     assert offered(text) == options
 
 
-@pytest.mark.parametrize("text", ["what about Thursday?", "the 12th", "something in the afternoon", "hello", "4pm"])
+@pytest.mark.parametrize(
+    "text", ["what about Thursday?", "the 12th", "something in the afternoon", "hello", "4pm"]
+)
 def test_words_that_name_nothing_on_offer_point_at_nothing(text):
     assert offered(text) == ()
 

@@ -35,6 +35,10 @@ def day(text, today=TODAY):
         ("2027-01-15", date(2027, 1, 15)),
         ("Nov 2", date(2027, 11, 2)),  # already past this year: next year's
         ("January 5, 2027", date(2027, 1, 5)),
+        ("13 March", date(2027, 3, 13)),
+        ("on March the 5th", date(2027, 3, 5)),
+        ("8th March", date(2027, 3, 8)),
+        ("on 3/8 at 2", date(2027, 3, 8)),
     ],
 )
 def test_absolute_dates(text, expected):
@@ -148,6 +152,14 @@ def test_of_several_days_the_one_still_standing_counts():
         ("half past 12 in the afternoon", time(12, 30)),
         ("quarter to 12 in the morning", time(11, 45)),
         ("tomorrow afternoon at 2", time(14)),
+        ("half 3", time(15, 30)),
+        ("at half three", time(15, 30)),
+        ("at 1700", time(17)),
+        ("quarter after 2", time(14, 15)),
+        ("twenty to five", time(16, 40)),
+        ("3.30pm", time(15, 30)),
+        ("noon-ish", time(12)),
+        ("5:30 on the 10th of March", time(17, 30)),
     ],
 )
 def test_clock_times(text, expected):
@@ -192,7 +204,8 @@ def test_first_thing_is_the_earliest_morning():
 
 
 @pytest.mark.parametrize(
-    "text", ["Dec 3rd", "in 3 days", "the 2nd", "two weeks from now", "good morning", "I need 2 fillings", "$10.50"]
+    "text",
+    ["Dec 3rd", "in 3 days", "the 2nd", "two weeks from now", "good morning", "I need 2 fillings", "$10.50"],
 )
 def test_numbers_that_are_not_times(text):
     found = read(text, Context(TODAY)).time

@@ -1,0 +1,301 @@
+"""Understanding, measured. Three figures, each next to its baseline in the same run:
+
+1. Dates and times on real phrasing: the 1,234 patient messages of the Schema-Guided Dialogue set
+   (shared/data, reference day Friday 1 March 2019). Share of dates and of times read as meant, by
+   Frontdesk's reader, by `dateparser` alone, and by the reader with `dateparser` as a fallback;
+   the reader's failures grouped by the shape of the words.
+2. Emergency triage on the labelled set (tests/data/triage_phrases.json): recall, false-alarm rate,
+   and misses by category.
+3. Scripted conversations (tests/conversations) of patients who never tap a chip: through the HTTP
+   chat API of a `frontdesk serve` process, and over signed SMS webhooks answered by a `frontdesk
+   worker` through a local Twilio server; each checked against the booking the API then shows.
+   Pass rate, and conversations stuck repeating the same reply.
+
+Usage: python bench/understanding.py [--skip-conversations] [--failures 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import calendar
+import collections
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from datetime import time as clock
+from pathlib import Path
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent.understanding import Context, read  # noqa: E402
+from bench.common import ADMIN_SECRET, free_port, prepare_services, start_server  # noqa: E402
+from bench.outbox import fake_twilio, start, stop  # noqa: E402
+from policy.triage import assess  # noqa: E402
+from tests.conversations.corpus import SCRIPTS  # noqa: E402
+from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run  # noqa: E402
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
+
+# The evaluation data lives beside the repository (shared/data); --sgd points elsewhere.
+SGD = ROOT.parent / "shared" / "data" / "sgd_appointments_train_dev.json"
+TRIAGE = ROOT / "tests" / "data" / "triage_phrases.json"
+SGD_TODAY = date(2019, 3, 1)
+_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+
+Reader = Callable[[str], tuple[date | None, clock | None]]
+
+
+# ---- 1. dates and times ----
+
+
+def canonical_date(text: str) -> date:
+    month, day = re.match(r"(\w+) (\d+)", text.lower()).groups()  # type: ignore[union-attr]
+    return date(2019, _MONTHS[month], int(day))
+
+
+def canonical_time(text: str) -> clock:
+    hour, minute, meridiem = re.match(r"(\d+):(\d+)\s*(am|pm)?", text.lower()).groups()  # type: ignore[union-attr]
+    h = int(hour)
+    if meridiem == "pm" and h < 12:
+        h += 12
+    elif meridiem == "am" and h == 12:
+        h = 0
+    elif not meridiem and 1 <= h <= 7:
+        h += 12  # the data set's rule: 1-7 without am/pm is the afternoon
+    return clock(h, int(minute))
+
+
+def frontdesk(utterance: str) -> tuple[date | None, clock | None]:
+    reading = read(utterance, Context(SGD_TODAY))
+    day = reading.days.first if reading.days is not None and reading.days.single else None
+    ask = reading.time
+    if ask is None:
+        return day, None
+    # A time understood: the one asked for, or the one a one-sided range names ("by 2 pm").
+    single = ask.after if ask.before is None else (ask.before if ask.after is None else None)
+    return day, ask.exact or single
+
+
+def dateparser_alone(utterance: str) -> tuple[date | None, clock | None]:
+    from dateparser.search import search_dates
+
+    settings = {"RELATIVE_BASE": datetime(2019, 3, 1, 9, 0), "PREFER_DATES_FROM": "future"}
+    found = search_dates(utterance, settings=settings, languages=["en"]) or []
+    day = moment = None
+    for words, when in found:
+        if moment is None and re.search(r"\d:\d\d|\b(am|pm|noon|past|quarter)\b", words.lower()):
+            moment = when.time()
+        if day is None and (when.date() != SGD_TODAY or "today" in words.lower()):
+            day = when.date()
+    return day, moment
+
+
+def with_fallback(utterance: str) -> tuple[date | None, clock | None]:
+    day, moment = frontdesk(utterance)
+    if day is None or moment is None:
+        other_day, other_moment = dateparser_alone(utterance)
+        day, moment = day or other_day, moment or other_moment
+    return day, moment
+
+
+def shape(words: str) -> str:
+    words = re.sub(r"\d+", "N", words.lower())
+    words = re.sub(r"\b(" + "|".join(_MONTHS) + r")\b", "MONTH", words)
+    return re.sub(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", "WEEKDAY", words)
+
+
+def score(rows: list[dict], reader: Reader) -> tuple[float, float, dict[str, list[str]], float]:
+    dates = times = dates_ok = times_ok = 0
+    failures: dict[str, list[str]] = collections.defaultdict(list)
+    started = time.perf_counter()
+    for row in rows:
+        day, moment = reader(row["utterance"])
+        if row.get("appointment_date_canonical"):
+            dates += 1
+            if day == canonical_date(row["appointment_date_canonical"]):
+                dates_ok += 1
+            else:
+                failures[f"date: {shape(row['appointment_date_span'])}"].append(row["utterance"])
+        if row.get("appointment_time_canonical"):
+            times += 1
+            if moment == canonical_time(row["appointment_time_canonical"]):
+                times_ok += 1
+            else:
+                failures[f"time: {shape(row['appointment_time_span'])}"].append(row["utterance"])
+    per_message = (time.perf_counter() - started) * 1000 / len(rows)
+    return 100 * dates_ok / dates, 100 * times_ok / times, failures, per_message
+
+
+def dates_and_times(path: Path, show: int) -> None:
+    if not path.exists():
+        print(f"Dates and times: {path} is not here; pass --sgd PATH to score the reader on it")
+        return
+    rows = json.loads(path.read_text())
+    dated = sum(1 for r in rows if r.get("appointment_date_canonical"))
+    timed = sum(1 for r in rows if r.get("appointment_time_canonical"))
+    print(f"Dates and times on real phrasing: {len(rows)} messages, {dated} with a date, {timed} with a time")
+    print(f"  {'reader':<34} {'dates':>7} {'times':>7} {'ms/message':>11}")
+    kept: dict[str, list[str]] = {}
+    for label, reader in (
+        ("Frontdesk (agent.understanding)", frontdesk),
+        ("dateparser alone (baseline)", dateparser_alone),
+        ("Frontdesk, dateparser as fallback", with_fallback),
+    ):
+        dates, times, failures, per_message = score(rows, reader)
+        print(f"  {label:<34} {dates:6.1f}% {times:6.1f}% {per_message:11.2f}", flush=True)
+        if reader is frontdesk:
+            kept = failures
+    print(f"  Frontdesk's failures by pattern ({sum(len(v) for v in kept.values())}):")
+    for pattern, examples in sorted(kept.items(), key=lambda kv: -len(kv[1]))[:show]:
+        print(f"    {len(examples):4d}  {pattern:<40} e.g. {examples[0]!r}")
+
+
+# ---- 2. triage ----
+
+
+def triage() -> None:
+    labelled = json.loads(TRIAGE.read_text())
+    emergencies, near_misses = labelled["emergency"], labelled["near_miss"]
+    missed = [p for p in emergencies if not assess(p["text"]).emergency]
+    alarms = [p for p in near_misses if assess(p["text"]).emergency]
+    wrong_category = [p for p in emergencies if assess(p["text"]).category not in {p["category"], None}]
+    print(f"Emergency triage: {len(emergencies)} emergencies, {len(near_misses)} near misses")
+    print(
+        f"  recall {100 * (1 - len(missed) / len(emergencies)):6.1f}%   "
+        f"false alarms {100 * len(alarms) / len(near_misses):5.1f}%   "
+        f"named another category {len(wrong_category)}"
+    )
+    by_category = collections.Counter(p["category"] for p in missed)
+    for category, count in by_category.most_common():
+        print(f"    missed {count} {category}")
+    for phrase in alarms:
+        print(f"    false alarm ({phrase['kind']}): {phrase['text']!r}")
+
+
+# ---- 3. conversations ----
+
+
+class TextingPatient:
+    """A phone texting the practice: signed webhooks in, the answer read at the Twilio server."""
+
+    def __init__(
+        self, base: str, public: str, twilio_url: str, practice: str, client: httpx.AsyncClient
+    ) -> None:
+        self.base, self.public, self.twilio_url, self.practice = base, public, twilio_url, practice
+        self.client = client
+        self.validator = RequestValidator(AUTH_TOKEN)
+        self.count = 0
+
+    async def _received(self) -> list[str]:
+        messages = (await self.client.get(self.twilio_url + "/_received")).json()
+        return [m["body"] for m in messages if m["to"] == PATIENT["phone"] and m["from"] == self.practice]
+
+    async def say(self, text: str) -> str:
+        before = len(await self._received())
+        self.count += 1
+        params = {
+            "MessageSid": f"SM{abs(hash((self.practice, self.count))) % 10**32:032d}",
+            "AccountSid": ACCOUNT_SID,
+            "From": PATIENT["phone"],
+            "To": self.practice,
+            "Body": text,
+            "NumMedia": "0",
+        }
+        signature = self.validator.compute_signature(self.public + "/twilio/sms", params)
+        response = await self.client.post(
+            self.base + "/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+        )
+        response.raise_for_status()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            received = await self._received()
+            if len(received) > before:
+                await asyncio.sleep(0.4)  # a booking's confirmation text follows its reply
+                return "\n".join((await self._received())[before:])
+        return ""
+
+
+async def run_conversations(base: str, public: str, twilio_url: str) -> list[Outcome]:
+    outcomes = []
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for script in SCRIPTS:
+            clinic = await new_clinic(client, ADMIN_SECRET, with_number=script.channel == "sms")
+            if script.channel == "sms":
+                assert clinic.number is not None
+                patient = TextingPatient(base, public, twilio_url, clinic.number, client)
+                outcomes.append(await run(script, clinic, patient, "sms"))
+            else:
+                outcomes.append(await run(script, clinic, WebPatient(client, clinic.widget_key), "web"))
+    return outcomes
+
+
+def conversations() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
+    _, database_url, redis_url = prepare_services(data_dir)
+    twilio, twilio_url = fake_twilio()
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {
+        "ENVIRONMENT": "test",
+        "PUBLIC_BASE_URL": public,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "CHAT_MESSAGES_PER_MINUTE": "600",
+        "SMS_RATE_LIMIT_COUNT": "1000",
+    }
+    server, base = start_server(database_url, redis_url, data_dir, extra_env=env, port=port)
+    worker_env = {
+        **os.environ,
+        **env,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_SECRET": ADMIN_SECRET,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = start([sys.executable, "-m", "backend.cli", "worker"], worker_env)
+    try:
+        time.sleep(2)  # the worker's start-up
+        started = time.monotonic()
+        outcomes = asyncio.run(run_conversations(base, public, twilio_url))
+        elapsed = time.monotonic() - started
+    finally:
+        stop([worker, server, twilio])
+    print(f"Scripted conversations, typed only ({elapsed:.0f} s):")
+    for channel in ("web", "sms"):
+        mine = [o for o in outcomes if o.channel == channel]
+        passed = sum(o.passed for o in mine)
+        stuck = sum(o.stuck for o in mine)
+        share = 100 * passed / len(mine)
+        print(f"  {channel:<4} {passed:3d}/{len(mine):<3d} passed ({share:5.1f}%), {stuck} stuck")
+    passed = sum(o.passed for o in outcomes)
+    print(f"  all  {passed:3d}/{len(outcomes):<3d} passed ({100 * passed / len(outcomes):5.1f}%)")
+    for outcome in outcomes:
+        if not outcome.passed:
+            print(f"    failed ({outcome.channel}) {outcome.script.name}: {'; '.join(outcome.problems)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--skip-conversations", action="store_true")
+    parser.add_argument("--failures", type=int, default=8, help="failure patterns to show")
+    parser.add_argument("--sgd", type=Path, default=SGD, help="the Schema-Guided Dialogue utterances (JSON)")
+    args = parser.parse_args()
+    dates_and_times(args.sgd, args.failures)
+    triage()
+    if not args.skip_conversations:
+        conversations()
