@@ -75,7 +75,7 @@ class Agent:
                     "LLM unavailable (%s); the deterministic engine answers this turn", error or "timeout"
                 )
                 replies = [Reply(text=FALLBACK_APOLOGY)]
-        planner = DeterministicPlanner(tools, practice, now)
+        planner = DeterministicPlanner(tools, now)
         replies += await planner.respond(value)
         return TurnResult(
             replies, engine="deterministic", tool_calls=tools.calls, understood=planner.understood

@@ -19,6 +19,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -29,7 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.arq_baseline import DONE_KEY  # noqa: E402
-from bench.common import free_port, percentile, prepare_services, start_http  # noqa: E402
+from bench.common import (  # noqa: E402
+    ADMIN_SECRET,
+    free_port,
+    percentile,
+    prepare_services,
+    start_http,
+    start_server,
+)
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
 
 
@@ -50,6 +60,51 @@ def stop(processes: list[subprocess.Popen]) -> None:
 def fake_twilio() -> tuple[subprocess.Popen, str]:
     port = free_port()
     return start_http([sys.executable, "-m", "tests.fakes.twilio_server", str(port)], port)
+
+
+@dataclass(frozen=True)
+class SmsDeployment:
+    base: str  # where the API process listens
+    public: str  # the URL webhooks are signed for
+    twilio_url: str  # the local Twilio server the worker sends through
+
+
+@contextmanager
+def sms_deployment(extra_env: dict[str, str] | None = None) -> Iterator[SmsDeployment]:
+    """A fresh database, one `frontdesk serve`, one `frontdesk worker` and a local Twilio server."""
+    data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
+    _, database_url, redis_url = prepare_services(data_dir)
+    twilio, twilio_url = fake_twilio()
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    env = {
+        "ENVIRONMENT": "test",
+        "PUBLIC_BASE_URL": public,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_url,
+        "CHAT_MESSAGES_PER_MINUTE": "600",
+        **(extra_env or {}),
+    }
+    server, base = start_server(database_url, redis_url, data_dir, extra_env=env, port=port)
+    worker = start(
+        [sys.executable, "-m", "backend.cli", "worker"],
+        {
+            **os.environ,
+            **env,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "ADMIN_SECRET": ADMIN_SECRET,
+            "DATA_DIR": str(data_dir),
+            "LOG_LEVEL": "WARNING",
+        },
+    )
+    try:
+        time.sleep(2)  # the worker's start-up
+        yield SmsDeployment(base, public, twilio_url)
+    finally:
+        stop([worker, server, twilio])
 
 
 def report(label: str, count: int, elapsed: float, latencies: list[float]) -> None:

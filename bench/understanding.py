@@ -21,10 +21,8 @@ import asyncio
 import calendar
 import collections
 import json
-import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -38,12 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.understanding import Context, read  # noqa: E402
-from bench.common import ADMIN_SECRET, free_port, prepare_services, start_server  # noqa: E402
-from bench.outbox import fake_twilio, start, stop  # noqa: E402
+from bench.common import ADMIN_SECRET  # noqa: E402
+from bench.outbox import sms_deployment  # noqa: E402
 from policy.triage import assess  # noqa: E402
 from tests.conversations.corpus import SCRIPTS  # noqa: E402
 from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run  # noqa: E402
-from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
 # The evaluation data lives beside the repository (shared/data); --sgd points elsewhere.
 SGD = ROOT.parent / "shared" / "data" / "sgd_appointments_train_dev.json"
@@ -240,39 +238,10 @@ async def run_conversations(base: str, public: str, twilio_url: str) -> list[Out
 
 
 def conversations() -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
-    _, database_url, redis_url = prepare_services(data_dir)
-    twilio, twilio_url = fake_twilio()
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    env = {
-        "ENVIRONMENT": "test",
-        "PUBLIC_BASE_URL": public,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": twilio_url,
-        "CHAT_MESSAGES_PER_MINUTE": "600",
-        "SMS_RATE_LIMIT_COUNT": "1000",
-    }
-    server, base = start_server(database_url, redis_url, data_dir, extra_env=env, port=port)
-    worker_env = {
-        **os.environ,
-        **env,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "ADMIN_SECRET": ADMIN_SECRET,
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
-    worker = start([sys.executable, "-m", "backend.cli", "worker"], worker_env)
-    try:
-        time.sleep(2)  # the worker's start-up
+    with sms_deployment({"SMS_RATE_LIMIT_COUNT": "1000"}) as deployment:
         started = time.monotonic()
-        outcomes = asyncio.run(run_conversations(base, public, twilio_url))
+        outcomes = asyncio.run(run_conversations(deployment.base, deployment.public, deployment.twilio_url))
         elapsed = time.monotonic() - started
-    finally:
-        stop([worker, server, twilio])
     print(f"Scripted conversations, typed only ({elapsed:.0f} s):")
     for channel in ("web", "sms"):
         mine = [o for o in outcomes if o.channel == channel]

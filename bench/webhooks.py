@@ -14,7 +14,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,12 +28,10 @@ from bench.common import (  # noqa: E402
     ALL_DAY,
     free_port,
     percentile,
-    prepare_services,
     start_http,
-    start_server,
 )
-from bench.outbox import fake_twilio, start, stop  # noqa: E402
-from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
+from bench.outbox import sms_deployment, stop  # noqa: E402
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
 PRACTICE = "+16465550123"
 TEXTS = ("Hi", "What are your opening hours?", "I'd like a visit tomorrow afternoon")
@@ -119,58 +116,32 @@ def ms(values: list[float], p: float) -> str:
 
 
 def main(rates: list[float], seconds: float) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
-    _, database_url, redis_url = prepare_services(data_dir)
-    twilio, twilio_url = fake_twilio()
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    env = {
-        "ENVIRONMENT": "test",
-        "PUBLIC_BASE_URL": public,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": twilio_url,
-        "CHAT_MESSAGES_PER_MINUTE": "600",
-    }
-    server, base = start_server(database_url, redis_url, data_dir, extra_env=env, port=port)
-    worker = start(
-        [sys.executable, "-m", "backend.cli", "worker"],
-        {
-            **os.environ,
-            **env,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "ADMIN_SECRET": ADMIN_SECRET,
-            "DATA_DIR": str(data_dir),
-            "LOG_LEVEL": "WARNING",
-        },
-    )
     baseline, baseline_url = baseline_server()
     try:
-        set_up_tenant(base)
-        time.sleep(2)  # the worker's startup
-        print(
-            f"Inbound SMS webhooks, {seconds:.0f} s per rate, 1 API process + 1 worker, "
-            f"{os.cpu_count()} cores"
-        )
-        print(
-            f"  {'rate':>8}   {'ack p50':>8} {'ack p99':>8}   {'reply p50':>9} {'reply p95':>9}   replies   "
-            f"{'bare p50':>8} {'bare p99':>8}"
-        )
-        patient = 0
-        for rate in rates:
-            acks, sent_at = asyncio.run(send_at_rate(base, public, rate, seconds, patient))
-            patient += len(sent_at)
-            delays = asyncio.run(replies_for(twilio_url, sent_at, deadline_seconds=120))
-            bare, _ = asyncio.run(send_at_rate(baseline_url, baseline_url, rate, seconds, patient))
+        with sms_deployment() as deployment:
+            base, public, twilio_url = deployment.base, deployment.public, deployment.twilio_url
+            set_up_tenant(base)
             print(
-                f"  {rate:6.0f}/s   {ms(acks, 50)} {ms(acks, 99)}   {ms(delays, 50)}  {ms(delays, 95)}   "
-                f"{len(delays):4d}/{len(sent_at):<4d} {ms(bare, 50)} {ms(bare, 99)}   (ms)",
-                flush=True,
+                f"Inbound SMS webhooks, {seconds:.0f} s per rate, 1 API process + 1 worker, "
+                f"{os.cpu_count()} cores"
             )
+            print(
+                f"  {'rate':>8}   {'ack p50':>8} {'ack p99':>8}   {'reply p50':>9} {'reply p95':>9}   "
+                f"replies   {'bare p50':>8} {'bare p99':>8}"
+            )
+            patient = 0
+            for rate in rates:
+                acks, sent_at = asyncio.run(send_at_rate(base, public, rate, seconds, patient))
+                patient += len(sent_at)
+                delays = asyncio.run(replies_for(twilio_url, sent_at, deadline_seconds=120))
+                bare, _ = asyncio.run(send_at_rate(baseline_url, baseline_url, rate, seconds, patient))
+                print(
+                    f"  {rate:6.0f}/s   {ms(acks, 50)} {ms(acks, 99)}   {ms(delays, 50)}  {ms(delays, 95)}   "
+                    f"{len(delays):4d}/{len(sent_at):<4d} {ms(bare, 50)} {ms(bare, 99)}   (ms)",
+                    flush=True,
+                )
     finally:
-        stop([worker, server, twilio, baseline])
+        stop([baseline])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from agent.dialogue import frame, offering
-from agent.dialogue.turn import Turn
+from agent.dialogue.turn import TALK_TO_A_PERSON, Turn
 from agent.executor import booking_card
 from agent.ports import BookingInfo, HoldInfo, ServiceInfo
 from agent.replies import QuickReply, Reply, when_label
@@ -19,13 +19,24 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
     frame.merge(turn, reading, anchor=hold.starts_at if hold is not None else None)
     if reading.days is not None and reading.days.conflict:
         return [ask_which_day(turn, reading.days.conflict)]
-    if hold is not None and not reading.changes_search:
-        return ask_details_or_confirm(turn)
+    if hold is not None and (not reading.changes_search or _is_held(turn, hold)):
+        return ask_details_or_confirm(turn)  # nothing new, or the time already held said again
     if state.search.service_id is None:
         question = await ask_service(turn, reading.services, "Which service would you like to book?")
         if question:
             return question
     return await offer_and_take(turn)
+
+
+def _is_held(turn: Turn, hold: HoldInfo) -> bool:
+    search = turn.state.search
+    local = turn.local(hold.starts_at)
+    return (
+        search.service_id == hold.service_id
+        and search.exact
+        and search.first_day == search.last_day == local.date()
+        and search.target == local.strftime("%H:%M")
+    )
 
 
 async def offer_and_take(turn: Turn, lead_in: str = "") -> list[Reply]:
@@ -53,11 +64,9 @@ async def hold(turn: Turn, starts_at: datetime, provider_id: str | None) -> list
             "far_date_confirmed": state.search.far_date_confirmed,
         },
     )
-    if outcome.failure_code == "SLOT_TAKEN":
-        state.search.exact = False
-        return await offer_and_take(turn, "Sorry, that time was just taken. ")
-    if not outcome.ok:
-        return [turn.trouble(outcome)]
+    failed = await offering.after_taking(turn, outcome, offer_and_take)
+    if failed is not None:
+        return failed
     held = outcome.result
     return [
         turn.say(
@@ -69,9 +78,14 @@ async def hold(turn: Turn, starts_at: datetime, provider_id: str | None) -> list
 
 
 def ask_details_or_confirm(turn: Turn) -> list[Reply]:
+    """The next detail still missing, or the summary to say yes to. A question asked again (the
+    answer did not give it) is put differently, and the second time a person is offered."""
     state = turn.state
+    asked_before = state.awaiting
     if not state.name:
         state.awaiting = "name"
+        if asked_before == "name":
+            return [_again(turn, "I still need a name for the booking: just your first and last name.")]
         return [turn.say("What name should I put the booking under?")]
     if not (state.phone or state.email):
         state.awaiting = "contact"
@@ -81,23 +95,31 @@ def ask_details_or_confirm(turn: Turn) -> list[Reply]:
                     "That phone number doesn't look right. Please send it with the area code, or an e-mail."
                 )
             ]
+        if asked_before == "contact":
+            return [_again(turn, "I still need a phone number (with the area code) or an e-mail address.")]
+        first_name = state.name.split()[0]
         return [
-            turn.say(
-                f"Thanks, {state.name.split()[0]}. What's the best phone number or e-mail for your"
-                f" confirmation?"
-            )
+            turn.say(f"Thanks, {first_name}. What's the best phone number or e-mail for your confirmation?")
         ]
     hold = state.hold
     assert hold is not None
     state.awaiting = "confirm_booking"
     contact = state.phone or state.email
-    return [
-        turn.say(
-            f"Please confirm: {hold.service_name} on {when_label(hold.starts_at, turn.practice.timezone)} "
-            f"with {hold.provider_name}, for {state.name} ({contact}). Shall I book it?",
-            (QuickReply("Yes, book it", "yes"), QuickReply("No, change something", "no")),
-        )
-    ]
+    when = when_label(hold.starts_at, turn.practice.timezone)
+    summary = f"{hold.service_name} on {when} with {hold.provider_name}, for {state.name} ({contact})"
+    chips = (QuickReply("Yes, book it", "yes"), QuickReply("No, change something", "no"))
+    if asked_before == "confirm_booking":
+        return [turn.say(f"Shall I book {summary}? Please answer yes or no.", chips)]
+    return [turn.say(f"Please confirm: {summary}. Shall I book it?", chips)]
+
+
+def _again(turn: Turn, question: str) -> Reply:
+    state = turn.state
+    state.misses += 1
+    turn.understood = False
+    if state.misses >= 2:
+        return turn.say(f"{question} Or I can ask a person to help.", (TALK_TO_A_PERSON,))
+    return turn.say(question)
 
 
 async def confirm(turn: Turn) -> list[Reply]:

@@ -162,11 +162,9 @@ async def move(turn: Turn, starts_at: datetime) -> list[Reply]:
             "far_date_confirmed": state.search.far_date_confirmed,
         },
     )
-    if outcome.failure_code == "SLOT_TAKEN":
-        state.search.exact = False
-        return await offer_and_move(turn, "Sorry, that time was just taken. ")
-    if not outcome.ok:
-        return [turn.trouble(outcome)]
+    failed = await offering.after_taking(turn, outcome, offer_and_move)
+    if failed is not None:
+        return failed
     moved: BookingInfo = outcome.result
     state.task = state.awaiting = None
     state.moving_from = None

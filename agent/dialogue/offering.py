@@ -4,7 +4,7 @@ times, spread out. A search that finds nothing says so and widens instead of goi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
@@ -65,15 +65,18 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     on_day = ""
     if asked_day is not None:
         on_day = f" on {turn.day_name(asked_day)}"
+        free_that_day = any(turn.local(s.starts_at).date() == asked_day for s in slots)
         if target is not None and search.exact:
             exact = next((s for s in slots if _at(turn, s) == (asked_day, target)), None)
             if exact is not None:
                 return Offer([], take=exact)
-            lead_in += f"{_clock(target)} isn't available{on_day}. "
-        elif not any(turn.local(s.starts_at).date() == asked_day for s in slots):
+        if not free_that_day:
             lead_in += f"There's nothing free{on_day}{_wanted(search)}. "
+            on_day = ""  # what follows is on other days
             if target is None:
                 slots = await _days_after(turn, asked_day)
+        elif target is not None and search.exact:
+            lead_in += f"{_clock(target)} isn't available{on_day}. "
     if not slots and every:
         # Nothing in the part of the day asked for: the times nearest to it instead.
         lead_in += f"I couldn't find a time{_wanted(search)}; these are the closest. "
@@ -92,7 +95,7 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
         )
     if target is not None:
         shown = _nearest(turn, slots, target, asked_day)
-        text = f"{lead_in}Here are the free times closest to {_clock(target)}{on_day if asked_day else ''}."
+        text = f"{lead_in}Here are the free times closest to {_clock(target)}{on_day}."
     else:
         shown = _spread(turn, slots)
         days = {turn.local(s.starts_at).date() for s in shown}
@@ -101,6 +104,17 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     if search.seen or search.not_before or search.not_after:
         text = f"{lead_in}Here are more times I can {_verb(turn)}."
     return Offer([present(turn, shown, f"{text} Which works for you?")])
+
+
+async def after_taking(
+    turn: Turn, outcome: ToolOutcome, offer_again: Callable[[Turn, str], Awaitable[list[Reply]]]
+) -> list[Reply] | None:
+    """What to say when holding or moving to a time did not work: a time just taken is offered
+    around again (not the exact one any more), any other refusal explained; None when it worked."""
+    if outcome.failure_code == "SLOT_TAKEN":
+        turn.state.search.exact = False
+        return await offer_again(turn, "Sorry, that time was just taken. ")
+    return None if outcome.ok else [turn.trouble(outcome)]
 
 
 def present(turn: Turn, shown: Sequence[SlotInfo | OfferedSlot], text: str) -> Reply:

@@ -15,7 +15,6 @@ from datetime import datetime
 from agent.dialogue import booking, existing, offering
 from agent.dialogue.turn import MENU, MORE_TIMES, TALK_TO_A_PERSON, Turn
 from agent.executor import ToolExecutor
-from agent.ports import PracticeInfo
 from agent.replies import QuickReply, Reply, when_label
 from agent.state import ConversationState, Search
 from agent.understanding import Reading, read
@@ -25,7 +24,7 @@ TASKS = ("cancel", "reschedule", "lookup", "waitlist")
 
 
 class DeterministicPlanner:
-    def __init__(self, tools: ToolExecutor, practice: PracticeInfo, now: datetime) -> None:
+    def __init__(self, tools: ToolExecutor, now: datetime) -> None:
         self.turn = Turn(tools, now)
 
     @property
@@ -33,6 +32,12 @@ class DeterministicPlanner:
         return self.turn.understood
 
     async def respond(self, text: str) -> list[Reply]:
+        replies = await self._respond(text)
+        if self.turn.understood:
+            self.turn.state.misses = 0  # only answers that went nowhere, in a row, count
+        return replies
+
+    async def _respond(self, text: str) -> list[Reply]:
         turn, state = self.turn, self.turn.state
         value = resolve_choice(text, state)
         reading = _chip_reading(value) if _is_chip(value) else read(value, turn.context())
@@ -87,7 +92,6 @@ class DeterministicPlanner:
         state = self.turn.state
         state.task = intent
         state.awaiting = None
-        state.misses = 0
         state.forget_search()
         if intent != "waitlist":
             state.pending_cancel = None
@@ -127,13 +131,11 @@ class DeterministicPlanner:
                 return await self._take(on_asked_day[0].starts_at, on_asked_day[0].provider_id)
             return [offering.present(turn, narrowed, "Which of these would you like?")]
         if reading.changes_search or not offered:
-            state.misses = 0
             return None
         timed = [c for c in state.choices if c.starts_at is not None]
         if reading.yes and len(timed) == 1:
             return await self._take(offered[0].starts_at, offered[0].provider_id)
         if reading.yes or reading.no:
-            state.misses = 0
             prompt = (
                 "Which time would you like?" if reading.yes else "No problem. Would you like other times?"
             )
@@ -162,17 +164,16 @@ class DeterministicPlanner:
             if yes:
                 return await booking.confirm(turn)
             state.awaiting = "time"
+            tz = turn.practice.timezone
             chips = tuple(
-                QuickReply(c.label, c.value) for c in state.choices if c.value.startswith("slot:")
-            ) or tuple(
-                QuickReply(when_label(o.starts_at, turn.practice.timezone), f"slot:{o.starts_at.isoformat()}")
+                QuickReply(when_label(o.starts_at, tz), f"slot:{o.starts_at.isoformat()}")
                 for o in state.offered
             )
             return [
                 turn.say(
                     "No problem. Pick another time, ask for another day, or tell me a new name, phone or"
                     " e-mail.",
-                    (*chips, MORE_TIMES) if chips else (MORE_TIMES,),
+                    (*chips, MORE_TIMES),
                 )
             ]
         if awaiting == "far_date":
