@@ -27,7 +27,7 @@ def merge(turn: Turn, reading: Reading, anchor: datetime | None = None) -> None:
         _restart(search)
     elif reading.any_provider:
         search.provider_id = None
-    base = turn.local(anchor) if anchor is not None else (shown[0] if shown else None)
+    base = turn.local(anchor) if anchor is not None else _day_in_view(search, shown, turn)
     if reading.relative is not None and base is not None:
         _relative(search, reading.relative, base)
     if reading.days is not None:
@@ -38,6 +38,19 @@ def merge(turn: Turn, reading: Reading, anchor: datetime | None = None) -> None:
         _set_time(search, reading.time)
     if reading.shift is not None:
         _shift(search, reading.shift, shown or ([base] if base is not None else []), turn.today)
+
+
+def _day_in_view(search: Search, shown: list[datetime], turn: Turn) -> datetime | None:
+    """What "that day" means with nothing held: the day asked for (its first time shown, or the time
+    wanted, or its start), else the first time shown."""
+    day = search.first_day if search.first_day == search.last_day else None
+    if day is None:
+        return shown[0] if shown else None
+    on_day = [s for s in shown if s.date() == day]
+    if on_day:
+        return on_day[0]
+    wanted = time.fromisoformat(search.target) if search.target else time(0)
+    return datetime.combine(day, wanted, tzinfo=turn.zone)
 
 
 def _restart(search: Search) -> None:
@@ -71,12 +84,11 @@ def _relative(search: Search, relative: Relative, base: datetime) -> None:
     if moment is not None:
         search.target, search.exact = _hh_mm(moment.time()), True
         search.part_of_day = search.after = search.before = None
-    if relative.direction == "later":
-        search.target, search.exact, search.part_of_day, search.before = None, False, None, None
-        search.not_before = base
-    elif relative.direction == "earlier":
-        search.target, search.exact, search.part_of_day, search.after = None, False, None, None
-        search.not_after = base
+    if relative.direction is not None:
+        # "Later that day": the nearest times after it on that day, then on the nearest days.
+        search.target, search.exact = _hh_mm(base.time()), False
+        search.part_of_day = search.after = search.before = None
+        search.not_before, search.not_after = (base, None) if relative.direction == "later" else (None, base)
 
 
 def _shift(search: Search, how: str, shown: list[datetime], today: date) -> None:

@@ -71,7 +71,8 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
             if exact is not None:
                 return Offer([], take=exact)
         if not free_that_day:
-            lead_in += f"There's nothing free{on_day}{_wanted(search)}. "
+            moved = " earlier" if search.not_after else " later" if search.not_before else " free"
+            lead_in += f"There's nothing{moved}{on_day}{_wanted(search)}. "
             on_day = ""  # what follows is on other days
             if target is None:
                 slots = await _days_after(turn, asked_day)
