@@ -261,7 +261,7 @@ class PracticeDesk:
             details = {"category": category, "rule": "triage.emergency", "tools_blocked": True}
         else:
             action = "triage.dismissed"
-            details = {"category": category, "rule": "triage.context", "reason": dismissed_because}
+            details = {"category": category, "rule": "triage.context", "set_aside": dismissed_because}
 
         async def work(session: AsyncSession) -> None:
             audit.record(session, self.caller, action, "conversation", self.conversation_id, details)

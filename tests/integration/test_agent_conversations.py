@@ -327,3 +327,17 @@ async def test_a_conversation_sending_too_fast_is_told_to_wait_and_nothing_is_st
         c=chat.conversation_id,
     )
     assert stored == 0
+
+
+async def test_a_past_stroke_does_not_lock_out_a_routine_booking_and_the_decision_is_audited(db, tenant):
+    chat = await open_chat(db, tenant.id, start_of(3))
+    reply = await chat.say("I had a stroke last year and I'd like a routine check-up tomorrow morning")
+    assert "911" not in reply and "Check-up" in reply and chat.time_chips
+    [row] = await rows(
+        db,
+        "SELECT details FROM audit_log WHERE tenant_id = :t AND action = 'triage.dismissed'",
+        t=tenant.id,
+    )
+    assert (row["details"]["category"], row["details"]["set_aside"]) == ("stroke", "history")
+    emergency = await chat.say("now my face is drooping and my speech is slurred")
+    assert "911" in emergency and chat.chips == []
