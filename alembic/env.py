@@ -1,7 +1,7 @@
 """Alembic runs migrations through the same async engine settings as the app.
 
-The caller (backend.migrations) passes the database URL in the config's attributes; run from the
-command line, `alembic` uses DATABASE_URL from backend.settings.
+The caller (backend.core.migrations) passes the database URL in the config's attributes; run from the
+command line, `alembic` uses DATABASE_URL from backend.core.settings.
 """
 
 import asyncio
@@ -10,11 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from alembic import context
-from backend.models import Base
-from backend.settings import get_settings, to_asyncpg_url
+from backend.core.settings import get_settings, to_asyncpg_url
+from backend.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _database_url() -> str:

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import uvicorn
 
-from backend import demo, infra, logs, migrations
-from backend.api.app import asgi, create_app
-from backend.db import Database
-from backend.settings import Settings, get_settings
+from backend.app import asgi, create_app
+from backend.core import embedded, logs, migrations
+from backend.core.db import Database
+from backend.core.settings import Settings, get_settings
+from backend.tenants import demo
 from backend.worker import run as run_worker
 
 log = logging.getLogger("frontdesk")
@@ -26,7 +27,7 @@ def _prepared_settings() -> Settings:
     """Settings with running PostgreSQL and Redis behind them, schema at head."""
     settings = get_settings()
     logs.configure(settings.log_level)
-    settings = infra.ensure_admin_secret(infra.resolve_services(settings))
+    settings = embedded.ensure_admin_secret(embedded.resolve_services(settings))
     assert settings.database_url is not None
     migrations.upgrade_to_head(settings.database_url)
     return settings

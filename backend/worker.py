@@ -20,16 +20,17 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from backend.db import Database
-from backend.receptionist import build_turns
-from backend.senders import Sender
-from backend.senders.log import LogSender
-from backend.senders.smtp import SmtpSender
-from backend.senders.twilio_sms import TwilioSender
-from backend.services.dispatcher import Dispatcher
-from backend.services.sms_inbox import SmsInbox
-from backend.services.worker_actions import ActionRunner, sweep_lapsed_holds
-from backend.settings import Settings
+from backend import tables  # noqa: F401  (every table known before the first query)
+from backend.conversations.receptionist import build_turns
+from backend.core.db import Database
+from backend.core.settings import Settings
+from backend.messaging.actions import ActionRunner, sweep_lapsed_holds
+from backend.messaging.dispatcher import Dispatcher
+from backend.messaging.senders import Sender
+from backend.messaging.senders.log import LogSender
+from backend.messaging.senders.smtp import SmtpSender
+from backend.messaging.senders.twilio_sms import TwilioSender
+from backend.telephony.sms_inbox import SmsInbox
 
 log = logging.getLogger("frontdesk.worker")
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
-from backend.senders import Envelope
-from backend.senders.twilio_sms import TwilioSender
-from backend.settings import Settings
+from backend.core.settings import Settings
+from backend.messaging.senders import Envelope
+from backend.messaging.senders.twilio_sms import TwilioSender
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
 
 DONE_KEY = "bench:baseline:done"

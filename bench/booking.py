@@ -30,11 +30,11 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend.db import Database  # noqa: E402
-from backend.schemas import BookingCreate  # noqa: E402
-from backend.services import booking  # noqa: E402
-from backend.services.context import Caller, TenantContext  # noqa: E402
-from backend.settings import Settings  # noqa: E402
+from backend.core.context import Caller, TenantContext  # noqa: E402
+from backend.core.db import Database  # noqa: E402
+from backend.core.settings import Settings  # noqa: E402
+from backend.scheduling import booking  # noqa: E402
+from backend.scheduling.schemas import BookingCreate  # noqa: E402
 from bench.common import ADMIN_SECRET, ALL_DAY, percentile, prepare_services, start_server  # noqa: E402
 
 TZ = ZoneInfo("America/New_York")
@@ -126,7 +126,7 @@ async def uncontended(
     db = Database(settings)
 
     async def load_context(session):
-        from backend.models import Tenant
+        from backend.tenants.models import Tenant
 
         return TenantContext.of(await session.get_one(Tenant, uuid.UUID(service_tenant["tenant"]["id"])))
 

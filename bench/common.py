@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from backend import infra, migrations
+from backend.core import embedded, migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,8 +103,8 @@ def free_port() -> int:
 
 def prepare_services(data_dir: Path) -> tuple[str, str, str]:
     """(server URL, a fresh migrated database URL, Redis URL): DATABASE_URL / REDIS_URL or embedded ones."""
-    server_url = os.environ.get("DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
-    redis_url = os.environ.get("REDIS_URL") or infra.start_embedded_redis(data_dir)
+    server_url = os.environ.get("DATABASE_URL") or embedded.start_embedded_postgres(data_dir, "postgres")
+    redis_url = os.environ.get("REDIS_URL") or embedded.start_embedded_redis(data_dir)
     database_url = fresh_database(server_url)
     migrations.upgrade_to_head(database_url)
     return server_url, database_url, redis_url

@@ -26,10 +26,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from backend import infra, migrations
-from backend.api.app import create_app
-from backend.db import Database
-from backend.settings import Settings
+from backend.app import create_app
+from backend.core import embedded, migrations
+from backend.core.db import Database
+from backend.core.settings import Settings
 from tests.fakes import twilio_server as twilio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +52,8 @@ def _admin(server_url: str, statement: str) -> None:
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     data_dir = ROOT / "var" / "test"
-    server_url = os.environ.get("TEST_DATABASE_URL") or infra.start_embedded_postgres(data_dir, "postgres")
-    redis_url = os.environ.get("TEST_REDIS_URL") or infra.start_embedded_redis(data_dir)
+    server_url = os.environ.get("TEST_DATABASE_URL") or embedded.start_embedded_postgres(data_dir, "postgres")
+    redis_url = os.environ.get("TEST_REDIS_URL") or embedded.start_embedded_redis(data_dir)
     name = f"frontdesk_test_{uuid.uuid4().hex[:8]}"
     _admin(server_url, f'CREATE DATABASE "{name}"')
     database_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from agent.loop import Agent, Inbound
-from backend.db import Database
-from backend.services import conversations
-from backend.services.context import Caller
-from backend.services.conversations import StoredMessage
-from backend.services.turns import Turns
+from backend.conversations import service as conversations
+from backend.conversations.service import StoredMessage
+from backend.conversations.turns import Turns
+from backend.core.context import Caller
+from backend.core.db import Database
 from tests.integration.helpers import caller_for
 
 

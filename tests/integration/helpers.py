@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from backend.db import Database
-from backend.models import Tenant
-from backend.services.booking import writer_gate
-from backend.services.context import Caller, TenantContext
+from backend.core.context import Caller, TenantContext
+from backend.core.db import Database
+from backend.scheduling.booking import writer_gate
+from backend.tenants.models import Tenant
 
 
 async def overlapping_pairs(db: Database) -> int:

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from backend.db import Database
-from backend.schemas import BookingCreate, CustomerIn
-from backend.services import booking
-from backend.services.dispatcher import Dispatcher
-from backend.services.worker_actions import ActionRunner
-from backend.settings import Settings
+from backend.core.db import Database
+from backend.core.settings import Settings
+from backend.customers.schemas import CustomerIn
+from backend.messaging.actions import ActionRunner
+from backend.messaging.dispatcher import Dispatcher
+from backend.scheduling import booking
+from backend.scheduling.schemas import BookingCreate
 from backend.worker import build_senders
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 import httpx
 from twilio.request_validator import RequestValidator
 
-from backend.api.app import create_app
-from backend.db import Database
-from backend.receptionist import build_turns
-from backend.services.dispatcher import Dispatcher
-from backend.services.sms_inbox import SmsInbox
-from backend.settings import Settings
+from backend.app import create_app
+from backend.conversations.receptionist import build_turns
+from backend.core.db import Database
+from backend.core.settings import Settings
+from backend.messaging.dispatcher import Dispatcher
+from backend.telephony.sms_inbox import SmsInbox
 from tests.fakes.twilio_server import AUTH_TOKEN, FakeTwilio, SentSms, running_fake_twilio
 from tests.integration.messaging import dispatcher_for, new_phone, provider_settings
 

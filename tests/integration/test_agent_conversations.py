@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from agent.loop import Agent
-from backend.errors import RateLimited
-from backend.services.turns import Turns
+from backend.conversations.turns import Turns
+from backend.core.errors import RateLimited
 from tests.conftest import at, local_day
 from tests.integration.chat import open_chat
 from tests.integration.helpers import rows, scalar

@@ -321,7 +321,7 @@ async def test_audit_rows_are_redacted_and_carry_the_correlation_id(client, tena
 
 
 async def test_an_exhausted_connection_pool_is_a_retryable_503(settings, tenant):
-    from backend.api.app import create_app
+    from backend.app import create_app
 
     tight = settings.model_copy(
         update={"db_pool_size": 1, "db_max_overflow": 0, "db_pool_timeout_seconds": 0.2}

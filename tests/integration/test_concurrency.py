@@ -10,10 +10,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from backend.db import RUN_ALONE_AFTER_CONFLICTS, Database
-from backend.errors import SlotTaken
-from backend.schemas import BookingCreate, HoldCreate, RescheduleIn
-from backend.services import booking
+from backend.core.db import RUN_ALONE_AFTER_CONFLICTS, Database
+from backend.core.errors import SlotTaken
+from backend.scheduling import booking
+from backend.scheduling.schemas import BookingCreate, HoldCreate, RescheduleIn
 from tests.conftest import at, iso, local_day, utcnow
 from tests.integration.helpers import booking_transaction, caller_for, overlapping_pairs, scalar
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import httpx
 
-from backend.demo import DEMO_SLUG, seed
+from backend.tenants.demo import DEMO_SLUG, seed
 from tests.conftest import at, iso
 from tests.integration.helpers import scalar
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from backend.services import idempotency
-from backend.services.booking import _lock_key
+from backend.core import idempotency
+from backend.scheduling.booking import _lock_key
 from tests.conftest import at, iso, local_day, utcnow
 from tests.integration.helpers import rows, scalar
 

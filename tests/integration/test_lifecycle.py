@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from backend.models import WaitlistEntry
-from backend.schemas import CancelIn, CustomerIn, RescheduleIn
-from backend.services import booking, customers, outbox
-from backend.services.worker_actions import sweep_lapsed_holds
+from backend.customers import service as customers
+from backend.customers.schemas import CustomerIn
+from backend.messaging import outbox
+from backend.messaging.actions import sweep_lapsed_holds
+from backend.scheduling import booking
+from backend.scheduling.models import WaitlistEntry
+from backend.scheduling.schemas import CancelIn, RescheduleIn
 from tests.conftest import NY, at, local_day
 from tests.integration.chat import open_chat
 from tests.integration.helpers import booking_transaction, caller_for, rows, scalar

@@ -10,7 +10,7 @@ import re
 import pytest
 from pydantic import SecretStr
 
-from backend.receptionist import build_agent
+from backend.conversations.receptionist import build_agent
 from policy.engine import CHAT_TOOLS
 from tests.conftest import at, local_day
 from tests.fakes.openai_server import last_tool_result, running_fake_openai, text, tool_call

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.services import outbox
-from backend.services.outbox import NewMessage
+from backend.messaging import outbox
+from backend.messaging.outbox import NewMessage
 from tests.conftest import at, local_day
 from tests.fakes.smtp_server import running_fake_smtp
 from tests.fakes.twilio_server import running_fake_twilio

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from twilio.request_validator import RequestValidator
 
-from backend.api.app import create_app
+from backend.app import create_app
 from tests.fakes.twilio_server import AUTH_TOKEN, SentSms, running_fake_twilio
 from tests.integration.helpers import rows, scalar
 from tests.integration.messaging import dispatcher_for, new_phone, outbox_of, provider_settings

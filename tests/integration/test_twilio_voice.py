@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import httpx
 
-from backend.api.app import create_app
+from backend.app import create_app
 from tests.integration.helpers import rows, scalar
 from tests.integration.messaging import new_phone
 from tests.integration.phone import PUBLIC, Phones, new_sid, phone_lines, signed

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from backend.scheduling import BookingRules, OpenHours, free_slots, why_not_bookable
+from backend.scheduling.slots import BookingRules, OpenHours, free_slots, why_not_bookable
 
 NY = ZoneInfo("America/New_York")
 SPRING_FORWARD = date(2027, 3, 14)  # 02:00 -> 03:00
@@ -98,7 +98,7 @@ def test_why_not_bookable_explains():
 
 
 def test_wall_clock_before_keeps_the_local_time_across_dst():
-    from backend.scheduling import wall_clock_before
+    from backend.scheduling.slots import wall_clock_before
 
     ny = ZoneInfo("America/New_York")
     visit = datetime(2027, 3, 15, 10, 0, tzinfo=ny)  # the day after clocks jump forward

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.services import message_templates
+from backend.messaging import message_templates
 from channels.segments import count_segments
 
 

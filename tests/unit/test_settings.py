@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from backend.infra import ensure_admin_secret
-from backend.settings import Settings, to_asyncpg_url
+from backend.core.embedded import ensure_admin_secret
+from backend.core.settings import Settings, to_asyncpg_url
 
 
 def test_production_refuses_to_start_without_real_services_and_an_admin_secret():

@@ -1,1 +1,0 @@
-"""The HTTP API: routes, authentication, the error envelope, idempotent commands."""

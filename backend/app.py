@@ -1,0 +1,172 @@
+"""The ASGI application: routes, error envelope, correlation ids, and the shared resources."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+import socketio
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend import tables  # noqa: F401  (every table known before the first query)
+from backend.conversations import endpoints as conversations
+from backend.conversations import handoff_endpoints as handoff
+from backend.conversations.handoff import HandoffLinks
+from backend.conversations.receptionist import build_turns
+from backend.core import http_errors, idempotency
+from backend.core.db import Database
+from backend.core.deps import current_time
+from backend.core.settings import Settings
+from backend.messaging import endpoints as notifications
+from backend.scheduling import booking_endpoints as bookings
+from backend.scheduling import catalog_endpoints as catalog
+from backend.scheduling import offer_endpoints as offers
+from backend.telephony import endpoints as twilio
+from backend.telephony import phone_number_endpoints as phone_numbers
+from backend.telephony.voice_calls import PhoneCalls
+from backend.tenants import admin_endpoints as admin
+from backend.tenants import endpoints as tenant
+from backend.webchat import endpoints as chat
+from backend.webchat import widget_endpoints as widget
+from backend.webchat.service import WebChat
+from channels import webchat
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "x-correlation-id"
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+class CorrelationIdMiddleware:
+    """Take the caller's X-Correlation-Id (or make one), expose it to handlers, and echo it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        correlation_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append(
+                    (CORRELATION_HEADER.encode(), correlation_id.encode())
+                )
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+class ChatCorsMiddleware:
+    """CORS for the chat fallback endpoints only: any page may call them, the widget key decides.
+
+    No cookies are involved (credentials are off), so a wildcard here grants nothing by itself:
+    each request still needs a publishable key whose allowed origins include the page's Origin.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=["*"],
+            allow_methods=["GET", "POST"],
+            allow_headers=["content-type", "x-widget-key", "x-conversation-token", "idempotency-key"],
+            max_age=600,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(chat.router.prefix):
+            await self.cors(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
+    db = Database(settings)
+    redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    turns = build_turns(db, settings)
+    links = HandoffLinks.from_settings(settings)
+    chat_service = WebChat(db, turns, clock=current_time, links=links)
+    # Through Redis, a message stored by one API process reaches browsers connected to another.
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
+        log.info("purged %d expired idempotency keys", purged)
+        yield
+        await db.dispose()
+        if redis is not None:
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Frontdesk",
+        version="0.1.0",
+        description="AI receptionist server: booking, chat, SMS and voice for clinics and other practices.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.redis = redis
+    app.state.webchat = chat_service
+    app.state.chat_server = webchat.create_server(chat_service, manager)
+    app.state.handoff_links = links
+    app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
+    app.state.demo_widget_key = demo_widget_key
+    http_errors.install(app)
+    app.add_middleware(ChatCorsMiddleware)
+    app.add_middleware(CorrelationIdMiddleware)
+    routers = (
+        admin,
+        tenant,
+        phone_numbers,
+        catalog,
+        bookings,
+        conversations,
+        notifications,
+        chat,
+        widget,
+        offers,
+        handoff,
+        twilio,
+    )
+    for router in (module.router for module in routers):
+        app.include_router(router)
+
+    @app.get("/health", tags=["operations"])
+    async def health(request: Request) -> JSONResponse:
+        checks = {"database": "ok", "redis": "ok" if redis is not None else "not configured"}
+        try:
+            async with db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # health reports, it does not raise
+            checks["database"] = "unavailable"
+        if redis is not None:
+            try:
+                await redis.ping()
+            except Exception:
+                checks["redis"] = "unavailable"
+        healthy = checks["database"] == "ok" and checks["redis"] in {"ok", "not configured"}
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
+        )
+
+    return app
+
+
+def asgi(app: FastAPI) -> ASGIApp:
+    """The app as served: Socket.IO at /socket.io, everything else to FastAPI."""
+    return socketio.ASGIApp(app.state.chat_server, other_asgi_app=app)

@@ -1,0 +1,370 @@
+"""The practice's front desk as the agent sees it: `agent.ports.Desk`, bound to one conversation.
+
+Each method is one transaction through the same services the REST API uses (booking writes under
+SERIALIZABLE behind the tenant's writer gate), acting as "conversation:<id>" in the audit log.
+Service errors become `ToolFailure`s with the same codes the API returns.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.ports import (
+    BookingInfo,
+    Contact,
+    HoldInfo,
+    PracticeInfo,
+    ProviderInfo,
+    ServiceInfo,
+    SlotInfo,
+    ToolFailure,
+    WaitlistInfo,
+)
+from backend.conversations import service as conversation_store
+from backend.core import audit
+from backend.core.context import Caller, TenantContext
+from backend.core.db import Database
+from backend.core.errors import AppError, NotFound
+from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
+from backend.customers import service as customers
+from backend.customers.schemas import CustomerIn
+from backend.scheduling import availability, booking, catalog
+from backend.scheduling.models import Appointment, Provider, Service, WaitlistEntry, WeeklyHours
+from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
+from policy.engine import BookingFacts, Decision, ToolCall
+
+T = TypeVar("T")
+_EMAIL = re.compile(EMAIL_PATTERN)
+_REFERENCE = re.compile(f"[{booking.REFERENCE_ALPHABET}]{{{booking.REFERENCE_LENGTH}}}")
+
+
+class PracticeDesk:
+    def __init__(self, db: Database, caller: Caller, conversation_id: uuid.UUID, now: datetime) -> None:
+        self.db = db
+        self.caller = caller
+        self.tenant = caller.tenant
+        self.conversation_id = conversation_id
+        self.owner = f"conversation:{conversation_id}"
+        self.now = now
+
+    async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        try:
+            return await self.db.transaction(work)
+        except AppError as error:
+            raise ToolFailure(error.code, error.message) from error
+
+    async def _booking_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        try:
+            return await self.db.transaction(
+                work, isolation="SERIALIZABLE", gate=booking.writer_gate(self.tenant.id)
+            )
+        except AppError as error:
+            raise ToolFailure(error.code, error.message) from error
+
+    # ---- reading ----
+
+    async def list_services(self) -> list[ServiceInfo]:
+        async def work(session: AsyncSession) -> list[ServiceInfo]:
+            services, _ = await catalog.list_services(session, self.tenant)
+            return [_service_info(s) for s in services]
+
+        return await self._transaction(work)
+
+    async def find_slots(self, service_id: str, first_day: date, last_day: date) -> list[SlotInfo]:
+        service_uuid = _uuid(service_id, "service")
+
+        async def work(session: AsyncSession) -> list[SlotInfo]:
+            _, slots = await availability.find_slots(
+                session, self.tenant, service_uuid, first_day, last_day, self.now, owner=self.owner
+            )
+            return [SlotInfo(s.starts_at, str(s.provider.id), s.provider.name) for s in slots]
+
+        return await self._transaction(work)
+
+    async def booking_facts(self, reference: str) -> BookingFacts | None:
+        if not _REFERENCE.fullmatch(reference):
+            return None
+
+        async def work(session: AsyncSession) -> BookingFacts | None:
+            try:
+                found = await booking.get_appointment(session, self.tenant, reference)
+            except NotFound:
+                return None
+            customer = found.customer
+            return BookingFacts(found.reference, str(customer.id), customer.phone, customer.email)
+
+        return await self._transaction(work)
+
+    async def get_booking(self, reference: str) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo:
+            return _booking_info(await booking.get_appointment(session, self.tenant, reference))
+
+        return await self._transaction(work)
+
+    async def upcoming_bookings(self, customer_id: str | None, phone: str | None) -> list[BookingInfo]:
+        if customer_id is None and phone is None:
+            return []
+
+        async def work(session: AsyncSession) -> list[BookingInfo]:
+            found, _ = await booking.list_appointments(
+                session,
+                self.tenant,
+                start=self.now,
+                end=None,
+                statuses=sorted(availability.OCCUPYING),
+                customer_id=_uuid(customer_id, "customer") if customer_id else None,
+                phone=phone,
+                email=None,
+                limit=20,
+                cursor=None,
+            )
+            return [_booking_info(a) for a in found]
+
+        return await self._transaction(work)
+
+    # ---- writing ----
+
+    async def hold_slot(
+        self, service_id: str, starts_at: datetime, provider_id: str | None, replace_hold_id: str | None
+    ) -> HoldInfo:
+        data = HoldCreate(
+            service_id=_uuid(service_id, "service"),
+            provider_id=_uuid(provider_id, "provider") if provider_id else None,
+            starts_at=starts_at,
+            session_key=self.owner,
+        )
+
+        async def work(session: AsyncSession) -> HoldInfo:
+            if replace_hold_id is not None:
+                await booking.release_hold(session, self.caller, _uuid(replace_hold_id, "hold"), self.owner)
+                await session.flush()  # the old hold stops blocking before the new one is checked
+            hold = await booking.create_hold(session, self.caller, data, self.now)
+            service = await session.get_one(Service, hold.service_id)
+            provider = await session.get_one(Provider, hold.provider_id)
+            return HoldInfo(
+                str(hold.id), str(service.id), service.name, provider.name, hold.starts_at, hold.expires_at
+            )
+
+        return await self._booking_write(work)
+
+    async def confirm_booking(self, hold_id: str, contact: Contact, notes: str) -> BookingInfo:
+        try:
+            data = HoldConfirm(
+                customer=CustomerIn(name=contact.name, phone=contact.phone, email=contact.email),
+                notes=notes,
+                session_key=self.owner,
+            )
+        except ValidationError as error:
+            raise ToolFailure("VALIDATION_ERROR", _first_problem(error)) from error
+
+        async def work(session: AsyncSession) -> BookingInfo:
+            appointment = await booking.confirm_hold(
+                session, self.caller, _uuid(hold_id, "hold"), data, self.now
+            )
+            return _booking_info(appointment)
+
+        return await self._booking_write(work)
+
+    async def reschedule_booking(self, reference: str, starts_at: datetime) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo:
+            moved = await booking.reschedule(
+                session, self.caller, reference, RescheduleIn(starts_at=starts_at), self.now
+            )
+            return _booking_info(moved)
+
+        return await self._booking_write(work)
+
+    async def cancel_booking(self, reference: str, reason: str) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo:
+            cancelled = await booking.cancel(
+                session, self.caller, reference, CancelIn(reason=reason), self.now
+            )
+            return _booking_info(cancelled)
+
+        return await self._booking_write(work)
+
+    async def join_waitlist(
+        self, service_id: str, first_day: date, last_day: date, part_of_day: str | None, contact: Contact
+    ) -> WaitlistInfo:
+        try:
+            person = CustomerIn(name=contact.name, phone=contact.phone, email=contact.email)
+        except ValidationError as error:
+            raise ToolFailure("VALIDATION_ERROR", _first_problem(error)) from error
+
+        async def work(session: AsyncSession) -> WaitlistInfo:
+            service = await availability.get_service(session, self.tenant, _uuid(service_id, "service"))
+            customer = await customers.find_or_create(session, self.tenant, person)
+            entry = WaitlistEntry(
+                tenant_id=self.tenant.id,
+                customer_id=customer.id,
+                service_id=service.id,
+                first_day=first_day,
+                last_day=last_day,
+                part_of_day=part_of_day,
+                conversation_id=self.conversation_id,
+            )
+            session.add(entry)
+            await session.flush()
+            audit.record(
+                session,
+                self.caller,
+                "waitlist.joined",
+                "waitlist_entry",
+                entry.id,
+                {
+                    "service_id": str(service.id),
+                    "first_day": first_day.isoformat(),
+                    "last_day": last_day.isoformat(),
+                },
+            )
+            return WaitlistInfo(str(entry.id), service.name, first_day, last_day)
+
+        return await self._transaction(work)
+
+    async def request_human(self, reason: str) -> None:
+        async def work(session: AsyncSession) -> None:
+            await conversation_store.flag_for_human(session, self.caller, self.conversation_id, reason)
+
+        await self._transaction(work)
+
+    # ---- audit ----
+
+    async def record_decision(self, call: ToolCall, decision: Decision) -> None:
+        async def work(session: AsyncSession) -> None:
+            audit.record(
+                session,
+                self.caller,
+                "policy.allowed" if decision.allowed else "policy.denied",
+                "tool_call",
+                call.name,
+                {"rule": decision.rule, "policy_reason": decision.reason, "args": dict(call.args)},
+            )
+
+        await self.db.transaction(work)
+
+    async def record_triage(self, category: str, dismissed_because: str | None = None) -> None:
+        if dismissed_because is None:
+            action = "triage.emergency"
+            details = {"category": category, "rule": "triage.emergency", "tools_blocked": True}
+        else:
+            action = "triage.dismissed"
+            details = {"category": category, "rule": "triage.context", "set_aside": dismissed_because}
+
+        async def work(session: AsyncSession) -> None:
+            audit.record(session, self.caller, action, "conversation", self.conversation_id, details)
+
+        await self.db.transaction(work)
+
+    def normalize_contact(self, text: str) -> str | None:
+        candidate = text.strip()
+        if _EMAIL.fullmatch(candidate):
+            return candidate.lower()
+        try:
+            return customers.normalize_phone(candidate, self.tenant.settings.default_country)
+        except AppError:
+            return None
+
+
+async def practice_info(session: AsyncSession, tenant: TenantContext) -> PracticeInfo:
+    services, links = await catalog.list_services(session, tenant)
+    providers = await session.execute(
+        select(Provider.id, Provider.name)
+        .where(Provider.tenant_id == tenant.id, Provider.active)
+        .order_by(Provider.name)
+    )
+    hours = await session.execute(
+        select(WeeklyHours.weekday, WeeklyHours.opens_at, WeeklyHours.closes_at)
+        .join(Provider, Provider.id == WeeklyHours.provider_id)
+        .where(WeeklyHours.tenant_id == tenant.id, Provider.active)
+    )
+    settings = tenant.settings
+    return PracticeInfo(
+        name=tenant.name,
+        timezone=tenant.timezone_name,
+        country=settings.default_country,
+        opening_hours=tuple(opening_hours_lines([tuple(row) for row in hours])),
+        hold_minutes=settings.hold_ttl_minutes,
+        far_date_confirm_days=settings.far_date_confirm_days,
+        staff_phone=settings.staff_phone,
+        services=tuple(_service_info(s, links.get(s.id, [])) for s in services),
+        providers=tuple(ProviderInfo(str(pid), name) for pid, name in providers),
+    )
+
+
+def opening_hours_lines(rows: list[tuple[int, time, time]]) -> list[str]:
+    """ "Mon-Fri: 9:00 AM-12:00 PM, 1:00 PM-5:00 PM" from every provider's weekly hours, merged."""
+    by_day: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for weekday, opens, closes in rows:
+        by_day[weekday].append((opens, closes))
+    texts = []
+    for weekday in range(7):
+        merged: list[list[time]] = []
+        for opens, closes in sorted(by_day.get(weekday, [])):
+            if merged and opens <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], closes)
+            else:
+                merged.append([opens, closes])
+        texts.append(", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in merged) or "closed")
+    lines = []
+    start = 0
+    for weekday in range(1, 8):
+        if weekday == 7 or texts[weekday] != texts[start]:
+            days = (
+                WEEKDAYS[start].title()
+                if weekday - 1 == start
+                else f"{WEEKDAYS[start].title()}-{WEEKDAYS[weekday - 1].title()}"
+            )
+            lines.append(f"{days}: {texts[start]}")
+            start = weekday
+    return lines
+
+
+def _clock(moment: time) -> str:
+    return f"{moment.hour % 12 or 12}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _service_info(service: Service, provider_ids: list[uuid.UUID] | None = None) -> ServiceInfo:
+    return ServiceInfo(
+        id=str(service.id),
+        name=service.name,
+        duration_minutes=service.duration_minutes,
+        description=service.description,
+        aliases=tuple(service.aliases),
+        provider_ids=tuple(str(p) for p in provider_ids or ()),
+    )
+
+
+def _booking_info(appointment: Appointment) -> BookingInfo:
+    return BookingInfo(
+        id=str(appointment.id),
+        reference=appointment.reference,
+        customer_id=str(appointment.customer_id),
+        customer_name=appointment.customer.name,
+        service_id=str(appointment.service_id),
+        service_name=appointment.service.name,
+        provider_name=appointment.provider.name,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        status=appointment.status,
+    )
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as error:
+        raise ToolFailure("NOT_FOUND", f"no {what} with id {value!r}") from error
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    return f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"

@@ -1,0 +1,49 @@
+"""Tables of the conversations domain: conversations and their numbered messages."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.core.models import Base, created_at_column, tenant_fk, updated_at_column, uuid_pk
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    channel: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    turn_lease_until: Mapped[datetime | None]
+    origin: Mapped[str | None] = mapped_column(String(300))
+    # SMS and voice: who the patient is (their phone) and which of the practice's numbers they used.
+    patient_phone: Mapped[str | None] = mapped_column(String(16))
+    practice_number: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class ConversationMessage(Base):
+    __tablename__ = "conversation_messages"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    seq: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))  # patient | assistant
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    client_message_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,39 @@
+"""The receptionist this deployment runs, built from the settings: the agent (the deterministic
+engine, with a language model when one is configured) and the turn runner every channel shares."""
+
+from __future__ import annotations
+
+from openai import AsyncOpenAI
+
+from agent.llm import LlmConfig, LlmPlanner
+from agent.loop import Agent
+from backend.conversations.turns import Turns
+from backend.core.db import Database
+from backend.core.settings import Settings
+
+
+def build_agent(settings: Settings) -> Agent:
+    """The agent this server runs: the deterministic engine, with a language model when one is configured."""
+    if settings.llm_api_key is None:
+        return Agent()
+    config = LlmConfig(
+        api_key=settings.llm_api_key.get_secret_value(),
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        timeout_seconds=settings.llm_timeout_seconds,
+        max_tool_iterations=settings.llm_max_tool_iterations,
+    )
+    client = AsyncOpenAI(
+        api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_seconds, max_retries=0
+    )
+    return Agent(LlmPlanner(client, config))
+
+
+def build_turns(db: Database, settings: Settings) -> Turns:
+    return Turns(
+        db,
+        build_agent(settings),
+        settings.chat_turn_lease_seconds,
+        settings.chat_max_message_chars,
+        settings.chat_messages_per_minute,
+    )

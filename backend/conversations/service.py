@@ -1,0 +1,164 @@
+"""Conversations as stored: the resume token (hashed), the agent's state, and every message
+with its sequence number."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.conversations.models import Conversation, ConversationMessage
+from backend.core import audit
+from backend.core.context import Caller, TenantContext
+from backend.core.errors import NotFound
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    seq: int
+    role: str
+    text: str
+    payload: dict[str, Any]
+    created_at: datetime
+    client_message_id: str | None = None
+
+    @classmethod
+    def of(cls, row: ConversationMessage) -> StoredMessage:
+        return cls(row.seq, row.role, row.body, row.payload, row.created_at, row.client_message_id)
+
+    def event(self) -> dict[str, Any]:
+        """The message as clients receive it (Socket.IO event and REST body alike)."""
+        return {
+            "seq": self.seq,
+            "role": self.role,
+            "text": self.text,
+            "quick_replies": self.payload.get("quick_replies", []),
+            "card": self.payload.get("card"),
+            "client_message_id": self.client_message_id,
+            "at": self.created_at.isoformat(),
+        }
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def start(
+    session: AsyncSession, tenant: TenantContext, channel: str, origin: str | None = None
+) -> tuple[Conversation, str]:
+    """A new conversation and its resume token (shown to the client once, stored hashed)."""
+    token = "cv_" + secrets.token_urlsafe(32)
+    conversation = Conversation(
+        tenant_id=tenant.id, channel=channel, token_hash=hash_token(token), origin=origin, state={}
+    )
+    session.add(conversation)
+    await session.flush()
+    return conversation, token
+
+
+async def phone_thread(
+    session: AsyncSession, tenant: TenantContext, channel: str, practice_number: str, patient_phone: str
+) -> Conversation:
+    """The conversation of a text or a call. SMS: one thread per (practice number, patient phone),
+    found again on every text; voice: a new conversation per call. The patient's phone is already
+    known, so the receptionist never asks for it."""
+    if channel == "sms":
+        found = await session.scalar(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant.id,
+                Conversation.channel == "sms",
+                Conversation.practice_number == practice_number,
+                Conversation.patient_phone == patient_phone,
+            )
+        )
+        if found is not None:
+            return found
+    values = {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant.id,
+        "channel": channel,
+        "state": {"phone": patient_phone},
+        "practice_number": practice_number,
+        "patient_phone": patient_phone,
+    }
+    statement = insert(Conversation).values(**values)
+    if channel == "sms":
+        # Two texts of a new patient arriving together both try to open the thread; one does.
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[Conversation.tenant_id, Conversation.practice_number, Conversation.patient_phone],
+            index_where=text("channel = 'sms'"),  # the partial index's own predicate, verbatim
+        )
+    await session.execute(statement)
+    if channel == "sms":
+        return await phone_thread(session, tenant, channel, practice_number, patient_phone)
+    return await session.get_one(Conversation, values["id"])
+
+
+async def find_by_token(session: AsyncSession, tenant: TenantContext, token: str) -> Conversation | None:
+    return (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant.id, Conversation.token_hash == hash_token(token)
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def messages_after(
+    session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, after_seq: int, limit: int = 500
+) -> list[StoredMessage]:
+    rows = await session.execute(
+        select(ConversationMessage)
+        .where(
+            ConversationMessage.tenant_id == tenant.id,
+            ConversationMessage.conversation_id == conversation_id,
+            ConversationMessage.seq > after_seq,
+        )
+        .order_by(ConversationMessage.seq)
+        .limit(limit)
+    )
+    return [StoredMessage.of(row) for row in rows.scalars()]
+
+
+async def flag_for_human(
+    session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, reason: str
+) -> None:
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.tenant_id == caller.tenant.id)
+        .values(status="needs_human")
+    )
+    audit.record(
+        session, caller, "conversation.human_requested", "conversation", conversation_id, {"reason": reason}
+    )
+
+
+async def list_for_tenant(
+    session: AsyncSession, tenant: TenantContext, status: str | None, limit: int
+) -> list[Conversation]:
+    """Most recently active first; staff look here for conversations that asked for a person."""
+    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
+    if status is not None:
+        query = query.where(Conversation.status == status)
+    rows = await session.execute(query.order_by(Conversation.updated_at.desc(), Conversation.id).limit(limit))
+    return list(rows.scalars())
+
+
+async def get(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
+    conversation = (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.id == conversation_id, Conversation.tenant_id == tenant.id
+            )
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation

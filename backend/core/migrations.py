@@ -1,0 +1,20 @@
+"""Running Alembic from code: `frontdesk migrate`, server start-up and the test suite."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from alembic.config import Config
+
+from alembic import command
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def upgrade_to_head(database_url: str) -> None:
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["database_url"] = database_url
+    # alembic/env.py runs its own event loop; a worker thread keeps it clear of any loop running here.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(command.upgrade, config, "head").result()

@@ -1,0 +1,92 @@
+"""The shapes every domain builds on: input and output bases, validated names, patterns and the
+tenant's settings. Validated at the edge, trusted inside."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# A phone number in E.164 form, as Twilio sends and expects them: "+16175550100".
+E164_PATTERN = r"^\+[1-9]\d{6,14}$"
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _valid_timezone(value: str) -> str:
+    # ZoneInfo accepts some file names that are not zones ("posixrules"); the catalogue is the truth.
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'"
+        ) from error
+    if value not in available_timezones():
+        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'")
+    return value
+
+
+def _valid_origin(value: str) -> str:
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", value):
+        raise ValueError(
+            f"{value!r} is not an origin like 'https://clinic.example' (scheme, host, optional port)"
+        )
+    return value.lower()
+
+
+# Deliberately loose: something@domain.tld. Deliverability is the mail server's business.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+Timezone = Annotated[str, AfterValidator(_valid_timezone)]
+Origin = Annotated[str, AfterValidator(_valid_origin)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
+
+
+class TenantSettings(Input):
+    hold_ttl_minutes: int = Field(default=5, ge=1, le=60)
+    min_lead_minutes: int = Field(default=60, ge=0, le=60 * 24 * 14)
+    max_days_ahead: int = Field(default=90, ge=1, le=730)
+    slot_step_minutes: int = Field(default=15, ge=5, le=240)
+    # Dates further ahead than this need an explicit confirmation in conversations.
+    far_date_confirm_days: int = Field(default=30, ge=1, le=730)
+    # Region for phone numbers written without a country code.
+    default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    # A number where patients reach a person; offered when they ask for one.
+    staff_phone: str | None = Field(default=None, pattern=E164_PATTERN)
+    # Reminders this many hours before the visit, counted on the local wall clock (so "24" is the
+    # same time the day before, across a DST change too).
+    reminder_offsets_hours: list[Annotated[int, Field(ge=1, le=24 * 14)]] = Field(
+        default_factory=lambda: [48, 24], max_length=5
+    )
+    # Non-urgent texts (reminders, offers, follow-ups) wait until the quiet hours are over, in the
+    # recipient's timezone.
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(8, 0)
+    follow_up_cooldown_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    follow_up_max_per_week: int = Field(default=2, ge=0, le=20)
+    # How long a waitlist patient has the freed slot to themselves before the next one is asked.
+    waitlist_offer_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # Unset: no review requests.
+    review_link: Annotated[str, Field(max_length=500, pattern=r"^https://\S+$")] | None = None
+    review_delay_hours: int = Field(default=2, ge=0, le=24 * 14)
+    # Calls answered by the receptionist at once; callers beyond it hear a busy message.
+    max_concurrent_calls: int = Field(default=5, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _distinct_offsets(self) -> TenantSettings:
+        if len(set(self.reminder_offsets_hours)) != len(self.reminder_offsets_hours):
+            raise ValueError("reminder_offsets_hours must not repeat an offset")
+        return self

@@ -1,0 +1,174 @@
+"""Every setting Frontdesk reads from the environment, in one typed place.
+
+Nothing else in the code base reads environment variables: the composition root builds one
+`Settings` and hands the values down.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # Unset means "start an embedded server under data_dir" (development and tests only).
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Guards tenant creation. In development an unset secret is generated once under data_dir.
+    admin_secret: SecretStr | None = None
+
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Waiting longer than this for a free connection answers 503 SERVER_BUSY (retryable).
+    db_pool_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    # How many times a booking transaction is re-run after a serialization failure or deadlock.
+    booking_max_attempts: int = Field(default=12, ge=1, le=50)
+
+    idempotency_ttl_hours: int = Field(default=72, ge=72)
+    # An in-progress idempotency record older than this belongs to a request that died.
+    idempotency_lock_seconds: int = Field(default=60, ge=5)
+
+    # A language model for free conversation. Unset (the default): the deterministic engine answers.
+    llm_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    # A whole turn, tools included: below Twilio's 15 s limit for answering a caller, with room for
+    # the database and the reply. Past it the deterministic engine answers.
+    llm_timeout_seconds: float = Field(default=10, gt=0, le=12)
+    llm_max_tool_iterations: int = Field(default=6, ge=1, le=20)
+
+    # A chat turn that has not finished after this long belongs to a process that died.
+    chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
+    chat_max_message_chars: int = Field(default=2000, ge=100, le=20000)
+    chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
+
+    # ---- outbound messages ----
+    # Without Twilio credentials SMS go to the `log` provider; without an SMTP host, e-mail does.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    # Another Twilio API host (a test double, a regional proxy); unset means api.twilio.com.
+    twilio_api_base_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "Frontdesk <no-reply@frontdesk.localhost>"
+
+    outbox_max_attempts: int = Field(default=5, ge=1, le=20)
+    outbox_retry_base_seconds: float = Field(default=30, gt=0, le=3600)
+    outbox_retry_max_seconds: float = Field(default=3600, gt=0, le=86400)
+    # A row claimed for sending longer ago than this belongs to a worker that died; it is sent again.
+    outbox_lease_seconds: int = Field(default=120, ge=1, le=3600)
+    outbox_batch_size: int = Field(default=50, ge=1, le=1000)
+    outbox_send_concurrency: int = Field(default=20, ge=1, le=200)
+    # The periodic sweep behind the insert nudges: how often, at most, a missed row waits.
+    worker_sweep_seconds: int = Field(default=5, ge=1, le=60)
+    provider_timeout_seconds: float = Field(default=15, gt=0, le=120)
+    # Per recipient: at most this many SMS in the sliding window; more wait until the window allows.
+    sms_rate_limit_count: int = Field(default=10, ge=1, le=1000)
+    sms_rate_limit_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # This many consecutive transient failures open a provider's circuit for a cool-down that doubles
+    # on every failed probe, up to the maximum.
+    circuit_failure_threshold: int = Field(default=5, ge=1, le=100)
+    circuit_open_seconds: float = Field(default=30, gt=0, le=3600)
+    circuit_max_open_seconds: float = Field(default=600, gt=0, le=86400)
+
+    # ---- inbound SMS and voice (Twilio webhooks) ----
+    # Off only for local experiments with unsigned requests; the server refuses to start in
+    # production with it off.
+    twilio_verify_signatures: bool = True
+    voice_language: str = "en-US"
+    # Seconds of silence before Twilio posts an empty turn.
+    voice_gather_timeout_seconds: int = Field(default=5, ge=1, le=30)
+    # How long the "text me a link" link to continue a call in the web chat works.
+    handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
+
+    log_level: str = "INFO"
+
+    @field_validator(
+        "llm_api_key",
+        "llm_base_url",
+        "twilio_account_sid",
+        "twilio_auth_token",
+        "twilio_from_number",
+        "twilio_api_base_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `LLM_API_KEY=` in an env file means "not configured", not a configured empty value.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _production_needs_real_services(self) -> Settings:
+        if self.environment == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("DATABASE_URL", self.database_url),
+                    ("REDIS_URL", self.redis_url),
+                    ("ADMIN_SECRET", self.admin_secret),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production requires {', '.join(missing)} to be set")
+            if not self.twilio_verify_signatures:
+                raise ValueError("TWILIO_VERIFY_SIGNATURES=false is for local development, never production")
+        return self
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> Settings:
+        given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_from_number]
+        if any(given) and not all(given):
+            raise ValueError(
+                "Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER together"
+            )
+        return self
+
+    @property
+    def sms_provider(self) -> Literal["twilio", "log"]:
+        return "twilio" if self.twilio_account_sid else "log"
+
+    @property
+    def email_provider(self) -> Literal["smtp", "log"]:
+        return "smtp" if self.smtp_host else "log"
+
+    @property
+    def async_database_url(self) -> str:
+        """The URL in the form SQLAlchemy's asyncpg dialect expects."""
+        if self.database_url is None:
+            raise RuntimeError("database_url is not resolved yet; call embedded.resolve_services first")
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}://…")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

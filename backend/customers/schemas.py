@@ -1,0 +1,31 @@
+"""Shapes of a customer (patient) as given to and shown by the API."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from backend.core.schemas import EMAIL_PATTERN, Input, Name, Output
+
+
+class CustomerIn(Input):
+    name: Name
+    phone: str | None = Field(default=None, max_length=32, description="E.164, or national format")
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)] | None = None
+    sms_consent: bool = Field(default=True, description="Appointment texts (confirmations, reminders)")
+    email_consent: bool = Field(default=True, description="Appointment e-mails")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CustomerIn:
+        if not self.phone and not self.email:
+            raise ValueError("a customer needs a phone number or an e-mail address")
+        return self
+
+
+class CustomerOut(Output):
+    id: uuid.UUID
+    name: str
+    phone: str | None
+    email: str | None

@@ -1,0 +1,437 @@
+"""The worker's side of the lifecycle: run the scheduled actions that are due, sweep lapsed holds.
+
+Each action runs in its own transaction, taken with FOR UPDATE SKIP LOCKED so two workers never run
+the same one, and finishes as `done` (its messages are queued), `skipped` (the policy or the facts
+said no, with the reason in `outcome`), or stays `pending` with a later due time (deferred). An
+action that raises is retried with backoff and, after the outbox's attempt limit, marked `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.understanding import PARTS_OF_DAY
+from backend.conversations.models import Conversation
+from backend.core import audit
+from backend.core.context import Caller, TenantContext
+from backend.core.db import Database
+from backend.core.errors import AppError
+from backend.core.settings import Settings
+from backend.customers import service as customers
+from backend.customers.models import Customer
+from backend.messaging import lifecycle, outbox
+from backend.messaging.lifecycle import Limits, Recipient
+from backend.messaging.models import ScheduledAction
+from backend.scheduling import booking, waitlist
+from backend.scheduling.availability import OCCUPYING
+from backend.scheduling.models import Appointment, Hold, Provider, Service, WaitlistEntry
+from backend.tenants import service as tenants
+from policy.quiet_hours import quiet_until
+
+log = logging.getLogger("frontdesk.worker")
+
+WORKER = "worker"
+
+
+@dataclass(frozen=True)
+class Due:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    action: str
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str  # done | skipped | deferred
+    outcome: str
+    due_at: datetime | None = None  # deferred: when to try again
+
+
+class ActionRunner:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.offer_base_url = settings.public_base_url.rstrip("/") + "/o/"
+
+    async def run_due(self, now: datetime, limit: int = 200) -> int:
+        """Run every action due at `now` (up to `limit`); how many were run."""
+        ran = 0
+        while ran < limit:
+            due = await self.db.transaction(lambda session: _next_due(session, now))
+            if due is None:
+                break
+            await self.run(due, now)
+            ran += 1
+        return ran
+
+    async def run(self, due: Due, now: datetime) -> None:
+        async def work(session: AsyncSession) -> None:
+            action = (
+                await session.execute(
+                    select(ScheduledAction)
+                    .where(
+                        ScheduledAction.id == due.id,
+                        ScheduledAction.status == "pending",
+                        ScheduledAction.due_at <= now,
+                    )
+                    .with_for_update(skip_locked=True)
+                )
+            ).scalar_one_or_none()
+            if action is None:
+                return  # another worker has it, or had it
+            tenant = await tenants.get_context(session, action.tenant_id)
+            caller = Caller(tenant, WORKER, f"action:{action.id}")
+            result = await self._perform(session, caller, action, now)
+            action.attempts += 1
+            action.outcome = result.outcome
+            if result.status == "deferred":
+                assert result.due_at is not None
+                action.due_at = result.due_at
+            else:
+                action.status = result.status
+
+        try:
+            # Offers place holds, so every action runs like a booking write of its tenant.
+            await self.db.transaction(work, isolation="SERIALIZABLE", gate=booking.writer_gate(due.tenant_id))
+        except Exception as error:
+            log.exception("action %s (%s) failed", due.id, due.action)
+            failure = type(error).__name__
+            await self.db.transaction(lambda session: self._failed(session, due, failure, now))
+
+    async def _failed(self, session: AsyncSession, due: Due, failure: str, now: datetime) -> None:
+        action = await session.get_one(ScheduledAction, due.id, with_for_update=True)
+        action.attempts += 1
+        action.outcome = f"error: {failure}"
+        if action.attempts >= self.settings.outbox_max_attempts:
+            action.status = "failed"
+        else:
+            action.due_at = now + timedelta(seconds=outbox.retry_delay(self.settings, action.attempts))
+
+    async def _perform(
+        self, session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime
+    ) -> Result:
+        if action.action == "send_reminder":
+            return await _reminder(session, caller, action, now)
+        if action.action == "send_follow_up":
+            return await _follow_up(session, caller, action, now)
+        if action.action == "offer_waitlist_slot":
+            return await self._waitlist_offer(session, caller, action, now)
+        if action.action == "send_review_request":
+            return await _after_visit(session, caller, action, now, "completed", "review_request")
+        if action.action == "mark_no_show":
+            return await _after_visit(session, caller, action, now, "no_show", "no_show")
+        return Result("skipped", f"no handler for {action.action}")
+
+    # ---- waitlist ----
+
+    async def _waitlist_offer(
+        self, session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime
+    ) -> Result:
+        """Offer the freed slot to the best waiting patient; at the offer's expiry, to the next one."""
+        tenant = caller.tenant
+        payload = action.payload
+        offered: list[str] = list(payload["offered"])
+        previous = payload.get("entry_id")
+        if previous is not None and await _offer_was_taken(session, caller, uuid.UUID(previous)):
+            return Result("done", "the slot was booked from the offer")
+        starts_at = datetime.fromisoformat(payload["starts_at"])
+        if starts_at <= now:
+            return Result("skipped", "the freed time has passed")
+        for entry, customer, service in await _waiting_for(session, tenant, payload, starts_at):
+            if str(entry.id) in offered:
+                continue
+            offered.append(str(entry.id))
+            recipient = Recipient.of(customer)
+            if recipient.phone and recipient.sms_consent:
+                # The offer's clock must not run while the patient sleeps: wait for the morning
+                # (the slot stays open to everyone meanwhile). `notify` checks the same rule again.
+                zone = outbox.recipient_timezone("sms", recipient.phone, tenant.timezone_name)
+                settings = tenant.settings
+                morning = quiet_until(now, zone, settings.quiet_hours_start, settings.quiet_hours_end)
+                if morning is not None:
+                    return Result("deferred", "quiet hours for the first patient waiting", morning)
+            try:
+                async with session.begin_nested():
+                    hold = await booking.place_hold(
+                        session,
+                        caller,
+                        service,
+                        uuid.UUID(payload["provider_id"]),
+                        starts_at,
+                        f"waitlist:{entry.id}",
+                        now,
+                    )
+            except AppError as error:
+                if error.code == "SLOT_TAKEN":
+                    return Result("done", "the slot was taken before it could be offered")
+                continue  # this patient's service does not fit the freed time
+            minutes = tenant.settings.waitlist_offer_minutes
+            hold.expires_at = now + timedelta(minutes=minutes)
+            token = secrets.token_urlsafe(16)  # 22 characters: the link must fit in one SMS
+            entry.status = "offered"
+            entry.offer_hold_id = hold.id
+            entry.offer_token_hash = waitlist.offer_token_hash(token)
+            context = {
+                "practice": tenant.name,
+                "first_name": customer.name.split()[0],
+                "service": service.name,
+                "provider": (await session.get_one(Provider, hold.provider_id)).name,
+                "when": lifecycle.when_label(tenant, starts_at),
+                "timezone": tenant.timezone_name,
+                "minutes": minutes,
+                "link": self.offer_base_url + token,
+            }
+            decisions = await lifecycle.notify(
+                session,
+                caller,
+                "offer_waitlist_slot",
+                "waitlist_offer",
+                recipient,
+                context,
+                f"waitlist_offer:{entry.id}:{hold.id}",
+                now,
+            )
+            if not any(decision.allowed for decision in decisions.values()):
+                hold.status = "released"
+                entry.status = "waiting"
+                entry.offer_hold_id = entry.offer_token_hash = None
+                continue
+            await lifecycle.schedule(
+                session,
+                tenant,
+                "offer_waitlist_slot",
+                hold.expires_at,
+                f"waitlist:{payload['source']}:{payload['starts_at']}:{len(offered)}",
+                payload={**payload, "offered": offered, "entry_id": str(entry.id)},
+            )
+            audit.record(
+                session, caller, "waitlist.offered", "waitlist_entry", entry.id, {"hold_id": str(hold.id)}
+            )
+            return Result("done", f"offered to waitlist entry {entry.id} until {hold.expires_at.isoformat()}")
+        return Result("done", "nobody on the waiting list fits the freed time")
+
+
+async def _next_due(session: AsyncSession, now: datetime) -> Due | None:
+    row = (
+        await session.execute(
+            select(ScheduledAction.id, ScheduledAction.tenant_id, ScheduledAction.action)
+            .where(ScheduledAction.status == "pending", ScheduledAction.due_at <= now)
+            .order_by(ScheduledAction.due_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    return Due(*row) if row is not None else None
+
+
+async def _appointment(session: AsyncSession, tenant: TenantContext, action: ScheduledAction) -> Appointment:
+    assert action.appointment_id is not None
+    return await booking.get_appointment(session, tenant, str(action.appointment_id))
+
+
+async def _reminder(session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime) -> Result:
+    appointment = await _appointment(session, caller.tenant, action)
+    if appointment.status not in OCCUPYING:
+        return Result("skipped", f"the appointment is {appointment.status}")
+    if appointment.starts_at.isoformat() != action.payload["starts_at"] or appointment.starts_at <= now:
+        return Result("skipped", "the appointment has moved or passed")
+    decisions = await lifecycle.notify(
+        session,
+        caller,
+        "send_reminder",
+        "reminder",
+        Recipient.of(appointment.customer),
+        lifecycle.appointment_context(caller.tenant, appointment),
+        action.dedupe_key,
+        now,
+        appointment_id=appointment.id,
+    )
+    return _summary(decisions)
+
+
+async def _after_visit(
+    session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime, status: str, kind: str
+) -> Result:
+    appointment = await _appointment(session, caller.tenant, action)
+    if appointment.status != status:
+        return Result("skipped", f"the appointment is {appointment.status} now")
+    context = lifecycle.appointment_context(caller.tenant, appointment)
+    limits = None
+    if kind == "review_request":
+        context["link"] = caller.tenant.settings.review_link
+        limits = Limits(window=timedelta(days=lifecycle.REVIEW_CAP_DAYS), cap=1)
+    decisions = await lifecycle.notify(
+        session,
+        caller,
+        action.action,
+        kind,
+        Recipient.of(appointment.customer),
+        context,
+        action.dedupe_key,
+        now,
+        appointment_id=appointment.id,
+        limits=limits,
+    )
+    return _summary(decisions)
+
+
+async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime) -> Result:
+    tenant = caller.tenant
+    hold = (
+        await session.execute(
+            select(Hold).where(Hold.tenant_id == tenant.id, Hold.id == uuid.UUID(action.payload["hold_id"]))
+        )
+    ).scalar_one()
+    conversation = (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant.id,
+                Conversation.id == uuid.UUID(action.payload["conversation_id"]),
+            )
+        )
+    ).scalar_one_or_none()
+    if conversation is None:
+        return Result("skipped", "the conversation is gone")
+    later = await session.execute(
+        select(Hold.id).where(
+            Hold.tenant_id == tenant.id,
+            Hold.owner == hold.owner,
+            Hold.created_at > hold.created_at,
+            (Hold.status == "confirmed") | ((Hold.status == "active") & (Hold.expires_at > now)),
+        )
+    )
+    if later.first() is not None:
+        return Result("skipped", "the patient has held or booked another time since")
+    state = conversation.state
+    phone = _phone(state.get("phone"), tenant)
+    if not state.get("name") or not (phone or state.get("email")):
+        return Result("skipped", "no contact details were given in the conversation")
+    service = await session.get_one(Service, hold.service_id)
+    settings = tenant.settings
+    decisions = await lifecycle.notify(
+        session,
+        caller,
+        "send_follow_up",
+        "follow_up",
+        # They gave these details to be booked; the follow-up is about that same booking.
+        Recipient(state["name"], phone, state.get("email")),
+        {
+            "practice": tenant.name,
+            "first_name": state["name"].split()[0],
+            "service": service.name,
+            "when": lifecycle.when_label(tenant, hold.starts_at),
+            "timezone": tenant.timezone_name,
+        },
+        action.dedupe_key,
+        now,
+        limits=Limits(
+            window=timedelta(days=7),
+            cap=settings.follow_up_max_per_week,
+            cooldown=timedelta(minutes=settings.follow_up_cooldown_minutes),
+        ),
+    )
+    return _summary(decisions)
+
+
+def _phone(raw: Any, tenant: TenantContext) -> str | None:
+    if not raw:
+        return None
+    try:
+        return customers.normalize_phone(str(raw), tenant.settings.default_country)
+    except AppError:
+        return None
+
+
+def _summary(decisions: dict[str, Any]) -> Result:
+    sent = [channel for channel, decision in decisions.items() if decision.allowed]
+    if sent:
+        return Result("done", f"queued on {', '.join(sent)}")
+    reasons = "; ".join(f"{channel}: {d.rule} ({d.reason})" for channel, d in decisions.items())
+    return Result("skipped", reasons)
+
+
+async def _offer_was_taken(session: AsyncSession, caller: Caller, entry_id: uuid.UUID) -> bool:
+    """Close the previous offer: True if it was booked; otherwise release its hold."""
+    entry = (
+        await session.execute(
+            select(WaitlistEntry)
+            .where(WaitlistEntry.tenant_id == caller.tenant.id, WaitlistEntry.id == entry_id)
+            .with_for_update()
+        )
+    ).scalar_one()
+    if entry.status == "booked":
+        return True
+    if entry.offer_hold_id is not None:
+        await session.execute(
+            update(Hold)
+            .where(Hold.id == entry.offer_hold_id, Hold.status == "active")
+            .values(status="expired")
+        )
+        audit.record(session, caller, "waitlist.offer_expired", "waitlist_entry", entry.id)
+    if entry.status == "offered":
+        entry.status = "waiting"
+    entry.offer_hold_id = None
+    entry.offer_token_hash = None
+    return False
+
+
+async def _waiting_for(
+    session: AsyncSession, tenant: TenantContext, payload: dict[str, Any], starts_at: datetime
+) -> list[tuple[WaitlistEntry, Customer, Service]]:
+    """Waiting entries whose days and part of the day include the freed time, first come first served."""
+    local = starts_at.astimezone(tenant.timezone)
+    rows = await session.execute(
+        select(WaitlistEntry, Customer, Service)
+        .join(Customer, Customer.id == WaitlistEntry.customer_id)
+        .join(Service, Service.id == WaitlistEntry.service_id)
+        .where(
+            WaitlistEntry.tenant_id == tenant.id,
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.first_day <= local.date(),
+            WaitlistEntry.last_day >= local.date(),
+        )
+        .order_by(
+            # The freed visit's own service first: it surely fits.
+            (WaitlistEntry.service_id != uuid.UUID(payload["service_id"])),
+            WaitlistEntry.created_at,
+        )
+    )
+    fitting = []
+    for entry, customer, service in rows.all():
+        span = PARTS_OF_DAY.get(entry.part_of_day or "")
+        if span is None or span[0] <= local.time() < span[1]:
+            fitting.append((entry, customer, service))
+    return fitting
+
+
+async def sweep_lapsed_holds(db: Database, now: datetime) -> int:
+    """Expire holds whose time ran out; a conversation's lapsed hold may earn a follow-up."""
+
+    async def work(session: AsyncSession) -> int:
+        rows = (
+            await session.execute(
+                update(Hold)
+                .where(Hold.status == "active", Hold.expires_at <= now)
+                .values(status="expired")
+                .returning(Hold.id, Hold.tenant_id, Hold.owner)
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+        contexts: dict[uuid.UUID, TenantContext] = {}
+        for hold_id, tenant_id, owner in rows:
+            if tenant_id not in contexts:
+                contexts[tenant_id] = await tenants.get_context(session, tenant_id)
+            caller = Caller(contexts[tenant_id], WORKER, f"sweep:{now.isoformat()}")
+            audit.record(session, caller, "hold.expired", "hold", hold_id)
+            await lifecycle.on_hold_lapsed(session, contexts[tenant_id], hold_id, owner, now)
+        return len(rows)
+
+    return await db.transaction(work)

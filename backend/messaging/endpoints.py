@@ -1,0 +1,123 @@
+"""What the practice has sent (the outbox, for staff) and the wording of its messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import audit
+from backend.core.context import TenantContext
+from backend.core.deps import Db
+from backend.core.errors import NotFound, ValidationFailed
+from backend.messaging import message_templates
+from backend.messaging.message_templates import KINDS, PARTS, Part
+from backend.messaging.models import OutboxMessage
+from backend.messaging.schemas import (
+    MessageTemplateIn,
+    MessageTemplateOut,
+    NotificationOut,
+    NotificationPage,
+    SegmentsOut,
+)
+from backend.tenants.deps import TenantCaller
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+OutboxStatus = Literal[
+    "pending", "sending", "sent", "failed", "permanently_failed", "rate_limited", "opted_out", "suppressed"
+]
+
+
+@router.get("/notifications", response_model=NotificationPage)
+async def list_notifications(
+    caller: TenantCaller,
+    db: Db,
+    status: Annotated[list[OutboxStatus] | None, Query()] = None,
+    appointment_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> NotificationPage:
+    """Messages queued and sent, newest first: what went to whom, and what became of it."""
+
+    async def work(session: AsyncSession) -> NotificationPage:
+        query = select(OutboxMessage).where(OutboxMessage.tenant_id == caller.tenant.id)
+        if status:
+            query = query.where(OutboxMessage.status.in_(status))
+        if appointment_id is not None:
+            query = query.where(OutboxMessage.appointment_id == appointment_id)
+        rows = await session.execute(query.order_by(OutboxMessage.created_at.desc()).limit(limit))
+        return NotificationPage(items=[NotificationOut.model_validate(row) for row in rows.scalars()])
+
+    return await db.transaction(work)
+
+
+@router.get("/message-templates", response_model=list[MessageTemplateOut])
+async def list_templates(caller: TenantCaller, db: Db) -> list[MessageTemplateOut]:
+    """Every message part as it will be sent, with a sample rendering and its SMS segment count."""
+
+    async def work(session: AsyncSession) -> list[MessageTemplateOut]:
+        return [
+            _template_out(
+                caller.tenant,
+                kind,
+                part,
+                await message_templates.overrides_for(session, caller.tenant.id, kind),
+            )
+            for kind in KINDS
+            for part in PARTS
+        ]
+
+    return await db.transaction(work)
+
+
+@router.put("/message-templates/{kind}/{part}", response_model=MessageTemplateOut)
+async def put_template(
+    kind: str, part: Part, body: MessageTemplateIn, caller: TenantCaller, db: Db
+) -> MessageTemplateOut:
+    """Use this tenant's own wording. Rejected (422, with the reason) if it does not render, or if
+    the sample SMS would take more than two segments."""
+    message_templates.check_override(kind, part, body.source, caller.tenant.profile, caller.tenant.name)
+
+    async def work(session: AsyncSession) -> MessageTemplateOut:
+        await message_templates.save_override(session, caller.tenant.id, kind, part, body.source)
+        audit.record(session, caller, "message_template.saved", "message_template", f"{kind}/{part}")
+        return _template_out(caller.tenant, kind, part, {part: body.source})
+
+    return await db.transaction(work)
+
+
+@router.delete("/message-templates/{kind}/{part}", response_model=MessageTemplateOut)
+async def reset_template(kind: str, part: Part, caller: TenantCaller, db: Db) -> MessageTemplateOut:
+    """Go back to the profile's default wording."""
+    if kind not in KINDS:
+        raise ValidationFailed("kind", f"unknown message kind {kind!r}; one of: {', '.join(KINDS)}")
+
+    async def work(session: AsyncSession) -> MessageTemplateOut:
+        if not await message_templates.remove_override(session, caller.tenant.id, kind, part):
+            raise NotFound(f"{kind}/{part} has no custom template")
+        audit.record(session, caller, "message_template.reset", "message_template", f"{kind}/{part}")
+        return _template_out(caller.tenant, kind, part, {})
+
+    return await db.transaction(work)
+
+
+def _template_out(
+    tenant: TenantContext, kind: str, part: Part, overrides: dict[str, str]
+) -> MessageTemplateOut:
+    rendered = message_templates.render(
+        kind, tenant.profile, overrides, message_templates.sample_context(tenant.name)
+    )
+    segments = rendered.sms_segments
+    return MessageTemplateOut(
+        kind=kind,
+        part=part,
+        customized=part in overrides,
+        source=overrides.get(part),
+        preview=getattr(rendered, part),
+        segments=SegmentsOut(encoding=segments.encoding, units=segments.units, segments=segments.segments)
+        if part == "sms"
+        else None,
+    )

@@ -1,0 +1,464 @@
+"""The notification outbox: every message Frontdesk sends is first a row here.
+
+A row is written in the transaction of the change that causes it, so a rolled-back booking sends
+nothing, and its dedupe key makes writing it twice harmless. The dispatcher (`dispatcher.py`)
+claims due rows with FOR UPDATE SKIP LOCKED; this module holds the steps it takes on rows:
+
+    pending ──claim──> sending ──> sent
+       ^                  │  └───> failed ──(backoff)──> claimed again … ──> permanently_failed
+       │                  └──(lease passes: the worker died)──> claimed again
+       └── quiet hours / rate limit defer it; opted_out and suppressed are final.
+
+Before an SMS is handed to a provider the opt-out table, the recipient's quiet hours (non-urgent
+messages only) and the per-recipient sliding-window rate limit are checked, in the claiming
+transaction, under a per-recipient advisory lock so two workers cannot both squeeze under it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import events
+from backend.core.context import TenantContext
+from backend.core.settings import Settings
+from backend.messaging.models import OutboxMessage, ProviderCircuit, SmsOptOut
+from backend.telephony import phone_numbers
+from backend.tenants import service as tenants
+from channels.segments import count_segments
+from policy.quiet_hours import quiet_until
+
+CLAIMABLE = ("pending", "failed", "rate_limited")
+UNSENT = (*CLAIMABLE, "sending")
+FINAL = ("sent", "permanently_failed", "opted_out", "suppressed")
+# The one text an opted-out number still gets: the confirmation of its STOP.
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+# Answers to a text the patient has just sent: never held for quiet hours or counted against the
+# per-recipient limit (the inbound side is rate limited per conversation instead).
+ANSWERS = frozenset({"reply", OPT_OUT_CONFIRMATION, "opt_in_confirmation", "help", "handoff_link"})
+# Twilio's delivery statuses in the order they happen; a late callback never moves a row back.
+DELIVERY_ORDER = {
+    "accepted": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    kind: str
+    channel: str  # sms | email
+    recipient: str
+    body: str
+    dedupe_key: str
+    subject: str | None = None
+    urgent: bool = False
+    appointment_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    # SMS: the practice number to send from; unset, the tenant's first number (or the default).
+    sender: str | None = None
+
+
+def recipient_timezone(channel: str, recipient: str, fallback: str) -> str:
+    """The recipient's timezone where their number pins one down (most area codes), else the tenant's."""
+    if channel != "sms":
+        return fallback
+    try:
+        zones = phone_timezones.time_zones_for_number(phonenumbers.parse(recipient))
+    except phonenumbers.NumberParseException:
+        return fallback
+    return zones[0] if len(zones) == 1 and "/" in zones[0] else fallback
+
+
+async def enqueue(
+    session: AsyncSession, tenant: TenantContext, message: NewMessage, now: datetime
+) -> uuid.UUID | None:
+    """Add a message to the outbox; None if one with the same dedupe key is already there."""
+    row_id = uuid.uuid4()
+    sender = message.sender
+    if message.channel == "sms" and sender is None:
+        sender = await phone_numbers.primary(session, tenant.id)
+    statement = (
+        insert(OutboxMessage)
+        .values(
+            id=row_id,
+            tenant_id=tenant.id,
+            kind=message.kind,
+            channel=message.channel,
+            recipient=message.recipient,
+            recipient_timezone=recipient_timezone(message.channel, message.recipient, tenant.timezone_name),
+            subject=message.subject,
+            body=message.body,
+            segments=count_segments(message.body).segments if message.channel == "sms" else None,
+            urgent=message.urgent,
+            appointment_id=message.appointment_id,
+            customer_id=message.customer_id,
+            dedupe_key=message.dedupe_key,
+            sender=sender,
+            next_attempt_at=now,
+            # The caller's clock, so caps and cooldowns counted from it agree with injected time.
+            created_at=now,
+        )
+        .on_conflict_do_nothing(constraint="notification_outbox_dedupe_key")
+        .returning(OutboxMessage.id)
+    )
+    inserted = (await session.execute(statement)).scalar_one_or_none()
+    if inserted is not None:
+        events.record(
+            session,
+            tenant.id,
+            "notification.queued",
+            "notification",
+            inserted,
+            {
+                "kind": message.kind,
+                "channel": message.channel,
+                "appointment_id": _str(message.appointment_id),
+            },
+        )
+    return inserted
+
+
+async def suppress_unsent(
+    session: AsyncSession,
+    tenant: TenantContext,
+    appointment_id: uuid.UUID,
+    kinds: tuple[str, ...],
+    reason: str,
+) -> None:
+    """Stop messages that are no longer true (a reminder of a moved or cancelled visit)."""
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.tenant_id == tenant.id,
+            OutboxMessage.appointment_id == appointment_id,
+            OutboxMessage.kind.in_(kinds),
+            OutboxMessage.status.in_(CLAIMABLE),
+        )
+        .values(status="suppressed", error=reason)
+        .returning(OutboxMessage.id, OutboxMessage.kind)
+    )
+    for row_id, kind in rows.all():
+        events.record(session, tenant.id, "notification.suppressed", "notification", row_id, {"kind": kind})
+
+
+async def is_opted_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> bool:
+    found = await session.execute(
+        select(SmsOptOut.phone).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone)
+    )
+    return found.first() is not None
+
+
+async def record_opt_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str, source: str) -> None:
+    await session.execute(
+        insert(SmsOptOut)
+        .values(tenant_id=tenant_id, phone=phone, source=source)
+        .on_conflict_do_nothing(index_elements=[SmsOptOut.tenant_id, SmsOptOut.phone])
+    )
+
+
+# ---- the dispatcher's steps ----
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+    attempts: int
+    provider: str
+    sender: str | None
+
+
+async def claim(
+    session: AsyncSession,
+    settings: Settings,
+    providers: dict[str, str],
+    now: datetime,
+) -> list[Claimed]:
+    """Take up to a batch of due rows for sending; rows that must not be sent get their status here.
+
+    `providers` maps channel -> provider name. A channel whose provider's circuit is open is left
+    alone; a half-open one (cool-down over) gets a single probe row.
+    """
+    circuits = await _circuit_states(session, list(providers.values()), settings, now)
+    tenants_seen: dict[uuid.UUID, TenantContext] = {}
+    claimed: list[Claimed] = []
+    for channel, provider in providers.items():
+        state = circuits.get(provider, "closed")
+        if state == "open":
+            continue
+        limit = 1 if state == "half_open" else settings.outbox_batch_size
+        rows = (
+            await session.execute(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.channel == channel,
+                    or_(
+                        and_(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.next_attempt_at <= now),
+                        and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+                    ),
+                )
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+        for row in rows:
+            if row.tenant_id not in tenants_seen:
+                tenants_seen[row.tenant_id] = await tenants.get_context(session, row.tenant_id)
+            tenant = tenants_seen[row.tenant_id]
+            if channel == "sms" and not await _sms_may_go(session, settings, tenant, row, now):
+                continue
+            row.status = "sending"
+            row.attempts += 1
+            row.provider = provider
+            row.last_attempt_at = now
+            row.lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
+            await session.flush()  # the rate-limit count of the next row to this recipient sees it
+            claimed.append(
+                Claimed(
+                    row.id,
+                    row.tenant_id,
+                    row.channel,
+                    row.recipient,
+                    row.subject,
+                    row.body,
+                    row.attempts,
+                    provider,
+                    row.sender,
+                )
+            )
+    return claimed
+
+
+async def _sms_may_go(
+    session: AsyncSession, settings: Settings, tenant: TenantContext, row: OutboxMessage, now: datetime
+) -> bool:
+    """Opt-out, quiet hours, rate limit. False when the row got another status or a later time."""
+    if row.kind != OPT_OUT_CONFIRMATION and await is_opted_out(session, row.tenant_id, row.recipient):
+        _finish(session, row, "opted_out", "the number has opted out of texts")
+        return False
+    if row.kind in ANSWERS:
+        return True
+    if not row.urgent:
+        quiet = tenant.settings
+        until = quiet_until(now, row.recipient_timezone, quiet.quiet_hours_start, quiet.quiet_hours_end)
+        if until is not None:
+            row.status = "pending"
+            row.next_attempt_at = until
+            return False
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _recipient_lock(row.tenant_id, row.recipient)}
+    )
+    window_start = now - timedelta(minutes=settings.sms_rate_limit_window_minutes)
+    recent = (
+        await session.execute(
+            select(func.count(), func.min(OutboxMessage.last_attempt_at)).where(
+                OutboxMessage.tenant_id == row.tenant_id,
+                OutboxMessage.channel == "sms",
+                OutboxMessage.recipient == row.recipient,
+                OutboxMessage.status.in_(("sending", "sent")),
+                OutboxMessage.last_attempt_at > window_start,
+                OutboxMessage.id != row.id,
+            )
+        )
+    ).one()
+    count, oldest = recent
+    if count >= settings.sms_rate_limit_count:
+        row.status = "rate_limited"
+        row.next_attempt_at = oldest + timedelta(minutes=settings.sms_rate_limit_window_minutes)
+        row.error = (
+            f"over {settings.sms_rate_limit_count} texts in {settings.sms_rate_limit_window_minutes} min"
+        )
+        return False
+    return True
+
+
+def _recipient_lock(tenant_id: uuid.UUID, recipient: str) -> int:
+    digest = hashlib.blake2b(f"{tenant_id}:sms:{recipient}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str | None = None) -> None:
+    row.status = status
+    row.lease_until = None
+    row.error = error
+    _event(session, row, status)
+
+
+def _event(session: AsyncSession, row: OutboxMessage, status: str, **extra: str | None) -> None:
+    events.record(
+        session,
+        row.tenant_id,
+        f"notification.{status}",
+        "notification",
+        row.id,
+        {"kind": row.kind, "channel": row.channel, "appointment_id": _str(row.appointment_id), **extra},
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened when a claimed row was handed to its provider."""
+
+    provider_message_id: str | None = None
+    error: str | None = None
+    code: str | None = None
+    permanent: bool = False
+    opted_out: bool = False
+
+    @property
+    def sent(self) -> bool:
+        return self.provider_message_id is not None
+
+
+async def record_outcome(
+    session: AsyncSession, settings: Settings, claimed: Claimed, outcome: Outcome, now: datetime
+) -> None:
+    # Only the claim that is still current may write: if this worker was presumed dead and the row
+    # re-claimed, the newer attempt owns it.
+    row = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id == claimed.id,
+                OutboxMessage.status == "sending",
+                OutboxMessage.attempts == claimed.attempts,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return
+    row.error_code = outcome.code
+    if outcome.sent:
+        row.provider_message_id = outcome.provider_message_id
+        row.sent_at = now
+        _finish(session, row, "sent")
+    elif outcome.opted_out:
+        await record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+        _finish(session, row, "opted_out", outcome.error)
+    elif outcome.permanent or row.attempts >= settings.outbox_max_attempts:
+        _finish(session, row, "permanently_failed", outcome.error)
+    else:
+        row.status = "failed"
+        row.lease_until = None
+        row.error = outcome.error
+        row.next_attempt_at = now + timedelta(seconds=retry_delay(settings, row.attempts))
+
+
+def retry_delay(settings: Settings, attempts: int) -> float:
+    """Exponential backoff with jitter (0.5x-1.5x), so retries of one outage do not arrive together."""
+    base = min(settings.outbox_retry_base_seconds * 2 ** (attempts - 1), settings.outbox_retry_max_seconds)
+    return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
+
+
+# ---- circuit breaker ----
+
+
+async def _circuit_states(
+    session: AsyncSession, providers: list[str], settings: Settings, now: datetime
+) -> dict[str, str]:
+    rows = await session.execute(select(ProviderCircuit).where(ProviderCircuit.provider.in_(providers)))
+    states = {}
+    for circuit in rows.scalars():
+        if circuit.failures < settings.circuit_failure_threshold or circuit.opened_until is None:
+            states[circuit.provider] = "closed"
+        elif circuit.opened_until > now:
+            states[circuit.provider] = "open"
+        else:
+            states[circuit.provider] = "half_open"
+    return states
+
+
+async def record_provider_health(
+    session: AsyncSession, settings: Settings, provider: str, *, succeeded: bool, failures: int, now: datetime
+) -> None:
+    """After a batch: any success closes the circuit; only failures add up, and past the threshold
+    open it for a cool-down that doubles with every further failure."""
+    if succeeded:
+        await session.execute(
+            update(ProviderCircuit)
+            .where(ProviderCircuit.provider == provider, ProviderCircuit.failures > 0)
+            .values(failures=0, opened_until=None)
+        )
+        return
+    if failures == 0:
+        return
+    circuit = (
+        await session.execute(
+            insert(ProviderCircuit)
+            .values(provider=provider, failures=failures)
+            .on_conflict_do_update(
+                index_elements=[ProviderCircuit.provider],
+                set_={"failures": ProviderCircuit.failures + failures, "updated_at": func.now()},
+            )
+            .returning(ProviderCircuit)
+        )
+    ).scalar_one()
+    over = circuit.failures - settings.circuit_failure_threshold
+    if over >= 0:
+        cool_down = min(settings.circuit_open_seconds * 2**over, settings.circuit_max_open_seconds)
+        circuit.opened_until = now + timedelta(seconds=cool_down)
+
+
+# ---- delivery receipts ----
+
+
+async def record_delivery(
+    session: AsyncSession,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+) -> bool:
+    """Apply a provider's delivery receipt. Repeats and late, out-of-order ones change nothing.
+
+    False if no message has that id.
+    """
+    row = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.provider == provider, OutboxMessage.provider_message_id == provider_message_id
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    current = DELIVERY_ORDER.get(row.delivery_status or "", -1)
+    if DELIVERY_ORDER.get(status, -1) <= current:
+        return True
+    row.delivery_status = status
+    row.delivery_updated_at = now
+    if error_code:
+        row.error_code = error_code
+    if status in ("delivered", "undelivered", "failed"):
+        _event(session, row, status, error_code=error_code)
+    if error_code == "21610":
+        await record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+    return True
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None

@@ -1,0 +1,79 @@
+"""SMS through the official Twilio client (its async HTTP client, on aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from backend.core.settings import Settings
+from backend.messaging.senders import Envelope, SendFailed
+
+TWILIO_API = "https://api.twilio.com"
+# Twilio error codes that no retry can fix.
+OPTED_OUT = 21610  # the recipient replied STOP to this sender
+TRANSIENT_STATUSES = frozenset({408, 429})
+
+
+class RoutedHttpClient(AsyncTwilioHttpClient):
+    """Sends the client's requests to another host (`TWILIO_API_BASE_URL`), path and all.
+
+    The client's own `region`/`edge` options only rewrite `*.twilio.com` names.
+    """
+
+    def __init__(self, base_url: str | None) -> None:
+        super().__init__(pool_connections=True)
+        self.base_url = base_url.rstrip("/") if base_url else None
+
+    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if self.base_url and url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        return await super().request(method, url, *args, **kwargs)
+
+
+class TwilioSender:
+    name = "twilio"
+
+    def __init__(self, settings: Settings, status_callback_url: str) -> None:
+        assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
+        self.http = RoutedHttpClient(settings.twilio_api_base_url)
+        self.client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token.get_secret_value(),
+            http_client=self.http,
+        )
+        self.from_number = settings.twilio_from_number
+        self.status_callback_url = status_callback_url
+        self.timeout = settings.provider_timeout_seconds
+
+    async def send(self, envelope: Envelope) -> str:
+        try:
+            message = await asyncio.wait_for(
+                self.client.messages.create_async(
+                    to=envelope.recipient,
+                    from_=envelope.sender or self.from_number,
+                    body=envelope.body,
+                    status_callback=self.status_callback_url,
+                ),
+                timeout=self.timeout,
+            )
+        except TwilioRestException as error:
+            permanent = error.status < 500 and error.status not in TRANSIENT_STATUSES
+            raise SendFailed(
+                f"Twilio {error.status}: {error.msg}",
+                permanent=permanent,
+                code=str(error.code or error.status),
+                opted_out=error.code == OPTED_OUT,
+            ) from error
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise SendFailed(f"Twilio unreachable: {type(error).__name__}", permanent=False) from error
+        assert message.sid is not None
+        return message.sid
+
+    async def close(self) -> None:
+        await self.http.close()

@@ -1,0 +1,113 @@
+"""Webhooks Twilio calls: inbound texts, calls and their turns, and status callbacks.
+
+Every request must carry a valid X-Twilio-Signature for the public URL it was sent to (rebuilt
+from PUBLIC_BASE_URL, so it holds behind a proxy); anything else is refused with 403 and audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from backend.core import audit
+from backend.core.deps import Db, Now
+from backend.core.errors import Forbidden, ValidationFailed
+from backend.core.settings import Settings
+from backend.messaging import outbox
+from backend.telephony import sms_inbox
+from backend.telephony.voice_calls import PhoneCalls
+
+router = APIRouter(tags=["twilio"])
+
+TWIML = "application/xml"
+UNKNOWN_NUMBER_TEXT = "Sorry, this number isn't set up to receive messages. Please check the number."
+
+
+async def signed_form(request: Request, db: Db) -> dict[str, str]:
+    """The form Twilio posted, once its signature checks out against our public URL."""
+    settings: Settings = request.app.state.settings
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    if not settings.twilio_verify_signatures:
+        return form  # local development only: the settings refuse this in production
+    url = settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    token = settings.twilio_auth_token
+    if token is None or not RequestValidator(token.get_secret_value()).validate(url, form, signature):
+
+        async def note(session: AsyncSession) -> None:
+            audit.record_unattributed(
+                session,
+                "twilio-webhook",
+                "webhook.signature_rejected",
+                "webhook",
+                {"path": request.url.path, "signed": bool(signature), "configured": token is not None},
+            )
+
+        await db.transaction(note)
+        raise Forbidden("the request is not signed by Twilio for this server")
+    return form
+
+
+def _twiml(body: str) -> Response:
+    return Response(content=body, media_type=TWIML)
+
+
+def _calls(request: Request) -> PhoneCalls:
+    return request.app.state.phone_calls
+
+
+@router.post("/twilio/sms", response_class=Response)
+async def inbound_sms(request: Request, db: Db, now: Now) -> Response:
+    """A text to one of the tenants' numbers. Stored at once and answered by the worker through the
+    outbox; STOP, START and HELP take effect before this returns. The answer is empty TwiML."""
+    form = await signed_form(request, db)
+    received = await db.transaction(lambda session: sms_inbox.receive(session, form, now))
+    response = MessagingResponse()
+    if not received.known_number:
+        response.message(UNKNOWN_NUMBER_TEXT)
+    return _twiml(str(response))
+
+
+@router.post("/twilio/sms/status", status_code=204)
+async def sms_status(request: Request, db: Db, now: Now) -> Response:
+    """Delivery receipts. Repeats and late, out-of-order receipts are accepted and change nothing."""
+    form = await signed_form(request, db)
+    sid, status = form.get("MessageSid"), form.get("MessageStatus")
+    if not sid or not status:
+        raise ValidationFailed("MessageSid" if not sid else "MessageStatus", "required")
+
+    async def work(session: AsyncSession) -> None:
+        await outbox.record_delivery(session, "twilio", sid, status, form.get("ErrorCode") or None, now)
+
+    await db.transaction(work)
+    return Response(status_code=204)
+
+
+@router.post("/twilio/voice", response_class=Response)
+async def incoming_call(request: Request, db: Db) -> Response:
+    """A call to one of the tenants' numbers: the greeting and the first question."""
+    form = await signed_form(request, db)
+    return _twiml(await _calls(request).incoming(form))
+
+
+@router.post("/twilio/voice/turn", response_class=Response)
+async def call_turn(
+    request: Request, db: Db, step: Annotated[int, Query(ge=1, le=1000, description="The turn's number")]
+) -> Response:
+    """What the caller said (SpeechResult) or keyed (Digits) at this step, and the answer to it."""
+    form = await signed_form(request, db)
+    return _twiml(await _calls(request).turn(form, step))
+
+
+@router.post("/twilio/voice/status", status_code=204)
+async def call_status(request: Request, db: Db) -> Response:
+    """The call's status callback: a finished call frees its place under the concurrent-call limit."""
+    form = await signed_form(request, db)
+    await _calls(request).status(form)
+    return Response(status_code=204)

@@ -1,0 +1,137 @@
+"""Web chat sessions: `channels.webchat.ChatBackend` for the Socket.IO server and the REST fallback.
+
+A session is opened with a publishable key (the widget on the tenant's site) or with a handoff
+link's token (the widget on our own handoff page, continuing a phone conversation). A conversation
+that began on the phone keeps the phone as its identity when it continues here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.loop import Inbound
+from backend.conversations import handoff
+from backend.conversations import service as conversations
+from backend.conversations.handoff import HandoffInvalid, HandoffLinks
+from backend.conversations.models import Conversation
+from backend.conversations.turns import Turns
+from backend.core.context import Caller, TenantContext
+from backend.core.db import Database
+from backend.core.errors import AppError, NotFound
+from backend.tenants import api_keys
+from backend.tenants.models import Tenant
+from channels.webchat import ChatInputError, ChatRefused, ChatSession
+from policy.engine import PHONE_CHANNELS
+
+log = logging.getLogger(__name__)
+
+
+class WebChat:
+    def __init__(
+        self, db: Database, turns: Turns, clock: Callable[[], datetime], links: HandoffLinks
+    ) -> None:
+        self.db = db
+        self.turns = turns
+        self.clock = clock
+        self.links = links
+
+    async def open_session(
+        self, key: str, origin: str, token: str | None, *, resume_only: bool = False
+    ) -> ChatSession:
+        """The conversation `token` names, or a new one (NotFound instead with `resume_only`)."""
+        now = self.clock()
+
+        async def work(session: AsyncSession) -> ChatSession:
+            if handoff.is_handoff_token(key):
+                return await self._open_handoff(session, key, origin, now)
+            found = await api_keys.authenticate(session, key, now)
+            if found is None:
+                raise ChatRefused("unknown or revoked widget key")
+            api_key, tenant = found
+            if api_key.kind != "publishable":
+                raise ChatRefused(
+                    "the widget needs a publishable key (pk_live_…); never put a secret key on a web page"
+                )
+            if not origin:
+                raise ChatRefused("the page's Origin header is missing")
+            if origin.lower() not in api_key.allowed_origins:
+                raise ChatRefused(f"origin {origin} is not allowed for this widget key")
+            context = TenantContext.of(tenant)
+            conversation = await conversations.find_by_token(session, context, token) if token else None
+            if conversation is not None:
+                return ChatSession(str(tenant.id), str(conversation.id), token or "")
+            if resume_only:
+                raise NotFound("unknown conversation token; open a new session")
+            conversation, new_token = await conversations.start(session, context, "web", origin.lower())
+            return ChatSession(str(tenant.id), str(conversation.id), new_token)
+
+        try:
+            return await self.db.transaction(work)
+        except ChatRefused as refusal:
+            log.info("web chat refused: %s", refusal)
+            raise
+
+    async def _open_handoff(
+        self, session: AsyncSession, token: str, origin: str, now: datetime
+    ) -> ChatSession:
+        try:
+            grant = self.links.read(token, now)
+        except HandoffInvalid as invalid:
+            raise ChatRefused(str(invalid)) from None
+        if origin.lower() != self.links.origin:
+            raise ChatRefused("a conversation link opens only on its own page")
+        tenant = TenantContext.of(await session.get_one(Tenant, grant.tenant_id))
+        conversation = await conversations.get(session, tenant, grant.conversation_id)
+        return ChatSession(str(tenant.id), str(conversation.id), "")
+
+    async def history(self, chat: ChatSession, after_seq: int) -> list[dict[str, Any]]:
+        async def work(session: AsyncSession) -> list[dict[str, Any]]:
+            tenant = await self._tenant(session, chat)
+            messages = await conversations.messages_after(
+                session, tenant, uuid.UUID(chat.conversation_id), after_seq
+            )
+            return [m.event() for m in messages]
+
+        return await self.db.transaction(work)
+
+    async def send(
+        self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
+    ) -> list[dict[str, Any]]:
+        try:
+            return await self.post(chat, text, choice, client_message_id)
+        except AppError as error:
+            raise ChatInputError(error.code, error.message) from error
+
+    async def post(
+        self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
+    ) -> list[dict[str, Any]]:
+        """`send` for HTTP callers: problems stay AppErrors, so they keep their status codes."""
+        tenant, conversation = await self.db.transaction(lambda session: self._conversation(session, chat))
+        caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
+        # Continued from a call or a text: the patient is still who that phone says they are.
+        phone = conversation.patient_phone if conversation.channel in PHONE_CHANNELS else None
+        answered = await self.turns.answer(
+            caller,
+            conversation.id,
+            Inbound(text=text, choice=choice),
+            channel=conversation.channel if phone else "web",
+            now=self.clock(),
+            client_message_id=client_message_id,
+            channel_phone=phone,
+        )
+        return [m.event() for m in answered.messages]
+
+    async def _tenant(self, session: AsyncSession, chat: ChatSession) -> TenantContext:
+        return TenantContext.of(await session.get_one(Tenant, uuid.UUID(chat.tenant_id)))
+
+    async def _conversation(
+        self, session: AsyncSession, chat: ChatSession
+    ) -> tuple[TenantContext, Conversation]:
+        tenant = await self._tenant(session, chat)
+        return tenant, await conversations.get(session, tenant, uuid.UUID(chat.conversation_id))
