@@ -12,10 +12,9 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.ports import (
@@ -37,10 +36,12 @@ from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
-from backend.scheduling import availability, booking, catalog
-from backend.scheduling.models import Appointment, Provider, Service, WaitlistEntry, WeeklyHours
+from backend.scheduling import availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
+
+if TYPE_CHECKING:
+    from backend.scheduling.models import Appointment, Service
 
 T = TypeVar("T")
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -65,7 +66,7 @@ class PracticeDesk:
     async def _booking_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         try:
             return await self.db.transaction(
-                work, isolation="SERIALIZABLE", gate=booking.writer_gate(self.tenant.id)
+                work, isolation="SERIALIZABLE", gate=guards.writer_gate(self.tenant.id)
             )
         except AppError as error:
             raise ToolFailure(error.code, error.message) from error
@@ -145,13 +146,17 @@ class PracticeDesk:
 
         async def work(session: AsyncSession) -> HoldInfo:
             if replace_hold_id is not None:
-                await booking.release_hold(session, self.caller, _uuid(replace_hold_id, "hold"), self.owner)
+                await holds.release_hold(session, self.caller, _uuid(replace_hold_id, "hold"), self.owner)
                 await session.flush()  # the old hold stops blocking before the new one is checked
-            hold = await booking.create_hold(session, self.caller, data, self.now)
-            service = await session.get_one(Service, hold.service_id)
-            provider = await session.get_one(Provider, hold.provider_id)
+            hold = await holds.create_hold(session, self.caller, data, self.now)
+            service_name, provider_name = await holds.labels(session, hold)
             return HoldInfo(
-                str(hold.id), str(service.id), service.name, provider.name, hold.starts_at, hold.expires_at
+                str(hold.id),
+                str(hold.service_id),
+                service_name,
+                provider_name,
+                hold.starts_at,
+                hold.expires_at,
             )
 
         return await self._booking_write(work)
@@ -203,28 +208,14 @@ class PracticeDesk:
         async def work(session: AsyncSession) -> WaitlistInfo:
             service = await availability.get_service(session, self.tenant, _uuid(service_id, "service"))
             customer = await customers.find_or_create(session, self.tenant, person)
-            entry = WaitlistEntry(
-                tenant_id=self.tenant.id,
-                customer_id=customer.id,
-                service_id=service.id,
-                first_day=first_day,
-                last_day=last_day,
-                part_of_day=part_of_day,
-                conversation_id=self.conversation_id,
-            )
-            session.add(entry)
-            await session.flush()
-            audit.record(
+            entry = await waitlist.join(
                 session,
                 self.caller,
-                "waitlist.joined",
-                "waitlist_entry",
-                entry.id,
-                {
-                    "service_id": str(service.id),
-                    "first_day": first_day.isoformat(),
-                    "last_day": last_day.isoformat(),
-                },
+                service,
+                customer.id,
+                (first_day, last_day),
+                part_of_day,
+                self.conversation_id,
             )
             return WaitlistInfo(str(entry.id), service.name, first_day, last_day)
 
@@ -276,22 +267,14 @@ class PracticeDesk:
 
 async def practice_info(session: AsyncSession, tenant: TenantContext) -> PracticeInfo:
     services, links = await catalog.list_services(session, tenant)
-    providers = await session.execute(
-        select(Provider.id, Provider.name)
-        .where(Provider.tenant_id == tenant.id, Provider.active)
-        .order_by(Provider.name)
-    )
-    hours = await session.execute(
-        select(WeeklyHours.weekday, WeeklyHours.opens_at, WeeklyHours.closes_at)
-        .join(Provider, Provider.id == WeeklyHours.provider_id)
-        .where(WeeklyHours.tenant_id == tenant.id, Provider.active)
-    )
+    providers = await catalog.active_providers(session, tenant)
+    hours = await catalog.opening_hours(session, tenant)
     settings = tenant.settings
     return PracticeInfo(
         name=tenant.name,
         timezone=tenant.timezone_name,
         country=settings.default_country,
-        opening_hours=tuple(opening_hours_lines([tuple(row) for row in hours])),
+        opening_hours=tuple(opening_hours_lines(hours)),
         hold_minutes=settings.hold_ttl_minutes,
         far_date_confirm_days=settings.far_date_confirm_days,
         staff_phone=settings.staff_phone,

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.conversations.handoff import PAGE_PATH, HandoffInvalid, HandoffLinks
 from backend.core.deps import Db, Now
 from backend.core.pages import pages
-from backend.tenants.models import Tenant
+from backend.tenants import service as tenants
 
 router = APIRouter(tags=["handoff"])
 
@@ -25,7 +25,7 @@ async def handoff_page(token: str, request: Request, db: Db, now: Now) -> HTMLRe
         )
 
     async def clinic(session: AsyncSession) -> str:
-        return (await session.get_one(Tenant, grant.tenant_id)).name
+        return (await tenants.get_context(session, grant.tenant_id)).name
 
     return pages.TemplateResponse(
         request,

@@ -162,3 +162,22 @@ async def get(session: AsyncSession, tenant: TenantContext, conversation_id: uui
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
     return conversation
+
+
+async def by_id(
+    session: AsyncSession, conversation_id: uuid.UUID | None, *, lock: bool = False
+) -> Conversation:
+    """A conversation whose id a channel already holds (a call, a text thread)."""
+    return await session.get_one(Conversation, conversation_id, with_for_update=lock)
+
+
+async def find(
+    session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID
+) -> Conversation | None:
+    return (
+        await session.execute(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant.id, Conversation.id == conversation_id
+            )
+        )
+    ).scalar_one_or_none()

@@ -5,10 +5,21 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from backend.core.schemas import TenantSettings
-from backend.tenants.models import Tenant
+
+
+class TenantRow(Protocol):
+    """What a tenant's stored row offers (the tenants domain owns the table)."""
+
+    id: uuid.UUID
+    slug: str
+    name: str
+    timezone: str
+    profile: str
+    settings: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -25,7 +36,7 @@ class TenantContext:
         return ZoneInfo(self.timezone_name)
 
     @classmethod
-    def of(cls, tenant: Tenant) -> TenantContext:
+    def of(cls, tenant: TenantRow) -> TenantContext:
         return cls(
             id=tenant.id,
             slug=tenant.slug,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import phonenumbers
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,3 +69,18 @@ async def find_or_create(session: AsyncSession, tenant: TenantContext, data: Cus
     session.add(customer)
     await session.flush()
     return customer
+
+
+async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    return await session.get_one(Customer, customer_id)
+
+
+def with_contact(tenant_id: uuid.UUID, phone: str | None, email: str | None) -> Select[tuple[uuid.UUID]]:
+    """The ids of a tenant's customers with this phone (E.164) and/or e-mail, for another domain's
+    query to filter by (`WHERE customer_id IN (...)`)."""
+    query = select(Customer.id).where(Customer.tenant_id == tenant_id)
+    if phone is not None:
+        query = query.where(Customer.phone == phone)
+    if email is not None:
+        query = query.where(Customer.email == email.strip().lower())
+    return query

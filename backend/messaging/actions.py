@@ -9,32 +9,31 @@ action that raises is retried with backoff and, after the outbox's attempt limit
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.understanding import PARTS_OF_DAY
-from backend.conversations.models import Conversation
+from backend.conversations import service as conversations
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.core.settings import Settings
 from backend.customers import service as customers
-from backend.customers.models import Customer
 from backend.messaging import lifecycle, outbox
 from backend.messaging.lifecycle import Limits, Recipient
 from backend.messaging.models import ScheduledAction
-from backend.scheduling import booking, waitlist
+from backend.scheduling import booking, guards, holds, waitlist
 from backend.scheduling.availability import OCCUPYING
-from backend.scheduling.models import Appointment, Hold, Provider, Service, WaitlistEntry
 from backend.tenants import service as tenants
 from policy.quiet_hours import quiet_until
+
+if TYPE_CHECKING:
+    from backend.scheduling.models import Appointment
 
 log = logging.getLogger("frontdesk.worker")
 
@@ -100,7 +99,7 @@ class ActionRunner:
 
         try:
             # Offers place holds, so every action runs like a booking write of its tenant.
-            await self.db.transaction(work, isolation="SERIALIZABLE", gate=booking.writer_gate(due.tenant_id))
+            await self.db.transaction(work, isolation="SERIALIZABLE", gate=guards.writer_gate(due.tenant_id))
         except Exception as error:
             log.exception("action %s (%s) failed", due.id, due.action)
             failure = type(error).__name__
@@ -140,15 +139,17 @@ class ActionRunner:
         payload = action.payload
         offered: list[str] = list(payload["offered"])
         previous = payload.get("entry_id")
-        if previous is not None and await _offer_was_taken(session, caller, uuid.UUID(previous)):
+        if previous is not None and await waitlist.close_offer(session, caller, uuid.UUID(previous)):
             return Result("done", "the slot was booked from the offer")
         starts_at = datetime.fromisoformat(payload["starts_at"])
         if starts_at <= now:
             return Result("skipped", "the freed time has passed")
-        for entry, customer, service in await _waiting_for(session, tenant, payload, starts_at):
+        waiting = await waitlist.waiting_for(session, tenant, uuid.UUID(payload["service_id"]), starts_at)
+        for entry, service in waiting:
             if str(entry.id) in offered:
                 continue
             offered.append(str(entry.id))
+            customer = entry.customer
             recipient = Recipient.of(customer)
             if recipient.phone and recipient.sms_consent:
                 # The offer's clock must not run while the patient sleeps: wait for the morning
@@ -159,35 +160,23 @@ class ActionRunner:
                 if morning is not None:
                     return Result("deferred", "quiet hours for the first patient waiting", morning)
             try:
-                async with session.begin_nested():
-                    hold = await booking.place_hold(
-                        session,
-                        caller,
-                        service,
-                        uuid.UUID(payload["provider_id"]),
-                        starts_at,
-                        f"waitlist:{entry.id}",
-                        now,
-                    )
+                made = await waitlist.offer(
+                    session, caller, entry, service, uuid.UUID(payload["provider_id"]), starts_at, now
+                )
             except AppError as error:
                 if error.code == "SLOT_TAKEN":
                     return Result("done", "the slot was taken before it could be offered")
                 continue  # this patient's service does not fit the freed time
-            minutes = tenant.settings.waitlist_offer_minutes
-            hold.expires_at = now + timedelta(minutes=minutes)
-            token = secrets.token_urlsafe(16)  # 22 characters: the link must fit in one SMS
-            entry.status = "offered"
-            entry.offer_hold_id = hold.id
-            entry.offer_token_hash = waitlist.offer_token_hash(token)
+            hold = made.hold
             context = {
                 "practice": tenant.name,
                 "first_name": customer.name.split()[0],
                 "service": service.name,
-                "provider": (await session.get_one(Provider, hold.provider_id)).name,
+                "provider": made.provider_name,
                 "when": lifecycle.when_label(tenant, starts_at),
                 "timezone": tenant.timezone_name,
-                "minutes": minutes,
-                "link": self.offer_base_url + token,
+                "minutes": tenant.settings.waitlist_offer_minutes,
+                "link": self.offer_base_url + made.token,
             }
             decisions = await lifecycle.notify(
                 session,
@@ -200,9 +189,7 @@ class ActionRunner:
                 now,
             )
             if not any(decision.allowed for decision in decisions.values()):
-                hold.status = "released"
-                entry.status = "waiting"
-                entry.offer_hold_id = entry.offer_token_hash = None
+                waitlist.withdraw(entry, hold)
                 continue
             await lifecycle.schedule(
                 session,
@@ -285,36 +272,16 @@ async def _after_visit(
 
 async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime) -> Result:
     tenant = caller.tenant
-    hold = (
-        await session.execute(
-            select(Hold).where(Hold.tenant_id == tenant.id, Hold.id == uuid.UUID(action.payload["hold_id"]))
-        )
-    ).scalar_one()
-    conversation = (
-        await session.execute(
-            select(Conversation).where(
-                Conversation.tenant_id == tenant.id,
-                Conversation.id == uuid.UUID(action.payload["conversation_id"]),
-            )
-        )
-    ).scalar_one_or_none()
+    lapsed = await holds.lapsed(session, tenant, uuid.UUID(action.payload["hold_id"]), now)
+    conversation = await conversations.find(session, tenant, uuid.UUID(action.payload["conversation_id"]))
     if conversation is None:
         return Result("skipped", "the conversation is gone")
-    later = await session.execute(
-        select(Hold.id).where(
-            Hold.tenant_id == tenant.id,
-            Hold.owner == hold.owner,
-            Hold.created_at > hold.created_at,
-            (Hold.status == "confirmed") | ((Hold.status == "active") & (Hold.expires_at > now)),
-        )
-    )
-    if later.first() is not None:
+    if lapsed.moved_on:
         return Result("skipped", "the patient has held or booked another time since")
     state = conversation.state
     phone = _phone(state.get("phone"), tenant)
     if not state.get("name") or not (phone or state.get("email")):
         return Result("skipped", "no contact details were given in the conversation")
-    service = await session.get_one(Service, hold.service_id)
     settings = tenant.settings
     decisions = await lifecycle.notify(
         session,
@@ -326,8 +293,8 @@ async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAct
         {
             "practice": tenant.name,
             "first_name": state["name"].split()[0],
-            "service": service.name,
-            "when": lifecycle.when_label(tenant, hold.starts_at),
+            "service": lapsed.service_name,
+            "when": lifecycle.when_label(tenant, lapsed.hold.starts_at),
             "timezone": tenant.timezone_name,
         },
         action.dedupe_key,
@@ -358,73 +325,11 @@ def _summary(decisions: dict[str, Any]) -> Result:
     return Result("skipped", reasons)
 
 
-async def _offer_was_taken(session: AsyncSession, caller: Caller, entry_id: uuid.UUID) -> bool:
-    """Close the previous offer: True if it was booked; otherwise release its hold."""
-    entry = (
-        await session.execute(
-            select(WaitlistEntry)
-            .where(WaitlistEntry.tenant_id == caller.tenant.id, WaitlistEntry.id == entry_id)
-            .with_for_update()
-        )
-    ).scalar_one()
-    if entry.status == "booked":
-        return True
-    if entry.offer_hold_id is not None:
-        await session.execute(
-            update(Hold)
-            .where(Hold.id == entry.offer_hold_id, Hold.status == "active")
-            .values(status="expired")
-        )
-        audit.record(session, caller, "waitlist.offer_expired", "waitlist_entry", entry.id)
-    if entry.status == "offered":
-        entry.status = "waiting"
-    entry.offer_hold_id = None
-    entry.offer_token_hash = None
-    return False
-
-
-async def _waiting_for(
-    session: AsyncSession, tenant: TenantContext, payload: dict[str, Any], starts_at: datetime
-) -> list[tuple[WaitlistEntry, Customer, Service]]:
-    """Waiting entries whose days and part of the day include the freed time, first come first served."""
-    local = starts_at.astimezone(tenant.timezone)
-    rows = await session.execute(
-        select(WaitlistEntry, Customer, Service)
-        .join(Customer, Customer.id == WaitlistEntry.customer_id)
-        .join(Service, Service.id == WaitlistEntry.service_id)
-        .where(
-            WaitlistEntry.tenant_id == tenant.id,
-            WaitlistEntry.status == "waiting",
-            WaitlistEntry.first_day <= local.date(),
-            WaitlistEntry.last_day >= local.date(),
-        )
-        .order_by(
-            # The freed visit's own service first: it surely fits.
-            (WaitlistEntry.service_id != uuid.UUID(payload["service_id"])),
-            WaitlistEntry.created_at,
-        )
-    )
-    fitting = []
-    for entry, customer, service in rows.all():
-        span = PARTS_OF_DAY.get(entry.part_of_day or "")
-        if span is None or span[0] <= local.time() < span[1]:
-            fitting.append((entry, customer, service))
-    return fitting
-
-
 async def sweep_lapsed_holds(db: Database, now: datetime) -> int:
     """Expire holds whose time ran out; a conversation's lapsed hold may earn a follow-up."""
 
     async def work(session: AsyncSession) -> int:
-        rows = (
-            await session.execute(
-                update(Hold)
-                .where(Hold.status == "active", Hold.expires_at <= now)
-                .values(status="expired")
-                .returning(Hold.id, Hold.tenant_id, Hold.owner)
-                .execution_options(synchronize_session=False)
-            )
-        ).all()
+        rows = await holds.expire_lapsed(session, now)
         contexts: dict[uuid.UUID, TenantContext] = {}
         for hold_id, tenant_id, owner in rows:
             if tenant_id not in contexts:

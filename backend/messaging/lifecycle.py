@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -23,13 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
-from backend.customers.models import Customer
 from backend.messaging import message_templates, outbox
 from backend.messaging.models import OutboxMessage, ScheduledAction
 from backend.messaging.outbox import NewMessage
-from backend.scheduling.models import Appointment
 from backend.scheduling.slots import wall_clock_before
 from policy.engine import Decision, OutboundFacts, PolicyContext, ToolCall, evaluate
+
+if TYPE_CHECKING:  # rows of other domains, handed in by them
+    from backend.customers.models import Customer
+    from backend.scheduling.models import Appointment
 
 CHANNELS = ("sms", "email")
 REMINDER_KINDS = ("reminder",)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -185,6 +185,32 @@ class Claimed:
     attempts: int
     provider: str
     sender: str | None
+
+
+async def record_opt_in(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> None:
+    """The number texted START: it may be sent texts again."""
+    await session.execute(delete(SmsOptOut).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone))
+
+
+async def reminded_appointments(
+    session: AsyncSession, tenant_id: uuid.UUID, phone: str, since: datetime
+) -> list[uuid.UUID]:
+    """The appointments this number was sent an SMS reminder about since `since`, latest first."""
+    rows = await session.execute(
+        select(OutboxMessage.appointment_id, func.max(OutboxMessage.last_attempt_at).label("last"))
+        .where(
+            OutboxMessage.tenant_id == tenant_id,
+            OutboxMessage.kind == "reminder",
+            OutboxMessage.channel == "sms",
+            OutboxMessage.recipient == phone,
+            OutboxMessage.status.in_(("sending", "sent")),
+            OutboxMessage.last_attempt_at > since,
+            OutboxMessage.appointment_id.is_not(None),
+        )
+        .group_by(OutboxMessage.appointment_id)
+        .order_by(text("last DESC"))
+    )
+    return [appointment_id for appointment_id, _ in rows]
 
 
 async def claim(

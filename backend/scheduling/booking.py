@@ -1,112 +1,47 @@
-"""Holds, bookings, reschedules and cancellations: the writes that must never double-book.
-
-Run every write here as `Database.transaction(work, isolation="SERIALIZABLE", gate=writer_gate(tenant))`.
-The layers: the gate orders one tenant's booking transactions on fresh snapshots; inside, a
-transaction-scoped advisory lock per provider and local day lines up contenders for one calendar;
-SERIALIZABLE plus the runner's retry catches what slips past; and the EXCLUDE constraints and the
-hold/appointment triggers (alembic 0001) make an overlap impossible whatever the code does. An
-overlap reported by the database becomes `SlotTaken`, never a server error.
-"""
+"""Bookings: confirming a hold, booking in one step, rescheduling (the new slot taken before the old
+one is freed), cancelling, attendance, and finding appointments. Every write runs under the guards
+of `backend.scheduling.guards`."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import secrets
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
-from backend.core.db import EXCLUSION_VIOLATION, sqlstate
 from backend.core.errors import (
     Conflict,
-    Forbidden,
     HoldExpired,
     NotFound,
-    SlotTaken,
-    SlotUnavailable,
     ValidationFailed,
 )
 from backend.customers import service as customers
-from backend.customers.models import Customer
 from backend.customers.schemas import CustomerIn
 from backend.messaging import lifecycle
+from backend.scheduling import guards, holds
 from backend.scheduling.availability import (
     OCCUPYING,
     get_service,
-    load_calendars,
-    occupying_overlap,
     providers_for,
-    rules_for,
 )
 from backend.scheduling.models import Appointment, Hold, Provider, Service
-from backend.scheduling.schemas import BookingCreate, CancelIn, HoldConfirm, HoldCreate, RescheduleIn
-from backend.scheduling.slots import days_between, overlaps, why_not_bookable
+from backend.scheduling.schemas import BookingCreate, CancelIn, HoldConfirm, RescheduleIn
 
 # No 0/O, 1/I/L: a reference is read aloud over the phone and typed from a text message.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 REFERENCE_LENGTH = 6
-TAKEN_MESSAGE = "that time was just taken; please choose another time"
-
-
-def writer_gate(tenant_id: uuid.UUID) -> int:
-    """The advisory lock key ordering one tenant's booking transactions.
-
-    Without it, SERIALIZABLE aborts bookings of different calendars that merely share index pages
-    (predicate locks are page-grained), which on a busy tenant means retry storms. Tenants still
-    book in parallel.
-    """
-    return _lock_key(tenant_id, "booking-writes")
-
-
-# ---- holds ----
-
-
-async def create_hold(session: AsyncSession, caller: Caller, data: HoldCreate, now: datetime) -> Hold:
-    service = await get_service(session, caller.tenant, data.service_id)
-    hold = await place_hold(session, caller, service, data.provider_id, data.starts_at, data.session_key, now)
-    audit.record(
-        session,
-        caller,
-        "hold.created",
-        "hold",
-        hold.id,
-        {
-            "provider_id": str(hold.provider_id),
-            "service_id": str(service.id),
-            "starts_at": hold.starts_at.isoformat(),
-        },
-    )
-    return hold
-
-
-async def get_hold(session: AsyncSession, tenant: TenantContext, hold_id: uuid.UUID) -> Hold:
-    hold = (
-        await session.execute(select(Hold).where(Hold.id == hold_id, Hold.tenant_id == tenant.id))
-    ).scalar_one_or_none()
-    if hold is None:
-        raise NotFound(f"hold {hold_id} not found", details={"hold_id": str(hold_id)})
-    return hold
-
-
-async def release_hold(session: AsyncSession, caller: Caller, hold_id: uuid.UUID, owner: str) -> Hold:
-    hold = await _own_hold(session, caller.tenant, hold_id, owner)
-    if hold.status == "active":
-        hold.status = "released"
-        audit.record(session, caller, "hold.released", "hold", hold.id)
-    return hold
 
 
 async def confirm_hold(
     session: AsyncSession, caller: Caller, hold_id: uuid.UUID, data: HoldConfirm, now: datetime
 ) -> Appointment:
-    hold = await _own_hold(session, caller.tenant, hold_id, data.session_key)
+    hold = await holds.own_hold(session, caller.tenant, hold_id, data.session_key)
     if hold.status == "confirmed":
         raise Conflict("this hold has already been confirmed", details={"hold_id": str(hold.id)})
     if hold.status != "active" or hold.expires_at <= now:
@@ -115,7 +50,7 @@ async def confirm_hold(
             details={"hold_id": str(hold.id), "expired_at": hold.expires_at.isoformat()},
         )
     service = await get_service(session, caller.tenant, hold.service_id)
-    await _lock_days(session, caller.tenant, [(hold.provider_id, hold.starts_at, hold.blocked_until)])
+    await guards.lock_days(session, caller.tenant, [(hold.provider_id, hold.starts_at, hold.blocked_until)])
     return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now)
 
 
@@ -123,11 +58,8 @@ async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: 
     """Hold and confirm in one transaction, for callers that already have the patient's details."""
     service = await get_service(session, caller.tenant, data.service_id)
     owner = f"booking:{uuid.uuid4()}"
-    hold = await place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
+    hold = await holds.place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
     return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now)
-
-
-# ---- appointments ----
 
 
 async def reschedule(
@@ -143,12 +75,12 @@ async def reschedule(
     service = await get_service(session, tenant, appointment.service_id)
     candidates = await providers_for(session, tenant, service, data.provider_id or appointment.provider_id)
     start = data.starts_at.astimezone(UTC)
-    provider = await _choose_provider(
+    provider = await holds.choose_provider(
         session, tenant, service, candidates, start, now, owner=None, ignore_appointment=appointment.id
     )
     end = start + timedelta(minutes=service.duration_minutes)
     blocked_until = end + timedelta(minutes=service.buffer_minutes)
-    await _lock_days(
+    await guards.lock_days(
         session,
         tenant,
         [
@@ -156,7 +88,7 @@ async def reschedule(
             (provider.id, start, blocked_until),
         ],
     )
-    await _expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
+    await holds.expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
     before = {"starts_at": appointment.starts_at.isoformat(), "provider_id": str(appointment.provider_id)}
     freed = _slot_of(appointment)
     appointment.provider_id = provider.id
@@ -164,7 +96,7 @@ async def reschedule(
     appointment.starts_at, appointment.ends_at, appointment.blocked_until = start, end, blocked_until
     # The patient confirmed the old time, not this one.
     appointment.status = "booked"
-    await _flush_or_taken(session)
+    await guards.flush_or_taken(session)
     audit.record(
         session,
         caller,
@@ -276,12 +208,12 @@ async def list_appointments(
     if customer_id is not None:
         query = query.where(Appointment.customer_id == customer_id)
     if phone is not None or email is not None:
-        query = query.join(Customer, Customer.id == Appointment.customer_id)
-    if phone is not None:
-        normalized = customers.normalize_phone(phone, tenant.settings.default_country, field="phone")
-        query = query.where(Customer.phone == normalized)
-    if email is not None:
-        query = query.where(Customer.email == email.strip().lower())
+        normalized = (
+            customers.normalize_phone(phone, tenant.settings.default_country, field="phone")
+            if phone
+            else None
+        )
+        query = query.where(Appointment.customer_id.in_(customers.with_contact(tenant.id, normalized, email)))
     if cursor is not None:
         after_start, after_id = _decode_cursor(cursor)
         query = query.where(
@@ -294,9 +226,6 @@ async def list_appointments(
     return rows[:limit], next_cursor
 
 
-# ---- the shared steps ----
-
-
 def _slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
     return lifecycle.FreedSlot(
         appointment.provider_id, appointment.service_id, appointment.starts_at, appointment.blocked_until
@@ -305,93 +234,6 @@ def _slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
 
 def _spoken(status: str) -> str:
     return status.replace("_", "-")
-
-
-async def _own_hold(session: AsyncSession, tenant: TenantContext, hold_id: uuid.UUID, owner: str) -> Hold:
-    hold = (
-        await session.execute(
-            select(Hold).where(Hold.id == hold_id, Hold.tenant_id == tenant.id).with_for_update()
-        )
-    ).scalar_one_or_none()
-    if hold is None:
-        raise NotFound(f"hold {hold_id} not found", details={"hold_id": str(hold_id)})
-    if hold.owner != owner:
-        raise Forbidden("this hold belongs to another session", details={"hold_id": str(hold_id)})
-    return hold
-
-
-async def place_hold(
-    session: AsyncSession,
-    caller: Caller,
-    service: Service,
-    provider_id: uuid.UUID | None,
-    starts_at: datetime,
-    owner: str,
-    now: datetime,
-) -> Hold:
-    tenant = caller.tenant
-    candidates = await providers_for(session, tenant, service, provider_id)
-    start = starts_at.astimezone(UTC)
-    provider = await _choose_provider(session, tenant, service, candidates, start, now, owner=owner)
-    end = start + timedelta(minutes=service.duration_minutes)
-    blocked_until = end + timedelta(minutes=service.buffer_minutes)
-    await _lock_days(session, tenant, [(provider.id, start, blocked_until)])
-    await _expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
-    hold = Hold(
-        tenant_id=tenant.id,
-        provider_id=provider.id,
-        service_id=service.id,
-        owner=owner,
-        starts_at=start,
-        ends_at=end,
-        blocked_until=blocked_until,
-        expires_at=now + timedelta(minutes=tenant.settings.hold_ttl_minutes),
-        status="active",
-    )
-    session.add(hold)
-    await _flush_or_taken(session)
-    return hold
-
-
-async def _choose_provider(
-    session: AsyncSession,
-    tenant: TenantContext,
-    service: Service,
-    candidates: list[Provider],
-    start: datetime,
-    now: datetime,
-    *,
-    owner: str | None,
-    ignore_appointment: uuid.UUID | None = None,
-) -> Provider:
-    """The first candidate open and free at `start`; SlotUnavailable or SlotTaken otherwise."""
-    if not candidates:
-        raise SlotUnavailable(f"nobody currently offers {service.name}")
-    rules = rules_for(tenant, service, now)
-    blocked_until = start + rules.duration + rules.buffer
-    calendars = await load_calendars(
-        session,
-        tenant,
-        candidates,
-        start,
-        blocked_until,
-        now,
-        owner=owner,
-        ignore_appointment=ignore_appointment,
-    )
-    reasons = []
-    any_open = False
-    for calendar in calendars:
-        reason = why_not_bookable(start, calendar.hours, tenant.timezone, rules, calendar.closures)
-        if reason is not None:
-            reasons.append(reason)
-            continue
-        any_open = True
-        if not overlaps(start, blocked_until, calendar.busy):
-            return calendar.provider
-    if any_open:
-        raise SlotTaken(TAKEN_MESSAGE, details={"starts_at": start.astimezone(tenant.timezone).isoformat()})
-    raise SlotUnavailable(reasons[0], details={"starts_at": start.astimezone(tenant.timezone).isoformat()})
 
 
 async def _book_held_slot(
@@ -425,7 +267,7 @@ async def _book_held_slot(
     # Loaded earlier in this session when the provider was chosen, so this is no extra query.
     appointment.provider = await session.get_one(Provider, hold.provider_id)
     session.add(appointment)
-    await _flush_or_taken(session)
+    await guards.flush_or_taken(session)
     audit.record(
         session,
         caller,
@@ -444,61 +286,6 @@ async def _book_held_slot(
     )
     await lifecycle.on_booked(session, caller, appointment, now)
     return appointment
-
-
-async def _lock_days(
-    session: AsyncSession, tenant: TenantContext, spans: list[tuple[uuid.UUID, datetime, datetime]]
-) -> None:
-    """Take the advisory lock of every (provider, local day) the spans touch, in one global order."""
-    keys = set()
-    for provider_id, start, end in spans:
-        first = start.astimezone(tenant.timezone).date()
-        last = (end - timedelta(microseconds=1)).astimezone(tenant.timezone).date()
-        keys.update(_lock_key(provider_id, day) for day in days_between(first, last))
-    for key in sorted(keys):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def _lock_key(owner: uuid.UUID, scope: date | str) -> int:
-    text_scope = scope.isoformat() if isinstance(scope, date) else scope
-    digest = hashlib.blake2b(f"{owner}:{text_scope}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-async def _expire_stale_holds(
-    session: AsyncSession,
-    caller: Caller,
-    provider_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> None:
-    """Mark lapsed holds in the way as expired, so the EXCLUDE constraint on holds lets the new one in."""
-    expired = await session.execute(
-        update(Hold)
-        .where(
-            Hold.tenant_id == caller.tenant.id,
-            Hold.provider_id == provider_id,
-            Hold.status == "active",
-            Hold.expires_at <= now,
-            occupying_overlap(Hold, start, end),
-        )
-        .values(status="expired")
-        .returning(Hold.id, Hold.owner, Hold.expires_at)
-        .execution_options(synchronize_session=False)
-    )
-    for hold_id, owner, expired_at in expired:
-        audit.record(session, caller, "hold.expired", "hold", hold_id, {"expired_at": expired_at.isoformat()})
-        await lifecycle.on_hold_lapsed(session, caller.tenant, hold_id, owner, now)
-
-
-async def _flush_or_taken(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        if sqlstate(error) == EXCLUSION_VIOLATION:
-            raise SlotTaken(TAKEN_MESSAGE) from error
-        raise
 
 
 async def _new_reference(session: AsyncSession, tenant: TenantContext) -> str:
@@ -526,3 +313,22 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
     except (ValueError, UnicodeDecodeError) as error:
         raise ValidationFailed("cursor", "not a cursor returned by this endpoint") from error
+
+
+async def first_upcoming(
+    session: AsyncSession, tenant: TenantContext, appointment_ids: list[uuid.UUID], now: datetime
+) -> tuple[uuid.UUID, str] | None:
+    """Of these appointments, in their order, the first still booked or confirmed and still ahead:
+    (id, reference)."""
+    if not appointment_ids:
+        return None
+    rows = await session.execute(
+        select(Appointment.id, Appointment.reference).where(
+            Appointment.tenant_id == tenant.id,
+            Appointment.id.in_(appointment_ids),
+            Appointment.status.in_(("booked", "confirmed")),
+            Appointment.starts_at > now,
+        )
+    )
+    upcoming = dict(rows.all())
+    return next(((i, upcoming[i]) for i in appointment_ids if i in upcoming), None)

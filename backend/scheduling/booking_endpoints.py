@@ -14,7 +14,7 @@ from backend.core.commands import Work, run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.errors import ValidationFailed
-from backend.scheduling import booking
+from backend.scheduling import booking, guards, holds
 from backend.scheduling.presenters import appointment_out, hold_out
 from backend.scheduling.schemas import (
     AppointmentOut,
@@ -42,7 +42,7 @@ async def _booking_write(request: Request, caller: Caller, work: Work, status_co
         work,
         status_code=status_code,
         isolation="SERIALIZABLE",
-        gate=booking.writer_gate(caller.tenant.id),
+        gate=guards.writer_gate(caller.tenant.id),
     )
 
 
@@ -51,7 +51,7 @@ async def create_hold(body: HoldCreate, caller: TenantCaller, request: Request, 
     """Reserve a time for a few minutes (tenant setting) while the patient's details are collected."""
 
     async def work(session: AsyncSession) -> HoldOut:
-        return hold_out(await booking.create_hold(session, caller, body, now), caller.tenant)
+        return hold_out(await holds.create_hold(session, caller, body, now), caller.tenant)
 
     return await _booking_write(request, caller, work, 201)
 
@@ -59,7 +59,7 @@ async def create_hold(body: HoldCreate, caller: TenantCaller, request: Request, 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
 async def get_hold(hold_id: uuid.UUID, caller: TenantCaller, db: Db) -> HoldOut:
     async def work(session: AsyncSession) -> HoldOut:
-        return hold_out(await booking.get_hold(session, caller.tenant, hold_id), caller.tenant)
+        return hold_out(await holds.get_hold(session, caller.tenant, hold_id), caller.tenant)
 
     return await db.transaction(work)
 
@@ -71,7 +71,7 @@ async def release_hold(
     """Give a held time back before it expires (the patient changed their mind)."""
 
     async def work(session: AsyncSession) -> HoldOut:
-        hold = await booking.release_hold(session, caller, hold_id, body.session_key)
+        hold = await holds.release_hold(session, caller, hold_id, body.session_key)
         return hold_out(hold, caller.tenant)
 
     return await _booking_write(request, caller, work, 200)

@@ -7,6 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import time
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -179,3 +180,22 @@ def _new_closure(tenant_id: uuid.UUID, spec: ClosureIn, providers_by_name: dict[
         ends_at=spec.ends_at,
         reason=spec.reason,
     )
+
+
+async def active_providers(session: AsyncSession, tenant: TenantContext) -> list[tuple[uuid.UUID, str]]:
+    rows = await session.execute(
+        select(Provider.id, Provider.name)
+        .where(Provider.tenant_id == tenant.id, Provider.active)
+        .order_by(Provider.name)
+    )
+    return [(provider_id, name) for provider_id, name in rows]
+
+
+async def opening_hours(session: AsyncSession, tenant: TenantContext) -> list[tuple[int, time, time]]:
+    """(weekday, opens, closes) of every active provider's weekly hours."""
+    rows = await session.execute(
+        select(WeeklyHours.weekday, WeeklyHours.opens_at, WeeklyHours.closes_at)
+        .join(Provider, Provider.id == WeeklyHours.provider_id)
+        .where(WeeklyHours.tenant_id == tenant.id, Provider.active)
+    )
+    return [(weekday, opens, closes) for weekday, opens, closes in rows]

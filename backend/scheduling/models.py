@@ -149,3 +149,5 @@ class WaitlistEntry(Base):
     offer_hold_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("holds.id"))
     offer_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = created_at_column()
+    # Loaded only where asked for (offering a freed time): most reads of an entry do not need it.
+    customer: Mapped[Customer] = relationship(lazy="raise")

@@ -13,7 +13,7 @@ from backend.core.deps import Db, Now
 from backend.core.errors import AppError
 from backend.core.pages import pages
 from backend.messaging import lifecycle
-from backend.scheduling import booking, waitlist
+from backend.scheduling import guards, waitlist
 from backend.scheduling.waitlist import Offer
 
 router = APIRouter(tags=["waitlist offers"], include_in_schema=False)
@@ -36,7 +36,7 @@ async def take_offer(token: str, request: Request, db: Db, now: Now) -> Response
         async def work(session: AsyncSession) -> Offer:
             return await waitlist.accept(session, token, now)
 
-        await db.transaction(work, isolation="SERIALIZABLE", gate=booking.writer_gate(tenant_id))
+        await db.transaction(work, isolation="SERIALIZABLE", gate=guards.writer_gate(tenant_id))
     except AppError as error:
         offer = None
         with contextlib.suppress(AppError):  # an unknown link has no offer to show

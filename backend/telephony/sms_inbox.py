@@ -16,8 +16,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,13 +35,14 @@ from backend.core.errors import AppError, RateLimited, ValidationFailed
 from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
 from backend.messaging import outbox
-from backend.messaging.models import OutboxMessage, SmsOptOut
 from backend.scheduling import booking
-from backend.scheduling.models import Appointment
 from backend.telephony import phone_numbers
 from backend.telephony.models import InboundSms
 from backend.tenants import service as tenants
 from channels import sms
+
+if TYPE_CHECKING:
+    from backend.scheduling.models import Appointment
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +129,7 @@ async def _settle_keyword(
             )
     elif word == "opt_in" or (word == "yes" and opted_out):
         row.status, row.handling = "handled", "opt_in"
-        await session.execute(
-            delete(SmsOptOut).where(SmsOptOut.tenant_id == tenant.id, SmsOptOut.phone == row.from_number)
-        )
+        await outbox.record_opt_in(session, tenant.id, row.from_number)
         audit.record(session, caller, "sms.opted_in", "phone", None, {"phone": row.from_number})
         await outbox.enqueue(session, tenant, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
     elif opted_out:
@@ -326,24 +326,8 @@ async def _last_reminded(
     session: AsyncSession, tenant: TenantContext, phone: str, now: datetime
 ) -> _Reminded | None:
     """The upcoming appointment this number was most recently reminded of, within the reply window."""
-    found = (
-        await session.execute(
-            select(Appointment.id, Appointment.reference)
-            .join(OutboxMessage, OutboxMessage.appointment_id == Appointment.id)
-            .where(
-                OutboxMessage.tenant_id == tenant.id,
-                OutboxMessage.kind == "reminder",
-                OutboxMessage.channel == "sms",
-                OutboxMessage.recipient == phone,
-                OutboxMessage.status.in_(("sending", "sent")),
-                OutboxMessage.last_attempt_at > now - REMINDER_REPLY_WINDOW,
-                Appointment.status.in_(("booked", "confirmed")),
-                Appointment.starts_at > now,
-            )
-            .order_by(OutboxMessage.last_attempt_at.desc())
-            .limit(1)
-        )
-    ).first()
+    reminded = await outbox.reminded_appointments(session, tenant.id, phone, now - REMINDER_REPLY_WINDOW)
+    found = await booking.first_upcoming(session, tenant, reminded, now)
     return _Reminded(found[0], found[1]) if found is not None else None
 
 

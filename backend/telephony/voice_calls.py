@@ -25,7 +25,6 @@ from agent.replies import Reply
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
-from backend.conversations.models import Conversation
 from backend.conversations.turns import Answered, Responder, Turns
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
@@ -378,7 +377,7 @@ def _spoken(answered: Answered) -> voice.Spoken:
 async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
     """Read the options out with their digits; with none on offer, the main menu (and keep it, so
     the digit pressed next means that option)."""
-    conversation = await session.get_one(Conversation, conversation_id, with_for_update=True)
+    conversation = await conversations.by_id(session, conversation_id, lock=True)
     state = ConversationState.model_validate(conversation.state or {})
     if not state.choices:
         state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
@@ -388,7 +387,7 @@ async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | No
 
 
 async def _state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
-    conversation = await session.get_one(Conversation, conversation_id)
+    conversation = await conversations.by_id(session, conversation_id)
     return ConversationState.model_validate(conversation.state or {})
 
 

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,15 +19,17 @@ from agent.loop import Inbound
 from backend.conversations import handoff
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffInvalid, HandoffLinks
-from backend.conversations.models import Conversation
 from backend.conversations.turns import Turns
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError, NotFound
 from backend.tenants import api_keys
-from backend.tenants.models import Tenant
+from backend.tenants import service as tenants
 from channels.webchat import ChatInputError, ChatRefused, ChatSession
 from policy.engine import PHONE_CHANNELS
+
+if TYPE_CHECKING:
+    from backend.conversations.models import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ class WebChat:
             raise ChatRefused(str(invalid)) from None
         if origin.lower() != self.links.origin:
             raise ChatRefused("a conversation link opens only on its own page")
-        tenant = TenantContext.of(await session.get_one(Tenant, grant.tenant_id))
+        tenant = await tenants.get_context(session, grant.tenant_id)
         conversation = await conversations.get(session, tenant, grant.conversation_id)
         return ChatSession(str(tenant.id), str(conversation.id), "")
 
@@ -128,7 +130,7 @@ class WebChat:
         return [m.event() for m in answered.messages]
 
     async def _tenant(self, session: AsyncSession, chat: ChatSession) -> TenantContext:
-        return TenantContext.of(await session.get_one(Tenant, uuid.UUID(chat.tenant_id)))
+        return await tenants.get_context(session, uuid.UUID(chat.tenant_id))
 
     async def _conversation(
         self, session: AsyncSession, chat: ChatSession

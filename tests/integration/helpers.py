@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
-from backend.scheduling.booking import writer_gate
+from backend.scheduling.guards import writer_gate
 from backend.tenants.models import Tenant
 
 

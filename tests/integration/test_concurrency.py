@@ -12,7 +12,7 @@ import pytest
 
 from backend.core.db import RUN_ALONE_AFTER_CONFLICTS, Database
 from backend.core.errors import SlotTaken
-from backend.scheduling import booking
+from backend.scheduling import booking, holds
 from backend.scheduling.schemas import BookingCreate, HoldCreate, RescheduleIn
 from tests.conftest import at, iso, local_day, utcnow
 from tests.integration.helpers import booking_transaction, caller_for, overlapping_pairs, scalar
@@ -57,7 +57,7 @@ async def test_fifty_concurrent_holds_through_the_service(db, tenant):
 
     def attempt(i: int):
         data = HoldCreate(service_id=tenant.services["Check-up"], starts_at=start, session_key=f"s{i}")
-        return booking_transaction(db, caller, lambda s: booking.create_hold(s, caller, data, utcnow()))
+        return booking_transaction(db, caller, lambda s: holds.create_hold(s, caller, data, utcnow()))
 
     assert await _outcomes(attempt(i) for i in range(CONTENDERS)) == Counter(won=1, taken=CONTENDERS - 1)
     assert await scalar(db, "SELECT count(*) FROM holds WHERE tenant_id = :t", t=tenant.id) == 1

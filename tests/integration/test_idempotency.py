@@ -10,7 +10,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from backend.core import idempotency
-from backend.scheduling.booking import _lock_key
+from backend.scheduling.guards import lock_key
 from tests.conftest import at, iso, local_day, utcnow
 from tests.integration.helpers import rows, scalar
 
@@ -62,7 +62,7 @@ async def test_same_key_with_another_body_is_refused(client, tenant, db):
 async def test_same_key_while_the_first_request_runs_is_409(client, tenant, db, settings):
     """Hold the provider-day lock from outside so the first request is genuinely still running."""
     when = at(local_day(3), "13:00")
-    lock = _lock_key(uuid.UUID(tenant.providers["Dr. Adams"]), when.date())
+    lock = lock_key(uuid.UUID(tenant.providers["Dr. Adams"]), when.date())
     url = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     blocker = await asyncpg.connect(url)
     try:
