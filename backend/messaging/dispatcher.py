@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import Database
 from backend.core.settings import Settings
-from backend.messaging import outbox
+from backend.messaging import circuits, outbox
 from backend.messaging.outbox import Claimed, Outcome
 from backend.messaging.senders import Envelope, Sender, SendFailed
 
@@ -97,7 +97,7 @@ class Dispatcher:
             for claimed, outcome in zip(batch, outcomes, strict=True):
                 await outbox.record_outcome(session, self.settings, claimed, outcome, now)
             for provider, results in health.items():
-                await outbox.record_provider_health(
+                await circuits.record_provider_health(
                     session,
                     self.settings,
                     provider,

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
-from backend.messaging import message_templates, outbox
+from backend.messaging import message_templates, opt_outs, outbox
 from backend.messaging.models import OutboxMessage, ScheduledAction
 from backend.messaging.outbox import NewMessage
 from backend.scheduling.slots import wall_clock_before
@@ -381,7 +381,7 @@ async def outbound_facts(
         consented=recipient.consented(channel),
         opted_out=channel == "sms"
         and address is not None
-        and await outbox.is_opted_out(session, tenant.id, address),
+        and await opt_outs.is_opted_out(session, tenant.id, address),
         recipient_timezone=outbox.recipient_timezone(channel, address or "", tenant.timezone_name),
         quiet_start=tenant.settings.quiet_hours_start,
         quiet_end=tenant.settings.quiet_hours_end,

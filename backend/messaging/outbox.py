@@ -24,14 +24,15 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
 from backend.core.context import TenantContext
 from backend.core.settings import Settings
-from backend.messaging.models import OutboxMessage, ProviderCircuit, SmsOptOut
+from backend.messaging import circuits, opt_outs
+from backend.messaging.models import OutboxMessage
 from backend.telephony import phone_numbers
 from backend.tenants import service as tenants
 from channels.segments import count_segments
@@ -46,16 +47,6 @@ OPT_OUT_CONFIRMATION = "opt_out_confirmation"
 # per-recipient limit (the inbound side is rate limited per conversation instead).
 ANSWERS = frozenset({"reply", OPT_OUT_CONFIRMATION, "opt_in_confirmation", "help", "handoff_link"})
 # Twilio's delivery statuses in the order they happen; a late callback never moves a row back.
-DELIVERY_ORDER = {
-    "accepted": 0,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    "delivered": 4,
-    "undelivered": 4,
-    "failed": 4,
-    "read": 5,
-}
 
 
 @dataclass(frozen=True)
@@ -156,21 +147,6 @@ async def suppress_unsent(
         events.record(session, tenant.id, "notification.suppressed", "notification", row_id, {"kind": kind})
 
 
-async def is_opted_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> bool:
-    found = await session.execute(
-        select(SmsOptOut.phone).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone)
-    )
-    return found.first() is not None
-
-
-async def record_opt_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str, source: str) -> None:
-    await session.execute(
-        insert(SmsOptOut)
-        .values(tenant_id=tenant_id, phone=phone, source=source)
-        .on_conflict_do_nothing(index_elements=[SmsOptOut.tenant_id, SmsOptOut.phone])
-    )
-
-
 # ---- the dispatcher's steps ----
 
 
@@ -185,11 +161,6 @@ class Claimed:
     attempts: int
     provider: str
     sender: str | None
-
-
-async def record_opt_in(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> None:
-    """The number texted START: it may be sent texts again."""
-    await session.execute(delete(SmsOptOut).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone))
 
 
 async def reminded_appointments(
@@ -224,11 +195,11 @@ async def claim(
     `providers` maps channel -> provider name. A channel whose provider's circuit is open is left
     alone; a half-open one (cool-down over) gets a single probe row.
     """
-    circuits = await _circuit_states(session, list(providers.values()), settings, now)
+    circuit_states = await circuits.states(session, list(providers.values()), settings, now)
     tenants_seen: dict[uuid.UUID, TenantContext] = {}
     claimed: list[Claimed] = []
     for channel, provider in providers.items():
-        state = circuits.get(provider, "closed")
+        state = circuit_states.get(provider, "closed")
         if state == "open":
             continue
         limit = 1 if state == "half_open" else settings.outbox_batch_size
@@ -279,7 +250,9 @@ async def _sms_may_go(
     session: AsyncSession, settings: Settings, tenant: TenantContext, row: OutboxMessage, now: datetime
 ) -> bool:
     """Opt-out, quiet hours, rate limit. False when the row got another status or a later time."""
-    if row.kind != OPT_OUT_CONFIRMATION and await is_opted_out(session, row.tenant_id, row.recipient):
+    if row.kind != OPT_OUT_CONFIRMATION and await opt_outs.is_opted_out(
+        session, row.tenant_id, row.recipient
+    ):
         _finish(session, row, "opted_out", "the number has opted out of texts")
         return False
     if row.kind in ANSWERS:
@@ -327,10 +300,10 @@ def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str |
     row.status = status
     row.lease_until = None
     row.error = error
-    _event(session, row, status)
+    record_event(session, row, status)
 
 
-def _event(session: AsyncSession, row: OutboxMessage, status: str, **extra: str | None) -> None:
+def record_event(session: AsyncSession, row: OutboxMessage, status: str, **extra: str | None) -> None:
     events.record(
         session,
         row.tenant_id,
@@ -380,7 +353,7 @@ async def record_outcome(
         row.sent_at = now
         _finish(session, row, "sent")
     elif outcome.opted_out:
-        await record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+        await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
         _finish(session, row, "opted_out", outcome.error)
     elif outcome.permanent or row.attempts >= settings.outbox_max_attempts:
         _finish(session, row, "permanently_failed", outcome.error)
@@ -395,95 +368,6 @@ def retry_delay(settings: Settings, attempts: int) -> float:
     """Exponential backoff with jitter (0.5x-1.5x), so retries of one outage do not arrive together."""
     base = min(settings.outbox_retry_base_seconds * 2 ** (attempts - 1), settings.outbox_retry_max_seconds)
     return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
-
-
-# ---- circuit breaker ----
-
-
-async def _circuit_states(
-    session: AsyncSession, providers: list[str], settings: Settings, now: datetime
-) -> dict[str, str]:
-    rows = await session.execute(select(ProviderCircuit).where(ProviderCircuit.provider.in_(providers)))
-    states = {}
-    for circuit in rows.scalars():
-        if circuit.failures < settings.circuit_failure_threshold or circuit.opened_until is None:
-            states[circuit.provider] = "closed"
-        elif circuit.opened_until > now:
-            states[circuit.provider] = "open"
-        else:
-            states[circuit.provider] = "half_open"
-    return states
-
-
-async def record_provider_health(
-    session: AsyncSession, settings: Settings, provider: str, *, succeeded: bool, failures: int, now: datetime
-) -> None:
-    """After a batch: any success closes the circuit; only failures add up, and past the threshold
-    open it for a cool-down that doubles with every further failure."""
-    if succeeded:
-        await session.execute(
-            update(ProviderCircuit)
-            .where(ProviderCircuit.provider == provider, ProviderCircuit.failures > 0)
-            .values(failures=0, opened_until=None)
-        )
-        return
-    if failures == 0:
-        return
-    circuit = (
-        await session.execute(
-            insert(ProviderCircuit)
-            .values(provider=provider, failures=failures)
-            .on_conflict_do_update(
-                index_elements=[ProviderCircuit.provider],
-                set_={"failures": ProviderCircuit.failures + failures, "updated_at": func.now()},
-            )
-            .returning(ProviderCircuit)
-        )
-    ).scalar_one()
-    over = circuit.failures - settings.circuit_failure_threshold
-    if over >= 0:
-        cool_down = min(settings.circuit_open_seconds * 2**over, settings.circuit_max_open_seconds)
-        circuit.opened_until = now + timedelta(seconds=cool_down)
-
-
-# ---- delivery receipts ----
-
-
-async def record_delivery(
-    session: AsyncSession,
-    provider: str,
-    provider_message_id: str,
-    status: str,
-    error_code: str | None,
-    now: datetime,
-) -> bool:
-    """Apply a provider's delivery receipt. Repeats and late, out-of-order ones change nothing.
-
-    False if no message has that id.
-    """
-    row = (
-        await session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.provider == provider, OutboxMessage.provider_message_id == provider_message_id
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        return False
-    current = DELIVERY_ORDER.get(row.delivery_status or "", -1)
-    if DELIVERY_ORDER.get(status, -1) <= current:
-        return True
-    row.delivery_status = status
-    row.delivery_updated_at = now
-    if error_code:
-        row.error_code = error_code
-    if status in ("delivered", "undelivered", "failed"):
-        _event(session, row, status, error_code=error_code)
-    if error_code == "21610":
-        await record_opt_out(session, row.tenant_id, row.recipient, "carrier")
-    return True
 
 
 def _str(value: uuid.UUID | None) -> str | None:

@@ -17,7 +17,7 @@ from backend.core import audit
 from backend.core.deps import Db, Now
 from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.settings import Settings
-from backend.messaging import outbox
+from backend.messaging import receipts
 from backend.telephony import sms_inbox
 from backend.telephony.voice_calls import PhoneCalls
 
@@ -83,7 +83,7 @@ async def sms_status(request: Request, db: Db, now: Now) -> Response:
         raise ValidationFailed("MessageSid" if not sid else "MessageStatus", "required")
 
     async def work(session: AsyncSession) -> None:
-        await outbox.record_delivery(session, "twilio", sid, status, form.get("ErrorCode") or None, now)
+        await receipts.record_delivery(session, "twilio", sid, status, form.get("ErrorCode") or None, now)
 
     await db.transaction(work)
     return Response(status_code=204)

@@ -34,7 +34,7 @@ from backend.core.db import Database
 from backend.core.errors import AppError, RateLimited, ValidationFailed
 from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
-from backend.messaging import outbox
+from backend.messaging import opt_outs, outbox
 from backend.scheduling import booking
 from backend.telephony import phone_numbers
 from backend.telephony.models import InboundSms
@@ -116,20 +116,20 @@ async def _settle_keyword(
     """STOP, START, HELP (and YES from an unsubscribed number) are answered here, at once; a text
     from an unsubscribed number is kept but not answered."""
     word = sms.keyword(row.body)
-    opted_out = await outbox.is_opted_out(session, tenant.id, row.from_number)
+    opted_out = await opt_outs.is_opted_out(session, tenant.id, row.from_number)
     caller = Caller(tenant, actor="sms:" + row.from_number, correlation_id=row.message_sid)
 
     if word == "opt_out":
         row.status, row.handling = "handled", "opt_out"
         if not opted_out:
-            await outbox.record_opt_out(session, tenant.id, row.from_number, "keyword")
+            await opt_outs.record_opt_out(session, tenant.id, row.from_number, "keyword")
             audit.record(session, caller, "sms.opted_out", "phone", None, {"phone": row.from_number})
             await outbox.enqueue(
                 session, tenant, text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
             )
     elif word == "opt_in" or (word == "yes" and opted_out):
         row.status, row.handling = "handled", "opt_in"
-        await outbox.record_opt_in(session, tenant.id, row.from_number)
+        await opt_outs.record_opt_in(session, tenant.id, row.from_number)
         audit.record(session, caller, "sms.opted_in", "phone", None, {"phone": row.from_number})
         await outbox.enqueue(session, tenant, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
     elif opted_out:

@@ -9,11 +9,9 @@ failures in a row, the caller is put through to the practice's staff number, or 
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -30,17 +28,15 @@ from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import ValidationFailed
-from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
-from backend.messaging import outbox
+from backend.messaging import opt_outs, outbox
 from backend.scheduling import catalog
-from backend.telephony import phone_numbers
-from backend.telephony.models import VoiceCall, VoiceTurn
+from backend.telephony import call_records, phone_numbers
+from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
 
-E164 = re.compile(E164_PATTERN)
 # A call with no turn for this long is over even if its status callback never came.
 STALE_CALL = timedelta(minutes=30)
 SILENCES_BEFORE_KEYPAD = 2
@@ -52,28 +48,6 @@ _HANDOFF = re.compile(
     re.I,
 )
 _BYE = re.compile(r"^\W*(no,? )?(that'?s (all|it)|bye|goodbye|nothing( else)?|no thanks?( you)?)\W*$", re.I)
-
-
-@dataclass(frozen=True)
-class Call:
-    sid: str
-    caller_number: str
-    practice_number: str
-
-    @property
-    def caller_phone(self) -> str | None:
-        """The caller's number when it is one (withheld numbers arrive as "anonymous" and the like)."""
-        return self.caller_number if E164.fullmatch(self.caller_number) else None
-
-
-def parse_call(form: dict[str, str]) -> Call:
-    sid = form.get("CallSid", "")
-    if not sid:
-        raise ValidationFailed("CallSid", "required")
-    to = form.get("To", "")
-    if not E164.fullmatch(to):
-        raise ValidationFailed("To", "must be a phone number in E.164 form, like +16175550100")
-    return Call(sid[:64], (form.get("From") or "anonymous")[:16], to)
 
 
 class PhoneCalls:
@@ -95,11 +69,11 @@ class PhoneCalls:
     # ---- the call arrives ----
 
     async def incoming(self, form: dict[str, str]) -> str:
-        call = parse_call(form)
+        call = call_records.parse_call(form)
         now = self.clock()
 
         async def work(session: AsyncSession) -> str:
-            stored = await _stored_answer(session, call.sid, 0)
+            stored = await call_records.stored_answer(session, call.sid, 0)
             if stored is not None:
                 return stored
             tenant = await phone_numbers.tenant_for(session, call.practice_number)
@@ -117,7 +91,9 @@ class PhoneCalls:
                     self.language,
                 )
             # One caller at a time counts against the limit, so two rings at once cannot both squeeze in.
-            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _calls_lock(tenant.id)})
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": call_records.calls_lock(tenant.id)}
+            )
             active = await session.scalar(
                 select(func.count())
                 .select_from(VoiceCall)
@@ -133,9 +109,9 @@ class PhoneCalls:
                     "in a few minutes, or send us a text at this number. Goodbye.",
                     self.language,
                 )
-                _new_call(session, call, tenant, None, "rejected", now, end_reason="busy")
+                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason="busy")
                 await session.flush()
-                _store_turn(session, call.sid, 0, "", twiml)
+                call_records.store_turn(session, call.sid, 0, "", twiml)
                 return twiml
             thread = await conversations.phone_thread(
                 session, tenant, "voice", call.practice_number, call.caller_phone or call.caller_number
@@ -147,9 +123,9 @@ class PhoneCalls:
                 "cancel an appointment, or tell you our opening hours. How can I help?"
             )
             twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
-            _new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
+            call_records.new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
             await session.flush()
-            _store_turn(session, call.sid, 0, "", twiml)
+            call_records.store_turn(session, call.sid, 0, "", twiml)
             return twiml
 
         return await self.db.transaction(work)
@@ -157,7 +133,7 @@ class PhoneCalls:
     # ---- one turn ----
 
     async def turn(self, form: dict[str, str], step: int) -> str:
-        call = parse_call(form)
+        call = call_records.parse_call(form)
         heard = (form.get("SpeechResult") or form.get("Digits") or "").strip()
         now = self.clock()
         loaded = await self.db.transaction(lambda session: self._load(session, call.sid, step))
@@ -187,7 +163,7 @@ class PhoneCalls:
             channel="voice",
             now=now,
             client_message_id=f"{call.sid}:{step}",
-            channel_phone=row.from_number if E164.fullmatch(row.from_number) else None,
+            channel_phone=call_records.real_phone(row.from_number),
             responder=responder,
         )
         spoken = _spoken(answered)
@@ -214,7 +190,7 @@ class PhoneCalls:
     async def _load(
         self, session: AsyncSession, sid: str, step: int
     ) -> str | tuple[VoiceCall, TenantContext]:
-        stored = await _stored_answer(session, sid, step)
+        stored = await call_records.stored_answer(session, sid, step)
         if stored is not None:
             return stored
         row = await session.get(VoiceCall, sid)
@@ -273,10 +249,10 @@ class PhoneCalls:
         """Store this step's answer (the first wins if it was asked twice) and the call's counters."""
 
         async def work(session: AsyncSession) -> str:
-            stored = await _stored_answer(session, row.call_sid, step)
+            stored = await call_records.stored_answer(session, row.call_sid, step)
             if stored is not None:
                 return stored
-            _store_turn(session, row.call_sid, step, heard, twiml)
+            call_records.store_turn(session, row.call_sid, step, heard, twiml)
             call = await session.get_one(VoiceCall, row.call_sid, with_for_update=True)
             call.step = max(call.step, step)
             call.updated_at = now
@@ -296,14 +272,14 @@ class PhoneCalls:
 
     def _handoff(self, caller: Caller, row: VoiceCall, now: datetime) -> Responder:
         async def send_link(state: ConversationState) -> list[Reply]:
-            phone = row.from_number if E164.fullmatch(row.from_number) else None
+            phone = call_records.real_phone(row.from_number)
             if phone is None:
                 return [Reply("I can't send a text to a withheld number, sorry. How else can I help?")]
             assert row.conversation_id is not None
             link = self.links.issue(caller.tenant.id, row.conversation_id, now)
 
             async def work(session: AsyncSession) -> bool:
-                if await outbox.is_opted_out(session, caller.tenant.id, phone):
+                if await opt_outs.is_opted_out(session, caller.tenant.id, phone):
                     return False
                 minutes = int(self.links.lifetime.total_seconds() // 60)
                 await outbox.enqueue(
@@ -389,46 +365,3 @@ async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | No
 async def _state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
     conversation = await conversations.by_id(session, conversation_id)
     return ConversationState.model_validate(conversation.state or {})
-
-
-async def _stored_answer(session: AsyncSession, sid: str, step: int) -> str | None:
-    return await session.scalar(
-        select(VoiceTurn.twiml).where(VoiceTurn.call_sid == sid, VoiceTurn.step == step)
-    )
-
-
-def _store_turn(session: AsyncSession, sid: str, step: int, heard: str, twiml: str) -> None:
-    session.add(VoiceTurn(call_sid=sid, step=step, heard=heard[:2000], twiml=twiml))
-
-
-def _new_call(
-    session: AsyncSession,
-    call: Call,
-    tenant: TenantContext,
-    conversation_id: uuid.UUID | None,
-    status: str,
-    now: datetime,
-    *,
-    last_prompt: str = "",
-    end_reason: str | None = None,
-) -> None:
-    session.add(
-        VoiceCall(
-            call_sid=call.sid,
-            tenant_id=tenant.id,
-            conversation_id=conversation_id,
-            from_number=call.caller_number,
-            to_number=call.practice_number,
-            status=status,
-            started_at=now,
-            updated_at=now,
-            ended_at=now if status != "active" else None,
-            end_reason=end_reason,
-            last_prompt=last_prompt,
-        )
-    )
-
-
-def _calls_lock(tenant_id: uuid.UUID) -> int:
-    digest = hashlib.blake2b(f"{tenant_id}:calls".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
-from backend.messaging import outbox
+from backend.messaging import opt_outs
 from backend.messaging.actions import sweep_lapsed_holds
 from backend.scheduling import booking
 from backend.scheduling.models import WaitlistEntry
@@ -162,7 +162,7 @@ async def test_consent_and_opt_out_are_checked_per_channel_and_audited(db, tenan
 
     stopped = new_phone()
     caller = await caller_for(db, tenant.id)
-    await db.transaction(lambda s: outbox.record_opt_out(s, caller.tenant.id, stopped, "keyword"))
+    await db.transaction(lambda s: opt_outs.record_opt_out(s, caller.tenant.id, stopped, "keyword"))
     await book_at(
         db,
         tenant.id,

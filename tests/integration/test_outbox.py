@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backend.messaging import outbox
+from backend.messaging import opt_outs, outbox
 from backend.messaging.outbox import NewMessage
 from tests.conftest import at, local_day
 from tests.fakes.smtp_server import running_fake_smtp
@@ -204,7 +204,7 @@ async def test_opted_out_numbers_are_never_sent_to(db, tenant, settings):
     now = daytime()
     phone = new_phone()
     caller = await caller_for(db, tenant.id)
-    await db.transaction(lambda session: outbox.record_opt_out(session, caller.tenant.id, phone, "keyword"))
+    await db.transaction(lambda session: opt_outs.record_opt_out(session, caller.tenant.id, phone, "keyword"))
     async with (
         running_fake_twilio() as twilio,
         dispatcher_for(db, provider_settings(settings, twilio, None)) as dispatcher,

@@ -1,0 +1,59 @@
+"""A circuit breaker per provider: after repeated failures, pause sending to it for a cool-down that
+doubles with every further failure, then probe it (half open) until it recovers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.settings import Settings
+from backend.messaging.models import ProviderCircuit
+
+
+async def states(
+    session: AsyncSession, providers: list[str], settings: Settings, now: datetime
+) -> dict[str, str]:
+    rows = await session.execute(select(ProviderCircuit).where(ProviderCircuit.provider.in_(providers)))
+    states = {}
+    for circuit in rows.scalars():
+        if circuit.failures < settings.circuit_failure_threshold or circuit.opened_until is None:
+            states[circuit.provider] = "closed"
+        elif circuit.opened_until > now:
+            states[circuit.provider] = "open"
+        else:
+            states[circuit.provider] = "half_open"
+    return states
+
+
+async def record_provider_health(
+    session: AsyncSession, settings: Settings, provider: str, *, succeeded: bool, failures: int, now: datetime
+) -> None:
+    """After a batch: any success closes the circuit; only failures add up, and past the threshold
+    open it for a cool-down that doubles with every further failure."""
+    if succeeded:
+        await session.execute(
+            update(ProviderCircuit)
+            .where(ProviderCircuit.provider == provider, ProviderCircuit.failures > 0)
+            .values(failures=0, opened_until=None)
+        )
+        return
+    if failures == 0:
+        return
+    circuit = (
+        await session.execute(
+            insert(ProviderCircuit)
+            .values(provider=provider, failures=failures)
+            .on_conflict_do_update(
+                index_elements=[ProviderCircuit.provider],
+                set_={"failures": ProviderCircuit.failures + failures, "updated_at": func.now()},
+            )
+            .returning(ProviderCircuit)
+        )
+    ).scalar_one()
+    over = circuit.failures - settings.circuit_failure_threshold
+    if over >= 0:
+        cool_down = min(settings.circuit_open_seconds * 2**over, settings.circuit_max_open_seconds)
+        circuit.opened_until = now + timedelta(seconds=cool_down)

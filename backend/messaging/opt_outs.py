@@ -1,0 +1,31 @@
+"""Who said STOP: the numbers of a tenant that must not be sent texts, by keyword or carrier report."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.messaging.models import SmsOptOut
+
+
+async def is_opted_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> bool:
+    found = await session.execute(
+        select(SmsOptOut.phone).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone)
+    )
+    return found.first() is not None
+
+
+async def record_opt_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str, source: str) -> None:
+    await session.execute(
+        insert(SmsOptOut)
+        .values(tenant_id=tenant_id, phone=phone, source=source)
+        .on_conflict_do_nothing(index_elements=[SmsOptOut.tenant_id, SmsOptOut.phone])
+    )
+
+
+async def record_opt_in(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> None:
+    """The number texted START: it may be sent texts again."""
+    await session.execute(delete(SmsOptOut).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone))

@@ -1,0 +1,60 @@
+"""Delivery receipts from providers (Twilio status callbacks): applied in order, repeats harmless; a
+carrier's "unsubscribed" (21610) opts the number out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.messaging import opt_outs, outbox
+from backend.messaging.models import OutboxMessage
+
+DELIVERY_ORDER = {
+    "accepted": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
+
+
+async def record_delivery(
+    session: AsyncSession,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+) -> bool:
+    """Apply a provider's delivery receipt. Repeats and late, out-of-order ones change nothing.
+
+    False if no message has that id.
+    """
+    row = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.provider == provider, OutboxMessage.provider_message_id == provider_message_id
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    current = DELIVERY_ORDER.get(row.delivery_status or "", -1)
+    if DELIVERY_ORDER.get(status, -1) <= current:
+        return True
+    row.delivery_status = status
+    row.delivery_updated_at = now
+    if error_code:
+        row.error_code = error_code
+    if status in ("delivered", "undelivered", "failed"):
+        outbox.record_event(session, row, status, error_code=error_code)
+    if error_code == "21610":
+        await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+    return True
