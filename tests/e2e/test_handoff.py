@@ -11,9 +11,9 @@ from twilio.request_validator import RequestValidator
 
 from tests.e2e.test_widget import browser  # noqa: F401 - the shared Chromium fixture
 from tests.fakes.twilio_server import AUTH_TOKEN
-from tests.integration.helpers import rows
-from tests.integration.messaging import new_phone
-from tests.integration.phone import new_sid
+from tests.support.db import rows
+from tests.support.messaging import new_phone
+from tests.support.phone import new_sid
 
 
 async def post_signed(base_url: str, path: str, params: dict[str, str]) -> str:

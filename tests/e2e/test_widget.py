@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.integration.helpers import rows
+from tests.support.db import rows
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

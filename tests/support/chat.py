@@ -12,7 +12,7 @@ from backend.conversations.service import StoredMessage
 from backend.conversations.turns import Turns
 from backend.core.context import Caller
 from backend.core.db import Database
-from tests.integration.helpers import caller_for
+from tests.support.db import caller_for
 
 
 @dataclass

@@ -10,8 +10,8 @@ from agent.loop import Agent
 from backend.conversations.turns import Turns
 from backend.core.errors import RateLimited
 from tests.conftest import at, local_day
-from tests.integration.chat import open_chat
-from tests.integration.helpers import rows, scalar
+from tests.support.chat import open_chat
+from tests.support.db import rows, scalar
 
 MORNING = "08:00"
 

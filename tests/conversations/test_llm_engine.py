@@ -14,8 +14,8 @@ from backend.conversations.receptionist import build_agent
 from policy.engine import CHAT_TOOLS
 from tests.conftest import at, local_day
 from tests.fakes.openai_server import last_tool_result, running_fake_openai, text, tool_call
-from tests.integration.chat import open_chat
-from tests.integration.helpers import rows
+from tests.support.chat import open_chat
+from tests.support.db import rows
 
 
 @pytest.fixture

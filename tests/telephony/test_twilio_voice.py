@@ -8,9 +8,9 @@ from xml.etree import ElementTree
 import httpx
 
 from backend.app import create_app
-from tests.integration.helpers import rows, scalar
-from tests.integration.messaging import new_phone
-from tests.integration.phone import PUBLIC, Phones, new_sid, phone_lines, signed
+from tests.support.db import rows, scalar
+from tests.support.messaging import new_phone
+from tests.support.phone import PUBLIC, Phones, new_sid, phone_lines, signed
 
 
 class Caller:

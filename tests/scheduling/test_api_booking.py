@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.conftest import at, iso, local_day
-from tests.integration.helpers import rows, scalar
+from tests.support.db import rows, scalar
 
 JANE = {"name": "Jane Doe", "phone": "(617) 555-0100", "email": "jane@example.com"}
 

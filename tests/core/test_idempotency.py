@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from backend.core import idempotency
 from backend.scheduling.guards import lock_key
 from tests.conftest import at, iso, local_day, utcnow
-from tests.integration.helpers import rows, scalar
+from tests.support.db import rows, scalar
 
 
 def booking_body(tenant, when, name="Jane Doe"):

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import ADMIN_SECRET
 from tests.conversations.corpus import SCRIPTS
 from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run
-from tests.integration.phone import phone_lines
+from tests.support.phone import phone_lines
 
 WEB = [s for s in SCRIPTS if s.channel == "web"]
 SMS = [s for s in SCRIPTS if s.channel == "sms"]

@@ -8,7 +8,7 @@ import httpx
 
 from backend.tenants.demo import DEMO_SLUG, seed
 from tests.conftest import at, iso
-from tests.integration.helpers import scalar
+from tests.support.db import scalar
 
 SPRING_FORWARD = date(2027, 3, 14)
 FALL_BACK = date(2027, 11, 7)

@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
 from backend.messaging import opt_outs, outbox
-from backend.messaging.outbox import NewMessage
 from tests.conftest import at, local_day
 from tests.fakes.smtp_server import running_fake_smtp
 from tests.fakes.twilio_server import running_fake_twilio
-from tests.integration.helpers import caller_for, rows, scalar
-from tests.integration.messaging import (
+from tests.support.db import caller_for, rows, scalar
+from tests.support.messaging import (
     book_at,
+    daytime,
     dispatcher_for,
     new_email,
     new_phone,
     outbox_of,
     provider_settings,
+    queue,
 )
-
-
-async def queue(db, tenant_id, now, recipient, *, kind="reminder", channel="sms", urgent=False, key=None):
-    caller = await caller_for(db, tenant_id)
-
-    async def work(session):
-        return await outbox.enqueue(
-            session,
-            caller.tenant,
-            NewMessage(
-                kind=kind,
-                channel=channel,
-                recipient=recipient,
-                subject="Subject" if channel == "email" else None,
-                body=f"{kind} for {recipient}",
-                dedupe_key=key or f"{kind}:{recipient}:{now.isoformat()}",
-                urgent=urgent,
-            ),
-            now,
-        )
-
-    return await db.transaction(work)
-
-
-def daytime() -> datetime:
-    """Noon in New York tomorrow: outside quiet hours for New York numbers."""
-    return at(local_day(1), "12:00").astimezone(UTC)
 
 
 async def test_a_booking_queues_its_confirmations_and_a_failed_one_queues_nothing(db, tenant, settings):

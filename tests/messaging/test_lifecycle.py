@@ -14,9 +14,9 @@ from backend.scheduling import booking
 from backend.scheduling.models import WaitlistEntry
 from backend.scheduling.schemas import CancelIn, RescheduleIn
 from tests.conftest import NY, at, local_day
-from tests.integration.chat import open_chat
-from tests.integration.helpers import booking_transaction, caller_for, rows, scalar
-from tests.integration.messaging import actions_of, book_at, new_email, new_phone, outbox_of, runner_for
+from tests.support.chat import open_chat
+from tests.support.db import booking_transaction, caller_for, rows, scalar
+from tests.support.messaging import actions_of, book_at, new_email, new_phone, outbox_of, runner_for
 
 
 def noon(days: int = 1) -> datetime:

@@ -19,7 +19,7 @@ from backend.core.settings import Settings
 from backend.messaging.dispatcher import Dispatcher
 from backend.telephony.sms_inbox import SmsInbox
 from tests.fakes.twilio_server import AUTH_TOKEN, FakeTwilio, SentSms, running_fake_twilio
-from tests.integration.messaging import dispatcher_for, new_phone, provider_settings
+from tests.support.messaging import dispatcher_for, new_phone, provider_settings
 
 PUBLIC = "https://frontdesk.example.com"
 _message_ids = iter(range(10**9))

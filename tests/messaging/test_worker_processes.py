@@ -16,9 +16,8 @@ import redis.asyncio as aioredis
 
 from tests.conftest import ADMIN_SECRET, ROOT, utcnow
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio, running_fake_twilio
-from tests.integration.helpers import scalar
-from tests.integration.messaging import new_phone, outbox_of, reset_circuits
-from tests.integration.test_outbox import queue
+from tests.support.db import scalar
+from tests.support.messaging import new_phone, outbox_of, queue, reset_circuits
 
 WAIT_SECONDS = 90
 

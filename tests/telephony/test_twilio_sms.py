@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 
 from channels.segments import count_segments
 from tests.conftest import at, local_day
-from tests.integration.helpers import rows, scalar
-from tests.integration.messaging import book_at, new_phone, outbox_of, runner_for
-from tests.integration.phone import new_sid, option, phone_lines, signed
-from tests.integration.test_outbox import queue
+from tests.support.db import rows, scalar
+from tests.support.messaging import book_at, new_phone, outbox_of, queue, runner_for
+from tests.support.phone import new_sid, option, phone_lines, signed
 
 
 async def check_up_in_five_days(db, tenant, patient: str):

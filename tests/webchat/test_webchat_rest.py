@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.helpers import scalar
+from tests.support.db import scalar
 
 PAGE = "https://clinic.example"
 

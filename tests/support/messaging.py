@@ -5,19 +5,22 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 from backend.core.db import Database
 from backend.core.settings import Settings
 from backend.customers.schemas import CustomerIn
+from backend.messaging import outbox
 from backend.messaging.actions import ActionRunner
 from backend.messaging.dispatcher import Dispatcher
+from backend.messaging.outbox import NewMessage
 from backend.scheduling import booking
 from backend.scheduling.schemas import BookingCreate
 from backend.worker import build_senders
+from tests.conftest import at, local_day
 from tests.fakes.smtp_server import FakeSmtp
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
-from tests.integration.helpers import booking_transaction, caller_for, rows, scalar
+from tests.support.db import booking_transaction, caller_for, rows, scalar
 
 
 def new_phone(area: str = "212") -> str:
@@ -104,3 +107,30 @@ async def actions_of(db: Database, tenant_id: str, action: str | None = None) ->
         return await rows(db, sql, tenant_id=tenant_id)
     sql = "SELECT * FROM scheduled_actions WHERE tenant_id = :tenant_id AND action = :action ORDER BY due_at"
     return await rows(db, sql, tenant_id=tenant_id, action=action)
+
+
+async def queue(db, tenant_id, now, recipient, *, kind="reminder", channel="sms", urgent=False, key=None):
+    caller = await caller_for(db, tenant_id)
+
+    async def work(session):
+        return await outbox.enqueue(
+            session,
+            caller.tenant,
+            NewMessage(
+                kind=kind,
+                channel=channel,
+                recipient=recipient,
+                subject="Subject" if channel == "email" else None,
+                body=f"{kind} for {recipient}",
+                dedupe_key=key or f"{kind}:{recipient}:{now.isoformat()}",
+                urgent=urgent,
+            ),
+            now,
+        )
+
+    return await db.transaction(work)
+
+
+def daytime() -> datetime:
+    """Noon in New York tomorrow: outside quiet hours for New York numbers."""
+    return at(local_day(1), "12:00").astimezone(UTC)

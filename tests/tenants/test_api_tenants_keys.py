@@ -7,7 +7,7 @@ import uuid
 import httpx
 
 from tests.conftest import ADMIN_SECRET, at, iso, local_day, tenant_spec
-from tests.integration.helpers import rows, scalar
+from tests.support.db import rows, scalar
 
 ADMIN = {"X-Admin-Secret": ADMIN_SECRET}
 
@@ -170,7 +170,8 @@ async def test_a_lost_race_leaves_no_half_written_rows(client, tenant, db):
     assert (await client.post("/api/v1/bookings", json=first, headers=tenant.auth)).status_code == 201
     second = {**first, "customer": {"name": "New Patient", "phone": "+16175550102"}}
     error(await client.post("/api/v1/bookings", json=second, headers=tenant.auth), 409, "SLOT_TAKEN")
-    assert await scalar(db, "SELECT count(*) FROM customers WHERE phone = '+16175550102'") == 0
+    new_patient = "SELECT count(*) FROM customers WHERE tenant_id = :t AND phone = '+16175550102'"
+    assert await scalar(db, new_patient, t=tenant.id) == 0
     assert await scalar(db, "SELECT count(*) FROM holds WHERE tenant_id = :t", t=tenant.id) == 1
 
 

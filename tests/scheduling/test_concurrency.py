@@ -15,7 +15,7 @@ from backend.core.errors import SlotTaken
 from backend.scheduling import booking, holds
 from backend.scheduling.schemas import BookingCreate, HoldCreate, RescheduleIn
 from tests.conftest import at, iso, local_day, utcnow
-from tests.integration.helpers import booking_transaction, caller_for, overlapping_pairs, scalar
+from tests.support.db import booking_transaction, caller_for, overlapping_pairs, scalar
 
 CONTENDERS = 50
 

@@ -10,9 +10,8 @@ from twilio.request_validator import RequestValidator
 
 from backend.app import create_app
 from tests.fakes.twilio_server import AUTH_TOKEN, SentSms, running_fake_twilio
-from tests.integration.helpers import rows, scalar
-from tests.integration.messaging import dispatcher_for, new_phone, outbox_of, provider_settings
-from tests.integration.test_outbox import daytime, queue
+from tests.support.db import rows, scalar
+from tests.support.messaging import daytime, dispatcher_for, new_phone, outbox_of, provider_settings, queue
 
 PUBLIC = "https://frontdesk.example.com"
 PATH = "/twilio/sms/status"
