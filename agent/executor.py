@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from agent import summaries
 from agent.ports import BookingInfo, Contact, Desk, PracticeInfo, SlotInfo, ToolFailure
 from agent.replies import when_label
 from agent.state import ConversationState
@@ -28,9 +29,18 @@ from agent.tools import (
 )
 from agent.understanding import PARTS_OF_DAY
 from policy import engine
-from policy.engine import BookingFacts, Decision, PendingCancel, PolicyContext, ToolCall
+from policy.engine import (
+    BookingFacts,
+    Decision,
+    PendingCancel,
+    PendingConfirmation,
+    PolicyContext,
+    Summary,
+    ToolCall,
+)
 
 CLOSED_SET_RULE = "tools.closed_set"
+CONFIRMATION_RULES = frozenset({"booking.explicit_confirmation", "reschedule.explicit_confirmation"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ class ToolOutcome:
     result: Any = None
     decision: Decision | None = None
     failure: ToolFailure | None = None
+    # For a booking or a move: what the patient is asked to agree to (shown when the rule wants a yes).
+    summary: Summary | None = None
 
     @property
     def denied_by(self) -> str | None:
@@ -90,8 +102,8 @@ class ToolExecutor:
         decision = engine.evaluate(call, context)
         await self.desk.record_decision(call, decision)
         if not decision.allowed:
-            self._after_denial(call, decision)
-            return ToolOutcome(name, False, decision=decision)
+            self._after_denial(call, decision, context)
+            return ToolOutcome(name, False, decision=decision, summary=context.summary)
         try:
             result = await self._run(name, args, context)
         except ToolFailure as failure:
@@ -134,7 +146,21 @@ class ToolExecutor:
             target=target,
             pending_cancel=state.pending_cancel,
             has_contact=bool(call.args.get("name") and (call.args.get("phone") or call.args.get("email"))),
+            summary=self._summary(call, target),
+            pending_confirmation=state.pending_confirmation,
         )
+
+    def _summary(self, call: ToolCall, target: BookingFacts | None) -> Summary | None:
+        """What this booking or move would do, as the patient is asked to agree to it."""
+        tz = self.practice.timezone
+        if call.name == "confirm_booking" and self.state.hold is not None:
+            args = call.args
+            phone = self.desk.normalize_contact(args["phone"]) if args.get("phone") else None
+            email = args["email"].strip().lower() if args.get("email") else None
+            return summaries.booking(self.state.hold, args["name"], phone, email, args["texts"], tz)
+        if call.name == "reschedule_booking" and target is not None:
+            return summaries.move(target, datetime.fromisoformat(call.args["starts_at"]), tz)
+        return None
 
     # ---- running ----
 
@@ -193,6 +219,7 @@ class ToolExecutor:
         elif name == "confirm_booking":
             booking: BookingInfo = result
             state.hold = None
+            state.pending_confirmation = None
             state.verified_customer_id = booking.customer_id
             state.reference = booking.reference
         elif name == "lookup_booking" and args.reference:
@@ -203,11 +230,17 @@ class ToolExecutor:
         elif name in {"reschedule_booking", "cancel_booking"}:
             state.reference = result.reference
             state.pending_cancel = None
+            state.pending_confirmation = None
         elif name == "request_human":
             state.handed_to_human = True
 
-    def _after_denial(self, call: ToolCall, decision: Decision) -> None:
-        if call.name == "cancel_booking" and decision.rule == "cancel.explicit_confirmation":
+    def _after_denial(self, call: ToolCall, decision: Decision, context: PolicyContext) -> None:
+        if decision.rule in CONFIRMATION_RULES and context.summary is not None:
+            # The patient is shown this summary now; only a yes to it, next, lets the call through.
+            self.state.pending_confirmation = PendingConfirmation(
+                call.name, context.summary.digest, self.state.turn
+            )
+        elif call.name == "cancel_booking" and decision.rule == "cancel.explicit_confirmation":
             reference = call.args["reference"]
             pending = self.state.pending_cancel
             if pending is None or pending.reference != reference:
@@ -226,7 +259,8 @@ class ToolExecutor:
 
 
 def _contact(args: ConfirmBookingArgs | JoinWaitlistArgs) -> Contact:
-    return Contact(name=args.name, phone=args.phone, email=args.email)
+    texts = args.texts if isinstance(args, ConfirmBookingArgs) else False
+    return Contact(name=args.name, phone=args.phone, email=args.email, texts=texts)
 
 
 def describe(outcome: ToolOutcome, timezone: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from openai import AsyncOpenAI
 
-from agent.executor import ToolExecutor, booking_card, describe
+from agent.executor import CONFIRMATION_RULES, ToolExecutor, ToolOutcome, booking_card, describe
 from agent.ports import BookingInfo, PracticeInfo
 from agent.replies import QuickReply, Reply, when_label
 from agent.tools import openai_tools
@@ -102,6 +102,9 @@ class LlmPlanner:
                     }
                 else:
                     outcome = await tools.call(call.function.name, arguments)
+                    if outcome.denied_by in CONFIRMATION_RULES and outcome.summary is not None:
+                        # The patient sees the summary the policy will hold their yes to, word for word.
+                        return [confirmation_question(outcome)]
                     result = describe(outcome, practice.timezone)
                     if outcome.ok and outcome.name == "check_availability":
                         # The model reads the tapped label as the patient's words.
@@ -116,6 +119,19 @@ class LlmPlanner:
                 quick_replies=chips,
             )
         ]
+
+
+def confirmation_question(outcome: ToolOutcome) -> Reply:
+    assert outcome.summary is not None
+    if outcome.name == "reschedule_booking":
+        return Reply(
+            f"Shall I move {outcome.summary.text}?",
+            (QuickReply("Yes, move it", "yes"), QuickReply("No", "no")),
+        )
+    return Reply(
+        f"Please confirm: {outcome.summary.text}. Shall I book it?",
+        (QuickReply("Yes, book it", "yes"), QuickReply("No, change something", "no")),
+    )
 
 
 def _system_prompt(practice: PracticeInfo, tools: ToolExecutor, now: datetime) -> str:
@@ -141,7 +157,9 @@ def _system_prompt(practice: PracticeInfo, tools: ToolExecutor, now: datetime) -
         f"You are the receptionist of {practice.name}. Today is {local:%A, %B %d, %Y}, "
         f"{local:%H:%M} in {practice.timezone}. Be brief and warm.\n"
         "Only use the tools. Never invent times, references or prices. Hold a slot before confirming; "
-        "ask for the patient's name and a phone or e-mail before confirm_booking. To change or cancel a "
+        "ask for the patient's name and a phone or e-mail before confirm_booking. confirm_booking and "
+        "reschedule_booking first show the patient a summary to confirm; when they answer yes, call the "
+        "same tool again with the same details. To change or cancel a "
         "booking, the patient must give the reference and the phone or e-mail on it. Ask before cancelling "
         "and cancel only after a clear yes in a later message. Dates further than "
         f"{practice.far_date_confirm_days} days need the patient's confirmation (far_date_confirmed). "

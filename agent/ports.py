@@ -74,6 +74,8 @@ class Contact:
     name: str
     phone: str | None = None
     email: str | None = None
+    # The patient agreed to texts about the appointment (they were told, and did not decline).
+    texts: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from agent.ports import HoldInfo
-from policy.engine import PendingCancel
+from policy.engine import PendingCancel, PendingConfirmation
 
 
 class OfferedSlot(BaseModel):
@@ -61,9 +61,14 @@ class ConversationState(BaseModel):
     # The booking being looked at, rescheduled or cancelled, and when it is (for "same day, later").
     reference: str | None = None
     moving_from: datetime | None = None
+    moving_to: datetime | None = None  # the time a move waits for the patient's yes to
     # When a reschedule asked for a time before the booking was found ("to the same time next week").
     asked_when: str | None = None
     pending_cancel: PendingCancel | None = None
+    # A booking or move summary shown to the patient, waiting for their yes.
+    pending_confirmation: PendingConfirmation | None = None
+    # Whether the patient agreed to texts: told when asked for their number, or in the summary.
+    sms_consent: bool | None = None
     failed_lookups: int = 0
     # The quick replies last offered: a patient may answer with a label or its number.
     choices: list[Choice] = Field(default_factory=list)

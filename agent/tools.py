@@ -50,6 +50,9 @@ class ConfirmBookingArgs(ToolArgs):
     name: str = Field(min_length=1, max_length=200)
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
+    texts: bool = Field(
+        default=True, description="false if the patient does not want texts about this appointment"
+    )
     notes: str = Field(default="", max_length=500)
 
 
@@ -109,7 +112,8 @@ TOOLS: Mapping[str, ToolSpec] = {
         ),
         ToolSpec(
             "confirm_booking",
-            "Turn the conversation's hold into a booking, once the patient agreed and gave name and contact.",
+            "Turn the conversation's hold into a booking. The first call shows the patient a summary and "
+            "asks them to confirm; call it again with the same details once they answer yes.",
             ConfirmBookingArgs,
         ),
         ToolSpec(
@@ -119,7 +123,10 @@ TOOLS: Mapping[str, ToolSpec] = {
             LookupBookingArgs,
         ),
         ToolSpec(
-            "reschedule_booking", "Move the patient's booking to another free time.", RescheduleBookingArgs
+            "reschedule_booking",
+            "Move the patient's booking to another free time. The first call shows the patient the old and "
+            "new time and asks them to confirm; call it again once they answer yes.",
+            RescheduleBookingArgs,
         ),
         ToolSpec(
             "cancel_booking",

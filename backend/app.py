@@ -26,6 +26,7 @@ from backend.core import http_errors, idempotency
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.settings import Settings
+from backend.customers import endpoints as customers
 from backend.messaging import endpoints as notifications
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_endpoints as catalog
@@ -135,6 +136,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         phone_numbers,
         catalog,
         bookings,
+        customers,
         conversations,
         notifications,
         chat,

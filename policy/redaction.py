@@ -42,11 +42,12 @@ _NOT_PERSONAL = re.compile(
 )
 
 
-def redact_phone(value: str) -> str:
+def redact_phone(value: str, keep_last: int = 2) -> str:
     digits = re.sub(r"\D", "", value)
     if len(digits) < 7:
         return REDACTED
-    return "+" * value.strip().startswith("+") + "*" * (len(digits) - 2) + digits[-2:]
+    kept = digits[len(digits) - keep_last :] if keep_last else ""
+    return "+" * value.strip().startswith("+") + "*" * (len(digits) - len(kept)) + kept
 
 
 def redact_email(value: str) -> str:
@@ -54,17 +55,18 @@ def redact_email(value: str) -> str:
     return f"***@{match.group(1)}" if match else REDACTED
 
 
-def redact_text(value: str) -> str:
-    """Mask phone numbers and e-mail addresses inside free text."""
+def redact_text(value: str, keep_last: int = 2) -> str:
+    """Mask phone numbers and e-mail addresses inside free text (keeping the last digits a person
+    may need to tell two numbers apart; logs keep none)."""
     value = _EMAIL.sub(lambda m: f"***@{m.group(1)}", value)
-    return _PHONE.sub(lambda m: _mask_if_phone(m.group(0)), value)
+    return _PHONE.sub(lambda m: _mask_if_phone(m.group(0), keep_last), value)
 
 
-def _mask_if_phone(candidate: str) -> str:
+def _mask_if_phone(candidate: str, keep_last: int) -> str:
     digits = re.sub(r"\D", "", candidate)
     if len(digits) < 7 or _NOT_PERSONAL.fullmatch(candidate.strip()):
         return candidate
-    return redact_phone(candidate)
+    return redact_phone(candidate, keep_last)
 
 
 def redact(value: Any, key: str | None = None) -> Any:

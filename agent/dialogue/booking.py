@@ -20,7 +20,7 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
     if reading.days is not None and reading.days.conflict:
         return [ask_which_day(turn, reading.days.conflict)]
     if hold is not None and (not reading.changes_search or _is_held(turn, hold)):
-        return ask_details_or_confirm(turn)  # nothing new, or the time already held said again
+        return await ask_details_or_confirm(turn)  # nothing new, or the time already held said again
     if state.search.service_id is None:
         question = await ask_service(turn, reading.services, "Which service would you like to book?")
         if question:
@@ -73,11 +73,11 @@ async def hold(turn: Turn, starts_at: datetime, provider_id: str | None) -> list
             f"I'm holding {when_label(held.starts_at, turn.practice.timezone)} with {held.provider_name} "
             f"for {turn.practice.hold_minutes} minutes."
         ),
-        *ask_details_or_confirm(turn),
+        *(await ask_details_or_confirm(turn)),
     ]
 
 
-def ask_details_or_confirm(turn: Turn) -> list[Reply]:
+async def ask_details_or_confirm(turn: Turn) -> list[Reply]:
     """The next detail still missing, or the summary to say yes to. A question asked again (the
     answer did not give it) is put differently, and the second time a person is offered."""
     state = turn.state
@@ -99,18 +99,12 @@ def ask_details_or_confirm(turn: Turn) -> list[Reply]:
             return [_again(turn, "I still need a phone number (with the area code) or an e-mail address.")]
         first_name = state.name.split()[0]
         return [
-            turn.say(f"Thanks, {first_name}. What's the best phone number or e-mail for your confirmation?")
+            turn.say(
+                f"Thanks, {first_name}. What's the best phone number or e-mail for your confirmation? "
+                "We'll use it only to confirm and remind you of this appointment."
+            )
         ]
-    hold = state.hold
-    assert hold is not None
-    state.awaiting = "confirm_booking"
-    contact = state.phone or state.email
-    when = when_label(hold.starts_at, turn.practice.timezone)
-    summary = f"{hold.service_name} on {when} with {hold.provider_name}, for {state.name} ({contact})"
-    chips = (QuickReply("Yes, book it", "yes"), QuickReply("No, change something", "no"))
-    if asked_before == "confirm_booking":
-        return [turn.say(f"Shall I book {summary}? Please answer yes or no.", chips)]
-    return [turn.say(f"Please confirm: {summary}. Shall I book it?", chips)]
+    return await confirm(turn)
 
 
 def _again(turn: Turn, question: str) -> Reply:
@@ -123,6 +117,8 @@ def _again(turn: Turn, question: str) -> Reply:
 
 
 async def confirm(turn: Turn) -> list[Reply]:
+    """Book the held time. The policy wants the patient's yes to a summary first: the first call
+    shows it (and asks), the yes in the next message books it; a changed detail shows a new one."""
     state = turn.state
     hold = state.hold
     if hold is None or hold.expires_at <= turn.now:
@@ -130,8 +126,30 @@ async def confirm(turn: Turn) -> list[Reply]:
         return await offer_and_take(turn, "The time I was holding has been released. ")
     outcome = await turn.tools.call(
         "confirm_booking",
-        {"hold_id": hold.id, "name": state.name, "phone": state.phone, "email": state.email},
+        {
+            "hold_id": hold.id,
+            "name": state.name,
+            "phone": state.phone,
+            "email": state.email,
+            "texts": state.sms_consent is not False,
+        },
     )
+    if outcome.denied_by == "booking.explicit_confirmation" and outcome.summary is not None:
+        asked_before = state.awaiting == "confirm_booking"
+        state.awaiting = "confirm_booking"
+        chips = (
+            QuickReply("Yes, book it", "yes"),
+            *(
+                (QuickReply("Book it, but no texts", "no texts"),)
+                if state.phone and state.sms_consent is not False
+                else ()
+            ),
+            QuickReply("No, change something", "no"),
+        )
+        summary = outcome.summary.text
+        if asked_before:
+            return [turn.say(f"Shall I book {summary}? Please answer yes or no.", chips)]
+        return [turn.say(f"Please confirm: {summary}. Shall I book it?", chips)]
     if outcome.failure_code in {"HOLD_EXPIRED", "SLOT_TAKEN", "CONFLICT", "NOT_FOUND"}:
         return await offer_and_take(turn, "Sorry, the time I was holding ran out. ")
     if not outcome.ok:

@@ -152,8 +152,11 @@ async def target_booking(turn: Turn, reading: Reading) -> BookingInfo | list[Rep
 
 
 async def move(turn: Turn, starts_at: datetime) -> list[Reply]:
+    """Move the booking to `starts_at`. The policy wants the patient's yes to the old and the new
+    time first: the first call shows them and asks, the yes in the next message moves it."""
     state = turn.state
     assert state.reference is not None
+    state.moving_to = starts_at
     outcome = await turn.tools.call(
         "reschedule_booking",
         {
@@ -162,12 +165,18 @@ async def move(turn: Turn, starts_at: datetime) -> list[Reply]:
             "far_date_confirmed": state.search.far_date_confirmed,
         },
     )
+    if outcome.denied_by == "reschedule.explicit_confirmation" and outcome.summary is not None:
+        asked_before = state.awaiting == "confirm_move"
+        state.awaiting = "confirm_move"
+        chips = (QuickReply("Yes, move it", "yes"), QuickReply("No, pick another time", "no"))
+        prompt = "Please answer yes or no: shall I move" if asked_before else "Shall I move"
+        return [turn.say(f"{prompt} {outcome.summary.text}?", chips)]
     failed = await offering.after_taking(turn, outcome, offer_and_move)
     if failed is not None:
         return failed
     moved: BookingInfo = outcome.result
     state.task = state.awaiting = None
-    state.moving_from = None
+    state.moving_from = state.moving_to = None
     state.forget_search()
     return [
         turn.say(

@@ -46,8 +46,11 @@ class DeterministicPlanner:
             self._absorb_contact(reading)
         turn.understood = _is_chip(value) or reading.understood
         awaiting = state.awaiting
+        if reading.texts is not None and awaiting == "confirm_booking":
+            state.sms_consent = reading.texts  # "book it, but no texts": a new summary to say yes to
+            return await booking.confirm(turn)
         # A yes or no to the question asked; "no, 2pm instead" is a correction, not a no.
-        answers = awaiting in {"confirm_booking", "cancel_confirm", "far_date"} and (
+        answers = awaiting in {"confirm_booking", "confirm_move", "cancel_confirm", "far_date"} and (
             reading.yes or reading.no
         )
         if answers and (not reading.changes_search or (reading.no and awaiting == "cancel_confirm")):
@@ -176,6 +179,11 @@ class DeterministicPlanner:
                     (*chips, MORE_TIMES),
                 )
             ]
+        if awaiting == "confirm_move":
+            if yes and state.moving_to is not None:
+                return await existing.move(turn, state.moving_to)
+            state.awaiting = "time"
+            return [offering.present(turn, state.offered, "No problem. Which time would you like instead?")]
         if awaiting == "far_date":
             if yes:
                 state.search.far_date_confirmed = True
@@ -218,6 +226,9 @@ class DeterministicPlanner:
             normalized = turn.tools.desk.normalize_contact(reading.phone)
             if normalized is not None and normalized.startswith("+"):
                 state.phone = normalized
+                if state.awaiting == "contact":
+                    # Given in answer to a question that said what the number is for.
+                    state.sms_consent = reading.texts is not False
             else:
                 turn.bad_phone = True
         if reading.name:

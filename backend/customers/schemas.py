@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field, model_validator
@@ -29,3 +30,31 @@ class CustomerOut(Output):
     name: str
     phone: str | None
     email: str | None
+
+
+class ConsentOut(Output):
+    granted: bool
+    source: str | None = Field(
+        description="chat | api | keyword | unknown (recorded before sources were kept)"
+    )
+    at: datetime | None = Field(description="When it was last given or withdrawn")
+
+
+class CustomerConsents(Output):
+    sms: ConsentOut
+    email: ConsentOut
+
+
+class CustomerDetailOut(CustomerOut):
+    consent: CustomerConsents
+
+
+class ConsentPatch(Input):
+    sms: bool | None = Field(default=None, description="Appointment texts (confirmations, reminders)")
+    email: bool | None = Field(default=None, description="Appointment e-mails")
+
+    @model_validator(mode="after")
+    def _something(self) -> ConsentPatch:
+        if self.sms is None and self.email is None:
+            raise ValueError("give sms, email or both")
+        return self

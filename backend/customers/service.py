@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import phonenumbers
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.context import TenantContext
-from backend.core.errors import ValidationFailed
+from backend.core import audit
+from backend.core.context import Caller, TenantContext
+from backend.core.errors import NotFound, ValidationFailed
 from backend.customers.models import Customer
 from backend.customers.schemas import CustomerIn
 
@@ -26,48 +28,108 @@ def normalize_phone(raw: str, default_country: str, field: str = "customer.phone
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-async def find_or_create(session: AsyncSession, tenant: TenantContext, data: CustomerIn) -> Customer:
+async def find_or_create(
+    session: AsyncSession, caller: Caller, data: CustomerIn, *, source: str, now: datetime
+) -> Customer:
+    """The customer with this phone (or else e-mail), made if new. Consent is recorded with where it
+    came from (`source`: chat | api); for a returning patient it changes only when it was said (a
+    chat answer, or fields the API request set), and every change is audited."""
+    tenant = caller.tenant
     phone = normalize_phone(data.phone, tenant.settings.default_country) if data.phone else None
     email = data.email.lower() if data.email else None
+    given = {
+        "tenant_id": tenant.id,
+        "name": data.name,
+        "phone": phone,
+        "email": email,
+        "sms_consent": data.sms_consent,
+        "email_consent": data.email_consent,
+        "sms_consent_source": source,
+        "sms_consent_at": now,
+        "email_consent_source": source,
+        "email_consent_at": now,
+    }
     if phone:
         # One customer per phone number; a concurrent first booking of the same patient merges here.
         statement = (
             insert(Customer)
-            .values(
-                tenant_id=tenant.id,
-                name=data.name,
-                phone=phone,
-                email=email,
-                sms_consent=data.sms_consent,
-                email_consent=data.email_consent,
-            )
+            .values(**given)
             .on_conflict_do_update(
                 index_elements=[Customer.tenant_id, Customer.phone],
                 index_where=Customer.phone.is_not(None),
                 set_={"email": func.coalesce(Customer.email, email)},
             )
-            .returning(Customer)
+            .returning(Customer, literal_column("xmax = 0"))
         )
-        return (await session.execute(statement)).scalar_one()
-    existing = (
+        customer, created = (await session.execute(statement)).one()
+    else:
+        customer = (
+            await session.execute(
+                select(Customer)
+                .where(Customer.tenant_id == tenant.id, func.lower(Customer.email) == email)
+                .order_by(Customer.created_at)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        created = customer is None
+        if customer is None:
+            customer = Customer(**given)
+            session.add(customer)
+            await session.flush()
+    said = source != "api" or bool({"sms_consent", "email_consent"} & data.model_fields_set)
+    if not created and said:
+        await set_consent(
+            session, caller, customer, {"sms": data.sms_consent, "email": data.email_consent}, source, now
+        )
+    return customer
+
+
+async def set_consent(
+    session: AsyncSession,
+    caller: Caller,
+    customer: Customer,
+    changes: dict[str, bool],
+    source: str,
+    now: datetime,
+) -> None:
+    """Give or withdraw consent per channel (sms | email); each change is audited with its source."""
+    for channel, granted in changes.items():
+        if getattr(customer, f"{channel}_consent") == granted:
+            continue
+        setattr(customer, f"{channel}_consent", granted)
+        setattr(customer, f"{channel}_consent_source", source)
+        setattr(customer, f"{channel}_consent_at", now)
+        audit.record(
+            session,
+            caller,
+            "customer.consent_changed",
+            "customer",
+            customer.id,
+            {"channel": channel, "granted": granted, "source": source},
+        )
+
+
+async def set_sms_consent_by_phone(
+    session: AsyncSession, caller: Caller, phone: str, granted: bool, source: str, now: datetime
+) -> None:
+    """A START or STOP from a number: the consent of the tenant's customer with that number follows."""
+    customer = (
         await session.execute(
-            select(Customer)
-            .where(Customer.tenant_id == tenant.id, func.lower(Customer.email) == email)
-            .order_by(Customer.created_at)
-            .limit(1)
+            select(Customer).where(Customer.tenant_id == caller.tenant.id, Customer.phone == phone)
         )
     ).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    customer = Customer(
-        tenant_id=tenant.id,
-        name=data.name,
-        email=email,
-        sms_consent=data.sms_consent,
-        email_consent=data.email_consent,
-    )
-    session.add(customer)
-    await session.flush()
+    if customer is not None:
+        await set_consent(session, caller, customer, {"sms": granted}, source, now)
+
+
+async def find(session: AsyncSession, tenant: TenantContext, customer_id: uuid.UUID) -> Customer:
+    customer = (
+        await session.execute(
+            select(Customer).where(Customer.tenant_id == tenant.id, Customer.id == customer_id)
+        )
+    ).scalar_one_or_none()
+    if customer is None:
+        raise NotFound(f"customer {customer_id} not found")
     return customer
 
 

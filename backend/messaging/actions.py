@@ -288,8 +288,9 @@ async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAct
         caller,
         "send_follow_up",
         "follow_up",
-        # They gave these details to be booked; the follow-up is about that same booking.
-        Recipient(state["name"], phone, state.get("email")),
+        # They gave these details to be booked; the follow-up is about that same booking, and goes by
+        # text only if they agreed to texts when they gave the number.
+        Recipient(state["name"], phone, state.get("email"), sms_consent=state.get("sms_consent") is True),
         {
             "practice": tenant.name,
             "first_name": state["name"].split()[0],

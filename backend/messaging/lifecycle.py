@@ -326,8 +326,10 @@ async def notify(
             action,
             {"rule": decision.rule, "policy_reason": decision.reason, "channel": channel, "kind": kind},
         )
-        if not decision.allowed or address is None:
-            continue
+        if address is None or (not decision.allowed and facts.consented):
+            continue  # nothing to keep: no address, or a refusal that may pass later (a cap, quiet hours)
+        # Without consent the message is kept as `suppressed`, so staff see what was not sent and why.
+        withheld = None if decision.allowed else f"{decision.rule}: {decision.reason}"
         if rendered is None:
             rendered = await message_templates.render_for_tenant(
                 session, tenant.id, tenant.profile, kind, context
@@ -347,6 +349,7 @@ async def notify(
                 customer_id=recipient.customer_id,
             ),
             now,
+            suppressed=withheld,
         )
     return decisions
 

@@ -76,7 +76,12 @@ def recipient_timezone(channel: str, recipient: str, fallback: str) -> str:
 
 
 async def enqueue(
-    session: AsyncSession, tenant: TenantContext, message: NewMessage, now: datetime
+    session: AsyncSession,
+    tenant: TenantContext,
+    message: NewMessage,
+    now: datetime,
+    *,
+    suppressed: str | None = None,
 ) -> uuid.UUID | None:
     """Add a message to the outbox; None if one with the same dedupe key is already there."""
     row_id = uuid.uuid4()
@@ -103,6 +108,8 @@ async def enqueue(
             next_attempt_at=now,
             # The caller's clock, so caps and cooldowns counted from it agree with injected time.
             created_at=now,
+            # A message the policy withheld (no consent) is kept, final, with the reason.
+            **({"status": "suppressed", "error": suppressed} if suppressed is not None else {}),
         )
         .on_conflict_do_nothing(constraint="notification_outbox_dedupe_key")
         .returning(OutboxMessage.id)
@@ -112,7 +119,7 @@ async def enqueue(
         events.record(
             session,
             tenant.id,
-            "notification.queued",
+            "notification.queued" if suppressed is None else "notification.suppressed",
             "notification",
             inserted,
             {

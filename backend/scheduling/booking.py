@@ -39,8 +39,16 @@ REFERENCE_LENGTH = 6
 
 
 async def confirm_hold(
-    session: AsyncSession, caller: Caller, hold_id: uuid.UUID, data: HoldConfirm, now: datetime
+    session: AsyncSession,
+    caller: Caller,
+    hold_id: uuid.UUID,
+    data: HoldConfirm,
+    now: datetime,
+    *,
+    consent_source: str = "api",
 ) -> Appointment:
+    """Book a held time. `consent_source` says where the patient's consent in `data` came from
+    (chat: the summary they said yes to; api: the request)."""
     hold = await holds.own_hold(session, caller.tenant, hold_id, data.session_key)
     if hold.status == "confirmed":
         raise Conflict("this hold has already been confirmed", details={"hold_id": str(hold.id)})
@@ -51,7 +59,9 @@ async def confirm_hold(
         )
     service = await get_service(session, caller.tenant, hold.service_id)
     await guards.lock_days(session, caller.tenant, [(hold.provider_id, hold.starts_at, hold.blocked_until)])
-    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now)
+    return await _book_held_slot(
+        session, caller, hold, service, data.customer, data.notes, now, consent_source
+    )
 
 
 async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: datetime) -> Appointment:
@@ -59,7 +69,7 @@ async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: 
     service = await get_service(session, caller.tenant, data.service_id)
     owner = f"booking:{uuid.uuid4()}"
     hold = await holds.place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
-    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now)
+    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now, "api")
 
 
 async def reschedule(
@@ -244,10 +254,11 @@ async def _book_held_slot(
     customer_data: CustomerIn,
     notes: str,
     now: datetime,
+    consent_source: str,
 ) -> Appointment:
     """Turn `hold` into an appointment; the caller holds the provider-day lock already."""
     tenant = caller.tenant
-    customer = await customers.find_or_create(session, tenant, customer_data)
+    customer = await customers.find_or_create(session, caller, customer_data, source=consent_source, now=now)
     hold.status = "confirmed"
     await session.flush()
     appointment = Appointment(

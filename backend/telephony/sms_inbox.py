@@ -34,6 +34,7 @@ from backend.core.db import Database
 from backend.core.errors import AppError, RateLimited, ValidationFailed
 from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
+from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
 from backend.scheduling import booking
 from backend.telephony import phone_numbers
@@ -123,6 +124,7 @@ async def _settle_keyword(
         row.status, row.handling = "handled", "opt_out"
         if not opted_out:
             await opt_outs.record_opt_out(session, tenant.id, row.from_number, "keyword")
+            await customers.set_sms_consent_by_phone(session, caller, row.from_number, False, "keyword", now)
             audit.record(session, caller, "sms.opted_out", "phone", None, {"phone": row.from_number})
             await outbox.enqueue(
                 session, tenant, text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
@@ -130,6 +132,7 @@ async def _settle_keyword(
     elif word == "opt_in" or (word == "yes" and opted_out):
         row.status, row.handling = "handled", "opt_in"
         await opt_outs.record_opt_in(session, tenant.id, row.from_number)
+        await customers.set_sms_consent_by_phone(session, caller, row.from_number, True, "keyword", now)
         audit.record(session, caller, "sms.opted_in", "phone", None, {"phone": row.from_number})
         await outbox.enqueue(session, tenant, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
     elif opted_out:

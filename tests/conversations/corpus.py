@@ -2,7 +2,8 @@
 
 `covers` names the points of the understanding issue each exercises: 1 read everything, 2 dates,
 3 times, 4 offers answered in words, 5 corrections re-plan, 6 everything in one message, 7 relative
-reschedules. Web scripts give a phone number when asked; over SMS the phone is already known.
+reschedules. Web scripts give a phone number when asked; over SMS the phone is already known. A
+booking and a move end with the patient's yes to the summary the receptionist shows.
 """
 
 from __future__ import annotations
@@ -472,6 +473,7 @@ SCRIPTS: tuple[Script, ...] = (
             PHONE,
             "same day but in the afternoon",
             "the first one",
+            YES,
         ),
         Booking("Check-up", "d", "13:00"),
         covers=(7,),
@@ -480,7 +482,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "reschedule an hour later in one message",
-        ("can I move my appointment {ref} an hour later? my number is 617-555-0100",),
+        ("can I move my appointment {ref} an hour later? my number is 617-555-0100", "yes please"),
         Booking("Dental cleaning", "d", "11:00"),
         covers=(6, 7),
         days={"d": "+5"},
@@ -488,7 +490,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "reschedule to the same time next week",
-        ("I'd like to reschedule {ref} to the same time next week", PHONE),
+        ("I'd like to reschedule {ref} to the same time next week", PHONE, YES),
         Booking("Check-up", "n", "14:00"),
         covers=(7,),
         days={"d": "+4", "n": "d+7"},
@@ -496,7 +498,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "reschedule later that day",
-        ("I want to change my appointment {ref}", PHONE, "something later that day", "the 10:15"),
+        ("I want to change my appointment {ref}", PHONE, "something later that day", "the 10:15", "yep"),
         Booking("Check-up", "d", "10:15"),
         covers=(7,),
         days={"d": "+9"},
@@ -504,7 +506,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "reschedule to a named day and time",
-        ("please reschedule booking {ref}", PHONE, "can I change it to {e:weekday} at 4pm?"),
+        ("please reschedule booking {ref}", PHONE, "can I change it to {e:weekday} at 4pm?", "sounds good"),
         Booking("Consultation", "e", "16:00"),
         covers=(7,),
         days={"d": "+3", "e": "next:wed"},
@@ -569,7 +571,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "sms: the Thursday after, same time",
-        ("I need to move my appointment to the thursday after, same time",),
+        ("I need to move my appointment to the thursday after, same time", YES),
         Booking("Consultation", "n", "09:00"),
         covers=(7,),
         days={"d": "next:tue", "n": "d+2"},
@@ -578,7 +580,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "sms: look up, then move it",
-        ("when is my appointment?", "can I move it to {e:weekday} morning?", "the second one"),
+        ("when is my appointment?", "can I move it to {e:weekday} morning?", "the second one", "1"),
         Booking("Check-up", "e", "09:30"),
         covers=(7,),
         days={"d": "+3", "e": "+6"},
@@ -613,7 +615,7 @@ SCRIPTS: tuple[Script, ...] = (
     ),
     Script(
         "sms: same day in the afternoon",
-        ("can I reschedule to the same day in the afternoon?", "1:30"),
+        ("can I reschedule to the same day in the afternoon?", "1:30", YES),
         Booking("Dental cleaning", "d", "13:30"),
         covers=(7,),
         days={"d": "+7"},

@@ -53,7 +53,8 @@ async def test_a_patient_books_with_chips_and_typing(db, tenant):
     assert "phone number or e-mail" in await chat.say("Jane Doe")
     confirm = await chat.say("617-555-0100")
     assert "Jane Doe" in confirm and "+16175550100" in confirm
-    assert [c["value"] for c in chat.chips] == ["yes", "no"]
+    assert [c["value"] for c in chat.chips] == ["yes", "no texts", "no"]
+    assert "we'll text you the confirmation and reminders" in confirm
 
     done = await chat.tap("Yes")
     card = chat.card
@@ -67,6 +68,10 @@ async def test_a_patient_books_with_chips_and_typing(db, tenant):
         "booked",
     )
     assert appointment["starts_at"] == at(tomorrow, "13:00")
+    [consent] = await rows(
+        db, "SELECT sms_consent, sms_consent_source FROM customers WHERE tenant_id = :t", t=tenant.id
+    )
+    assert consent == {"sms_consent": True, "sms_consent_source": "chat"}
 
     decisions = await rows(
         db,
@@ -126,7 +131,9 @@ async def test_reschedule_and_cancel_in_the_conversation_that_booked(db, tenant)
     assert "Here are the first free times I can move it to" in question and chat.chips
     await chat.say(f"{local_day(6):%A} morning")
     new_label = chat.chips[0]["label"]
-    moved = await chat.tap(new_label)
+    asked = await chat.tap(new_label)
+    assert asked.startswith("Shall I move your Check-up from") and "to" in asked
+    moved = await chat.say("yes")
     assert "Done!" in moved and card["reference"] in moved
     [appointment] = await appointments_of(db, tenant.id)
     assert appointment["starts_at"].date() == local_day(6) and appointment["reference"] == card["reference"]

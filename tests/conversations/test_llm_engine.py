@@ -36,9 +36,17 @@ def llm_agent(settings, fake, **overrides):
     return build_agent(settings.model_copy(update=options))
 
 
-async def test_the_model_books_through_the_tools(db, tenant, settings, fake_openai):
+async def test_a_model_that_books_at_once_is_refused_until_the_patient_says_yes(
+    db, tenant, settings, fake_openai
+):
     now = at(local_day(3), "08:00")
     tomorrow = local_day(4).isoformat()
+
+    def book(body, hold_id):
+        return tool_call(
+            "confirm_booking", {"hold_id": hold_id, "name": "Jane Doe", "email": "jane@example.com"}
+        )
+
     fake_openai.script = [
         lambda body: tool_call("list_services", {}),
         lambda body: tool_call(
@@ -58,27 +66,36 @@ async def test_the_model_books_through_the_tools(db, tenant, settings, fake_open
                 "starts_at": last_tool_result(body)["slots"][0]["starts_at"],
             },
         ),
-        lambda body: text(f"I've held {last_tool_result(body)['label']}. What's your name and e-mail?"),
-        lambda body: tool_call(
-            "confirm_booking",
-            {
-                "hold_id": re.search(r"hold_id ([0-9a-f-]{36})", body["messages"][0]["content"]).group(1),
-                "name": "Jane Doe",
-                "email": "jane@example.com",
-            },
+        # The model books straight away, without asking: the policy refuses, the patient is asked.
+        lambda body: book(body, last_tool_result(body)["hold_id"]),
+        # Next turn, after the patient's yes: the same call again.
+        lambda body: book(
+            body, re.search(r"hold_id ([0-9a-f-]{36})", body["messages"][0]["content"]).group(1)
         ),
         lambda body: text(f"Booked! Your reference is {last_tool_result(body)['reference']}."),
     ]
     chat = await open_chat(db, tenant.id, now, agent=llm_agent(settings, fake_openai))
-    held = await chat.say("Hi, can I get a check-up tomorrow afternoon?")
-    assert held.startswith("I've held") and "1:00 PM" in held
-    assert chat.chips  # the times the model saw, offered as quick replies
-    booked = await chat.say("Jane Doe, jane@example.com")
+    asked = await chat.say("Hi, I'm Jane Doe (jane@example.com). Can I get a check-up tomorrow afternoon?")
+    assert asked.startswith("Please confirm: Check-up on") and "1:00 PM" in asked and "Jane Doe" in asked
+    assert asked.endswith("Shall I book it?") and [c["value"] for c in chat.chips] == ["yes", "no"]
+    assert await rows(db, "SELECT id FROM appointments WHERE tenant_id = :t", t=tenant.id) == []
+
+    booked = await chat.say("yes")
     [appointment] = await rows(
         db, "SELECT reference, status FROM appointments WHERE tenant_id = :t", t=tenant.id
     )
     assert booked == f"Booked! Your reference is {appointment['reference']}."
     assert chat.card["reference"] == appointment["reference"]
+    decisions = await rows(
+        db,
+        "SELECT action, details->>'rule' AS rule, details->>'reason' AS reason FROM audit_log "
+        "WHERE tenant_id = :t AND entity_id = 'confirm_booking' ORDER BY id",
+        t=tenant.id,
+    )
+    assert [(d["action"], d["rule"]) for d in decisions] == [
+        ("policy.denied", "booking.explicit_confirmation"),
+        ("policy.allowed", "tool.confirm_booking"),
+    ]
     first_request = fake_openai.requests[0]
     assert first_request["model"] == "scripted-model"
     assert {t["function"]["name"] for t in first_request["tools"]} == CHAT_TOOLS

@@ -235,7 +235,8 @@ async def test_on_the_demo_page_a_patient_books_moves_and_cancels_by_typing_only
         await page.get_by_role("group", name="Appointment booked").locator("dd").last.inner_text()
     ).strip()
 
-    await say("can I move it to the same day but in the afternoon, say half past one?", "Done!")
+    await say("can I move it to the same day but in the afternoon, say half past one?", "Shall I move")
+    await say("yes", "Done!")
     await say("actually please cancel my appointment", "Reply yes to cancel")
     await say("yes", "is cancelled")
     [appointment] = await rows(

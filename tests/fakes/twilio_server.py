@@ -28,7 +28,8 @@ FROM_NUMBER = "+15005550006"
 
 # Twilio's own error codes and texts for the cases tests provoke.
 ERRORS: dict[int, tuple[int, str]] = {
-    21211: (400, "The 'To' number is not a valid phone number."),
+    # Twilio names the number in this one, as it does in production.
+    21211: (400, "The 'To' number {to} is not a valid phone number."),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     20429: (429, "Too Many Requests"),
     20500: (500, "An internal server error has occurred"),
@@ -63,8 +64,9 @@ class FakeTwilio:
         return [m for m in self.messages if m.to == number]
 
 
-def _error(code: int) -> JSONResponse:
+def _error(code: int, to: str = "") -> JSONResponse:
     status, message = ERRORS[code]
+    message = message.format(to=to)
     return JSONResponse(
         {
             "code": code,
@@ -99,7 +101,7 @@ def create_app(fake: FakeTwilio) -> FastAPI:
             return _error(fake.outage_code)
         to = str(form.get("To", ""))
         if to in fake.failing_numbers:
-            return _error(fake.failing_numbers[to])
+            return _error(fake.failing_numbers[to], to)
         sid = "SM" + uuid.uuid4().hex
         fake.messages.append(
             SentSms(

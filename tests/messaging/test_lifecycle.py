@@ -13,7 +13,7 @@ from backend.messaging.actions import sweep_lapsed_holds
 from backend.scheduling import booking
 from backend.scheduling.models import WaitlistEntry
 from backend.scheduling.schemas import CancelIn, RescheduleIn
-from tests.conftest import NY, at, local_day
+from tests.conftest import NY, at, local_day, utcnow
 from tests.support.chat import open_chat
 from tests.support.db import booking_transaction, caller_for, rows, scalar
 from tests.support.messaging import actions_of, book_at, new_email, new_phone, outbox_of, runner_for
@@ -156,7 +156,11 @@ async def test_consent_and_opt_out_are_checked_per_channel_and_audited(db, tenan
         email=new_email(),
         sms_consent=False,
     )
-    assert [m["channel"] for m in await outbox_of(db, tenant.id, kind="confirmation")] == ["email"]
+    confirmations = {m["channel"]: m for m in await outbox_of(db, tenant.id, kind="confirmation")}
+    assert confirmations["email"]["status"] == "pending"
+    # Without consent the text is kept, final, with the reason, so staff can see it was not sent.
+    assert confirmations["sms"]["status"] == "suppressed"
+    assert "outbound.contact" in confirmations["sms"]["error"] and "agreed" in confirmations["sms"]["error"]
     [denied] = await denials(db, tenant.id, "outbound.contact")
     assert denied["details"]["channel"] == "sms" and "agreed" in denied["details"]["policy_reason"]
 
@@ -173,7 +177,9 @@ async def test_consent_and_opt_out_are_checked_per_channel_and_audited(db, tenan
         email=new_email(),
     )
     await runner_for(db, settings).run_due(at(local_day(4), "11:00"))
-    assert [m["recipient"] for m in await outbox_of(db, tenant.id, channel="sms")] == []
+    texts = await outbox_of(db, tenant.id, channel="sms")
+    # No text goes out: the patient without consent has only suppressed ones; the opted-out none at all.
+    assert {(m["recipient"], m["status"]) for m in texts} == {(no_texts, "suppressed")}
     assert len(await denials(db, tenant.id, "outbound.opt_out")) == 3  # confirmation, 48 h, 24 h
 
 
@@ -182,7 +188,11 @@ async def add_to_waitlist(db, tenant_id, service_id, day, part, phone):
 
     async def work(session):
         customer = await customers.find_or_create(
-            session, caller.tenant, CustomerIn(name="Wait Lister", phone=phone, email=new_email())
+            session,
+            caller,
+            CustomerIn(name="Wait Lister", phone=phone, email=new_email()),
+            source="api",
+            now=utcnow(),
         )
         entry = WaitlistEntry(
             tenant_id=caller.tenant.id,

@@ -9,7 +9,9 @@ from policy.engine import (
     BookingFacts,
     OutboundFacts,
     PendingCancel,
+    PendingConfirmation,
     PolicyContext,
+    Summary,
     ToolCall,
     evaluate,
 )
@@ -37,6 +39,21 @@ def cancel_ctx(
     """Turn 5 of a conversation verified as `customer`, asked in turn `asked_in` to cancel `reference`."""
     pending = PendingCancel(reference, asked_in) if asked_in is not None else None
     return ctx(target=MINE, verified_customer_id=customer, pending_cancel=pending, user_text=said)
+
+
+BOOKING = Summary(
+    "confirm_booking", "Check-up on Thu, Dec 3 at 10:00 AM with Dr. Adams, for Jane", ("h1", "Jane")
+)
+MOVE = Summary("reschedule_booking", "your Check-up from Tue to Thu", ("K7M2QX", "old", "new"))
+
+
+def agreed(summary: Summary = BOOKING, asked_in: int = 4) -> dict:
+    """The patient was shown `summary` in turn `asked_in` and says yes now (turn 5)."""
+    return {
+        "summary": summary,
+        "pending_confirmation": PendingConfirmation(summary.action, summary.digest, asked_in),
+        "user_text": "yes",
+    }
 
 
 def call(tool: str, /, **args) -> ToolCall:
@@ -114,7 +131,7 @@ def call(tool: str, /, **args) -> ToolCall:
         # confirming: the conversation's own hold, and contact details
         (
             call("confirm_booking", hold_id="h1"),
-            ctx(active_hold_id="h1", has_contact=True),
+            ctx(active_hold_id="h1", has_contact=True, **agreed()),
             True,
             "tool.confirm_booking",
         ),
@@ -185,7 +202,7 @@ def call(tool: str, /, **args) -> ToolCall:
         ),
         (
             call("reschedule_booking", reference="K7M2QX", starts_at="2026-12-03T10:00:00-05:00"),
-            ctx(channel="sms", channel_phone="+16175550100", target=MINE),
+            ctx(channel="sms", channel_phone="+16175550100", target=MINE, **agreed(MOVE)),
             True,
             "tool.reschedule_booking",
         ),
@@ -398,3 +415,50 @@ def test_quiet_hours_ending_inside_a_dst_gap_end_at_the_first_valid_minute():
     assert quiet_until(night, "America/New_York", time(23), time(2, 30)) == datetime(
         2027, 3, 14, 7, 0, tzinfo=UTC
     )
+
+
+BOOK = call("confirm_booking", hold_id="h1")
+MOVE_IT = call("reschedule_booking", reference="K7M2QX", starts_at="2026-12-03T10:00:00-05:00")
+OTHER_BOOKING = Summary(
+    "confirm_booking", "Check-up on Fri, Dec 4 at 11:00 AM with Dr. Adams, for Jane", ("h1", "Jane", "Fri")
+)
+OTHER_MOVE = Summary("reschedule_booking", "your Check-up from Tue to Fri", ("K7M2QX", "old", "newer"))
+
+
+@pytest.mark.parametrize(
+    ("tool_call", "base", "summary", "pending", "said", "allowed", "why"),
+    [
+        # confirm_booking: no summary shown, the yes in the same message, a yes to another summary, a yes
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, BOOKING, None, "yes", False, "summary"),
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, BOOKING, 5, "yes", False, "later message"),
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, OTHER_BOOKING, 4, "yes", False, "summary"),
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, BOOKING, 4, "yes", True, "every rule"),
+        # the same four for reschedule_booking
+        (MOVE_IT, {"target": MINE, "verified_customer_id": "c-1"}, MOVE, None, "yes", False, "summary"),
+        (MOVE_IT, {"target": MINE, "verified_customer_id": "c-1"}, MOVE, 5, "yes", False, "later message"),
+        (MOVE_IT, {"target": MINE, "verified_customer_id": "c-1"}, OTHER_MOVE, 4, "yes", False, "summary"),
+        (MOVE_IT, {"target": MINE, "verified_customer_id": "c-1"}, MOVE, 4, "yes", True, "every rule"),
+        # and what the yes must be: unhedged, and the answer to the summary, in the next message
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, BOOKING, 4, "maybe", False, "not said yes"),
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, BOOKING, 4, "1", False, "not said yes"),
+        (BOOK, {"active_hold_id": "h1", "has_contact": True}, BOOKING, 2, "yes", False, "next message"),
+    ],
+)
+def test_booking_and_moving_need_a_yes_to_the_very_summary(
+    tool_call, base, summary, pending, said, allowed, why
+):
+    """`summary` is what the patient was shown (in turn `pending`); the call's own is BOOKING or MOVE."""
+    own = BOOKING if tool_call.name == "confirm_booking" else MOVE
+    shown = PendingConfirmation(tool_call.name, summary.digest, pending) if pending is not None else None
+    decision = evaluate(tool_call, ctx(**base, summary=own, pending_confirmation=shown, user_text=said))
+    assert decision.allowed is allowed, decision
+    assert why in decision.reason
+    if not allowed:
+        rule = "booking" if tool_call.name == "confirm_booking" else "reschedule"
+        assert decision.rule == f"{rule}.explicit_confirmation"
+
+
+def test_the_yes_is_bound_to_every_fact_of_the_summary():
+    a = Summary("confirm_booking", "text", ("h1", "Check-up", "10:00", "Jane", "+16175550100", "", "True"))
+    b = Summary("confirm_booking", "text", ("h1", "Check-up", "10:00", "Jane", "+16175550199", "", "True"))
+    assert a.digest != b.digest and a.digest == Summary("confirm_booking", "other words", a.facts).digest

@@ -93,6 +93,9 @@ async def test_c_confirms_and_r_reschedules_the_most_recently_reminded_appointme
 
         offered = await phones.say(patient, practice, "R")
         assert "Here are the first free times I can move it to" in offered and "1) " in offered
+        asked = await phones.say(patient, practice, "1")
+        assert "Shall I move" in asked and "1) Yes, move it" in asked
+        # "1" again answers this question: the numbered yes, bound to the move it was asked about.
         moved = await phones.say(patient, practice, "1")
         assert "Done!" in moved and later.reference in moved
     assert (
@@ -105,7 +108,7 @@ async def test_c_confirms_and_r_reschedules_the_most_recently_reminded_appointme
     handled = await rows(
         db, "SELECT handling FROM inbound_sms WHERE tenant_id = :t ORDER BY received_at", t=tenant.id
     )
-    assert [h["handling"] for h in handled] == ["reminder_confirm", "reminder_reschedule", "turn"]
+    assert [h["handling"] for h in handled] == ["reminder_confirm", "reminder_reschedule", "turn", "turn"]
 
 
 async def test_stop_start_help_and_after_stop_only_the_one_confirmation(db, tenant, settings):
