@@ -27,6 +27,10 @@ from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.settings import Settings
 from backend.customers import endpoints as customers
+from backend.events import stream_endpoints as event_stream
+from backend.events import webhook_endpoints as webhooks
+from backend.events.documentation import document_webhooks
+from backend.events.sender import WebhookSender
 from backend.messaging import endpoints as notifications
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_endpoints as catalog
@@ -100,6 +104,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
     turns = build_turns(db, settings)
     links = HandoffLinks.from_settings(settings)
+    webhook_sender = WebhookSender(settings)
     chat_service = WebChat(db, turns, clock=current_time, links=links)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
@@ -109,6 +114,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
         log.info("purged %d expired idempotency keys", purged)
         yield
+        await webhook_sender.close()
         await db.dispose()
         if redis is not None:
             await redis.aclose()
@@ -127,6 +133,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.handoff_links = links
     app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
+    app.state.webhook_sender = webhook_sender
     http_errors.install(app)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
@@ -144,9 +151,12 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         offers,
         handoff,
         twilio,
+        event_stream,
+        webhooks,
     )
     for router in (module.router for module in routers):
         app.include_router(router)
+    document_webhooks(app)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from backend.conversations import models as conversations
 from backend.core import models as core
 from backend.customers import models as customers
+from backend.events import models as events
 from backend.messaging import models as messaging
 from backend.scheduling import models as scheduling
 from backend.telephony import models as telephony
 from backend.tenants import models as tenants
 
-DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony)
+DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events)
 metadata = core.Base.metadata

@@ -1,18 +1,19 @@
-"""`frontdesk worker`: the arq worker that answers inbound texts, runs scheduled actions and drains
-the outbox.
+"""`frontdesk worker`: the arq worker that answers inbound texts, runs scheduled actions, drains
+the outbox, and runs the webhook pump.
 
 PostgreSQL holds all the work; Redis only carries nudges. A trigger NOTIFYs `frontdesk_work` when
 inbound texts, outbox rows or actions are committed; the worker LISTENs and enqueues a `process` job, so a
 confirmation leaves within moments of the booking. A cron sweep every few seconds runs the same
 job and expires lapsed holds, so a lost nudge (Redis flushed, a worker restarted) delays work by
-one sweep at most, and loses nothing.
+one sweep at most, and loses nothing. Webhooks have a channel of their own (`frontdesk_events`)
+that wakes the pump (backend/events/pump.py), which runs beside the jobs for the worker's life.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -22,8 +23,10 @@ from arq.worker import Worker
 
 from backend import tables  # noqa: F401  (every table known before the first query)
 from backend.conversations.receptionist import build_turns
+from backend.core import events
 from backend.core.db import Database
 from backend.core.settings import Settings
+from backend.events.pump import WebhookPump
 from backend.messaging.actions import ActionRunner, sweep_lapsed_holds
 from backend.messaging.dispatcher import Dispatcher
 from backend.messaging.senders import Sender
@@ -35,6 +38,7 @@ from backend.telephony.sms_inbox import SmsInbox
 log = logging.getLogger("frontdesk.worker")
 
 NUDGE_CHANNEL = "frontdesk_work"
+EVENTS_CHANNEL = "frontdesk_events"
 STATUS_CALLBACK_PATH = "/twilio/sms/status"
 # One job sends at most this many batches, then leaves the rest to the next nudge or sweep, so a
 # flood never pins a job past arq's timeout.
@@ -69,8 +73,16 @@ async def process(ctx: dict[str, Any]) -> int:
 
 async def sweep(ctx: dict[str, Any]) -> int:
     await sweep_lapsed_holds(ctx["db"], _now())
+    await _forget_old_events(ctx["db"], ctx["settings"])
     await _ensure_listening(ctx)
     return await process(ctx)
+
+
+async def _forget_old_events(db: Database, settings: Settings) -> None:
+    cutoff = _now() - timedelta(days=settings.event_retention_days)
+    purged = await db.transaction(lambda session: events.purge(session, cutoff))
+    if purged:
+        log.info("forgot %d events older than %d days", purged, settings.event_retention_days)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -79,6 +91,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["runner"] = ActionRunner(ctx["db"], settings)
     ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings))
     ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
+    ctx["pump"] = WebhookPump(ctx["db"], settings)
+    ctx["pump_task"] = asyncio.create_task(ctx["pump"].run())
     ctx["listener"] = None
     ctx["nudges"] = set()
     await _ensure_listening(ctx)
@@ -94,6 +108,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     listener: asyncpg.Connection | None = ctx.get("listener")
     if listener is not None:
         await listener.close()
+    ctx["pump_task"].cancel()
+    await ctx["pump"].close()
     await ctx["dispatcher"].close()
     await ctx["db"].dispose()
 
@@ -120,6 +136,7 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
         task.add_done_callback(ctx["nudges"].discard)
 
     await listener.add_listener(NUDGE_CHANNEL, nudged)
+    await listener.add_listener(EVENTS_CHANNEL, lambda *_: ctx["pump"].nudge())
     ctx["listener"] = listener
 
 

@@ -28,12 +28,14 @@ from sqlalchemy.engine import make_url
 
 from backend.app import create_app
 from backend.core import embedded, migrations
+from backend.core.crypto import KeyRing
 from backend.core.db import Database
 from backend.core.settings import Settings
 from tests.fakes import twilio_server as twilio
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SECRET = "test-admin-secret"
+SECRETS_KEYS = KeyRing.new_key("t1")
 NY = ZoneInfo("America/New_York")
 ALL_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -64,6 +66,7 @@ def settings() -> Iterator[Settings]:
         database_url=database_url,
         redis_url=redis_url,
         admin_secret=ADMIN_SECRET,
+        secrets_keys=SECRETS_KEYS,
         data_dir=data_dir,
         db_pool_size=20,
         db_max_overflow=20,
@@ -202,6 +205,7 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "DATABASE_URL": settings.database_url or "",
         "REDIS_URL": settings.redis_url or "",
         "ADMIN_SECRET": ADMIN_SECRET,
+        "SECRETS_KEYS": SECRETS_KEYS,
         "DATA_DIR": str(data_dir),
         "DB_POOL_SIZE": "20",
         "DB_MAX_OVERFLOW": "20",

@@ -15,9 +15,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations.models import Conversation, ConversationMessage
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import NotFound
+from backend.core.event_catalogue import ConversationNeedsHuman, ConversationStarted
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ async def start(
     )
     session.add(conversation)
     await session.flush()
+    events.record(session, tenant.id, ConversationStarted(conversation_id=conversation.id, channel=channel))
     return conversation, token
 
 
@@ -95,7 +97,8 @@ async def phone_thread(
             index_elements=[Conversation.tenant_id, Conversation.practice_number, Conversation.patient_phone],
             index_where=text("channel = 'sms'"),  # the partial index's own predicate, verbatim
         )
-    await session.execute(statement)
+    if (await session.execute(statement.returning(Conversation.id))).first() is not None:
+        events.record(session, tenant.id, ConversationStarted(conversation_id=values["id"], channel=channel))
     if channel == "sms":
         return await phone_thread(session, tenant, channel, practice_number, patient_phone)
     return await session.get_one(Conversation, values["id"])
@@ -130,11 +133,19 @@ async def messages_after(
 async def flag_for_human(
     session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, reason: str
 ) -> None:
-    await session.execute(
+    flagged = await session.execute(
         update(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.tenant_id == caller.tenant.id)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.tenant_id == caller.tenant.id,
+            Conversation.status != "needs_human",
+        )
         .values(status="needs_human")
+        .returning(Conversation.channel)
     )
+    channel = flagged.scalar_one_or_none()
+    if channel is not None:  # asking again while already waiting for a person is not news
+        events.emit(session, caller, ConversationNeedsHuman(conversation_id=conversation_id, channel=channel))
     audit.record(
         session, caller, "conversation.human_requested", "conversation", conversation_id, {"reason": reason}
     )

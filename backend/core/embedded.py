@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from backend.core.crypto import KeyRing
 from backend.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -71,3 +72,17 @@ def ensure_admin_secret(settings: Settings) -> Settings:
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return settings.model_copy(update={"admin_secret": SecretStr(path.read_text().strip())})
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    """Development convenience: generate the key ring once and keep it under data_dir."""
+    if settings.secrets_keys is not None:
+        return settings
+    if settings.environment == "production":
+        raise RuntimeError("SECRETS_KEYS must be set in production")
+    path = settings.data_dir / "secrets_keys"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(KeyRing.new_key())
+        path.chmod(0o600)
+    return settings.model_copy(update={"secrets_keys": SecretStr(path.read_text().strip())})

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    SmallInteger,
     String,
     func,
 )
@@ -82,3 +83,16 @@ class DomainEvent(Base):
     entity_id: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     occurred_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    version: Mapped[int] = mapped_column(SmallInteger, default=1)
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
+    # (xid, the writing transaction's id, is filled in by PostgreSQL and read with SQL: see core.events.)
+
+
+class EventPurge(Base):
+    """How far retention has removed a tenant's stream: cursors before it are refused, not trusted."""
+
+    __tablename__ = "event_purges"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    xid: Mapped[int] = mapped_column(BigInteger)
+    id: Mapped[int] = mapped_column(BigInteger)
+    purged_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -66,6 +66,8 @@ class TenantSettings(Input):
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     # A number where patients reach a person; offered when they ask for one.
     staff_phone: str | None = Field(default=None, pattern=E164_PATTERN)
+    # Where operational alerts go (a webhook endpoint switched off after failing for days).
+    alert_email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     # Reminders this many hours before the visit, counted on the local wall clock (so "24" is the
     # same time the day before, across a DST change too).
     reminder_offsets_hours: list[Annotated[int, Field(ge=1, le=24 * 14)]] = Field(
@@ -90,3 +92,34 @@ class TenantSettings(Input):
         if len(set(self.reminder_offsets_hours)) != len(self.reminder_offsets_hours):
             raise ValueError("reminder_offsets_hours must not repeat an offset")
         return self
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable and machine-readable: VALIDATION_ERROR, NOT_FOUND, …")
+    message: str = Field(description="What went wrong, for a person")
+    details: dict[str, Any] = Field(description="For validation errors, `errors`: [{field, message}]")
+    retryable: bool = Field(description="True when the same request may succeed later")
+
+
+class ErrorOut(BaseModel):
+    """Every error response has this shape."""
+
+    error: ErrorDetail
+
+
+_ERROR_MEANINGS = {
+    401: "No API key, or one that is invalid or revoked",
+    403: "The key may not do this",
+    404: "Not found (another tenant's object is answered the same way)",
+    409: "In conflict with the current state; the message says which",
+    410: "Gone",
+    422: "The request is invalid; `details.errors` lists each field",
+}
+
+
+def error_responses(*codes: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the errors an operation can give (`status_410="…"` to word one)."""
+    return {
+        code: {"model": ErrorOut, "description": meanings.get(f"status_{code}", _ERROR_MEANINGS[code])}
+        for code in codes
+    }

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.core.crypto import KeyRing, KeyRingError
 
 
 class Settings(BaseSettings):
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
 
     # Guards tenant creation. In development an unset secret is generated once under data_dir.
     admin_secret: SecretStr | None = None
+    # The key ring sealing stored secrets: "version:base64key,…", the first current (core/crypto.py).
+    # In development an unset ring is generated once under data_dir.
+    secrets_keys: SecretStr | None = None
 
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)
@@ -100,6 +105,31 @@ class Settings(BaseSettings):
     handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
 
+    # ---- the event stream and webhooks ----
+    # Events (and the webhook delivery log) are kept this long; a cursor older than that gets 410.
+    event_retention_days: int = Field(default=30, ge=1, le=400)
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=4 * 1024 * 1024)
+    # Seconds before each retry (x0.8-1.2 jitter); about three days in all, then the delivery fails.
+    webhook_retry_schedule_seconds: list[Annotated[int, Field(ge=1, le=7 * 86400)]] = Field(
+        default_factory=lambda: [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 86400],
+        min_length=1,
+        max_length=30,
+    )
+    # Requests in flight per worker process, and per endpoint within it (one slow endpoint cannot
+    # take every slot).
+    webhook_concurrency: int = Field(default=100, ge=1, le=1000)
+    webhook_endpoint_concurrency: int = Field(default=10, ge=1, le=100)
+    # This many failures in a row pause an endpoint (a cool-down doubling up to the maximum, then
+    # one probe); failing without a single success this long disables it and alerts the clinic.
+    webhook_failure_threshold: int = Field(default=5, ge=1, le=100)
+    webhook_pause_seconds: float = Field(default=30, gt=0, le=3600)
+    webhook_max_pause_seconds: float = Field(default=3600, gt=0, le=86400)
+    webhook_disable_after_hours: float = Field(default=96, gt=0, le=30 * 24)
+    # Private, loopback and link-local targets: refused in production whatever this says; allowed
+    # by default elsewhere, so a developer can point a webhook at their own machine.
+    webhook_allow_private_targets: bool = True
+
     log_level: str = "INFO"
 
     @field_validator(
@@ -112,6 +142,7 @@ class Settings(BaseSettings):
         "smtp_host",
         "smtp_username",
         "smtp_password",
+        "secrets_keys",
         mode="before",
     )
     @classmethod
@@ -128,6 +159,7 @@ class Settings(BaseSettings):
                     ("DATABASE_URL", self.database_url),
                     ("REDIS_URL", self.redis_url),
                     ("ADMIN_SECRET", self.admin_secret),
+                    ("SECRETS_KEYS", self.secrets_keys),
                 )
                 if not value
             ]
@@ -138,6 +170,15 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _key_ring_readable(self) -> Settings:
+        if self.secrets_keys is not None:
+            try:
+                KeyRing.parse(self.secrets_keys.get_secret_value())
+            except KeyRingError as error:
+                raise ValueError(f"SECRETS_KEYS: {error}") from None
+        return self
+
+    @model_validator(mode="after")
     def _twilio_complete(self) -> Settings:
         given = [self.twilio_account_sid, self.twilio_auth_token, self.twilio_from_number]
         if any(given) and not all(given):
@@ -145,6 +186,16 @@ class Settings(BaseSettings):
                 "Twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER together"
             )
         return self
+
+    @property
+    def key_ring(self) -> KeyRing:
+        if self.secrets_keys is None:
+            raise RuntimeError("SECRETS_KEYS is not set yet; call embedded.ensure_secrets first")
+        return KeyRing.parse(self.secrets_keys.get_secret_value())
+
+    @property
+    def webhooks_reach_private_networks(self) -> bool:
+        return self.webhook_allow_private_targets and self.environment != "production"
 
     @property
     def sms_provider(self) -> Literal["twilio", "log"]:

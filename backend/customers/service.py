@@ -10,9 +10,10 @@ from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import NotFound, ValidationFailed
+from backend.core.event_catalogue import CustomerOptedIn, CustomerOptedOut
 from backend.customers.models import Customer
 from backend.customers.schemas import CustomerIn
 
@@ -77,7 +78,11 @@ async def find_or_create(
             session.add(customer)
             await session.flush()
     said = source != "api" or bool({"sms_consent", "email_consent"} & data.model_fields_set)
-    if not created and said:
+    if created:
+        for channel in ("sms", "email"):
+            if getattr(customer, f"{channel}_consent"):
+                _publish_consent(session, caller, customer, channel, True, source)
+    elif said:
         await set_consent(
             session, caller, customer, {"sms": data.sms_consent, "email": data.email_consent}, source, now
         )
@@ -107,6 +112,14 @@ async def set_consent(
             customer.id,
             {"channel": channel, "granted": granted, "source": source},
         )
+        _publish_consent(session, caller, customer, channel, granted, source)
+
+
+def _publish_consent(
+    session: AsyncSession, caller: Caller, customer: Customer, channel: str, granted: bool, source: str
+) -> None:
+    event = CustomerOptedIn if granted else CustomerOptedOut
+    events.emit(session, caller, event(customer_id=customer.id, channel=channel, source=source))
 
 
 async def set_sms_consent_by_phone(
@@ -146,3 +159,12 @@ def with_contact(tenant_id: uuid.UUID, phone: str | None, email: str | None) -> 
     if email is not None:
         query = query.where(Customer.email == email.strip().lower())
     return query
+
+
+async def by_ids(session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID]) -> list[Customer]:
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(ids))
+    )
+    return list(rows.scalars())

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations import service as conversations
-from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
@@ -199,9 +198,7 @@ class ActionRunner:
                 f"waitlist:{payload['source']}:{payload['starts_at']}:{len(offered)}",
                 payload={**payload, "offered": offered, "entry_id": str(entry.id)},
             )
-            audit.record(
-                session, caller, "waitlist.offered", "waitlist_entry", entry.id, {"hold_id": str(hold.id)}
-            )
+            waitlist.announce(session, caller, entry, hold)
             return Result("done", f"offered to waitlist entry {entry.id} until {hold.expires_at.isoformat()}")
         return Result("done", "nobody on the waiting list fits the freed time")
 
@@ -332,12 +329,12 @@ async def sweep_lapsed_holds(db: Database, now: datetime) -> int:
     async def work(session: AsyncSession) -> int:
         rows = await holds.expire_lapsed(session, now)
         contexts: dict[uuid.UUID, TenantContext] = {}
-        for hold_id, tenant_id, owner in rows:
-            if tenant_id not in contexts:
-                contexts[tenant_id] = await tenants.get_context(session, tenant_id)
-            caller = Caller(contexts[tenant_id], WORKER, f"sweep:{now.isoformat()}")
-            audit.record(session, caller, "hold.expired", "hold", hold_id)
-            await lifecycle.on_hold_lapsed(session, contexts[tenant_id], hold_id, owner, now)
+        for hold in rows:
+            if hold.tenant_id not in contexts:
+                contexts[hold.tenant_id] = await tenants.get_context(session, hold.tenant_id)
+            caller = Caller(contexts[hold.tenant_id], WORKER, f"sweep:{now.isoformat()}")
+            holds.record_expiry(session, caller, hold)
+            await lifecycle.on_hold_lapsed(session, contexts[hold.tenant_id], hold.id, hold.owner, now)
         return len(rows)
 
     return await db.transaction(work)

@@ -94,7 +94,7 @@ async def on_booked(session: AsyncSession, caller: Caller, appointment: Appointm
 async def on_rescheduled(
     session: AsyncSession, caller: Caller, appointment: Appointment, freed: FreedSlot, now: datetime
 ) -> None:
-    await _drop_reminders(session, caller.tenant, appointment.id, "the appointment moved")
+    await _drop_reminders(session, caller, appointment.id, "the appointment moved")
     await _schedule_reminders(session, caller.tenant, appointment, now)
     moved_to = appointment.starts_at.isoformat()
     await _confirm(
@@ -106,7 +106,7 @@ async def on_rescheduled(
 async def on_cancelled(
     session: AsyncSession, caller: Caller, appointment: Appointment, freed: FreedSlot, now: datetime
 ) -> None:
-    await _drop_reminders(session, caller.tenant, appointment.id, "the appointment was cancelled")
+    await _drop_reminders(session, caller, appointment.id, "the appointment was cancelled")
     await _confirm(session, caller, appointment, "cancelled", f"cancelled:{appointment.id}", now)
     await offer_freed_slot(session, caller.tenant, freed, appointment.id, now)
 
@@ -130,7 +130,7 @@ async def on_completed(
 
 
 async def on_no_show(session: AsyncSession, caller: Caller, appointment: Appointment, now: datetime) -> None:
-    await _drop_reminders(session, caller.tenant, appointment.id, "the patient did not come")
+    await _drop_reminders(session, caller, appointment.id, "the patient did not come")
     await schedule(
         session,
         caller.tenant,
@@ -236,9 +236,8 @@ async def _schedule_reminders(
         )
 
 
-async def _drop_reminders(
-    session: AsyncSession, tenant: TenantContext, appointment_id: uuid.UUID, why: str
-) -> None:
+async def _drop_reminders(session: AsyncSession, caller: Caller, appointment_id: uuid.UUID, why: str) -> None:
+    tenant = caller.tenant
     await session.execute(
         update(ScheduledAction)
         .where(
@@ -249,7 +248,7 @@ async def _drop_reminders(
         )
         .values(status="cancelled", outcome=why)
     )
-    await outbox.suppress_unsent(session, tenant, appointment_id, REMINDER_KINDS, why)
+    await outbox.suppress_unsent(session, caller, appointment_id, REMINDER_KINDS, why)
 
 
 async def _confirm(
@@ -336,7 +335,7 @@ async def notify(
             )
         await outbox.enqueue(
             session,
-            tenant,
+            caller,
             NewMessage(
                 kind=kind,
                 channel=channel,

@@ -40,6 +40,8 @@ class OutboxMessage(Base):
     )
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     dedupe_key: Mapped[str] = mapped_column(String(200))
+    # Of the request or job that queued it: its events (sent, delivered) carry it on.
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
     # SMS: the practice number it goes out from (replies come back to it); unset: the default number.
     sender: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20), default="pending")
@@ -75,6 +77,8 @@ class ScheduledAction(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str] = mapped_column(String(200))
+    # Of the request or job that queued it: its events (sent, delivered) carry it on.
+    correlation_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -21,6 +21,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
@@ -29,7 +30,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
-from backend.core.context import TenantContext
+from backend.core.context import Caller, TenantContext
+from backend.core.event_catalogue import (
+    MessageData,
+    MessageFailed,
+    MessageQueued,
+    MessageSent,
+    MessageSuppressed,
+)
 from backend.core.settings import Settings
 from backend.messaging import circuits, opt_outs
 from backend.messaging.models import OutboxMessage
@@ -46,7 +54,7 @@ OPT_OUT_CONFIRMATION = "opt_out_confirmation"
 # Answers to a text the patient has just sent: never held for quiet hours or counted against the
 # per-recipient limit (the inbound side is rate limited per conversation instead).
 ANSWERS = frozenset({"reply", OPT_OUT_CONFIRMATION, "opt_in_confirmation", "help", "handoff_link"})
-# Twilio's delivery statuses in the order they happen; a late callback never moves a row back.
+M = TypeVar("M", bound=MessageData)
 
 
 @dataclass(frozen=True)
@@ -77,13 +85,14 @@ def recipient_timezone(channel: str, recipient: str, fallback: str) -> str:
 
 async def enqueue(
     session: AsyncSession,
-    tenant: TenantContext,
+    caller: Caller,
     message: NewMessage,
     now: datetime,
     *,
     suppressed: str | None = None,
 ) -> uuid.UUID | None:
     """Add a message to the outbox; None if one with the same dedupe key is already there."""
+    tenant = caller.tenant
     row_id = uuid.uuid4()
     sender = message.sender
     if message.channel == "sms" and sender is None:
@@ -104,6 +113,7 @@ async def enqueue(
             appointment_id=message.appointment_id,
             customer_id=message.customer_id,
             dedupe_key=message.dedupe_key,
+            correlation_id=caller.correlation_id,
             sender=sender,
             next_attempt_at=now,
             # The caller's clock, so caps and cooldowns counted from it agree with injected time.
@@ -116,24 +126,24 @@ async def enqueue(
     )
     inserted = (await session.execute(statement)).scalar_one_or_none()
     if inserted is not None:
-        events.record(
+        about = {
+            "message_id": inserted,
+            "kind": message.kind,
+            "channel": message.channel,
+            "appointment_id": message.appointment_id,
+            "customer_id": message.customer_id,
+        }
+        events.emit(
             session,
-            tenant.id,
-            "notification.queued" if suppressed is None else "notification.suppressed",
-            "notification",
-            inserted,
-            {
-                "kind": message.kind,
-                "channel": message.channel,
-                "appointment_id": _str(message.appointment_id),
-            },
+            caller,
+            MessageQueued(**about) if suppressed is None else MessageSuppressed(**about, reason=suppressed),
         )
     return inserted
 
 
 async def suppress_unsent(
     session: AsyncSession,
-    tenant: TenantContext,
+    caller: Caller,
     appointment_id: uuid.UUID,
     kinds: tuple[str, ...],
     reason: str,
@@ -142,16 +152,16 @@ async def suppress_unsent(
     rows = await session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.tenant_id == tenant.id,
+            OutboxMessage.tenant_id == caller.tenant.id,
             OutboxMessage.appointment_id == appointment_id,
             OutboxMessage.kind.in_(kinds),
             OutboxMessage.status.in_(CLAIMABLE),
         )
         .values(status="suppressed", error=reason)
-        .returning(OutboxMessage.id, OutboxMessage.kind)
+        .returning(OutboxMessage)
     )
-    for row_id, kind in rows.all():
-        events.record(session, tenant.id, "notification.suppressed", "notification", row_id, {"kind": kind})
+    for row in rows.scalars():
+        events.emit(session, caller, message_event(row, MessageSuppressed, reason=reason))
 
 
 # ---- the dispatcher's steps ----
@@ -307,17 +317,23 @@ def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str |
     row.status = status
     row.lease_until = None
     row.error = error
-    record_event(session, row, status)
+    if status == "sent":
+        event: MessageData = message_event(row, MessageSent)
+    else:
+        reason = "opted_out" if status == "opted_out" else "provider_error"
+        event = message_event(row, MessageFailed, reason=reason, error_code=row.error_code)
+    events.record(session, row.tenant_id, event, correlation_id=row.correlation_id)
 
 
-def record_event(session: AsyncSession, row: OutboxMessage, status: str, **extra: str | None) -> None:
-    events.record(
-        session,
-        row.tenant_id,
-        f"notification.{status}",
-        "notification",
-        row.id,
-        {"kind": row.kind, "channel": row.channel, "appointment_id": _str(row.appointment_id), **extra},
+def message_event(row: OutboxMessage, event: type[M], **fields: Any) -> M:
+    """The catalogue event `event` about the message in `row`."""
+    return event(
+        message_id=row.id,
+        kind=row.kind,
+        channel=row.channel,
+        appointment_id=row.appointment_id,
+        customer_id=row.customer_id,
+        **fields,
     )
 
 
@@ -375,7 +391,3 @@ def retry_delay(settings: Settings, attempts: int) -> float:
     """Exponential backoff with jitter (0.5x-1.5x), so retries of one outage do not arrive together."""
     base = min(settings.outbox_retry_base_seconds * 2 ** (attempts - 1), settings.outbox_retry_max_seconds)
     return base * random.uniform(0.5, 1.5)  # noqa: S311 - jitter, not cryptography
-
-
-def _str(value: uuid.UUID | None) -> str | None:
-    return str(value) if value is not None else None

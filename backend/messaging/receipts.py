@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import events
+from backend.core.event_catalogue import MessageDelivered, MessageFailed
 from backend.messaging import opt_outs, outbox
 from backend.messaging.models import OutboxMessage
 
@@ -53,8 +55,16 @@ async def record_delivery(
     row.delivery_updated_at = now
     if error_code:
         row.error_code = error_code
-    if status in ("delivered", "undelivered", "failed"):
-        outbox.record_event(session, row, status, error_code=error_code)
+    if status == "delivered":
+        events.record(
+            session,
+            row.tenant_id,
+            outbox.message_event(row, MessageDelivered),
+            correlation_id=row.correlation_id,
+        )
+    elif status in ("undelivered", "failed"):
+        failed = outbox.message_event(row, MessageFailed, reason="undelivered", error_code=error_code)
+        events.record(session, row.tenant_id, failed, correlation_id=row.correlation_id)
     if error_code == "21610":
         await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
     return True

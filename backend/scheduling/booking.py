@@ -13,13 +13,22 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import (
     Conflict,
     HoldExpired,
     NotFound,
     ValidationFailed,
+)
+from backend.core.event_catalogue import (
+    BookingCancelled,
+    BookingCompleted,
+    BookingConfirmed,
+    BookingCreated,
+    BookingData,
+    BookingNoShow,
+    BookingRescheduled,
 )
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
@@ -115,6 +124,14 @@ async def reschedule(
         appointment.id,
         {"from": before, "to": {"starts_at": start.isoformat(), "provider_id": str(provider.id)}},
     )
+    _publish(
+        session,
+        caller,
+        BookingRescheduled,
+        appointment,
+        previous_starts_at=freed.starts_at,
+        previous_provider_id=freed.provider_id,
+    )
     await lifecycle.on_rescheduled(session, caller, appointment, freed, now)
     return appointment
 
@@ -135,6 +152,7 @@ async def cancel(
     audit.record(
         session, caller, "appointment.cancelled", "appointment", appointment.id, {"reason": data.reason}
     )
+    _publish(session, caller, BookingCancelled, appointment)
     await lifecycle.on_cancelled(session, caller, appointment, _slot_of(appointment), now)
     return appointment
 
@@ -153,6 +171,7 @@ async def record_attendance(
     appointment.status = outcome
     await session.flush()
     audit.record(session, caller, f"appointment.{outcome}", "appointment", appointment.id)
+    _publish(session, caller, BookingCompleted if outcome == "completed" else BookingNoShow, appointment)
     if outcome == "completed":
         await lifecycle.on_completed(session, caller, appointment, now)
     else:
@@ -174,6 +193,7 @@ async def confirm_attendance(
     appointment.status = "confirmed"
     await session.flush()
     audit.record(session, caller, "appointment.confirmed", "appointment", appointment.id, {"via": via})
+    _publish(session, caller, BookingConfirmed, appointment, via=via)
     return appointment
 
 
@@ -242,6 +262,30 @@ def _slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
     )
 
 
+def _publish(
+    session: AsyncSession,
+    caller: Caller,
+    event: type[BookingData],
+    appointment: Appointment,
+    **extra: object,
+) -> None:
+    events.emit(
+        session,
+        caller,
+        event(
+            appointment_id=appointment.id,
+            reference=appointment.reference,
+            customer_id=appointment.customer_id,
+            provider_id=appointment.provider_id,
+            service_id=appointment.service_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            status=appointment.status,
+            **extra,
+        ),
+    )
+
+
 def _spoken(status: str) -> str:
     return status.replace("_", "-")
 
@@ -295,6 +339,7 @@ async def _book_held_slot(
             "notes": notes,
         },
     )
+    _publish(session, caller, BookingCreated, appointment)
     await lifecycle.on_booked(session, caller, appointment, now)
     return appointment
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import (
     Forbidden,
@@ -18,6 +18,7 @@ from backend.core.errors import (
     SlotTaken,
     SlotUnavailable,
 )
+from backend.core.event_catalogue import HoldExpired
 from backend.messaging import lifecycle
 from backend.scheduling import guards
 from backend.scheduling.availability import (
@@ -175,12 +176,29 @@ async def expire_stale_holds(
             occupying_overlap(Hold, start, end),
         )
         .values(status="expired")
-        .returning(Hold.id, Hold.owner, Hold.expires_at)
+        .returning(Hold)
         .execution_options(synchronize_session=False)
     )
-    for hold_id, owner, expired_at in expired:
-        audit.record(session, caller, "hold.expired", "hold", hold_id, {"expired_at": expired_at.isoformat()})
-        await lifecycle.on_hold_lapsed(session, caller.tenant, hold_id, owner, now)
+    for hold in expired.scalars().all():
+        record_expiry(session, caller, hold)
+        await lifecycle.on_hold_lapsed(session, caller.tenant, hold.id, hold.owner, now)
+
+
+def record_expiry(session: AsyncSession, caller: Caller, hold: Hold) -> None:
+    audit.record(
+        session, caller, "hold.expired", "hold", hold.id, {"expired_at": hold.expires_at.isoformat()}
+    )
+    events.emit(
+        session,
+        caller,
+        HoldExpired(
+            hold_id=hold.id,
+            provider_id=hold.provider_id,
+            service_id=hold.service_id,
+            starts_at=hold.starts_at,
+            ends_at=hold.ends_at,
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -210,16 +228,16 @@ async def lapsed(session: AsyncSession, tenant: TenantContext, hold_id: uuid.UUI
     return Lapsed(hold, service.name, moved_on)
 
 
-async def expire_lapsed(session: AsyncSession, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
-    """Mark every hold whose time ran out as expired: (hold id, tenant id, owner) of each."""
+async def expire_lapsed(session: AsyncSession, now: datetime) -> list[Hold]:
+    """Mark every hold whose time ran out as expired (the caller records each expiry)."""
     rows = await session.execute(
         update(Hold)
         .where(Hold.status == "active", Hold.expires_at <= now)
         .values(status="expired")
-        .returning(Hold.id, Hold.tenant_id, Hold.owner)
+        .returning(Hold)
         .execution_options(synchronize_session=False)
     )
-    return [(hold_id, tenant_id, owner) for hold_id, tenant_id, owner in rows.all()]
+    return list(rows.scalars().all())
 
 
 async def labels(session: AsyncSession, hold: Hold) -> tuple[str, str]:

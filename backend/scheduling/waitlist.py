@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from agent.understanding import PARTS_OF_DAY
-from backend.core import audit
+from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import HoldExpired, NotFound
+from backend.core.event_catalogue import WaitlistAccepted, WaitlistOffered, WaitlistOfferExpired
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
 from backend.scheduling import booking, holds
@@ -113,11 +114,12 @@ async def accept(session: AsyncSession, token: str, now: datetime) -> Offer:
             sms_consent=customer.sms_consent,
             email_consent=customer.email_consent,
         )
-        await booking.confirm_hold(
+        appointment = await booking.confirm_hold(
             session, caller, hold.id, HoldConfirm(customer=details, session_key=hold.owner), now
         )
         entry.status = "booked"
         audit.record(session, caller, "waitlist.offer_taken", "waitlist_entry", entry.id)
+        events.emit(session, caller, WaitlistAccepted(**_about(entry), appointment_id=appointment.id))
     await session.flush()
     return await find(session, token, now)
 
@@ -214,6 +216,23 @@ async def offer(
     return OfferMade(hold, token, provider.name)
 
 
+def announce(session: AsyncSession, caller: Caller, entry: WaitlistEntry, hold: Hold) -> None:
+    """The offer went out: the patient has the time to themselves until the hold expires."""
+    audit.record(session, caller, "waitlist.offered", "waitlist_entry", entry.id, {"hold_id": str(hold.id)})
+    offered = WaitlistOffered(
+        **_about(entry),
+        hold_id=hold.id,
+        provider_id=hold.provider_id,
+        starts_at=hold.starts_at,
+        expires_at=hold.expires_at,
+    )
+    events.emit(session, caller, offered)
+
+
+def _about(entry: WaitlistEntry) -> dict[str, uuid.UUID]:
+    return {"waitlist_entry_id": entry.id, "customer_id": entry.customer_id, "service_id": entry.service_id}
+
+
 def withdraw(entry: WaitlistEntry, hold: Hold) -> None:
     """The offer could not be sent: the time is free again and the patient keeps their place."""
     hold.status = "released"
@@ -239,6 +258,7 @@ async def close_offer(session: AsyncSession, caller: Caller, entry_id: uuid.UUID
             .values(status="expired")
         )
         audit.record(session, caller, "waitlist.offer_expired", "waitlist_entry", entry.id)
+        events.emit(session, caller, WaitlistOfferExpired(**_about(entry)))
     if entry.status == "offered":
         entry.status = "waiting"
     entry.offer_hold_id = None

@@ -127,20 +127,20 @@ async def _settle_keyword(
             await customers.set_sms_consent_by_phone(session, caller, row.from_number, False, "keyword", now)
             audit.record(session, caller, "sms.opted_out", "phone", None, {"phone": row.from_number})
             await outbox.enqueue(
-                session, tenant, text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
+                session, caller, text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
             )
     elif word == "opt_in" or (word == "yes" and opted_out):
         row.status, row.handling = "handled", "opt_in"
         await opt_outs.record_opt_in(session, tenant.id, row.from_number)
         await customers.set_sms_consent_by_phone(session, caller, row.from_number, True, "keyword", now)
         audit.record(session, caller, "sms.opted_in", "phone", None, {"phone": row.from_number})
-        await outbox.enqueue(session, tenant, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
+        await outbox.enqueue(session, caller, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
     elif opted_out:
         # Nothing but the STOP confirmation ever goes to this number until it opts back in.
         row.status, row.handling = "opted_out", "help" if word == "help" else None
     elif word == "help":
         row.status, row.handling = "handled", "help"
-        await outbox.enqueue(session, tenant, text_back(row, "help", help_text(tenant)), now)
+        await outbox.enqueue(session, caller, text_back(row, "help", help_text(tenant)), now)
     if row.status != "received":
         row.processed_at = now
 
@@ -277,7 +277,7 @@ class SmsInbox:
         text = compose_reply(answered.replies)
 
         async def finish(session: AsyncSession) -> None:
-            await outbox.enqueue(session, tenant, text_back(row, "reply", text), now)
+            await outbox.enqueue(session, caller, text_back(row, "reply", text), now)
             await _mark(session, row_id, "answered", now, handling=handling)
 
         await self.db.transaction(finish)

@@ -284,7 +284,7 @@ class PhoneCalls:
                 minutes = int(self.links.lifetime.total_seconds() // 60)
                 await outbox.enqueue(
                     session,
-                    caller.tenant,
+                    caller,
                     outbox.NewMessage(
                         kind="handoff_link",
                         channel="sms",

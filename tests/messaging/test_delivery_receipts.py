@@ -79,9 +79,9 @@ async def test_delivery_receipts_update_status_in_order_and_forgeries_are_refuse
         id=str(row["id"]),
     )
     assert [e["type"] for e in events] == [
-        "notification.queued",
-        "notification.sent",
-        "notification.delivered",
+        "message.queued",
+        "message.sent",
+        "message.delivered",
     ]
 
 

@@ -45,11 +45,11 @@ async def test_a_booking_queues_its_confirmations_and_a_failed_one_queues_nothin
     assert all(m["status"] == "pending" and m["urgent"] for m in queued)
     events = await rows(
         db,
-        "SELECT type, entity_id FROM domain_events WHERE tenant_id = :t AND entity_type = 'notification'",
+        "SELECT type, entity_id FROM domain_events WHERE tenant_id = :t AND entity_type = 'message'",
         t=tenant.id,
     )
     assert sorted(e["entity_id"] for e in events) == sorted(str(m["id"]) for m in queued)
-    assert {e["type"] for e in events} == {"notification.queued"}
+    assert {e["type"] for e in events} == {"message.queued"}
 
 
 async def test_sms_through_twilio_and_email_through_smtp(db, tenant, settings):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from tests.conftest import ADMIN_SECRET, ROOT, utcnow
+from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, utcnow
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio, running_fake_twilio
 from tests.support.db import scalar
 from tests.support.messaging import new_phone, outbox_of, queue, reset_circuits
@@ -32,6 +32,7 @@ async def worker_process(
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": settings.redis_url,
         "ADMIN_SECRET": ADMIN_SECRET,
+        "SECRETS_KEYS": SECRETS_KEYS,
         "DATA_DIR": str(log.parent),
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,

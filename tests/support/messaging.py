@@ -115,7 +115,7 @@ async def queue(db, tenant_id, now, recipient, *, kind="reminder", channel="sms"
     async def work(session):
         return await outbox.enqueue(
             session,
-            caller.tenant,
+            caller,
             NewMessage(
                 kind=kind,
                 channel=channel,

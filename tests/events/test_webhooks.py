@@ -1,0 +1,331 @@
+"""Webhooks as a clinic's receiver sees them: signed (verified with `standardwebhooks`), retried on
+schedule while it is down, never lost, duplicated only under the same webhook-id, replayable."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from standardwebhooks import WebhookVerificationError
+
+from backend.app import create_app
+from backend.events.sender import Request, WebhookSender, signature_headers
+from tests.conftest import utcnow
+from tests.events.conftest import add_endpoint, book, later
+from tests.fakes.webhook_receiver import running_receiver, verify
+from tests.support.db import rows, scalar
+
+
+async def deliveries_of(db, endpoint_id):
+    return await rows(
+        db, "SELECT * FROM webhook_deliveries WHERE endpoint_id = :e ORDER BY created_at", e=endpoint_id
+    )
+
+
+async def test_a_booking_arrives_signed_with_the_event_id_as_webhook_id(client, tenant, db, pump):
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.*"])
+        assert endpoint["secret"].startswith("whsec_")
+        receiver.secrets = [endpoint["secret"]]
+        booking = await book(client, tenant, "10:00")
+        assert await pump.drain() == 1
+
+    [received] = receiver.accepted
+    assert received.body["type"] == "booking.created"
+    assert received.body["data"]["appointment_id"] == booking["id"]
+    assert received.message_id == received.body["id"] and received.message_id.startswith("evt_")
+    assert received.headers["webhook-signature"].startswith("v1,")
+    assert "customer" not in received.body  # a minimal endpoint gets ids only
+    assert "Jane" not in received.raw.decode() and "555" not in received.raw.decode()
+    [row] = await deliveries_of(db, endpoint["id"])
+    assert row["status"] == "delivered" and row["response_status"] == 204 and row["attempts"] == 1
+
+    # The receiver's own check rejects a changed body or a replayed old request.
+    headers = dict(received.headers)
+    with pytest.raises(WebhookVerificationError):
+        verify(receiver.secrets, received.raw.replace(b"booking.created", b"booking.cancelled"), headers)
+    stale = signature_headers(
+        Request("", received.message_id, received.raw.decode(), (endpoint["secret"],)),
+        datetime.now(UTC) - timedelta(minutes=10),
+    )
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        verify(receiver.secrets, received.raw, stale)
+    # The secret is never stored in the clear, nor shown again.
+    stored = await scalar(db, "SELECT secret FROM webhook_endpoints WHERE id = :e", e=endpoint["id"])
+    assert endpoint["secret"] not in stored
+    shown = await client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=tenant.auth)
+    assert "secret" not in shown.json()
+
+
+async def test_a_full_endpoint_gets_the_customers_contact_details(client, tenant, pump):
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(
+            client, tenant, receiver.url, event_types=["booking.created"], payload="full"
+        )
+        receiver.secrets = [endpoint["secret"]]
+        await book(client, tenant, "10:30")
+        await pump.drain()
+    [received] = receiver.accepted
+    assert received.body["customer"]["name"] == "Jane Doe"
+    assert received.body["customer"]["phone"] == "+16175550100"
+
+
+async def test_a_receiver_down_for_hours_gets_everything_once_it_recovers(client, tenant, db, pump):
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.created"])
+        receiver.secrets = [endpoint["secret"]]
+        for hh_mm in ("09:00", "09:30", "11:00"):
+            await book(client, tenant, hh_mm)
+        receiver.down = True
+        now = utcnow()
+        assert await pump.run_once(now) == 3
+
+        # Each retry waits its turn in the schedule, with jitter: the first after about 30 s.
+        retrying = await deliveries_of(db, endpoint["id"])
+        assert {r["status"] for r in retrying} == {"retrying"}
+        for row in retrying:
+            assert later(now, seconds=24) <= row["next_attempt_at"] <= later(now, seconds=36)
+        asked = receiver.requests
+        assert await pump.run_once(later(now, seconds=20)) == 0 and receiver.requests == asked
+
+        # Hours of outage: the clock jumps from one due time to the next.
+        clock = now
+        for _ in range(12):
+            due = await scalar(
+                db,
+                "SELECT greatest(min(d.next_attempt_at), max(coalesce(e.paused_until, d.next_attempt_at))) "
+                "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
+                "WHERE d.endpoint_id = :e AND d.status = 'retrying'",
+                e=endpoint["id"],
+            )
+            clock = max(clock, due) + timedelta(seconds=1)
+            await pump.run_once(clock)
+        attempts = [r["attempts"] for r in await deliveries_of(db, endpoint["id"])]
+        assert min(attempts) >= 2 and sum(attempts) >= 10, attempts
+        state = await rows(
+            db, "SELECT failures, paused_until FROM webhook_endpoints WHERE id = :e", e=endpoint["id"]
+        )
+        assert state[0]["failures"] >= 5 and state[0]["paused_until"] is not None  # the circuit is open
+
+        # It recovers; the first request after the pause is a single probe, then the rest follow.
+        receiver.down = False
+        receiver.fail_after_accepting = 1  # processed, then a 500: the retry is a duplicate
+        for _ in range(10):
+            clock += timedelta(hours=6)
+            await pump.drain(clock)
+            if await scalar(
+                db,
+                "SELECT bool_and(status = 'delivered') FROM webhook_deliveries WHERE endpoint_id = :e",
+                e=endpoint["id"],
+            ):
+                break
+
+    final = await deliveries_of(db, endpoint["id"])
+    assert {r["status"] for r in final} == {"delivered"}
+    assert sorted(set(receiver.ids())) == sorted(r["message_id"] for r in final)
+    duplicates = [i for i in set(receiver.ids()) if receiver.ids().count(i) > 1]
+    assert len(duplicates) == 1  # the one processed before the 500, again under the same id
+    bodies = {r.raw for r in receiver.accepted if r.message_id == duplicates[0]}
+    assert len(bodies) == 1
+
+
+async def test_an_endpoint_failing_for_days_is_switched_off_and_the_clinic_told(
+    client, make_tenant, db, pump
+):
+    tenant = await make_tenant(
+        settings={"min_lead_minutes": 0, "max_days_ahead": 400, "alert_email": "ops@clinic.example"}
+    )
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url + "?token=abc123")
+        receiver.down = True
+        await book(client, tenant, "09:00")
+        now = utcnow()
+        await pump.run_once(now)
+        await pump.run_once(later(now, hours=50))
+        assert await scalar(db, "SELECT enabled FROM webhook_endpoints WHERE id = :e", e=endpoint["id"])
+        await pump.run_once(later(now, hours=97))
+
+    shown = (await client.get(f"/api/v1/webhook-endpoints/{endpoint['id']}", headers=tenant.auth)).json()
+    assert shown["enabled"] is False and "failing since" in shown["disabled_reason"]
+    alert = await rows(
+        db,
+        "SELECT recipient, subject, body FROM notification_outbox WHERE tenant_id = :t AND kind ="
+        " 'webhook_disabled'",
+        t=tenant.id,
+    )
+    assert [a["recipient"] for a in alert] == ["ops@clinic.example"]
+    assert receiver.url in alert[0]["body"] and "abc123" not in alert[0]["body"]
+    events = await rows(
+        db,
+        "SELECT type FROM domain_events WHERE tenant_id = :t AND type = 'webhook_endpoint.disabled'",
+        t=tenant.id,
+    )
+    assert len(events) == 1
+
+
+async def test_during_a_rotation_both_secrets_verify_and_afterwards_only_the_new(client, tenant, pump):
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.created"])
+        old = endpoint["secret"]
+        rotated = await client.post(
+            f"/api/v1/webhook-endpoints/{endpoint['id']}/rotate-secret",
+            json={"overlap_hours": 1},
+            headers=tenant.auth,
+        )
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()["secret"]
+        assert new != old and rotated.json()["previous_secret_expires_at"] is not None
+        now = utcnow()
+        await book(client, tenant, "14:00")
+        await pump.drain(now)
+        [during] = receiver.accepted
+        assert len(during.headers["webhook-signature"].split(" ")) == 2
+        assert verify([old], during.raw, during.headers) and verify([new], during.raw, during.headers)
+
+        await book(client, tenant, "14:30")
+        await pump.drain(later(now, hours=2))
+        after = receiver.accepted[-1]
+        assert len(after.headers["webhook-signature"].split(" ")) == 1
+        assert verify([new], after.raw, after.headers)
+        with pytest.raises(WebhookVerificationError):
+            verify([old], after.raw, after.headers)
+
+
+async def test_replay_of_a_delivery_an_event_and_a_time_range(client, tenant, db, pump):
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.created"])
+        path = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+        start = utcnow() - timedelta(seconds=1)
+        await book(client, tenant, "13:00")
+        await book(client, tenant, "13:30")
+        await pump.drain()
+        first, second = receiver.ids()
+        [delivery] = [d for d in await deliveries_of(db, endpoint["id"]) if d["message_id"] == first]
+
+        one = await client.post(
+            f"{path}/replay", json={"delivery_id": str(delivery["id"])}, headers=tenant.auth
+        )
+        assert one.status_code == 202 and one.json()["queued"] == 1
+        by_event = await client.post(f"{path}/replay", json={"event_id": second}, headers=tenant.auth)
+        assert by_event.json()["queued"] == 1
+        window = {"since": start.isoformat(), "until": (utcnow() + timedelta(seconds=1)).isoformat()}
+        ranged = await client.post(f"{path}/replay", json=window, headers=tenant.auth)
+        assert ranged.json()["queued"] == 2
+        await pump.drain()
+    assert Counter(receiver.ids()) == {first: 3, second: 3}
+
+    log = await client.get(f"{path}/deliveries", params={"limit": 2}, headers=tenant.auth)
+    assert log.status_code == 200
+    assert len(log.json()["items"]) == 2 and log.json()["next_cursor"]
+    rest = await client.get(
+        f"{path}/deliveries", params={"cursor": log.json()["next_cursor"]}, headers=tenant.auth
+    )
+    assert len(rest.json()["items"]) == 4
+    assert all(
+        item["status"] == "delivered" and item["latency_ms"] is not None for item in rest.json()["items"]
+    )
+
+    for wrong in (
+        {},
+        {"since": start.isoformat()},
+        {"event_id": "evt_1", "delivery_id": str(delivery["id"])},
+    ):
+        response = await client.post(f"{path}/replay", json=wrong, headers=tenant.auth)
+        assert response.status_code == 422, wrong
+    missing = await client.post(f"{path}/replay", json={"event_id": "evt_999999999"}, headers=tenant.auth)
+    assert missing.status_code == 404
+    await client.patch(path, json={"enabled": False}, headers=tenant.auth)
+    off = await client.post(f"{path}/replay", json={"event_id": second}, headers=tenant.auth)
+    assert off.status_code == 409
+
+
+async def test_a_ping_answers_with_what_the_receiver_said(client, tenant):
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url)
+        receiver.secrets = [endpoint["secret"]]
+        ping = await client.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/ping", headers=tenant.auth)
+        assert ping.status_code == 200, ping.text
+        assert ping.json()["status"] == "delivered" and ping.json()["response_status"] == 204
+        assert receiver.accepted[0].body["type"] == "webhook.ping"
+
+        receiver.redirect_to = "http://169.254.169.254/latest/meta-data/"
+        redirected = await client.post(
+            f"/api/v1/webhook-endpoints/{endpoint['id']}/ping", headers=tenant.auth
+        )
+        assert redirected.json()["status"] == "failed" and redirected.json()["response_status"] == 307
+        assert "redirects are not followed" in redirected.json()["error"]
+    dead = await client.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/ping", headers=tenant.auth)
+    assert dead.json()["status"] == "failed" and dead.json()["error"]
+
+
+async def test_endpoints_are_validated_and_kept_to_their_tenant(client, tenant, make_tenant):
+    for body, field in (
+        ({"url": "ftp://clinic.example/x"}, "url"),
+        ({"url": "https://user:pw@clinic.example/x"}, "url"),
+        ({"url": "https://clinic.example/x", "event_types": ["booking.made"]}, "event_types"),
+        ({"url": "https://clinic.example/x", "payload": "everything"}, "payload"),
+    ):
+        response = await client.post("/api/v1/webhook-endpoints", json=body, headers=tenant.auth)
+        assert response.status_code == 422, body
+        assert response.json()["error"]["details"]["errors"][0]["field"] == field
+    endpoint = await add_endpoint(client, tenant, "https://clinic.example/hooks", description="PMS")
+    other = await make_tenant()
+    path = f"/api/v1/webhook-endpoints/{endpoint['id']}"
+    for method in ("GET", "DELETE"):
+        assert (await client.request(method, path, headers=other.auth)).status_code == 404
+    assert (await client.patch(path, json={"description": "x"}, headers=other.auth)).status_code == 404
+    assert (await client.get("/api/v1/webhook-endpoints", headers=other.auth)).json() == []
+    assert (await client.delete(path, headers=tenant.auth)).status_code == 204
+    assert (await client.get(path, headers=tenant.auth)).status_code == 404
+
+
+async def test_private_addresses_are_refused_outside_development(client, tenant, settings):
+    app = create_app(settings.model_copy(update={"webhook_allow_private_targets": False}))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as guarded:
+            for url in (
+                "http://127.0.0.1:8080/hooks",
+                "http://localhost/hooks",
+                "http://169.254.169.254/latest/meta-data",
+                "http://10.0.0.5/hooks",
+                "http://[::1]/hooks",
+                "http://[::ffff:127.0.0.1]/hooks",
+                "http://0.0.0.0/hooks",
+            ):
+                response = await guarded.post(
+                    "/api/v1/webhook-endpoints", json={"url": url}, headers=tenant.auth
+                )
+                assert response.status_code == 422, url
+                assert "private network" in response.json()["error"]["message"]
+
+            # A host name is checked when it is called (DNS answers change): one that resolves to
+            # loopback is refused at connection time, and nothing reaches the receiver.
+            async with running_receiver() as receiver:
+                endpoint = await add_endpoint(client, tenant, receiver.url.replace("127.0.0.1", "localhost"))
+                path = f"/api/v1/webhook-endpoints/{endpoint['id']}/ping"
+                ping = await guarded.post(path, headers=tenant.auth)
+                assert ping.json()["status"] == "failed"
+                assert "private" in ping.json()["error"] and receiver.requests == 0
+                allowed = await client.post(path, headers=tenant.auth)  # development: allowed
+                assert allowed.json()["status"] == "delivered" and receiver.requests == 1
+    finally:
+        await app.state.webhook_sender.close()
+        await app.state.db.dispose()
+        await app.state.redis.aclose()
+
+
+async def test_slow_receivers_time_out_and_oversized_payloads_are_not_sent(settings):
+    impatient = WebhookSender(settings.model_copy(update={"webhook_timeout_seconds": 0.3}))
+    small = WebhookSender(settings.model_copy(update={"webhook_max_payload_bytes": 1024}))
+    try:
+        async with running_receiver() as receiver:
+            receiver.delay = 2
+            slow = await impatient.send(Request(receiver.url, "evt_1", "{}", ("whsec_" + "A" * 44,)))
+            assert not slow.ok and "no answer within 0.3 s" in slow.error
+            big = await small.send(Request(receiver.url, "evt_2", "x" * 2000, ("whsec_" + "A" * 44,)))
+            assert big.permanent and "over the 1024 limit" in big.error
+    finally:
+        await impatient.close()
+        await small.close()
