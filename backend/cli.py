@@ -17,6 +17,7 @@ from backend.app import asgi, create_app
 from backend.core import embedded, logs, migrations
 from backend.core.db import Database
 from backend.core.settings import Settings, get_settings
+from backend.events import signing_secrets
 from backend.tenants import demo
 from backend.worker import run as run_worker
 
@@ -130,6 +131,22 @@ def migrate(args: argparse.Namespace) -> None:
     log.info("database schema is at head")
 
 
+def rekey(args: argparse.Namespace) -> None:
+    """Seal stored secrets again under the first key of SECRETS_KEYS."""
+    settings = _prepared_settings()
+    ring = settings.key_ring
+
+    async def run() -> int:
+        db = Database(settings)
+        try:
+            return await db.transaction(lambda session: signing_secrets.reseal_all(session, ring))
+        finally:
+            await db.dispose()
+
+    changed = asyncio.run(run())
+    log.info("sealed the secrets of %d webhook endpoints again under key %s", changed, ring.current)
+
+
 def seed_demo(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
     _print_demo(settings, _seed_demo(settings))
@@ -155,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("migrate", help="bring the database schema to the latest version").set_defaults(
         run=migrate
     )
+    commands.add_parser(
+        "rekey", help="seal stored secrets again under the current key of SECRETS_KEYS"
+    ).set_defaults(run=rekey)
     commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(
         run=seed_demo
     )

@@ -1,10 +1,14 @@
-"""Webhook signing secrets: made here, shown to the clinic once, stored sealed with the key ring."""
+"""Webhook signing secrets: made here, shown to the clinic once, stored sealed with the key ring,
+and sealed again under a new current key by `frontdesk rekey`."""
 
 from __future__ import annotations
 
 import base64
 import os
 from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.crypto import KeyRing
 from backend.events.models import WebhookEndpoint
@@ -34,3 +38,24 @@ def live(ring: KeyRing, endpoint: WebhookEndpoint, now: datetime) -> tuple[str, 
 def _context(endpoint: WebhookEndpoint) -> str:
     # Bound to the row: a sealed secret copied onto another endpoint does not open there.
     return f"webhook_endpoint:{endpoint.id}"
+
+
+async def reseal_all(session: AsyncSession, ring: KeyRing) -> int:
+    """Seal every stored secret again under the ring's current key (after a new key is put first),
+    so the old key can then leave the ring. The number of endpoints changed."""
+    changed = 0
+    rows = await session.execute(select(WebhookEndpoint).with_for_update())
+    for endpoint in rows.scalars():
+        stale = [
+            field
+            for field in ("secret", "previous_secret")
+            if getattr(endpoint, field) is not None and not ring.is_current(getattr(endpoint, field))
+        ]
+        for field in stale:
+            setattr(
+                endpoint,
+                field,
+                ring.seal(ring.open(getattr(endpoint, field), _context(endpoint)), _context(endpoint)),
+            )
+        changed += bool(stale)
+    return changed

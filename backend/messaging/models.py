@@ -77,8 +77,6 @@ class ScheduledAction(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str] = mapped_column(String(200))
-    # Of the request or job that queued it: its events (sent, delivered) carry it on.
-    correlation_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

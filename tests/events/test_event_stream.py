@@ -86,7 +86,13 @@ async def test_types_filter_by_name_or_group_and_reject_unknown_ones(client, ten
 
 
 async def test_bad_cursors_and_limits_get_clear_errors(client, tenant):
-    for params in ({"after": "not-a-cursor"}, {"after": "Mi4yLjM"}, {"after": "!!"}, {"limit": 0}, {"wait": 31}):
+    for params in (
+        {"after": "not-a-cursor"},
+        {"after": "Mi4yLjM"},
+        {"after": "!!"},
+        {"limit": 0},
+        {"wait": 31},
+    ):
         response = await client.get("/api/v1/events", params=params, headers=tenant.auth)
         assert response.status_code == 422, params
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"

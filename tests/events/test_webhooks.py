@@ -8,9 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from standardwebhooks import WebhookVerificationError
 
 from backend.app import create_app
+from backend.core.crypto import KeyRing
+from backend.events import signing_secrets
+from backend.events.pump import WebhookPump
 from backend.events.sender import Request, WebhookSender, signature_headers
 from tests.conftest import utcnow
 from tests.events.conftest import add_endpoint, book, later
@@ -329,3 +333,23 @@ async def test_slow_receivers_time_out_and_oversized_payloads_are_not_sent(setti
     finally:
         await impatient.close()
         await small.close()
+
+
+async def test_rekeying_seals_every_secret_under_the_new_key_and_the_old_key_can_go(
+    client, tenant, db, settings
+):
+    new_key = KeyRing.new_key("k9")
+    both = KeyRing.parse(f"{new_key},{settings.secrets_keys.get_secret_value()}")
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.created"])
+        receiver.secrets = [endpoint["secret"]]
+        assert await db.transaction(lambda session: signing_secrets.reseal_all(session, both)) == 1
+        stored = await scalar(db, "SELECT secret FROM webhook_endpoints WHERE id = :e", e=endpoint["id"])
+        assert stored.startswith("k9:")
+        await book(client, tenant, "15:00")
+        only_new = WebhookPump(db, settings.model_copy(update={"secrets_keys": SecretStr(new_key)}))
+        try:
+            assert await only_new.drain() == 1
+        finally:
+            await only_new.sender.close()
+    assert len(receiver.accepted) == 1 and not receiver.rejected
