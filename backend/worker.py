@@ -136,7 +136,7 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
         task.add_done_callback(ctx["nudges"].discard)
 
     await listener.add_listener(NUDGE_CHANNEL, nudged)
-    await listener.add_listener(EVENTS_CHANNEL, lambda *_: ctx["pump"].nudge())
+    await listener.add_listener(EVENTS_CHANNEL, lambda _c, _p, _ch, table: ctx["pump"].nudge(table))
     ctx["listener"] = listener
 
 

@@ -3,8 +3,10 @@ POSTed to a local receiver; next to the baseline of the same signed POSTs sent s
 process (no database, no queue), in the same run.
 
 1. Burst: N events committed at once; events/s and deliveries/s until the receiver has them all.
-2. Steady: events committed one per transaction at a fixed rate (200/s); latency from each
-   event's commit to its arrival at the receiver, p50/p95/p99.
+2. Steady: events committed one per transaction at a fixed rate (200/s), to 1 endpoint and to 10;
+   latency from each event's commit to its arrival at the receiver, p50/p95/p99. (200 events/s to
+   10 endpoints is 2,000 requests/s: past what this machine delivers with the receiver, PostgreSQL
+   and both workers on its two cores, so that line shows a queue building.)
 
 Usage: python bench/event_delivery.py [--events 2000] [--rate 200] [--seconds 15]
 """
@@ -22,6 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import httpx
 
@@ -53,7 +56,9 @@ async def received(http: httpx.AsyncClient, base: str) -> list[dict]:
     return (await http.get(f"{base}/_received", timeout=30)).json()
 
 
-async def setup(connection: asyncpg.Connection, keys: str, receiver: str) -> tuple[uuid.UUID, list[str]]:
+async def setup(
+    connection: asyncpg.Connection, keys: str, receiver: str, endpoints: int = ENDPOINTS
+) -> tuple[uuid.UUID, list[str]]:
     tenant = uuid.uuid4()
     await connection.execute(
         "INSERT INTO tenants (id, slug, name, timezone, profile, settings) "
@@ -62,7 +67,7 @@ async def setup(connection: asyncpg.Connection, keys: str, receiver: str) -> tup
         f"bench-{tenant.hex[:12]}",
     )
     ring, secrets = KeyRing.parse(keys), []
-    for n in range(ENDPOINTS):
+    for n in range(endpoints):
         endpoint = WebhookEndpoint(id=uuid.uuid4())
         secret = signing_secrets.new()
         secrets.append(secret)
@@ -121,9 +126,11 @@ async def burst(database_url: str, env: dict[str, str], receiver: str, count: in
     )
 
 
-async def steady(database_url: str, env: dict[str, str], receiver: str, rate: int, seconds: int) -> None:
+async def steady(
+    database_url: str, env: dict[str, str], receiver: str, rate: int, seconds: int, endpoints: int
+) -> None:
     connection = await asyncpg.connect(database_url)
-    tenant, _ = await setup(connection, env["SECRETS_KEYS"], receiver)
+    tenant, _ = await setup(connection, env["SECRETS_KEYS"], receiver, endpoints)
     workers = [start([sys.executable, "-m", "backend.cli", "worker"], env) for _ in range(WORKERS)]
     committed: dict[str, float] = {}
     async with httpx.AsyncClient() as http:
@@ -142,33 +149,34 @@ async def steady(database_url: str, env: dict[str, str], receiver: str, rate: in
                 )
                 committed[f"evt_{event_id}"] = time.time()
             offered = len(committed) / (time.monotonic() - started)
-            got = await wait_for(http, receiver, before + len(committed) * ENDPOINTS, 120)
+            got = await wait_for(http, receiver, before + len(committed) * endpoints, 120)
         finally:
             stop(workers)
             await connection.close()
     latencies = [r["at"] - committed[r["id"]] for r in got[before:] if r["id"] in committed]
     print(
-        f"  steady: {offered:.0f} events/s x {ENDPOINTS} endpoints, {WORKERS} workers    "
+        f"  steady: {offered:.0f} events/s x {endpoints:>2} endpoint{'s' if endpoints > 1 else ' '}, "
+        f"{WORKERS} workers  "
         f"commit -> delivered p50 {percentile(latencies, 50) * 1000:7.1f} ms   "
         f"p95 {percentile(latencies, 95) * 1000:7.1f} ms   p99 {percentile(latencies, 99) * 1000:7.1f} ms   "
-        f"({len(latencies)} of {len(committed) * ENDPOINTS} delivered)",
+        f"({len(latencies)} of {len(committed) * endpoints} delivered)",
         flush=True,
     )
 
 
 async def baseline(receiver: str, count: int) -> None:
-    """The same signed POSTs straight from one process, 100 at a time: the ceiling without a queue."""
+    """The same signed POSTs straight from one process (aiohttp, 100 at a time, as the pump sends
+    them): the ceiling without a database or a queue."""
     secret = signing_secrets.new()
     body = json.dumps({"type": "booking.created", "data": DATA})
     limit = asyncio.Semaphore(100)
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=100)) as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
 
         async def post(n: int) -> None:
             request = Request(f"{receiver}/hooks?endpoint={n % ENDPOINTS}", f"base_{n}", body, (secret,))
-            async with limit:
-                await http.post(
-                    request.url, content=body, headers=signature_headers(request, datetime.now(UTC))
-                )
+            headers = signature_headers(request, datetime.now(UTC))
+            async with limit, http.post(request.url, data=body.encode(), headers=headers) as response:
+                await response.read()
 
         started = time.monotonic()
         await asyncio.gather(*(post(n) for n in range(count)))
@@ -200,7 +208,8 @@ def main(events: int, rate: int, seconds: int) -> None:
         print(f"Webhooks to a local receiver (uvicorn), {ENDPOINTS} endpoints, 2 cores", flush=True)
         asyncio.run(baseline(receiver, events * ENDPOINTS))
         asyncio.run(burst(database_url, env, receiver, events))
-        asyncio.run(steady(database_url, env, receiver, rate, seconds))
+        for endpoints in (1, ENDPOINTS):
+            asyncio.run(steady(database_url, env, receiver, rate, seconds, endpoints))
     finally:
         stop([receiver_process])
 

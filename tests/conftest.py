@@ -88,6 +88,7 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
     ) as c:
         yield c
+    await app.state.webhook_sender.close()
     await app.state.db.dispose()
     await app.state.redis.aclose()
 

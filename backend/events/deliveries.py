@@ -129,41 +129,91 @@ def retry_delay(settings: Settings, attempts: int) -> float | None:
     return schedule[attempts - 1] * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not cryptography
 
 
+_RECORD = text(
+    """
+    UPDATE webhook_deliveries d
+    SET status = v.status, next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at),
+        lease_until = NULL, response_status = v.response_status, response_body = v.response_body,
+        latency_ms = v.latency_ms, error = v.error, delivered_at = v.delivered_at
+    FROM unnest(
+        CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:statuses AS text[]),
+        CAST(:next_attempts AS timestamptz[]), CAST(:response_statuses AS int[]),
+        CAST(:bodies AS text[]), CAST(:latencies AS int[]), CAST(:errors AS text[]),
+        CAST(:delivered AS timestamptz[])
+    ) AS v(id, attempts, status, next_attempt_at, response_status, response_body, latency_ms, error,
+           delivered_at)
+    -- Only the claim that is still current may write: a row presumed dead and claimed again
+    -- belongs to the newer attempt.
+    WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempts
+    RETURNING d.endpoint_id, v.status = 'delivered' AS ok, v.error
+    """
+)
+
+
 async def record(
     session: AsyncSession, settings: Settings, outcomes: list[tuple[Claimed, Answer]], now: datetime
 ) -> None:
-    """Write the answers, then each endpoint's health: any success closes its circuit."""
-    health: dict[uuid.UUID, list[Answer]] = {}
-    for claimed, answer in outcomes:
-        row = (
-            await session.execute(
-                select(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == claimed.id,
-                    WebhookDelivery.status == "sending",
-                    WebhookDelivery.attempts == claimed.attempts,
-                )
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
-        if row is None:
-            continue  # presumed dead and claimed again: the newer attempt owns the row
-        write_answer(row, answer, settings, now)
-        health.setdefault(claimed.endpoint_id, []).append(answer)
-    for endpoint_id, results in health.items():
-        await _endpoint_health(session, settings, endpoint_id, results, now)
-
-
-def write_answer(row: WebhookDelivery, answer: Answer, settings: Settings, now: datetime) -> None:
-    write_outcome(row, answer, now)
-    if answer.ok:
+    """Write the answers in one statement, then each endpoint's health: any success closes its
+    circuit."""
+    if not outcomes:
         return
-    delay = None if answer.permanent else retry_delay(settings, row.attempts)
+    columns: dict[str, list[object]] = {
+        name: []
+        for name in (
+            "ids",
+            "attempts",
+            "statuses",
+            "next_attempts",
+            "response_statuses",
+            "bodies",
+            "latencies",
+            "errors",
+            "delivered",
+        )
+    }
+    for claimed, answer in outcomes:
+        status, next_attempt = next_state(settings, answer, claimed.attempts, now)
+        for name, value in (
+            ("ids", claimed.id),
+            ("attempts", claimed.attempts),
+            ("statuses", status),
+            ("next_attempts", next_attempt),
+            ("response_statuses", answer.status),
+            ("bodies", answer.body),
+            ("latencies", answer.latency_ms),
+            ("errors", answer.error),
+            ("delivered", now if answer.ok else None),
+        ):
+            columns[name].append(value)
+    written = (await session.execute(_RECORD, columns)).all()
+    succeeded = {endpoint_id for endpoint_id, ok, _ in written if ok}
+    if succeeded:
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.id.in_(succeeded),
+                (WebhookEndpoint.failures > 0) | WebhookEndpoint.failing_since.is_not(None),
+            )
+            .values(failures=0, paused_until=None, failing_since=None)
+        )
+    failed: dict[uuid.UUID, list[str]] = {}
+    for endpoint_id, ok, error in written:
+        if not ok and endpoint_id not in succeeded:
+            failed.setdefault(endpoint_id, []).append(error or "no answer")
+    for endpoint_id, errors in failed.items():
+        await _count_failures(session, settings, endpoint_id, errors, now)
+
+
+def next_state(
+    settings: Settings, answer: Answer, attempts: int, now: datetime
+) -> tuple[str, datetime | None]:
+    """A delivery's status after this answer, and when it is tried again."""
+    if answer.ok:
+        return "delivered", None
+    delay = None if answer.permanent else retry_delay(settings, attempts)
     if delay is None:
-        row.status = "failed"
-    else:
-        row.status = "retrying"
-        row.next_attempt_at = now + timedelta(seconds=delay)
+        return "failed", None
+    return "retrying", now + timedelta(seconds=delay)
 
 
 def write_outcome(row: WebhookDelivery, answer: Answer, now: datetime) -> None:
@@ -177,20 +227,16 @@ def write_outcome(row: WebhookDelivery, answer: Answer, now: datetime) -> None:
         row.status, row.delivered_at = "delivered", now
 
 
-async def _endpoint_health(
-    session: AsyncSession, settings: Settings, endpoint_id: uuid.UUID, answers: list[Answer], now: datetime
+async def _count_failures(
+    session: AsyncSession, settings: Settings, endpoint_id: uuid.UUID, errors: list[str], now: datetime
 ) -> None:
     endpoint = await session.get_one(WebhookEndpoint, endpoint_id, with_for_update=True)
-    if any(answer.ok for answer in answers):
-        endpoint.failures, endpoint.paused_until, endpoint.failing_since = 0, None, None
-        return
-    endpoint.failures += len(answers)
+    endpoint.failures += len(errors)
     endpoint.failing_since = endpoint.failing_since or now
     over = endpoint.failures - settings.webhook_failure_threshold
     if over >= 0:
         pause = min(settings.webhook_pause_seconds * 2 ** min(over, 30), settings.webhook_max_pause_seconds)
         endpoint.paused_until = now + timedelta(seconds=pause)
-    if endpoint.enabled and now - endpoint.failing_since >= timedelta(
-        hours=settings.webhook_disable_after_hours
-    ):
-        await alerts.disable_failing(session, endpoint, answers[-1].error or "no answer", now)
+    failing_for = now - endpoint.failing_since
+    if endpoint.enabled and failing_for >= timedelta(hours=settings.webhook_disable_after_hours):
+        await alerts.disable_failing(session, endpoint, errors[-1], now)

@@ -25,6 +25,8 @@ from backend.events.sender import Answer, WebhookSender
 
 log = logging.getLogger("frontdesk.webhooks")
 
+COALESCE_SECONDS = 0.005
+
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
@@ -45,6 +47,7 @@ class WebhookPump:
         self._wake = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._answered: list[tuple[Claimed, Answer]] = []
+        self._unread = True
 
     # ---- one pass at a time: tests, the bench, and a clock under control ----
 
@@ -67,13 +70,21 @@ class WebhookPump:
 
     # ---- the worker's loop ----
 
-    def nudge(self) -> None:
+    def nudge(self, table: str = "domain_events") -> None:
+        """A commit touched `table`: new events to fan out, or deliveries to claim."""
+        if table == "domain_events":
+            self._unread = True
         self._wake.set()
 
     async def run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.worker_sweep_seconds)
+            if not self._wake.is_set():
+                self._unread = True  # the sweep: whatever a lost nudge left behind
+            elif self._in_flight:
+                # Answers come in one by one; a moment's wait records many in one transaction.
+                await asyncio.sleep(COALESCE_SECONDS)
             self._wake.clear()
             try:
                 await self._turn(self.clock())
@@ -84,15 +95,24 @@ class WebhookPump:
     async def _turn(self, now: datetime) -> None:
         if self._answered:
             answered, self._answered = self._answered, []
-            await self._record(answered, now)
-        await self._fan_out(now)
+            try:
+                await self._record(answered, now)
+            except Exception:
+                self._answered = answered + self._answered  # kept for the next turn
+                raise
+        if self._unread:
+            self._unread = False
+            if await self._fan_out(now):
+                self._unread = True  # there may be more than one pass took
         for claimed in await self._claim(now, self.settings.webhook_concurrency - len(self._in_flight)):
             task = asyncio.create_task(self._send_and_report(claimed))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
     async def _send_and_report(self, claimed: Claimed) -> None:
-        self._answered.append((claimed, await self._send_one(claimed)))
+        answer = await self._send_one(claimed)
+        # Only now: the list is swapped out while answers are being recorded.
+        self._answered.append((claimed, answer))
         self._wake.set()
 
     async def close(self) -> None:
@@ -106,8 +126,8 @@ class WebhookPump:
 
     # ---- the steps ----
 
-    async def _fan_out(self, now: datetime) -> None:
-        await self.db.transaction(lambda session: fanout.fan_out(session, now))
+    async def _fan_out(self, now: datetime) -> int:
+        return await self.db.transaction(lambda session: fanout.fan_out(session, now))
 
     async def _claim(self, now: datetime, limit: int) -> list[Claimed]:
         async def claim(session: AsyncSession) -> list[Claimed]:

@@ -2,15 +2,14 @@
 
 A clinic types the URL, so it could name our own network: the metadata service (169.254.169.254),
 the database, a loopback admin port. Outside development every address the host resolves to must
-be a public one, checked when the connection is opened (sender.GuardedBackend) and used for it, so
-a name that resolves differently the next time (DNS rebinding) gains nothing.
+be a public one, checked when the name is resolved for the connection (sender.GuardedResolver) and
+the very addresses checked are the ones connected to, so a name that resolves differently the next
+time (DNS rebinding) gains nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -72,23 +71,17 @@ def is_public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-async def resolve(host: str, port: int, *, allow_private: bool) -> IPAddress:
-    """The address to connect to: the first the host resolves to, every one of them checked."""
+def check_address(host: str, address: str) -> None:
+    """Raise TargetRefused unless `address` (what `host` resolved to) is a public one."""
+    if not is_public(ipaddress.ip_address(address.split("%")[0])):
+        raise TargetRefused(f"{host} is a private, loopback or link-local address ({address}); refused")
+
+
+def check_literal(url: str) -> None:
+    """A URL naming an address outright must name a public one."""
+    host = urlsplit(url).hostname or ""
     try:
-        addresses: list[IPAddress] = [ipaddress.ip_address(host)]
+        address = ipaddress.ip_address(host)
     except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as error:
-            raise TargetRefused(f"cannot resolve {host}: {error.strerror}") from None
-        # An IPv6 link-local answer carries its interface ("fe80::1%eth0").
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    if not addresses:
-        raise TargetRefused(f"{host} has no address")
-    if not allow_private:
-        private = [str(address) for address in addresses if not is_public(address)]
-        if private:
-            raise TargetRefused(
-                f"{host} is a private, loopback or link-local address ({private[0]}); refused"
-            )
-    return addresses[0]
+        return
+    check_address(host, str(address))

@@ -3,6 +3,7 @@ schedule while it is down, never lost, duplicated only under the same webhook-id
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -353,3 +354,34 @@ async def test_rekeying_seals_every_secret_under_the_new_key_and_the_old_key_can
         finally:
             await only_new.sender.close()
     assert len(receiver.accepted) == 1 and not receiver.rejected
+
+
+async def test_the_workers_pump_loop_delivers_a_burst_to_every_endpoint_and_strands_nothing(
+    client, tenant, db, settings
+):
+    """The loop a worker runs (not one pass at a time): answers arriving while earlier ones are
+    being recorded are all recorded, so no delivery is left `sending`."""
+    pump = WebhookPump(db, settings.model_copy(update={"worker_sweep_seconds": 1}))
+    async with running_receiver() as receiver:
+        receiver.jitter = 0.05
+        endpoints = [await add_endpoint(client, tenant, receiver.url) for _ in range(3)]
+        for hh_mm in ("09:00", "09:30", "10:00", "10:30", "11:00", "13:00", "13:30", "14:00"):
+            await book(client, tenant, hh_mm)
+        loop = asyncio.create_task(pump.run())
+        try:
+            pump.nudge()
+            for _ in range(100):
+                statuses = await rows(
+                    db,
+                    "SELECT status, count(*) AS n FROM webhook_deliveries WHERE endpoint_id = ANY(:e) GROUP"
+                    " BY 1",
+                    e=[e["id"] for e in endpoints],
+                )
+                if statuses and {s["status"] for s in statuses} == {"delivered"}:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            loop.cancel()
+            await pump.close()
+    assert [s["status"] for s in statuses] == ["delivered"]
+    assert statuses[0]["n"] == len(receiver.accepted) and len(set(receiver.ids())) * 3 == len(receiver.ids())

@@ -9,6 +9,7 @@ there it counts what arrived and does not verify, so the receiver is not what ge
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -45,6 +46,8 @@ class Receiver:
     # Process this many requests, then answer 500 anyway (a crash after the commit): retried.
     fail_after_accepting: int = 0
     delay: float = 0.0
+    # Up to this much more, at random: answers then come back in another order than requests left.
+    jitter: float = 0.0
     redirect_to: str | None = None
 
     @property
@@ -75,8 +78,8 @@ def create_app(receiver: Receiver) -> FastAPI:
     @app.post("/hooks")
     async def hook(request: Request) -> Response:
         receiver.requests += 1
-        if receiver.delay:
-            await asyncio.sleep(receiver.delay)
+        if receiver.delay or receiver.jitter:
+            await asyncio.sleep(receiver.delay + random.uniform(0, receiver.jitter))
         if receiver.down:
             return Response(status_code=503)
         if receiver.redirect_to is not None:
