@@ -26,6 +26,7 @@ from backend.conversations.receptionist import build_turns
 from backend.core import events
 from backend.core.db import Database
 from backend.core.settings import Settings
+from backend.events import deliveries
 from backend.events.pump import WebhookPump
 from backend.messaging.actions import ActionRunner, sweep_lapsed_holds
 from backend.messaging.dispatcher import Dispatcher
@@ -81,6 +82,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
 async def _forget_old_events(db: Database, settings: Settings) -> None:
     cutoff = _now() - timedelta(days=settings.event_retention_days)
     purged = await db.transaction(lambda session: events.purge(session, cutoff))
+    await db.transaction(lambda session: deliveries.purge_pings(session, cutoff))
     if purged:
         log.info("forgot %d events older than %d days", purged, settings.event_retention_days)
 

@@ -108,3 +108,15 @@ def prepare_services(data_dir: Path) -> tuple[str, str, str]:
     database_url = fresh_database(server_url)
     migrations.upgrade_to_head(database_url)
     return server_url, database_url, redis_url
+
+
+async def insert_tenant(connection: asyncpg.Connection) -> uuid.UUID:
+    """A bare tenant row, for benchmarks that write their work straight into the tables."""
+    tenant = uuid.uuid4()
+    await connection.execute(
+        "INSERT INTO tenants (id, slug, name, timezone, profile, settings) "
+        "VALUES ($1, $2, 'Bench Clinic', 'America/New_York', 'healthcare', '{}')",
+        tenant,
+        f"bench-{tenant.hex[:12]}",
+    )
+    return tenant

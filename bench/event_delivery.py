@@ -35,7 +35,7 @@ from backend.core.crypto import KeyRing  # noqa: E402
 from backend.events import signing_secrets  # noqa: E402
 from backend.events.models import WebhookEndpoint  # noqa: E402
 from backend.events.sender import Request, signature_headers  # noqa: E402
-from bench.common import free_port, percentile, prepare_services, start_http  # noqa: E402
+from bench.common import free_port, insert_tenant, percentile, prepare_services, start_http  # noqa: E402
 from bench.outbox import start, stop  # noqa: E402
 
 ENDPOINTS = 10
@@ -59,13 +59,7 @@ async def received(http: httpx.AsyncClient, base: str) -> list[dict]:
 async def setup(
     connection: asyncpg.Connection, keys: str, receiver: str, endpoints: int = ENDPOINTS
 ) -> tuple[uuid.UUID, list[str]]:
-    tenant = uuid.uuid4()
-    await connection.execute(
-        "INSERT INTO tenants (id, slug, name, timezone, profile, settings) "
-        "VALUES ($1, $2, 'Bench Clinic', 'America/New_York', 'healthcare', '{}')",
-        tenant,
-        f"bench-{tenant.hex[:12]}",
-    )
+    tenant = await insert_tenant(connection)
     ring, secrets = KeyRing.parse(keys), []
     for n in range(endpoints):
         endpoint = WebhookEndpoint(id=uuid.uuid4())

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from bench.arq_baseline import DONE_KEY  # noqa: E402
 from bench.common import (  # noqa: E402
     ADMIN_SECRET,
     free_port,
+    insert_tenant,
     percentile,
     prepare_services,
     start_http,
@@ -119,13 +119,7 @@ async def outbox_run(
     database_url: str, env: dict[str, str], workers: int, count: int
 ) -> tuple[float, list[float]]:
     connection = await asyncpg.connect(database_url)
-    tenant = uuid.uuid4()
-    await connection.execute(
-        "INSERT INTO tenants (id, slug, name, timezone, profile, settings) "
-        "VALUES ($1, $2, 'Bench Clinic', 'America/New_York', 'healthcare', '{}')",
-        tenant,
-        f"bench-{tenant.hex[:12]}",
-    )
+    tenant = await insert_tenant(connection)
     processes = [start([sys.executable, "-m", "backend.cli", "worker"], env) for _ in range(workers)]
     try:
         await asyncio.sleep(5)  # start-up: migrations checked, LISTEN open, arq polling

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,27 +63,24 @@ def resolve_services(settings: Settings) -> Settings:
 
 def ensure_admin_secret(settings: Settings) -> Settings:
     """Development convenience: generate the admin secret once and keep it under data_dir."""
-    if settings.admin_secret is not None:
-        return settings
-    if settings.environment == "production":
-        raise RuntimeError("ADMIN_SECRET must be set in production")
-    path = settings.data_dir / "admin_secret"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return settings.model_copy(update={"admin_secret": SecretStr(path.read_text().strip())})
+    return _generated_once(settings, "admin_secret", lambda: secrets.token_urlsafe(32))
 
 
 def ensure_secrets(settings: Settings) -> Settings:
     """Development convenience: generate the key ring once and keep it under data_dir."""
-    if settings.secrets_keys is not None:
+    return _generated_once(settings, "secrets_keys", KeyRing.new_key)
+
+
+def _generated_once(settings: Settings, name: str, make: Callable[[], str]) -> Settings:
+    """The setting as configured; unset outside production, made once and kept in data_dir/<name>
+    (readable by the owner only)."""
+    if getattr(settings, name) is not None:
         return settings
     if settings.environment == "production":
-        raise RuntimeError("SECRETS_KEYS must be set in production")
-    path = settings.data_dir / "secrets_keys"
+        raise RuntimeError(f"{name.upper()} must be set in production")
+    path = settings.data_dir / name
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not path.exists():
-        path.write_text(KeyRing.new_key())
+        path.write_text(make())
         path.chmod(0o600)
-    return settings.model_copy(update={"secrets_keys": SecretStr(path.read_text().strip())})
+    return settings.model_copy(update={name: SecretStr(path.read_text().strip())})

@@ -240,3 +240,12 @@ async def _count_failures(
     failing_for = now - endpoint.failing_since
     if endpoint.enabled and failing_for >= timedelta(hours=settings.webhook_disable_after_hours):
         await alerts.disable_failing(session, endpoint, errors[-1], now)
+
+
+async def purge_pings(session: AsyncSession, before: datetime) -> int:
+    """Pings have no event to be purged with; they leave the log at the same age."""
+    result = await session.execute(
+        text("DELETE FROM webhook_deliveries WHERE event_id IS NULL AND created_at < :before"),
+        {"before": before},
+    )
+    return result.rowcount or 0

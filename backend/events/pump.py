@@ -13,11 +13,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import Database
+from backend.core.deps import current_time
 from backend.core.settings import Settings
 from backend.events import deliveries, fanout
 from backend.events.deliveries import Claimed
@@ -28,17 +29,13 @@ log = logging.getLogger("frontdesk.webhooks")
 COALESCE_SECONDS = 0.005
 
 
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 class WebhookPump:
     def __init__(
         self,
         db: Database,
         settings: Settings,
         sender: WebhookSender | None = None,
-        clock: Callable[[], datetime] = wall_clock,
+        clock: Callable[[], datetime] = current_time,
     ) -> None:
         self.db = db
         self.settings = settings

@@ -11,11 +11,12 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.db import Database
+from backend.core.deps import current_time
 from backend.core.settings import Settings
 from backend.messaging import circuits, outbox
 from backend.messaging.outbox import Claimed, Outcome
@@ -24,17 +25,13 @@ from backend.messaging.senders import Envelope, Sender, SendFailed
 log = logging.getLogger("frontdesk.outbox")
 
 
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
     def __init__(
         self,
         db: Database,
         settings: Settings,
         senders: dict[str, Sender],
-        clock: Callable[[], datetime] = wall_clock,
+        clock: Callable[[], datetime] = current_time,
     ) -> None:
         self.db = db
         self.settings = settings
