@@ -40,8 +40,11 @@ from backend.telephony import phone_number_endpoints as phone_numbers
 from backend.telephony.voice_calls import PhoneCalls
 from backend.tenants import admin_endpoints as admin
 from backend.tenants import endpoints as tenant
+from backend.tenants import team_endpoints as team
 from backend.webchat import endpoints as chat
+from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
+from backend.webchat.live import SocketLive
 from backend.webchat.service import WebChat
 from channels import webchat
 
@@ -102,7 +105,8 @@ class ChatCorsMiddleware:
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    turns = build_turns(db, settings)
+    live = SocketLive()
+    turns = build_turns(db, settings, live)
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
     chat_service = WebChat(db, turns, clock=current_time, links=links)
@@ -130,6 +134,9 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.redis = redis
     app.state.webchat = chat_service
     app.state.chat_server = webchat.create_server(chat_service, manager)
+    staff_socket.register(app.state.chat_server, db, settings)
+    live.attach(app.state.chat_server)
+    app.state.live = live
     app.state.handoff_links = links
     app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
@@ -140,6 +147,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     routers = (
         admin,
         tenant,
+        team,
         phone_numbers,
         catalog,
         bookings,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import socketio
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
@@ -35,6 +36,7 @@ from backend.messaging.senders.log import LogSender
 from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
 from backend.telephony.sms_inbox import SmsInbox
+from backend.webchat.live import SocketLive
 
 log = logging.getLogger("frontdesk.worker")
 
@@ -91,7 +93,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     ctx["db"] = Database(settings)
     ctx["runner"] = ActionRunner(ctx["db"], settings)
-    ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings))
+    # Write-only: the worker pushes to browsers through Redis, it holds no connections itself.
+    live = (
+        SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True))
+        if settings.redis_url
+        else None
+    )
+    ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings, live))
     ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
     ctx["pump"] = WebhookPump(ctx["db"], settings)
     ctx["pump_task"] = asyncio.create_task(ctx["pump"].run())

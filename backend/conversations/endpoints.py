@@ -1,47 +1,239 @@
-"""Staff's view of the receptionist's conversations: who asked for a person, and what was said."""
+"""The clinic's inbox over the API: every conversation a page at a time, its thread, and a person
+taking it over from the receptionist, answering, and handing it back."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.conversations import inbox, takeover
 from backend.conversations import service as conversations
-from backend.conversations.schemas import ChatMessageOut, ConversationOut
-from backend.core.deps import Db
+from backend.conversations.live import Live, Unwatched
+from backend.conversations.models import Conversation
+from backend.conversations.schemas import (
+    ChatMessageOut,
+    ConversationDetail,
+    ConversationOut,
+    ConversationPage,
+    StaffReplyIn,
+    StaffReplyOut,
+)
+from backend.conversations.service import StoredMessage
+from backend.core.commands import run_command
+from backend.core.context import Caller
+from backend.core.deps import Db, Now
+from backend.core.schemas import error_responses
 from backend.tenants.deps import TenantCaller
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
+Channel = Literal["web", "sms", "voice"]
 
-@router.get("", response_model=list[ConversationOut])
+
+def conversation_out(item: inbox.InboxItem) -> ConversationOut:
+    row = item.conversation
+    return ConversationOut.model_validate(
+        {
+            **{field: getattr(row, field) for field in _ROW_FIELDS},
+            "patient": item.patient,
+            "last_text": item.last_text,
+            "last_role": item.last_role,
+        }
+    )
+
+
+_ROW_FIELDS = (
+    "id",
+    "channel",
+    "status",
+    "handler",
+    "staff_id",
+    "last_seq",
+    "taken_over_at",
+    "created_at",
+    "updated_at",
+)
+
+
+@router.get("", response_model=ConversationPage, responses=error_responses(401, 403, 422))
 async def list_conversations(
     caller: TenantCaller,
     db: Db,
+    now: Now,
     status: Annotated[Literal["open", "needs_human", "closed"] | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    handler: Annotated[Literal["receptionist", "staff"] | None, Query()] = None,
+    today: Annotated[bool, Query(description="Only conversations active today (the clinic's day)")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[ConversationOut]:
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the page before")
+    ] = None,
+) -> ConversationPage:
     """Most recently active first; `status=needs_human` lists the patients waiting for a person."""
+    filters = inbox.InboxFilter(status=status, channel=channel, handler=handler, today=today)
 
-    async def work(session: AsyncSession) -> list[ConversationOut]:
-        found = await conversations.list_for_tenant(session, caller.tenant, status, limit)
-        return [ConversationOut.model_validate(c) for c in found]
+    async def work(session: AsyncSession) -> ConversationPage:
+        items, next_cursor = await inbox.page(
+            session, caller.tenant, filters, now, limit=limit, cursor=cursor
+        )
+        return ConversationPage(
+            items=[conversation_out(item) for item in items],
+            next_cursor=next_cursor,
+            waiting=await inbox.waiting(session, caller.tenant),
+        )
 
     return await db.transaction(work)
 
 
-@router.get("/{conversation_id}/messages", response_model=list[ChatMessageOut])
+@router.get(
+    "/{conversation_id}", response_model=ConversationDetail, responses=error_responses(401, 403, 404, 422)
+)
+async def conversation_detail(conversation_id: uuid.UUID, caller: TenantCaller, db: Db) -> ConversationDetail:
+    """The conversation and its whole thread, booking cards included."""
+
+    async def work(session: AsyncSession) -> ConversationDetail:
+        return await detail(session, caller, conversation_id)
+
+    return await db.transaction(work)
+
+
+async def detail(session: AsyncSession, caller: Caller, conversation_id: uuid.UUID) -> ConversationDetail:
+    row = await conversations.get(session, caller.tenant, conversation_id)
+    messages = await conversations.messages_after(session, caller.tenant, conversation_id, 0)
+    summary = conversation_out(
+        inbox.InboxItem(row, inbox.patient_label(row), messages[-1].text[:140] if messages else "", None)
+    )
+    return ConversationDetail.model_validate(
+        {
+            **summary.model_dump(),
+            "last_role": messages[-1].role if messages else None,
+            "customer_id": row.customer_id,
+            "messages": [m.event() for m in messages],
+        }
+    )
+
+
+@router.get(
+    "/{conversation_id}/messages",
+    response_model=list[ChatMessageOut],
+    responses=error_responses(401, 403, 404, 422),
+)
 async def conversation_messages(
     conversation_id: uuid.UUID,
     caller: TenantCaller,
     db: Db,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ChatMessageOut]:
+    """The messages after sequence number `after` (to catch up on a thread already shown)."""
+
     async def work(session: AsyncSession) -> list[ChatMessageOut]:
         await conversations.get(session, caller.tenant, conversation_id)
         messages = await conversations.messages_after(session, caller.tenant, conversation_id, after)
         return [ChatMessageOut.model_validate(m.event()) for m in messages]
 
     return await db.transaction(work)
+
+
+def _live(request: Request) -> Live:
+    return getattr(request.app.state, "live", None) or Unwatched()
+
+
+async def announce(live: Live, conversation: Conversation, message: StoredMessage | None) -> None:
+    """After the commit: the patient's widget and the clinic's inboxes see the change at once."""
+    summary: dict[str, Any] = {
+        "conversation_id": str(conversation.id),
+        "channel": conversation.channel,
+        "handler": conversation.handler,
+        "staff_id": str(conversation.staff_id) if conversation.staff_id else None,
+        "status": conversation.status,
+    }
+    await live.to_staff(conversation.tenant_id, "conversation.updated", summary)
+    if message is None:
+        return
+    await live.to_staff(
+        conversation.tenant_id, "conversation.message", {**summary, "message": message.event()}
+    )
+    if conversation.channel == "web":
+        await live.to_patient(conversation.id, "message", message.event())
+
+
+@router.post(
+    "/{conversation_id}/takeover",
+    response_model=ConversationDetail,
+    responses=error_responses(
+        401, 403, 404, 409, 422, status_409="A colleague is already answering this conversation"
+    ),
+)
+async def take_over(
+    conversation_id: uuid.UUID, request: Request, caller: TenantCaller, now: Now
+) -> JSONResponse:
+    """Answer this conversation yourself: from now on the receptionist stays silent on it, on every
+    channel, and the patient is told a person has joined. Only a signed-in member of staff can."""
+    changed: list[tuple[Conversation, StoredMessage | None]] = []
+
+    async def work(session: AsyncSession) -> ConversationDetail:
+        conversation, note = await takeover.take_over(session, caller, conversation_id, now)
+        changed.append((conversation, note))
+        return await detail(session, caller, conversation_id)
+
+    response = await run_command(request, f"takeover:{caller.tenant.id}", work, status_code=200)
+    for conversation, note in changed[-1:]:
+        await announce(_live(request), conversation, note)
+    return response
+
+
+@router.post(
+    "/{conversation_id}/handback",
+    response_model=ConversationDetail,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def hand_back(conversation_id: uuid.UUID, request: Request, caller: TenantCaller) -> JSONResponse:
+    """Give the conversation back to the receptionist, which answers the patient's next message."""
+    changed: list[tuple[Conversation, StoredMessage | None]] = []
+
+    async def work(session: AsyncSession) -> ConversationDetail:
+        conversation, note = await takeover.hand_back(session, caller, conversation_id)
+        changed.append((conversation, note))
+        return await detail(session, caller, conversation_id)
+
+    response = await run_command(request, f"handback:{caller.tenant.id}", work, status_code=200)
+    for conversation, note in changed[-1:]:
+        await announce(_live(request), conversation, note)
+    return response
+
+
+@router.post(
+    "/{conversation_id}/messages",
+    response_model=StaffReplyOut,
+    status_code=201,
+    responses=error_responses(
+        401,
+        403,
+        404,
+        409,
+        422,
+        status_409="The conversation is not taken over, or there is no number to text",
+    ),
+)
+async def staff_reply(
+    conversation_id: uuid.UUID, body: StaffReplyIn, request: Request, caller: TenantCaller, now: Now
+) -> JSONResponse:
+    """Answer the patient on the conversation's channel: the web chat at once, a text through the
+    outbox (opt-out, quiet hours unless `urgent`, at most 3 segments). Take it over first."""
+    sent: list[takeover.StaffReply] = []
+
+    async def work(session: AsyncSession) -> StaffReplyOut:
+        reply = await takeover.reply(session, caller, conversation_id, body.text, body.urgent, now)
+        sent.append(reply)
+        return StaffReplyOut(
+            message=ChatMessageOut.model_validate(reply.message.event()), outbox_id=reply.outbox_id
+        )
+
+    response = await run_command(request, f"staff_reply:{caller.tenant.id}", work, status_code=201)
+    for reply in sent[-1:]:
+        await announce(_live(request), reply.conversation, reply.message)
+    return response

@@ -32,6 +32,10 @@ class Conversation(Base):
     # SMS and voice: who the patient is (their phone) and which of the practice's numbers they used.
     patient_phone: Mapped[str | None] = mapped_column(String(16))
     practice_number: Mapped[str | None] = mapped_column(String(16))
+    # receptionist | staff: once a person takes over, no agent turn runs until they hand it back.
+    handler: Mapped[str] = mapped_column(String(16), default="receptionist")
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
+    taken_over_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -42,7 +46,7 @@ class ConversationMessage(Base):
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     seq: Mapped[int] = mapped_column(Integer)
-    role: Mapped[str] = mapped_column(String(16))  # patient | assistant
+    role: Mapped[str] = mapped_column(String(16))  # patient | assistant | staff | system
     body: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     client_message_id: Mapped[str | None] = mapped_column(String(100))

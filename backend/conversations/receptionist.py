@@ -7,6 +7,7 @@ from openai import AsyncOpenAI
 
 from agent.llm import LlmConfig, LlmPlanner
 from agent.loop import Agent
+from backend.conversations.live import Live
 from backend.conversations.turns import Turns
 from backend.core.db import Database
 from backend.core.settings import Settings
@@ -29,11 +30,12 @@ def build_agent(settings: Settings) -> Agent:
     return Agent(LlmPlanner(client, config))
 
 
-def build_turns(db: Database, settings: Settings) -> Turns:
+def build_turns(db: Database, settings: Settings, live: Live | None = None) -> Turns:
     return Turns(
         db,
         build_agent(settings),
         settings.chat_turn_lease_seconds,
         settings.chat_max_message_chars,
         settings.chat_messages_per_minute,
+        live=live,
     )

@@ -6,23 +6,60 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from backend.core.schemas import Output
+from pydantic import Field
+
+from backend.core.schemas import Input, Output
 
 
 class ChatMessageOut(Output):
     seq: int
-    role: Literal["patient", "assistant"]
+    role: Literal["patient", "assistant", "staff", "system"]
     text: str
     quick_replies: list[dict[str, str]]
     card: dict[str, object] | None
     client_message_id: str | None
     at: datetime
+    author: str | None = Field(default=None, description="The first name of the member of staff who wrote it")
 
 
 class ConversationOut(Output):
     id: uuid.UUID
-    channel: str
-    status: str
+    channel: Literal["web", "sms", "voice"]
+    status: Literal["open", "needs_human", "closed"]
+    handler: Literal["receptionist", "staff"] = Field(description="Who answers: the receptionist or a person")
+    staff_id: uuid.UUID | None = Field(description="The member of staff who took it over")
+    patient: str = Field(
+        description="The patient's name, else their number, as far as the conversation knows"
+    )
+    last_text: str = Field(description="The start of the last message")
+    last_role: str | None
     last_seq: int
+    taken_over_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class ConversationPage(Output):
+    items: list[ConversationOut]
+    next_cursor: str | None
+    waiting: int = Field(description="Conversations of the clinic waiting for a person (any page)")
+
+
+class ConversationDetail(ConversationOut):
+    customer_id: uuid.UUID | None = Field(description="The patient's record, once the conversation knows it")
+    messages: list[ChatMessageOut]
+
+
+class StaffReplyIn(Input):
+    text: str = Field(min_length=1, max_length=2000)
+    urgent: bool = Field(
+        default=False,
+        description="By text: send even in the patient's quiet hours (default: wait until morning)",
+    )
+
+
+class StaffReplyOut(Output):
+    message: ChatMessageOut
+    outbox_id: uuid.UUID | None = Field(
+        description="The text message carrying it (SMS and calls), to follow its status"
+    )

@@ -44,6 +44,8 @@ class StoredMessage:
             "card": self.payload.get("card"),
             "client_message_id": self.client_message_id,
             "at": self.created_at.isoformat(),
+            # A member of staff's first name, on what they wrote themselves.
+            "author": self.payload.get("author"),
         }
 
 
@@ -149,17 +151,6 @@ async def flag_for_human(
     audit.record(
         session, caller, "conversation.human_requested", "conversation", conversation_id, {"reason": reason}
     )
-
-
-async def list_for_tenant(
-    session: AsyncSession, tenant: TenantContext, status: str | None, limit: int
-) -> list[Conversation]:
-    """Most recently active first; staff look here for conversations that asked for a person."""
-    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
-    if status is not None:
-        query = query.where(Conversation.status == status)
-    rows = await session.execute(query.order_by(Conversation.updated_at.desc(), Conversation.id).limit(limit))
-    return list(rows.scalars())
 
 
 async def get(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:

@@ -25,6 +25,7 @@ from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
 from backend.conversations.desk import PracticeDesk, practice_info
+from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation, ConversationMessage
 from backend.conversations.service import StoredMessage
 from backend.core.context import Caller, TenantContext
@@ -81,14 +82,28 @@ class _Replay:
     messages: list[StoredMessage]
 
 
+@dataclass(frozen=True)
+class _Held:
+    """Stored for the member of staff who has taken the conversation over: no agent turn."""
+
+    message: StoredMessage
+
+
 class Turns:
     """Runs turns: stores what the patient said, asks the agent, stores what it answered."""
 
     def __init__(
-        self, db: Database, agent: Agent, lease_seconds: int, max_chars: int, messages_per_minute: int = 20
+        self,
+        db: Database,
+        agent: Agent,
+        lease_seconds: int,
+        max_chars: int,
+        messages_per_minute: int = 20,
+        live: Live | None = None,
     ) -> None:
         self.db = db
         self.agent = agent
+        self.live: Live = live or Unwatched()
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
@@ -132,6 +147,9 @@ class Turns:
         )
         if isinstance(claim, _Replay):
             return Answered(claim.messages)
+        await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
+        if isinstance(claim, _Held):
+            return Answered([claim.message])
         state = claim.state
         understood = True
         try:
@@ -155,11 +173,22 @@ class Turns:
         stored = await self.db.transaction(
             lambda session: self._finish(session, caller.tenant, conversation_id, replies, state)
         )
+        await self._show_staff(caller.tenant, conversation_id, channel, stored)
         return Answered([claim.message, *stored], understood)
+
+    async def _show_staff(
+        self, tenant: TenantContext, conversation_id: uuid.UUID, channel: str, messages: list[StoredMessage]
+    ) -> None:
+        for message in messages:
+            await self.live.to_staff(
+                tenant.id,
+                "conversation.message",
+                {"conversation_id": str(conversation_id), "channel": channel, "message": message.event()},
+            )
 
     async def _claim(
         self, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
-    ) -> _Claim | _Replay:
+    ) -> _Claim | _Replay | _Held:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LEASE_WAIT_SECONDS
         while True:
@@ -174,8 +203,9 @@ class Turns:
 
     async def _try_claim(
         self, session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
-    ) -> _Claim | _Replay | None:
-        """Store the message and take the lease; None while another turn of this conversation runs."""
+    ) -> _Claim | _Replay | _Held | None:
+        """Store the message and take the lease; None while another turn of this conversation runs.
+        A conversation a person has taken over stores the message for them and takes no lease."""
         conversation = await _locked(session, tenant, conversation_id)
         # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
         clock = datetime.now(UTC)
@@ -193,11 +223,13 @@ class Turns:
                 if leased:
                     return None  # still being answered: wait, then replay
                 return _Replay(await _answer_to(session, earlier))
-        if leased:
+        held = conversation.handler == "staff"
+        if leased and not held:
             return None
         await self._check_rate(session, conversation_id, clock)
         conversation.last_seq += 1
-        conversation.turn_lease_until = clock + self.lease
+        if not held:
+            conversation.turn_lease_until = clock + self.lease
         message = ConversationMessage(
             conversation_id=conversation_id,
             tenant_id=tenant.id,
@@ -209,6 +241,8 @@ class Turns:
         )
         session.add(message)
         await session.flush()
+        if held:
+            return _Held(StoredMessage.of(message))
         recent = await session.execute(
             select(ConversationMessage.role, ConversationMessage.body)
             .where(
@@ -230,6 +264,9 @@ class Turns:
         state: ConversationState,
     ) -> list[StoredMessage]:
         conversation = await _locked(session, tenant, conversation_id)
+        if conversation.handler == "staff":
+            # Taken over while the agent was thinking: a person answers now, not this turn.
+            replies = []
         rows = []
         for reply in replies:
             conversation.last_seq += 1

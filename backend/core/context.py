@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from backend.core.schemas import TenantSettings
@@ -47,9 +47,22 @@ class TenantContext:
         )
 
 
+Role = Literal["owner", "staff"]
+
+
 @dataclass(frozen=True)
 class Caller:
     tenant: TenantContext
-    # Written to the audit log: "key:sk_live_Ab12Cd34", "admin", "system", later "conversation:<id>".
+    # Written to the audit log: "key:sk_live_Ab12Cd34", "staff:<id>", "admin", "worker",
+    # "conversation:<id>".
     actor: str
     correlation_id: str
+    # What the caller may do: a secret key and the system act as an owner; a member of staff as
+    # their role says (staff: no keys, team, webhooks or clinic settings).
+    role: Role = "owner"
+    staff_id: uuid.UUID | None = None
+    staff_name: str | None = None
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"

@@ -146,6 +146,25 @@ class ConversationNeedsHuman(EventData):
     channel: Channel
 
 
+class ConversationTakenOver(EventData):
+    type: ClassVar[str] = "conversation.taken_over"
+    subject: ClassVar[str] = "conversation_id"
+    summary: ClassVar[str] = (
+        "A member of staff took a conversation over; the receptionist stops answering it."
+    )
+    conversation_id: uuid.UUID
+    channel: Channel
+    staff_id: uuid.UUID
+
+
+class ConversationHandedBack(EventData):
+    type: ClassVar[str] = "conversation.handed_back"
+    subject: ClassVar[str] = "conversation_id"
+    summary: ClassVar[str] = "Staff handed a conversation back to the receptionist."
+    conversation_id: uuid.UUID
+    channel: Channel
+
+
 # ---- messages ----
 
 
@@ -208,6 +227,15 @@ class CustomerOptedIn(_Consent):
     summary: ClassVar[str] = "A patient gave consent to texts or e-mails (START, or the clinic recorded it)."
 
 
+class CustomerErased(EventData):
+    type: ClassVar[str] = "customer.erased"
+    subject: ClassVar[str] = "customer_id"
+    summary: ClassVar[str] = (
+        "A patient's personal data was erased; their visits remain as anonymous rows. Erase your copy too."
+    )
+    customer_id: uuid.UUID
+
+
 # ---- the integration itself ----
 
 
@@ -234,6 +262,8 @@ CATALOGUE: dict[str, type[EventData]] = {
         WaitlistOfferExpired,
         ConversationStarted,
         ConversationNeedsHuman,
+        ConversationTakenOver,
+        ConversationHandedBack,
         MessageQueued,
         MessageSuppressed,
         MessageSent,
@@ -241,6 +271,7 @@ CATALOGUE: dict[str, type[EventData]] = {
         MessageFailed,
         CustomerOptedOut,
         CustomerOptedIn,
+        CustomerErased,
         WebhookEndpointDisabled,
     )
 }

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
 
+    # ---- the staff workspace ----
+    # A session ends after this long without a request, and in any case this long after sign-in.
+    staff_session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # This many wrong passwords in a row lock the account for the minutes given.
+    staff_lockout_failures: int = Field(default=5, ge=1, le=100)
+    staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Failed sign-ins per address (IP) in a 15-minute moving window before it is refused (429).
+    login_failures_per_ip: int = Field(default=20, ge=1, le=10_000)
+
     # ---- the event stream and webhooks ----
     # Events (and the webhook delivery log) are kept this long; a cursor older than that gets 410.
     event_retention_days: int = Field(default=30, ge=1, le=400)

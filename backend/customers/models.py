@@ -28,4 +28,6 @@ class Customer(Base):
     sms_consent_at: Mapped[datetime | None]
     email_consent_source: Mapped[str | None] = mapped_column(String(16))
     email_consent_at: Mapped[datetime | None]
+    # Set when the patient's personal data was removed; the row stays so their visits keep a patient.
+    erased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()

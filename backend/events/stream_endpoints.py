@@ -19,7 +19,7 @@ from backend.core.events import Cursor
 from backend.core.schemas import error_responses
 from backend.events import envelopes
 from backend.events.envelopes import EventPage
-from backend.tenants.deps import TenantCaller
+from backend.tenants.deps import OwnerCaller
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -45,7 +45,7 @@ class EventTypeOut(BaseModel):
 )
 async def read_events(
     request: Request,
-    caller: TenantCaller,
+    caller: OwnerCaller,
     db: Db,
     after: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the last page")] = None,
     types: Annotated[
@@ -84,7 +84,7 @@ async def read_events(
 
 
 @router.get("/types", response_model=list[EventTypeOut])
-async def event_types(caller: TenantCaller) -> list[EventTypeOut]:
+async def event_types(caller: OwnerCaller) -> list[EventTypeOut]:
     """The catalogue: every type, its version, and the schema of its data."""
     return [
         EventTypeOut(type=name, version=cls.version, summary=cls.summary, data_schema=cls.model_json_schema())
@@ -97,7 +97,7 @@ async def event_types(caller: TenantCaller) -> list[EventTypeOut]:
     response_model=None,
     responses={200: {"model": envelopes.Envelope, "description": "One event"}, **error_responses(401, 404)},
 )
-async def read_event(event_id: str, caller: TenantCaller, db: Db) -> JSONResponse:
+async def read_event(event_id: str, caller: OwnerCaller, db: Db) -> JSONResponse:
     """One event by its id (`evt_…`), as the stream and webhooks carry it."""
     number = envelopes.parse_event_id(event_id)
     found = (

@@ -3,15 +3,13 @@ and delivery log an integrator works with."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit, events
+from backend.core import audit, cursors, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.settings import Settings
@@ -185,7 +183,7 @@ async def deliveries(
     if event_type is not None:
         query = query.where(WebhookDelivery.event_type == event_type)
     if cursor is not None:
-        before_at, before_id = _decode(cursor)
+        before_at, before_id = cursors.decode_uuid(cursor)
         query = query.where(
             (WebhookDelivery.created_at < before_at)
             | ((WebhookDelivery.created_at == before_at) & (WebhookDelivery.id < before_id))
@@ -198,7 +196,7 @@ async def deliveries(
         ).scalars()
     )
     more = len(rows) > limit
-    return rows[:limit], _encode(rows[limit - 1]) if more else None
+    return rows[:limit], cursors.encode(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
 
 
 async def replay(
@@ -275,15 +273,3 @@ def _queued(
         "next_attempt_at": now,
         "replay_id": replay_id,
     }
-
-
-def _encode(row: WebhookDelivery) -> str:
-    return base64.urlsafe_b64encode(f"{row.created_at.isoformat()}|{row.id}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, _, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(row_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise ValidationFailed("cursor", "not a cursor this API returned") from error

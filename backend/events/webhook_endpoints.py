@@ -29,7 +29,7 @@ from backend.events.schemas import (
     SecretOut,
 )
 from backend.events.sender import WebhookSender
-from backend.tenants.deps import TenantCaller
+from backend.tenants.deps import OwnerCaller
 
 router = APIRouter(prefix="/api/v1/webhook-endpoints", tags=["webhooks"])
 DeliveryStatus = Literal["pending", "sending", "delivered", "retrying", "failed"]
@@ -64,7 +64,7 @@ def delivery_out(row: WebhookDelivery) -> DeliveryOut:
 
 
 @router.post("", status_code=201, response_model=EndpointWithSecret, responses=error_responses(401, 409, 422))
-async def create_endpoint(body: EndpointCreate, caller: TenantCaller, request: Request) -> JSONResponse:
+async def create_endpoint(body: EndpointCreate, caller: OwnerCaller, request: Request) -> JSONResponse:
     """Register a URL to receive events from now on. The response carries the signing secret,
     shown this once; deliveries are signed with it per Standard Webhooks."""
 
@@ -76,13 +76,13 @@ async def create_endpoint(body: EndpointCreate, caller: TenantCaller, request: R
 
 
 @router.get("", response_model=list[EndpointOut], responses=error_responses(401))
-async def list_endpoints(caller: TenantCaller, db: Db) -> list[EndpointOut]:
+async def list_endpoints(caller: OwnerCaller, db: Db) -> list[EndpointOut]:
     rows = await db.transaction(lambda session: subscriptions.list_for(session, caller.tenant))
     return [endpoint_out(row) for row in rows]
 
 
 @router.get("/{endpoint_id}", response_model=EndpointOut, responses=error_responses(401, 404))
-async def get_endpoint(endpoint_id: uuid.UUID, caller: TenantCaller, db: Db) -> EndpointOut:
+async def get_endpoint(endpoint_id: uuid.UUID, caller: OwnerCaller, db: Db) -> EndpointOut:
     return endpoint_out(
         await db.transaction(lambda session: subscriptions.get(session, caller.tenant, endpoint_id))
     )
@@ -90,7 +90,7 @@ async def get_endpoint(endpoint_id: uuid.UUID, caller: TenantCaller, db: Db) -> 
 
 @router.patch("/{endpoint_id}", response_model=EndpointOut, responses=error_responses(401, 404, 422))
 async def change_endpoint(
-    endpoint_id: uuid.UUID, body: EndpointPatch, caller: TenantCaller, db: Db, request: Request
+    endpoint_id: uuid.UUID, body: EndpointPatch, caller: OwnerCaller, db: Db, request: Request
 ) -> EndpointOut:
     """Change the URL, filter, payload or description; switch it off or on again."""
 
@@ -103,7 +103,7 @@ async def change_endpoint(
 
 
 @router.delete("/{endpoint_id}", status_code=204, responses=error_responses(401, 404))
-async def delete_endpoint(endpoint_id: uuid.UUID, caller: TenantCaller, db: Db) -> Response:
+async def delete_endpoint(endpoint_id: uuid.UUID, caller: OwnerCaller, db: Db) -> Response:
     """Remove it with its delivery log; nothing more is sent to it."""
     await db.transaction(lambda session: subscriptions.delete(session, caller, endpoint_id))
     return Response(status_code=204)
@@ -113,7 +113,7 @@ async def delete_endpoint(endpoint_id: uuid.UUID, caller: TenantCaller, db: Db) 
     "/{endpoint_id}/rotate-secret", response_model=SecretOut, responses=error_responses(401, 404, 422)
 )
 async def rotate_secret(
-    endpoint_id: uuid.UUID, body: RotateIn, caller: TenantCaller, request: Request, now: Now
+    endpoint_id: uuid.UUID, body: RotateIn, caller: OwnerCaller, request: Request, now: Now
 ) -> JSONResponse:
     """A new secret, shown this once. For `overlap_hours` every delivery carries two signatures,
     one with each secret, so the receiver can switch over at its own pace."""
@@ -130,7 +130,7 @@ async def rotate_secret(
 
 @router.post("/{endpoint_id}/ping", response_model=DeliveryOut, responses=error_responses(401, 404))
 async def ping(
-    endpoint_id: uuid.UUID, caller: TenantCaller, db: Db, request: Request, now: Now
+    endpoint_id: uuid.UUID, caller: OwnerCaller, db: Db, request: Request, now: Now
 ) -> DeliveryOut:
     """Send a signed `webhook.ping` now and answer with what the receiver said (also in the log)."""
     settings = _settings(request)
@@ -145,7 +145,7 @@ async def ping(
 )
 async def list_deliveries(
     endpoint_id: uuid.UUID,
-    caller: TenantCaller,
+    caller: OwnerCaller,
     db: Db,
     status: Annotated[list[DeliveryStatus], Query()] = [],  # noqa: B006 - FastAPI copies defaults
     event_type: Annotated[str | None, Query(max_length=64)] = None,
@@ -176,7 +176,7 @@ async def list_deliveries(
     responses=error_responses(401, 404, 409, 422),
 )
 async def replay(
-    endpoint_id: uuid.UUID, body: ReplayIn, caller: TenantCaller, request: Request, now: Now
+    endpoint_id: uuid.UUID, body: ReplayIn, caller: OwnerCaller, request: Request, now: Now
 ) -> JSONResponse:
     """Send again one delivery, one event, or every event of a time range this endpoint wants
     (at most 10,000 at a time). Replays keep the event's `webhook-id`."""

@@ -23,7 +23,7 @@ from backend.messaging.schemas import (
     NotificationPage,
     SegmentsOut,
 )
-from backend.tenants.deps import TenantCaller
+from backend.tenants.deps import OwnerCaller, TenantCaller
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -75,7 +75,7 @@ async def list_templates(caller: TenantCaller, db: Db) -> list[MessageTemplateOu
 
 @router.put("/message-templates/{kind}/{part}", response_model=MessageTemplateOut)
 async def put_template(
-    kind: str, part: Part, body: MessageTemplateIn, caller: TenantCaller, db: Db
+    kind: str, part: Part, body: MessageTemplateIn, caller: OwnerCaller, db: Db
 ) -> MessageTemplateOut:
     """Use this tenant's own wording. Rejected (422, with the reason) if it does not render, or if
     the sample SMS would take more than two segments."""
@@ -90,7 +90,7 @@ async def put_template(
 
 
 @router.delete("/message-templates/{kind}/{part}", response_model=MessageTemplateOut)
-async def reset_template(kind: str, part: Part, caller: TenantCaller, db: Db) -> MessageTemplateOut:
+async def reset_template(kind: str, part: Part, caller: OwnerCaller, db: Db) -> MessageTemplateOut:
     """Go back to the profile's default wording."""
     if kind not in KINDS:
         raise ValidationFailed("kind", f"unknown message kind {kind!r}; one of: {', '.join(KINDS)}")

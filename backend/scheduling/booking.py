@@ -4,7 +4,6 @@ of `backend.scheduling.guards`."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,13 +12,12 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import audit, events
+from backend.core import audit, cursors, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import (
     Conflict,
     HoldExpired,
     NotFound,
-    ValidationFailed,
 )
 from backend.core.event_catalogue import (
     BookingCancelled,
@@ -245,14 +243,14 @@ async def list_appointments(
         )
         query = query.where(Appointment.customer_id.in_(customers.with_contact(tenant.id, normalized, email)))
     if cursor is not None:
-        after_start, after_id = _decode_cursor(cursor)
+        after_start, after_id = cursors.decode_uuid(cursor)
         query = query.where(
             (Appointment.starts_at > after_start)
             | ((Appointment.starts_at == after_start) & (Appointment.id > after_id))
         )
     query = query.order_by(Appointment.starts_at, Appointment.id).limit(limit + 1)
     rows = list((await session.execute(query)).scalars().unique())
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    next_cursor = cursors.encode(rows[limit - 1].starts_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
@@ -355,20 +353,6 @@ async def _new_reference(session: AsyncSession, tenant: TenantContext) -> str:
         if taken.first() is None:
             return reference
     raise RuntimeError("could not find a free booking reference")
-
-
-def _encode_cursor(appointment: Appointment) -> str:
-    raw = f"{appointment.starts_at.isoformat()}|{appointment.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        starts_at, appointment_id = raw.split("|")
-        return datetime.fromisoformat(starts_at), uuid.UUID(appointment_id)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValidationFailed("cursor", "not a cursor returned by this endpoint") from error
 
 
 async def first_upcoming(

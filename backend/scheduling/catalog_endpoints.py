@@ -17,7 +17,7 @@ from backend.scheduling import availability, catalog
 from backend.scheduling.models import Closure
 from backend.scheduling.presenters import provider_out, service_out, slot_out
 from backend.scheduling.schemas import AvailabilityOut, ClosureIn, ProviderOut, ServiceOut
-from backend.tenants.deps import TenantCaller
+from backend.tenants.deps import OwnerCaller, TenantCaller
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
@@ -68,7 +68,7 @@ async def list_closures(caller: TenantCaller, db: Db) -> list[ClosureOut]:
 
 
 @router.post("/closures", status_code=201, response_model=ClosureOut)
-async def add_closure(body: ClosureIn, caller: TenantCaller, request: Request) -> JSONResponse:
+async def add_closure(body: ClosureIn, caller: OwnerCaller, request: Request) -> JSONResponse:
     """Close a provider (or, without one, the whole practice) for a period: holidays, training days.
 
     Existing appointments in the period are kept; list them with GET /bookings to contact the patients.
@@ -83,7 +83,7 @@ async def add_closure(body: ClosureIn, caller: TenantCaller, request: Request) -
 
 
 @router.delete("/closures/{closure_id}", status_code=204)
-async def delete_closure(closure_id: uuid.UUID, caller: TenantCaller, db: Db) -> None:
+async def delete_closure(closure_id: uuid.UUID, caller: OwnerCaller, db: Db) -> None:
     await db.transaction(lambda session: catalog.delete_closure(session, caller, closure_id))
 
 

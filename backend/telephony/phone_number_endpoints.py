@@ -12,7 +12,7 @@ from backend.core.commands import run_command
 from backend.core.deps import Db
 from backend.telephony import phone_numbers
 from backend.telephony.schemas import PhoneNumberIn, PhoneNumberOut
-from backend.tenants.deps import TenantCaller
+from backend.tenants.deps import OwnerCaller, TenantCaller
 
 # Listed with the tenant's own account in the API reference, as before the numbers had a domain.
 router = APIRouter(prefix="/api/v1", tags=["tenant"])
@@ -30,7 +30,7 @@ async def list_numbers(caller: TenantCaller, db: Db) -> list[PhoneNumberOut]:
 
 
 @router.post("/phone-numbers", status_code=201, response_model=PhoneNumberOut)
-async def add_number(body: PhoneNumberIn, caller: TenantCaller, request: Request) -> JSONResponse:
+async def add_number(body: PhoneNumberIn, caller: OwnerCaller, request: Request) -> JSONResponse:
     """Register a Twilio number. Point its Messaging webhook at `/twilio/sms`, its Voice webhook at
     `/twilio/voice` and its call status callback at `/twilio/voice/status`. 409 if already registered."""
 
@@ -42,7 +42,7 @@ async def add_number(body: PhoneNumberIn, caller: TenantCaller, request: Request
 
 
 @router.delete("/phone-numbers/{number_id}", status_code=204)
-async def remove_number(number_id: uuid.UUID, caller: TenantCaller, db: Db) -> Response:
+async def remove_number(number_id: uuid.UUID, caller: OwnerCaller, db: Db) -> Response:
     """Stop answering a number: calls and texts to it get the generic unknown-number answer."""
 
     async def work(session: AsyncSession) -> None:

@@ -274,6 +274,11 @@ class SmsInbox:
             channel_phone=row.from_number,
             responder=responder,
         )
+        if not answered.replies:  # a member of staff has the conversation: they answer from the inbox
+            await self.db.transaction(
+                lambda session: _mark(session, row_id, "answered", now, handling="staff")
+            )
+            return
         text = compose_reply(answered.replies)
 
         async def finish(session: AsyncSession) -> None:

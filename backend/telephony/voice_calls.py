@@ -166,6 +166,13 @@ class PhoneCalls:
             channel_phone=call_records.real_phone(row.from_number),
             responder=responder,
         )
+        if not answered.replies:  # a member of staff has taken the conversation over
+            goodbye = voice.goodbye(
+                f"A member of the {tenant.name} team is looking after this now and will text you shortly. "
+                "Goodbye.",
+                self.language,
+            )
+            return await self._finish_turn(row, step, heard, goodbye, now, ended="staff")
         spoken = _spoken(answered)
         # Not understood, or asked the same question again: the conversation is not moving.
         stuck = not answered.understood or spoken.text == row.last_prompt

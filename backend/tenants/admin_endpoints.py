@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.commands import run_command
 from backend.core.context import Caller, TenantContext
-from backend.core.deps import Admin, CorrelationId
+from backend.core.deps import Admin, CorrelationId, current_time
 from backend.core.errors import NotFound
 from backend.scheduling.presenters import provider_out, service_out
-from backend.tenants import api_keys
+from backend.tenants import api_keys, staff
 from backend.tenants import service as tenants
 from backend.tenants.models import Tenant
 from backend.tenants.presenters import key_created, tenant_out
@@ -24,16 +24,26 @@ router = APIRouter(prefix="/api/v1/tenants", tags=["admin"], dependencies=[Admin
 
 @router.post("", status_code=201, response_model=TenantCreated)
 async def create_tenant(body: TenantCreate, request: Request, correlation: CorrelationId) -> JSONResponse:
-    """Create a tenant with its providers, hours, services and closures; returns its first secret key once."""
+    """Create a tenant with its providers, hours, services and closures; returns its first secret key
+    once. With `owner`, its first owner is invited by e-mail to the workspace (the link is in the
+    response too)."""
 
     async def work(session: AsyncSession) -> TenantCreated:
         created = await tenants.create_tenant(session, body, "admin", correlation)
         catalogue = created.catalogue
+        invite_url = None
+        if body.owner is not None:
+            caller = Caller(TenantContext.of(created.tenant), "admin", correlation)
+            settings = request.app.state.settings
+            _, invite_url = await staff.invite(
+                session, caller, settings, body.owner.email, body.owner.name, "owner", current_time()
+            )
         return TenantCreated(
             tenant=tenant_out(TenantContext.of(created.tenant)),
             providers=[provider_out(p, catalogue.hours.get(p.id, [])) for p in catalogue.providers],
             services=[service_out(s, catalogue.service_providers[s.id]) for s in catalogue.services],
             api_key=key_created(created.api_key),
+            owner_invite_url=invite_url,
         )
 
     return await run_command(request, "admin", work, status_code=201)

@@ -1,35 +1,81 @@
-"""Who is calling the API: a tenant's secret key, as a request dependency."""
+"""Who is calling the API: a tenant's secret key, or a member of staff signed in to the workspace
+(whose browser calls the same API with its session cookie and the CSRF token)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.core.context import Caller, TenantContext
-from backend.core.deps import CorrelationId, Db, Now
+from backend.core.deps import CorrelationId, Db, Now, get_settings
 from backend.core.errors import Forbidden, Unauthorized
-from backend.tenants import api_keys
+from backend.core.settings import Settings
+from backend.tenants import api_keys, sessions
+from backend.tenants.sessions import SignedIn
 
 _bearer = HTTPBearer(auto_error=False, description="A tenant secret key: `Authorization: Bearer sk_live_…`")
+_cookie = APIKeyCookie(
+    name=sessions.COOKIE,
+    auto_error=False,
+    description="A workspace session (the browser's); unsafe methods also need the `X-CSRF-Token` header",
+)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfFailed(Forbidden):
+    code = "CSRF_FAILED"
+
+
+def staff_caller(signed: SignedIn, correlation_id: str) -> Caller:
+    user = signed.user
+    return Caller(
+        tenant=TenantContext.of(signed.tenant),
+        actor=f"staff:{user.id}",
+        correlation_id=correlation_id,
+        role="owner" if user.role == "owner" else "staff",
+        staff_id=user.id,
+        staff_name=user.name,
+    )
 
 
 async def tenant_caller(
+    request: Request,
     db: Db,
     now: Now,
     correlation: CorrelationId,
+    settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Caller:
-    if credentials is None:
-        raise Unauthorized("missing API key: send 'Authorization: Bearer sk_live_…'")
-    found = await db.transaction(lambda session: api_keys.authenticate(session, credentials.credentials, now))
-    if found is None:
-        raise Unauthorized("invalid or revoked API key")
-    key, tenant = found
-    if key.kind != "secret":
-        raise Forbidden("publishable keys only work with the chat widget; use a secret key for the API")
-    return Caller(tenant=TenantContext.of(tenant), actor=f"key:{key.prefix}", correlation_id=correlation)
+    if credentials is not None:
+        found = await db.transaction(
+            lambda session: api_keys.authenticate(session, credentials.credentials, now)
+        )
+        if found is None:
+            raise Unauthorized("invalid or revoked API key")
+        key, tenant = found
+        if key.kind != "secret":
+            raise Forbidden("publishable keys only work with the chat widget; use a secret key for the API")
+        return Caller(tenant=TenantContext.of(tenant), actor=f"key:{key.prefix}", correlation_id=correlation)
+    if cookie:
+        signed = await db.transaction(lambda session: sessions.signed_in(session, settings, cookie, now))
+        if signed is None:
+            raise Unauthorized("your workspace session has ended; sign in again")
+        if request.method not in SAFE_METHODS and not sessions.csrf_ok(
+            cookie, request.headers.get(sessions.CSRF_HEADER)
+        ):
+            raise CsrfFailed(f"missing or wrong {sessions.CSRF_HEADER} header for this session")
+        return staff_caller(signed, correlation)
+    raise Unauthorized("missing API key: send 'Authorization: Bearer sk_live_…'")
+
+
+async def owner_caller(caller: Annotated[Caller, Depends(tenant_caller)]) -> Caller:
+    if not caller.is_owner:
+        raise Forbidden("only an owner of the clinic can do this")
+    return caller
 
 
 TenantCaller = Annotated[Caller, Depends(tenant_caller)]
+OwnerCaller = Annotated[Caller, Depends(owner_caller)]

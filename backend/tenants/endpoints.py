@@ -10,13 +10,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.commands import run_command
 from backend.core.deps import Db, Now
+from backend.core.schemas import error_responses
 from backend.tenants import api_keys
 from backend.tenants import service as tenants
-from backend.tenants.deps import TenantCaller
+from backend.tenants.deps import OwnerCaller, TenantCaller
 from backend.tenants.presenters import key_created, key_out, tenant_out
-from backend.tenants.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, TenantOut, TenantSettingsPatch
+from backend.tenants.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    TenantOut,
+    TenantProfilePatch,
+    TenantSettingsPatch,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["tenant"])
+router = APIRouter(prefix="/api/v1", tags=["tenant"], responses=error_responses(401))
 
 
 @router.get("/tenant", response_model=TenantOut)
@@ -25,8 +33,18 @@ async def get_tenant(caller: TenantCaller) -> TenantOut:
     return tenant_out(caller.tenant)
 
 
-@router.patch("/tenant/settings", response_model=TenantOut)
-async def update_settings(body: TenantSettingsPatch, caller: TenantCaller, db: Db) -> TenantOut:
+@router.patch("/tenant", response_model=TenantOut, responses=error_responses(403, 422))
+async def update_profile(body: TenantProfilePatch, caller: OwnerCaller, db: Db) -> TenantOut:
+    """The clinic's name and timezone (hours are local times: they stay the same wall-clock times)."""
+
+    async def work(session: AsyncSession) -> TenantOut:
+        return tenant_out(await tenants.update_profile(session, caller, body))
+
+    return await db.transaction(work)
+
+
+@router.patch("/tenant/settings", response_model=TenantOut, responses=error_responses(403, 422))
+async def update_settings(body: TenantSettingsPatch, caller: OwnerCaller, db: Db) -> TenantOut:
     """Change some settings (quiet hours, reminder offsets, review link …); the rest stay as they are."""
 
     async def work(session: AsyncSession) -> TenantOut:
@@ -35,16 +53,16 @@ async def update_settings(body: TenantSettingsPatch, caller: TenantCaller, db: D
     return await db.transaction(work)
 
 
-@router.get("/api-keys", response_model=list[ApiKeyOut])
-async def list_keys(caller: TenantCaller, db: Db) -> list[ApiKeyOut]:
+@router.get("/api-keys", response_model=list[ApiKeyOut], responses=error_responses(403))
+async def list_keys(caller: OwnerCaller, db: Db) -> list[ApiKeyOut]:
     async def work(session: AsyncSession) -> list[ApiKeyOut]:
         return [key_out(key) for key in await api_keys.list_keys(session, caller.tenant.id)]
 
     return await db.transaction(work)
 
 
-@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated)
-async def create_key(body: ApiKeyCreate, caller: TenantCaller, request: Request) -> JSONResponse:
+@router.post("/api-keys", status_code=201, response_model=ApiKeyCreated, responses=error_responses(403, 422))
+async def create_key(body: ApiKeyCreate, caller: OwnerCaller, request: Request) -> JSONResponse:
     """Create a secret key, or a publishable key for the chat widget bound to allowed origins.
 
     The full key is in this response only; store it now.
@@ -59,8 +77,8 @@ async def create_key(body: ApiKeyCreate, caller: TenantCaller, request: Request)
     )
 
 
-@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
-async def revoke_key(key_id: uuid.UUID, caller: TenantCaller, db: Db, now: Now) -> ApiKeyOut:
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, responses=error_responses(403, 404, 409))
+async def revoke_key(key_id: uuid.UUID, caller: OwnerCaller, db: Db, now: Now) -> ApiKeyOut:
     """Revoke a key at once. Revoking twice is harmless; the last live secret key cannot be revoked."""
 
     async def work(session: AsyncSession) -> ApiKeyOut:

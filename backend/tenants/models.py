@@ -1,4 +1,5 @@
-"""Tables of the tenants domain: tenants and their API keys."""
+"""Tables of the tenants domain: tenants, their API keys, and the staff who work in the workspace
+(accounts, sessions, one-time links)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    ForeignKey,
+    Integer,
     String,
     Text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.models import Base, created_at_column, tenant_fk, uuid_pk
+from backend.core.models import Base, created_at_column, tenant_fk, updated_at_column, uuid_pk
 
 
 class Tenant(Base):
@@ -39,3 +42,47 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = created_at_column()
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class StaffUser(Base):
+    """A person who works in the clinic's workspace: an owner (everything) or staff."""
+
+    __tablename__ = "staff_users"
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # owner | staff
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+    id: Mapped[uuid.UUID] = uuid_pk()
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class StaffToken(Base):
+    """A one-time link: an invitation to set a first password, or a password reset."""
+
+    __tablename__ = "staff_tokens"
+    id: Mapped[uuid.UUID] = uuid_pk()
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))  # invite | reset
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()

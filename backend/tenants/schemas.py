@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from backend.core.schemas import Input, Name, Origin, Output, Slug, TenantSettings, Timezone
+from backend.core.schemas import EMAIL_PATTERN, Input, Name, Origin, Output, Slug, TenantSettings, Timezone
 from backend.scheduling.schemas import ClosureIn, ProviderIn, ProviderOut, ServiceIn, ServiceOut
+
+
+class OwnerIn(Input):
+    """The clinic's first owner: invited by e-mail to choose a password."""
+
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+    name: Name
 
 
 class TenantCreate(Input):
@@ -21,6 +28,7 @@ class TenantCreate(Input):
     providers: list[ProviderIn] = Field(min_length=1, max_length=200)
     services: list[ServiceIn] = Field(min_length=1, max_length=500)
     closures: list[ClosureIn] = Field(default_factory=list, max_length=500)
+    owner: OwnerIn | None = Field(default=None, description="The first owner of the workspace")
 
     @model_validator(mode="after")
     def _consistent_names(self) -> TenantCreate:
@@ -85,9 +93,40 @@ class TenantCreated(Output):
     providers: list[ProviderOut]
     services: list[ServiceOut]
     api_key: ApiKeyCreated
+    owner_invite_url: str | None = Field(
+        default=None, description="The owner's one-time link to choose a password (also e-mailed to them)"
+    )
 
 
 class TenantSettingsPatch(Input):
     """Settings to change; the others keep their values. The merged result is validated as a whole."""
 
     settings: dict[str, object] = Field(min_length=1)
+
+
+class TenantProfilePatch(Input):
+    name: Name | None = None
+    timezone: Timezone | None = None
+
+
+StaffRole = Literal["owner", "staff"]
+
+
+class StaffInvite(Input):
+    email: Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]
+    name: Name
+    role: StaffRole = "staff"
+
+
+class StaffPatch(Input):
+    role: StaffRole
+
+
+class StaffOut(Output):
+    id: uuid.UUID
+    email: str
+    name: str
+    role: StaffRole
+    invited: bool = Field(description="True until they have chosen a password")
+    last_login_at: datetime | None
+    created_at: datetime

@@ -19,7 +19,7 @@ from backend.scheduling import catalog
 from backend.tenants import api_keys
 from backend.tenants.api_keys import IssuedKey
 from backend.tenants.models import Tenant
-from backend.tenants.schemas import TenantCreate
+from backend.tenants.schemas import TenantCreate, TenantProfilePatch
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,15 @@ async def update_settings(session: AsyncSession, caller: Caller, changes: dict[s
     audit.record(
         session, caller, "tenant.settings_changed", "tenant", tenant.id, {"changed": sorted(changes)}
     )
+    return TenantContext.of(tenant)
+
+
+async def update_profile(session: AsyncSession, caller: Caller, data: TenantProfilePatch) -> TenantContext:
+    tenant = await session.get_one(Tenant, caller.tenant.id, with_for_update=True)
+    changed = data.model_dump(exclude_none=True)
+    for field, value in changed.items():
+        setattr(tenant, field, value)
+    audit.record(session, caller, "tenant.profile_changed", "tenant", tenant.id, changed)
     return TenantContext.of(tenant)
 
 

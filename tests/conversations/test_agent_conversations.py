@@ -302,7 +302,8 @@ async def test_staff_see_who_asked_for_a_person_and_what_was_said(db, tenant, ma
 
     waiting = await client.get("/api/v1/conversations?status=needs_human", headers=tenant.auth)
     assert waiting.status_code == 200
-    assert [c["id"] for c in waiting.json()] == [str(chat.conversation_id)]
+    assert [c["id"] for c in waiting.json()["items"]] == [str(chat.conversation_id)]
+    assert waiting.json()["waiting"] == 1
     transcript = await client.get(
         f"/api/v1/conversations/{chat.conversation_id}/messages", headers=tenant.auth
     )
@@ -311,12 +312,12 @@ async def test_staff_see_who_asked_for_a_person_and_what_was_said(db, tenant, ma
         "patient",
         "I want to speak to someone at the clinic",
     )
-    assert len((await client.get("/api/v1/conversations", headers=tenant.auth)).json()) == 2
+    assert len((await client.get("/api/v1/conversations", headers=tenant.auth)).json()["items"]) == 2
 
     other = await make_tenant()
     hidden = await client.get(f"/api/v1/conversations/{chat.conversation_id}/messages", headers=other.auth)
     assert hidden.status_code == 404
-    assert (await client.get("/api/v1/conversations", headers=other.auth)).json() == []
+    assert (await client.get("/api/v1/conversations", headers=other.auth)).json()["items"] == []
     bad = await client.get("/api/v1/conversations?status=lost", headers=tenant.auth)
     assert bad.status_code == 422 and bad.json()["error"]["details"]["errors"][0]["field"] == "status"
 

@@ -1,0 +1,114 @@
+"""The clinic's inbox: every conversation on every channel, newest activity first, a page at a time,
+with who the patient is as far as the conversation knows, and its last message."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.conversations.models import Conversation, ConversationMessage
+from backend.core import cursors
+from backend.core.context import TenantContext
+
+PREVIEW_CHARS = 140
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    status: str | None = None  # open | needs_human | closed
+    channel: str | None = None  # web | sms | voice
+    handler: str | None = None  # receptionist | staff
+    today: bool = False
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    conversation: Conversation
+    patient: str
+    last_text: str
+    last_role: str | None
+
+
+def patient_label(conversation: Conversation) -> str:
+    """Who the patient is, from what the conversation has gathered: name, then number, then channel."""
+    state = conversation.state or {}
+    name = state.get("name")
+    if isinstance(name, str) and name:
+        return name
+    phone = conversation.patient_phone or state.get("phone")
+    if isinstance(phone, str) and phone:
+        return phone
+    return {"web": "Web visitor", "sms": "Text", "voice": "Caller"}.get(conversation.channel, "Patient")
+
+
+def _filtered(tenant: TenantContext, filters: InboxFilter, now: datetime) -> Select[tuple[Conversation]]:
+    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
+    if filters.status:
+        query = query.where(Conversation.status == filters.status)
+    if filters.channel:
+        query = query.where(Conversation.channel == filters.channel)
+    if filters.handler:
+        query = query.where(Conversation.handler == filters.handler)
+    if filters.today:
+        midnight = datetime.combine(now.astimezone(tenant.timezone).date(), time(0), tenant.timezone)
+        query = query.where(Conversation.updated_at >= midnight)
+    return query
+
+
+async def page(
+    session: AsyncSession,
+    tenant: TenantContext,
+    filters: InboxFilter,
+    now: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[InboxItem], str | None]:
+    query = _filtered(tenant, filters, now)
+    if cursor is not None:
+        before_at, before_id = cursors.decode_uuid(cursor)
+        query = query.where(
+            (Conversation.updated_at < before_at)
+            | ((Conversation.updated_at == before_at) & (Conversation.id < before_id))
+        )
+    rows = list(
+        (
+            await session.execute(
+                query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit + 1)
+            )
+        ).scalars()
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = await _last_messages(session, [row.id for row in rows])
+    items = [InboxItem(row, patient_label(row), *last.get(row.id, ("", None))) for row in rows]
+    return items, cursors.encode(rows[-1].updated_at, rows[-1].id) if more and rows else None
+
+
+async def waiting(session: AsyncSession, tenant: TenantContext) -> int:
+    """How many conversations wait for a person: the inbox badge."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.tenant_id == tenant.id, Conversation.status == "needs_human")
+    )
+    return int(count or 0)
+
+
+async def _last_messages(
+    session: AsyncSession, conversation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str]]:
+    if not conversation_ids:
+        return {}
+    rows = await session.execute(
+        select(ConversationMessage.conversation_id, ConversationMessage.body, ConversationMessage.role)
+        .ext(distinct_on(ConversationMessage.conversation_id))
+        .where(ConversationMessage.conversation_id.in_(conversation_ids))
+        .order_by(ConversationMessage.conversation_id, ConversationMessage.seq.desc())
+    )
+    return {cid: (body[:PREVIEW_CHARS], role) for cid, body, role in rows.all()}

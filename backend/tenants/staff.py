@@ -1,0 +1,285 @@
+"""Staff accounts: owners and staff of a clinic, their passwords (argon2 through passlib), the
+invitation and password-reset links that reach them by e-mail (through the outbox), and the
+lockout that stops guessing at one account.
+
+A link is a random token shown once (in the e-mail); only its SHA-256 is stored, and it works once,
+until it expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from passlib.context import CryptContext
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import audit
+from backend.core.context import Caller, TenantContext
+from backend.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from backend.core.settings import Settings
+from backend.messaging import outbox
+from backend.tenants import service as tenants
+from backend.tenants.models import StaffSession, StaffToken, StaffUser
+
+passwords = CryptContext(schemes=["argon2"], deprecated="auto")
+# Checked when the address is unknown, so a miss takes as long as a wrong password.
+_DUMMY_HASH = passwords.hash("not-a-password-anyone-has")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+LINK_LIFETIMES = {"invite": timedelta(days=7), "reset": timedelta(hours=1)}
+
+
+class LoginRefused(AppError):
+    status = 401
+    code = "LOGIN_FAILED"
+
+
+class AccountLocked(AppError):
+    status = 423
+    code = "ACCOUNT_LOCKED"
+    retryable = True
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password(password: str, email: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed(field, f"use at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise ValidationFailed(field, f"use at most {MAX_PASSWORD} characters")
+    if password.strip().lower() == email.strip().lower():
+        raise ValidationFailed(field, "the password cannot be your e-mail address")
+
+
+async def by_email(session: AsyncSession, email: str) -> StaffUser | None:
+    return await session.scalar(
+        select(StaffUser).where(
+            func.lower(StaffUser.email) == email.strip().lower(), StaffUser.removed_at.is_(None)
+        )
+    )
+
+
+async def _new_member(
+    session: AsyncSession, tenant_id: uuid.UUID, email: str, name: str, role: str
+) -> StaffUser:
+    if await by_email(session, email) is not None:
+        raise Conflict("someone already signs in with this e-mail address", details={"email": email})
+    user = StaffUser(id=uuid.uuid4(), tenant_id=tenant_id, email=email.strip().lower(), name=name, role=role)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def create_owner(
+    session: AsyncSession, caller: Caller, email: str, name: str, password: str
+) -> StaffUser:
+    """The clinic's first owner (the admin API, the CLI, the demo), with a password set at once."""
+    check_password(password, email)
+    user = await _new_member(session, caller.tenant.id, email, name, "owner")
+    user.password_hash = passwords.hash(password)
+    audit.record(session, caller, "staff.created", "staff_user", user.id, {"role": "owner"})
+    return user
+
+
+async def invite(
+    session: AsyncSession, caller: Caller, settings: Settings, email: str, name: str, role: str, now: datetime
+) -> tuple[StaffUser, str]:
+    """A new member of the team, who sets their own password from the link in the e-mail (returned
+    too, for the admin who creates a clinic)."""
+    user = await _new_member(session, caller.tenant.id, email, name, role)
+    link = await _issue_link(session, user, "invite", settings, now)
+    await _email(
+        session,
+        caller,
+        user,
+        f"invite:{user.id}",
+        f"You are invited to {caller.tenant.name} on Frontdesk",
+        f"Hello {name},\n\n{caller.staff_name or 'Frontdesk'} invited you to the {caller.tenant.name} "
+        f"workspace on Frontdesk. Choose your password here (the link works once, for 7 days):\n\n"
+        f"{link}\n",
+        now,
+    )
+    audit.record(session, caller, "staff.invited", "staff_user", user.id, {"role": role})
+    return user, link
+
+
+async def request_reset(session: AsyncSession, settings: Settings, email: str, now: datetime) -> None:
+    """E-mail a reset link if the address belongs to someone; say nothing either way."""
+    user = await by_email(session, email)
+    if user is None or user.password_hash is None:
+        return
+    tenant = await tenants.get_context(session, user.tenant_id)
+    caller = Caller(tenant, f"staff:{user.id}", f"reset:{user.id}")
+    link = await _issue_link(session, user, "reset", settings, now)
+    await _email(
+        session,
+        caller,
+        user,
+        f"reset:{user.id}:{now.isoformat()}",
+        f"Reset your Frontdesk password for {tenant.name}",
+        f"Hello {user.name},\n\nSomeone (we hope you) asked to reset your password. Choose a new one "
+        f"here; the link works once, for an hour:\n\n{link}\n\nIf it was not you, ignore this e-mail.\n",
+        now,
+    )
+    audit.record(session, caller, "staff.password_reset_requested", "staff_user", user.id)
+
+
+async def _issue_link(
+    session: AsyncSession, user: StaffUser, purpose: str, settings: Settings, now: datetime
+) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        StaffToken(
+            staff_id=user.id,
+            purpose=purpose,
+            token_hash=_hash(token),
+            expires_at=now + LINK_LIFETIMES[purpose],
+        )
+    )
+    return f"{settings.public_base_url.rstrip('/')}/app/{purpose}/{token}"
+
+
+async def _email(
+    session: AsyncSession, caller: Caller, user: StaffUser, key: str, subject: str, body: str, now: datetime
+) -> None:
+    message = outbox.NewMessage(
+        kind=f"staff_{key.split(':')[0]}",
+        channel="email",
+        recipient=user.email,
+        subject=subject,
+        body=body,
+        dedupe_key=f"staff:{key}",
+        urgent=True,
+    )
+    await outbox.enqueue(session, caller, message, now)
+
+
+async def redeem(session: AsyncSession, token: str, purpose: str, password: str, now: datetime) -> StaffUser:
+    """Set the password from an invitation or reset link; the link is spent, other sessions end."""
+    link = await session.scalar(
+        select(StaffToken)
+        .where(StaffToken.token_hash == _hash(token), StaffToken.purpose == purpose)
+        .with_for_update()
+    )
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        raise NotFound("this link has expired or was already used; ask for a new one")
+    user = await session.get_one(StaffUser, link.staff_id, with_for_update=True)
+    if user.removed_at is not None:
+        raise NotFound("this account no longer exists")
+    check_password(password, user.email)
+    link.used_at = now
+    user.password_hash = passwords.hash(password)
+    user.failed_logins, user.locked_until = 0, None
+    await end_sessions(session, user.id, now)
+    return user
+
+
+async def link_holder(session: AsyncSession, token: str, purpose: str, now: datetime) -> StaffUser | None:
+    """Who a live link belongs to (to greet them on its page), or None."""
+    link = await session.scalar(
+        select(StaffToken).where(StaffToken.token_hash == _hash(token), StaffToken.purpose == purpose)
+    )
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    return await session.get(StaffUser, link.staff_id)
+
+
+async def authenticate(
+    session: AsyncSession, settings: Settings, email: str, password: str, now: datetime
+) -> StaffUser:
+    """The account, if the password is right and it is not locked; LoginRefused says nothing of
+    which part was wrong."""
+    user = await session.scalar(
+        select(StaffUser)
+        .where(func.lower(StaffUser.email) == email.strip().lower(), StaffUser.removed_at.is_(None))
+        .with_for_update()
+    )
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(
+            "too many failed sign-ins: this account is locked for a few minutes; reset the password to"
+            " unlock it now",
+            details={"locked_until": user.locked_until.isoformat()},
+        )
+    if user is None or user.password_hash is None:
+        passwords.verify(password, _DUMMY_HASH)
+        raise LoginRefused("wrong e-mail address or password")
+    if not passwords.verify(password, user.password_hash):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.staff_lockout_failures:
+            user.locked_until = now + timedelta(minutes=settings.staff_lockout_minutes)
+            user.failed_logins = 0
+        raise LoginRefused("wrong e-mail address or password")
+    if passwords.needs_update(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    return user
+
+
+# ---- the team ----
+
+
+async def team(session: AsyncSession, tenant: TenantContext) -> list[StaffUser]:
+    rows = await session.execute(
+        select(StaffUser)
+        .where(StaffUser.tenant_id == tenant.id, StaffUser.removed_at.is_(None))
+        .order_by(StaffUser.created_at)
+    )
+    return list(rows.scalars())
+
+
+async def member(
+    session: AsyncSession, tenant: TenantContext, staff_id: uuid.UUID, *, lock: bool = False
+) -> StaffUser:
+    query = select(StaffUser).where(
+        StaffUser.id == staff_id, StaffUser.tenant_id == tenant.id, StaffUser.removed_at.is_(None)
+    )
+    user = await session.scalar(query.with_for_update() if lock else query)
+    if user is None:
+        raise NotFound(f"team member {staff_id} not found")
+    return user
+
+
+async def _keep_an_owner(session: AsyncSession, tenant: TenantContext, leaving: StaffUser) -> None:
+    owners = await session.execute(
+        select(StaffUser.id)
+        .where(StaffUser.tenant_id == tenant.id, StaffUser.role == "owner", StaffUser.removed_at.is_(None))
+        .with_for_update()
+    )
+    if [row for row in owners.scalars() if row != leaving.id] == [] and leaving.role == "owner":
+        raise Conflict("a clinic needs at least one owner; make someone else an owner first")
+
+
+async def change_role(session: AsyncSession, caller: Caller, staff_id: uuid.UUID, role: str) -> StaffUser:
+    user = await member(session, caller.tenant, staff_id, lock=True)
+    if user.role != role:
+        if role != "owner":
+            await _keep_an_owner(session, caller.tenant, user)
+        audit.record(
+            session, caller, "staff.role_changed", "staff_user", user.id, {"from": user.role, "to": role}
+        )
+        user.role = role
+    return user
+
+
+async def remove(session: AsyncSession, caller: Caller, staff_id: uuid.UUID, now: datetime) -> StaffUser:
+    """They can no longer sign in; their sessions end now. Their audit trail stays."""
+    user = await member(session, caller.tenant, staff_id, lock=True)
+    await _keep_an_owner(session, caller.tenant, user)
+    user.removed_at = now
+    await end_sessions(session, user.id, now)
+    audit.record(session, caller, "staff.removed", "staff_user", user.id)
+    return user
+
+
+async def end_sessions(session: AsyncSession, staff_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(StaffSession)
+        .where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
