@@ -25,6 +25,7 @@ from backend.conversations.receptionist import build_turns
 from backend.core import http_errors, idempotency
 from backend.core.db import Database
 from backend.core.deps import current_time
+from backend.core.openapi_errors import document_errors
 from backend.core.settings import Settings
 from backend.customers import endpoints as customers
 from backend.events import stream_endpoints as event_stream
@@ -32,13 +33,17 @@ from backend.events import webhook_endpoints as webhooks
 from backend.events.documentation import document_webhooks
 from backend.events.sender import WebhookSender
 from backend.messaging import endpoints as notifications
+from backend.messaging import outbox_endpoints as outbox
+from backend.patients import endpoints as patients
 from backend.scheduling import booking_endpoints as bookings
+from backend.scheduling import catalog_change_endpoints as catalog_changes
 from backend.scheduling import catalog_endpoints as catalog
 from backend.scheduling import offer_endpoints as offers
 from backend.telephony import endpoints as twilio
 from backend.telephony import phone_number_endpoints as phone_numbers
 from backend.telephony.voice_calls import PhoneCalls
 from backend.tenants import admin_endpoints as admin
+from backend.tenants import audit_endpoints as audit_log
 from backend.tenants import endpoints as tenant
 from backend.tenants import team_endpoints as team
 from backend.webchat import endpoints as chat
@@ -148,12 +153,16 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         admin,
         tenant,
         team,
+        audit_log,
         phone_numbers,
         catalog,
+        catalog_changes,
         bookings,
+        patients,
         customers,
         conversations,
         notifications,
+        outbox,
         chat,
         widget,
         offers,
@@ -165,6 +174,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     for router in (module.router for module in routers):
         app.include_router(router)
     document_webhooks(app)
+    document_errors(app)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> JSONResponse:

@@ -23,6 +23,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
+OUTBOX_STATUSES = (
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "permanently_failed",
+    "rate_limited",
+    "opted_out",
+    "suppressed",
+)
+
+
+def _in(values: Sequence[str]) -> str:
+    return "status IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 def _tenant() -> sa.Column:
@@ -119,6 +133,12 @@ def upgrade() -> None:
         "ix_conversations_inbox", "conversations", ["tenant_id", sa.text("updated_at DESC"), "id"]
     )
 
+    # Staff can cancel a message that has not gone (or failed): it is never sent.
+    op.drop_constraint("notification_outbox_status_check", "notification_outbox")
+    op.create_check_constraint(
+        "notification_outbox_status_check", "notification_outbox", _in((*OUTBOX_STATUSES, "cancelled"))
+    )
+
     op.add_column("customers", sa.Column("erased_at", TS))
     # Searching patients by name (case-insensitive prefix and substring).
     op.create_index("ix_customers_tenant_name", "customers", ["tenant_id", sa.text("lower(name)")])
@@ -130,6 +150,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("UPDATE notification_outbox SET status = 'suppressed' WHERE status = 'cancelled'")
+    op.drop_constraint("notification_outbox_status_check", "notification_outbox")
+    op.create_check_constraint(
+        "notification_outbox_status_check", "notification_outbox", _in(OUTBOX_STATUSES)
+    )
     op.drop_index("ix_outbox_tenant_created", "notification_outbox")
     op.drop_index("ix_audit_log_tenant_id_desc", "audit_log")
     op.drop_index("ix_customers_tenant_name", "customers")

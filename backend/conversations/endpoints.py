@@ -111,7 +111,6 @@ async def detail(session: AsyncSession, caller: Caller, conversation_id: uuid.UU
         {
             **summary.model_dump(),
             "last_role": messages[-1].role if messages else None,
-            "customer_id": row.customer_id,
             "messages": [m.event() for m in messages],
         }
     )

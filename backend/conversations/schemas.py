@@ -46,7 +46,6 @@ class ConversationPage(Output):
 
 
 class ConversationDetail(ConversationOut):
-    customer_id: uuid.UUID | None = Field(description="The patient's record, once the conversation knows it")
     messages: list[ChatMessageOut]
 
 

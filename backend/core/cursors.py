@@ -10,7 +10,7 @@ from datetime import datetime
 from backend.core.errors import ValidationFailed
 
 
-def encode(at: datetime, row_id: uuid.UUID | int) -> str:
+def encode(at: datetime, row_id: uuid.UUID | int | str) -> str:
     return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
 
 

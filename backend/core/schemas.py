@@ -8,13 +8,23 @@ from datetime import time
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 # A phone number in E.164 form, as Twilio sends and expects them: "+16175550100".
 E164_PATTERN = r"^\+[1-9]\d{6,14}$"
+
+
+# A wall-clock time of day in the tenant's timezone ("09:00" or "09:00:00"). Declared as a
+# pattern, not `format: time`: that format is RFC 3339's full-time, which requires an offset.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "examples": ["09:00"]}
+    ),
+]
 
 
 class Input(BaseModel):
@@ -75,8 +85,8 @@ class TenantSettings(Input):
     )
     # Non-urgent texts (reminders, offers, follow-ups) wait until the quiet hours are over, in the
     # recipient's timezone.
-    quiet_hours_start: time = time(21, 0)
-    quiet_hours_end: time = time(8, 0)
+    quiet_hours_start: LocalTime = time(21, 0)
+    quiet_hours_end: LocalTime = time(8, 0)
     follow_up_cooldown_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
     follow_up_max_per_week: int = Field(default=2, ge=0, le=20)
     # How long a waitlist patient has the freed slot to themselves before the next one is asked.
@@ -107,19 +117,21 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
-_ERROR_MEANINGS = {
-    401: "No API key, or one that is invalid or revoked",
-    403: "The key may not do this",
+ERROR_MEANINGS = {
+    401: "No credentials, or ones that are invalid, revoked or expired",
+    403: "These credentials may not do this (or the CSRF token is missing or wrong)",
     404: "Not found (another tenant's object is answered the same way)",
     409: "In conflict with the current state; the message says which",
     410: "Gone",
     422: "The request is invalid; `details.errors` lists each field",
+    423: "Locked: too many failed attempts; try again later",
+    429: "Too many requests; retry after the time in `Retry-After`",
 }
 
 
 def error_responses(*codes: int, **meanings: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the errors an operation can give (`status_410="…"` to word one)."""
     return {
-        code: {"model": ErrorOut, "description": meanings.get(f"status_{code}", _ERROR_MEANINGS[code])}
+        code: {"model": ErrorOut, "description": meanings.get(f"status_{code}", ERROR_MEANINGS[code])}
         for code in codes
     }

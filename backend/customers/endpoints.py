@@ -16,7 +16,7 @@ from backend.tenants.deps import TenantCaller
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
 
-def _detail(customer: Customer) -> CustomerDetailOut:
+def customer_detail(customer: Customer) -> CustomerDetailOut:
     return CustomerDetailOut(
         id=customer.id,
         name=customer.name,
@@ -40,7 +40,7 @@ async def get_customer(customer_id: uuid.UUID, caller: TenantCaller, db: Db) -> 
     """A customer with their consent to texts and e-mails: whether, where from, and since when."""
 
     async def work(session: AsyncSession) -> CustomerDetailOut:
-        return _detail(await customers.find(session, caller.tenant, customer_id))
+        return customer_detail(await customers.find(session, caller.tenant, customer_id))
 
     return await db.transaction(work)
 
@@ -60,6 +60,6 @@ async def change_consent(
             if granted is not None
         }
         await customers.set_consent(session, caller, customer, changes, "api", now)
-        return _detail(customer)
+        return customer_detail(customer)
 
     return await db.transaction(work)

@@ -2,56 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Literal
-
-from fastapi import APIRouter, Query
-from sqlalchemy import select
+from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
 from backend.core.context import TenantContext
 from backend.core.deps import Db
 from backend.core.errors import NotFound, ValidationFailed
+from backend.core.schemas import error_responses
 from backend.messaging import message_templates
 from backend.messaging.message_templates import KINDS, PARTS, Part
-from backend.messaging.models import OutboxMessage
 from backend.messaging.schemas import (
     MessageTemplateIn,
     MessageTemplateOut,
-    NotificationOut,
-    NotificationPage,
     SegmentsOut,
 )
 from backend.tenants.deps import OwnerCaller, TenantCaller
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
-
-OutboxStatus = Literal[
-    "pending", "sending", "sent", "failed", "permanently_failed", "rate_limited", "opted_out", "suppressed"
-]
-
-
-@router.get("/notifications", response_model=NotificationPage)
-async def list_notifications(
-    caller: TenantCaller,
-    db: Db,
-    status: Annotated[list[OutboxStatus] | None, Query()] = None,
-    appointment_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> NotificationPage:
-    """Messages queued and sent, newest first: what went to whom, and what became of it."""
-
-    async def work(session: AsyncSession) -> NotificationPage:
-        query = select(OutboxMessage).where(OutboxMessage.tenant_id == caller.tenant.id)
-        if status:
-            query = query.where(OutboxMessage.status.in_(status))
-        if appointment_id is not None:
-            query = query.where(OutboxMessage.appointment_id == appointment_id)
-        rows = await session.execute(query.order_by(OutboxMessage.created_at.desc()).limit(limit))
-        return NotificationPage(items=[NotificationOut.model_validate(row) for row in rows.scalars()])
-
-    return await db.transaction(work)
 
 
 @router.get("/message-templates", response_model=list[MessageTemplateOut])
@@ -87,6 +55,19 @@ async def put_template(
         return _template_out(caller.tenant, kind, part, {part: body.source})
 
     return await db.transaction(work)
+
+
+@router.post(
+    "/message-templates/{kind}/{part}/preview",
+    response_model=MessageTemplateOut,
+    responses=error_responses(401, 403, 422, status_422="It does not render, or the sample SMS is too long"),
+)
+async def preview_template(
+    kind: str, part: Part, body: MessageTemplateIn, caller: TenantCaller
+) -> MessageTemplateOut:
+    """How this wording would read (with sample details) and its SMS segments; nothing is saved."""
+    message_templates.check_override(kind, part, body.source, caller.tenant.profile, caller.tenant.name)
+    return _template_out(caller.tenant, kind, part, {part: body.source})
 
 
 @router.delete("/message-templates/{kind}/{part}", response_model=MessageTemplateOut)

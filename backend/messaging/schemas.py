@@ -32,6 +32,7 @@ class NotificationOut(Output):
 
 class NotificationPage(Output):
     items: list[NotificationOut]
+    next_cursor: str | None = None
 
 
 class SegmentsOut(Output):

@@ -58,7 +58,7 @@ async def create(
     services = []
     links: dict[uuid.UUID, list[uuid.UUID]] = {}
     for spec in service_specs:
-        service = _new_service(tenant_id, spec)
+        service = new_service(tenant_id, spec)
         services.append(service)
         links[service.id] = [by_name[name].id for name in spec.providers]
     session.add_all(services)
@@ -96,15 +96,12 @@ async def list_providers(
 
 
 async def list_services(
-    session: AsyncSession, tenant: TenantContext
+    session: AsyncSession, tenant: TenantContext, *, with_inactive: bool = False
 ) -> tuple[list[Service], dict[uuid.UUID, list[uuid.UUID]]]:
-    services = list(
-        (
-            await session.execute(
-                select(Service).where(Service.tenant_id == tenant.id, Service.active).order_by(Service.name)
-            )
-        ).scalars()
-    )
+    query = select(Service).where(Service.tenant_id == tenant.id).order_by(Service.name)
+    if not with_inactive:
+        query = query.where(Service.active)
+    services = list((await session.execute(query)).scalars())
     links: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
     rows = await session.execute(
         select(ServiceProvider.service_id, ServiceProvider.provider_id).where(
@@ -160,7 +157,7 @@ async def delete_closure(session: AsyncSession, caller: Caller, closure_id: uuid
     audit.record(session, caller, "closure.deleted", "closure", closure_id)
 
 
-def _new_service(tenant_id: uuid.UUID, spec: ServiceIn) -> Service:
+def new_service(tenant_id: uuid.UUID, spec: ServiceIn) -> Service:
     return Service(
         id=uuid.uuid4(),
         tenant_id=tenant_id,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.commands import run_command
 from backend.core.deps import Db, Now
+from backend.core.schemas import error_responses
 from backend.scheduling import availability, catalog
 from backend.scheduling.models import Closure
 from backend.scheduling.presenters import provider_out, service_out, slot_out
@@ -41,10 +42,14 @@ def _closure_out(closure: Closure, caller: TenantCaller) -> ClosureOut:
     )
 
 
-@router.get("/services", response_model=list[ServiceOut])
-async def list_services(caller: TenantCaller, db: Db) -> list[ServiceOut]:
+@router.get("/services", response_model=list[ServiceOut], responses=error_responses(401, 403, 422))
+async def list_services(
+    caller: TenantCaller,
+    db: Db,
+    include_inactive: Annotated[bool, Query(description="Also services no longer offered")] = False,
+) -> list[ServiceOut]:
     async def work(session: AsyncSession) -> list[ServiceOut]:
-        services, links = await catalog.list_services(session, caller.tenant)
+        services, links = await catalog.list_services(session, caller.tenant, with_inactive=include_inactive)
         return [service_out(s, links.get(s.id, [])) for s in services]
 
     return await db.transaction(work)
@@ -67,7 +72,9 @@ async def list_closures(caller: TenantCaller, db: Db) -> list[ClosureOut]:
     return await db.transaction(work)
 
 
-@router.post("/closures", status_code=201, response_model=ClosureOut)
+@router.post(
+    "/closures", status_code=201, response_model=ClosureOut, responses=error_responses(401, 403, 404, 422)
+)
 async def add_closure(body: ClosureIn, caller: OwnerCaller, request: Request) -> JSONResponse:
     """Close a provider (or, without one, the whole practice) for a period: holidays, training days.
 
@@ -82,7 +89,7 @@ async def add_closure(body: ClosureIn, caller: OwnerCaller, request: Request) ->
     )
 
 
-@router.delete("/closures/{closure_id}", status_code=204)
+@router.delete("/closures/{closure_id}", status_code=204, responses=error_responses(401, 403, 404, 422))
 async def delete_closure(closure_id: uuid.UUID, caller: OwnerCaller, db: Db) -> None:
     await db.transaction(lambda session: catalog.delete_closure(session, caller, closure_id))
 

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from backend.core.schemas import WEEKDAYS, Input, Name, Output
+from backend.core.schemas import WEEKDAYS, Input, LocalTime, Name, Output
 from backend.customers.schemas import CustomerIn, CustomerOut
 
 
 class HoursIn(Input):
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
 
     @model_validator(mode="after")
     def _order(self) -> HoursIn:
@@ -101,8 +101,8 @@ class CancelIn(Input):
 
 class HoursOut(Output):
     weekday: str
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
 
 
 class ProviderOut(Output):
@@ -166,3 +166,34 @@ class AppointmentOut(Output):
 class AppointmentPage(Output):
     items: list[AppointmentOut]
     next_cursor: str | None
+
+
+class ProviderPatch(Input):
+    name: Name | None = None
+    kind: Literal["person", "room"] | None = None
+    active: bool | None = Field(default=None, description="false: no new bookings; existing ones stay")
+
+
+class WeekHoursIn(Input):
+    """A provider's whole week: every open interval. A break is the gap between two intervals."""
+
+    hours: list[HoursIn] = Field(max_length=100)
+
+    @model_validator(mode="after")
+    def _no_overlapping_hours(self) -> WeekHoursIn:
+        ProviderIn(name="check", hours=self.hours)
+        return self
+
+
+class ServicePatch(Input):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=30
+    )
+    duration_minutes: int | None = Field(default=None, ge=5, le=720)
+    buffer_minutes: int | None = Field(default=None, ge=0, le=240)
+    provider_ids: list[uuid.UUID] | None = Field(
+        default=None, max_length=200, description="Who gives it; empty means every provider"
+    )
+    active: bool | None = Field(default=None, description="false: no longer offered; past bookings stay")
