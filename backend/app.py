@@ -26,8 +26,10 @@ from backend.core import http_errors, idempotency
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.openapi_errors import document_errors
+from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
 from backend.customers import endpoints as customers
+from backend.dashboard import site as dashboard
 from backend.events import stream_endpoints as event_stream
 from backend.events import webhook_endpoints as webhooks
 from backend.events.documentation import document_webhooks
@@ -137,6 +139,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.settings = settings
     app.state.db = db
     app.state.redis = redis
+    app.state.rate_limits = RateLimits(settings.redis_url)
     app.state.webchat = chat_service
     app.state.chat_server = webchat.create_server(chat_service, manager)
     staff_socket.register(app.state.chat_server, db, settings)
@@ -173,6 +176,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     )
     for router in (module.router for module in routers):
         app.include_router(router)
+    dashboard.install(app)
     document_webhooks(app)
     document_errors(app)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,9 +18,11 @@ import uvicorn
 from backend.app import asgi, create_app
 from backend.core import embedded, logs, migrations
 from backend.core.db import Database
+from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
 from backend.events import signing_secrets
 from backend.tenants import demo
+from backend.tenants import staff as staff_accounts
 from backend.worker import run as run_worker
 
 log = logging.getLogger("frontdesk")
@@ -46,6 +50,8 @@ def _remember(path: Path, key: str) -> None:
 def _seed_demo(settings: Settings) -> demo.DemoTenant:
     key_file = settings.data_dir / "demo_api_key"
     widget_file = settings.data_dir / "demo_widget_key"
+    password_file = settings.data_dir / "demo_owner_password"
+    password = _remembered(password_file) or secrets.token_urlsafe(12)
     # The demo page is served by this server, so the widget key allows this server's own origins.
     served = {f"http://{host}:{settings.port}" for host in (settings.host, "localhost", "127.0.0.1")}
     origins = sorted(served | {settings.public_base_url.rstrip("/").lower()})
@@ -53,13 +59,14 @@ def _seed_demo(settings: Settings) -> demo.DemoTenant:
     async def seed() -> demo.DemoTenant:
         db = Database(settings)
         try:
-            return await demo.seed(db, _remembered(key_file), _remembered(widget_file), origins)
+            return await demo.seed(db, _remembered(key_file), _remembered(widget_file), origins, password)
         finally:
             await db.dispose()
 
     tenant = asyncio.run(seed())
     _remember(key_file, tenant.api_key)
     _remember(widget_file, tenant.widget_key)
+    _remember(password_file, password)
     return tenant
 
 
@@ -71,6 +78,8 @@ def _print_demo(settings: Settings, tenant: demo.DemoTenant) -> None:
         f"  API key:     {tenant.api_key}\n"
         f"  Admin secret is in {settings.data_dir / 'admin_secret'} (header X-Admin-Secret)\n"
         f"  Demo page:   {base}/demo  (the chat widget on a sample clinic site)\n"
+        f"  Workspace:   {base}/app  sign in as {tenant.owner_email}, password in "
+        f"{settings.data_dir / 'demo_owner_password'}\n"
         f"  API docs:    {base}/docs\n"
         f"  Try:         curl -H 'Authorization: Bearer {tenant.api_key}' {base}/api/v1/services\n",
         flush=True,
@@ -152,6 +161,29 @@ def seed_demo(args: argparse.Namespace) -> None:
     _print_demo(settings, _seed_demo(settings))
 
 
+def create_owner(args: argparse.Namespace) -> None:
+    """A first (or another) owner for a clinic; the password is asked for, never an argument."""
+    settings = _prepared_settings()
+    password = os.environ.get("FRONTDESK_OWNER_PASSWORD") or getpass.getpass("Password (10+ characters): ")
+
+    async def run() -> str:
+        db = Database(settings)
+        try:
+            return await db.transaction(
+                lambda session: staff_accounts.create_owner_for(
+                    session, args.tenant, args.email, args.name, password
+                )
+            )
+        finally:
+            await db.dispose()
+
+    try:
+        tenant_name = asyncio.run(run())
+    except AppError as problem:
+        raise SystemExit(f"frontdesk create-owner: {problem.message}") from None
+    print(f"{args.email} is now an owner of {tenant_name}; sign in at {settings.public_base_url}/app")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="frontdesk", description="Frontdesk AI receptionist server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +210,12 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(
         run=seed_demo
     )
+
+    owner_cmd = commands.add_parser("create-owner", help="add an owner to a clinic (asks for the password)")
+    owner_cmd.add_argument("--tenant", required=True, help="the clinic's slug")
+    owner_cmd.add_argument("--email", required=True)
+    owner_cmd.add_argument("--name", required=True)
+    owner_cmd.set_defaults(run=create_owner)
 
     args = parser.parse_args(argv)
     args.run(args)

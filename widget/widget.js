@@ -3,7 +3,8 @@
  *   <script src="https://frontdesk.example/widget.js" data-key="pk_live_..."></script>
  * Optional: data-title="Clinic name", data-open="true".
  *
- * No dependencies. Speaks Socket.IO v5 (Engine.IO v4) over WebSocket directly, and falls back to
+ * Speaks Socket.IO with the official socket.io-client (vendored in widget/vendor, bundled into this
+ * one script by the server, kept out of the host page's globals), over WebSocket; falls back to
  * the REST chat endpoints when WebSocket is unavailable. Styles live in a Shadow DOM so the host
  * page and the widget never restyle each other. The resume token and the last sequence number are
  * kept in localStorage, so a reload continues the same conversation.
@@ -59,6 +60,9 @@
     ".msg{max-width:85%;padding:8px 12px;border-radius:14px;white-space:pre-wrap;word-wrap:break-word;line-height:1.35}" +
     ".patient{align-self:flex-end;background:#0f766e;color:#fff;border-bottom-right-radius:4px}" +
     ".assistant{align-self:flex-start;background:#fff;border:1px solid #e5e7eb;border-bottom-left-radius:4px}" +
+    ".staff{align-self:flex-start;background:#ecfdf5;border:1px solid #a7f3d0;border-bottom-left-radius:4px}" +
+    ".staff .author{display:block;font-size:12px;color:#047857;font-weight:600}" +
+    ".system{align-self:center;background:none;color:#4b5563;font-size:13px;text-align:center}" +
     ".pending{opacity:.6}" +
     ".notice{align-self:center;font-size:13px;color:#991b1b;background:#fee2e2;padding:6px 10px;border-radius:8px}" +
     ".card{align-self:flex-start;border:1px solid #99f6e4;background:#f0fdfa;border-radius:12px;padding:10px 12px;min-width:220px}" +
@@ -172,7 +176,11 @@
       mine.el.classList.remove("pending");
       delete pending[m.client_message_id];
     } else {
-      bubble(m.role, m.text);
+      var el = bubble(m.role, m.text);
+      if (m.role === "staff" && m.author) {
+        var who = document.createElement("span"); who.className = "author"; who.textContent = m.author;
+        el.insertBefore(who, el.firstChild);
+      }
     }
     if (m.card) card(m.card);
     if (m.role === "assistant") showChips(m.quick_replies);
@@ -210,23 +218,15 @@
     Object.keys(pending).forEach(function (id) { transport.send(id, pending[id]); });
   }
 
-  // ---- Socket.IO over WebSocket ----
+  // ---- Socket.IO (the official client, bundled into this script by the server) ----
   function SocketTransport() {
-    var ws = null, acks = {}, nextAck = 1, attempts = 0, everOpened = false, refused = false;
-    var self = this;
-
-    function packet(type, data, ackFn) {
-      var id = "";
-      if (ackFn) { id = String(nextAck++); acks[id] = ackFn; }
-      ws.send(type + id + (data === undefined ? "" : JSON.stringify(data)));
-    }
-    function emit(event, data, ackFn) { packet("42", [event, data], ackFn); }
+    var socket = null, everConnected = false, failures = 0;
 
     function onConnected() {
-      attempts = 0;
+      everConnected = true;
       setStatus("online", "Online");
       // After a reload the log is empty: ask for everything; after a reconnect, what was missed.
-      emit("hello", { last_seq: lastSeq }, function (reply) {
+      socket.emit("hello", { last_seq: lastSeq }, function (reply) {
         if (reply && reply.token) save({ token: reply.token });
         (reply && reply.messages || []).forEach(render);
         if (!(reply && reply.messages && reply.messages.length) && lastSeq === 0) greet();
@@ -234,52 +234,32 @@
       });
     }
 
-    function handle(raw) {
-      var type = raw.charAt(0);
-      if (type === "0") { // Engine.IO open
-        packet("40", { key: KEY, token: load().token || null });
-        return;
-      }
-      if (type === "2") { ws.send("3"); return; } // ping -> pong
-      if (type !== "4") return;
-      var kind = raw.charAt(1), body = raw.slice(2);
-      if (kind === "0") { onConnected(); return; }
-      if (kind === "4") {
-        refused = true;
-        var reason = "";
-        try { reason = JSON.parse(body).message; } catch (e) { reason = body; }
-        setStatus("refused", "Unavailable");
-        notice("Chat unavailable: " + reason);
-        ws.close();
-        return;
-      }
-      var match = /^(\d*)(.*)$/.exec(body);
-      var id = match[1], payload = match[2] ? JSON.parse(match[2]) : [];
-      if (kind === "3" && acks[id]) { var fn = acks[id]; delete acks[id]; fn(payload[0]); return; }
-      if (kind === "2") {
-        if (payload[0] === "message") render(payload[1]);
-        else if (payload[0] === "typing") typing.textContent = payload[1] && payload[1].on ? TITLE + " is typing…" : "";
-      }
-    }
-
-    function open() {
-      ws = new WebSocket(BASE.replace(/^http/, "ws") + "/socket.io/?EIO=4&transport=websocket");
-      ws.onopen = function () { everOpened = true; };
-      ws.onmessage = function (e) { handle(String(e.data)); };
-      ws.onclose = function () {
-        if (refused) return;
-        attempts += 1;
-        if (!everOpened && attempts >= 2) { useFallback(); return; }
+    this.start = function () {
+      // WebSocket only: long-polling would need sticky sessions across API processes; a browser
+      // without WebSocket uses the stateless REST fallback instead.
+      socket = io(BASE, {
+        transports: ["websocket"],
+        reconnectionDelayMax: RECONNECT_MAX_MS,
+        auth: function (give) { give({ key: KEY, token: load().token || null }); }
+      });
+      socket.on("connect", onConnected);
+      socket.on("disconnect", function () { setStatus("connecting", "Reconnecting…"); });
+      socket.on("connect_error", function (error) {
+        if (!socket.active) { // the server refused us: say why, and stop
+          setStatus("refused", "Unavailable");
+          notice("Chat unavailable: " + error.message);
+          return;
+        }
+        failures += 1;
+        if (!everConnected && failures >= 2) { socket.close(); useFallback(); return; }
         setStatus("connecting", "Reconnecting…");
-        var delay = Math.min(RECONNECT_MAX_MS, 500 * Math.pow(2, attempts)) * (0.5 + Math.random() / 2);
-        setTimeout(open, delay);
-      };
-    }
-
-    self.start = open;
-    self.send = function (id, msg) {
-      if (!ws || ws.readyState !== 1) return; // resent after reconnecting
-      emit("message", { text: msg.text, choice: msg.choice, client_message_id: id }, function (reply) {
+      });
+      socket.on("message", render);
+      socket.on("typing", function (data) { typing.textContent = data && data.on ? TITLE + " is typing…" : ""; });
+    };
+    this.send = function (id, msg) {
+      if (!socket || !socket.connected) return; // resent after reconnecting
+      socket.emit("message", { text: msg.text, choice: msg.choice, client_message_id: id }, function (reply) {
         if (reply && reply.ok === false) failed(id, reply.error);
       });
     };

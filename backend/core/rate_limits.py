@@ -25,8 +25,10 @@ def storage_uri(redis_url: str) -> str:
 
 
 class RateLimits:
-    def __init__(self, redis_url: str) -> None:
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri(redis_url)))
+    def __init__(self, redis_url: str | None) -> None:
+        # Without Redis (a single process in a test) the counts live in this process.
+        uri = storage_uri(redis_url) if redis_url else "async+memory://"
+        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
 
     async def exceeded(self, limit: str | RateLimitItem, *key: str) -> float | None:
         """Seconds until `key` may go again if it is over `limit`, else None (nothing counted)."""

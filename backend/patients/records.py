@@ -24,8 +24,9 @@ EXPORT_VERSION = 1
 
 
 async def export(
-    session: AsyncSession, caller: Caller, customer_id: uuid.UUID, now: datetime
+    session: AsyncSession, caller: Caller, customer_id: uuid.UUID, now: datetime, *, as_download: bool = True
 ) -> dict[str, Any]:
+    """Everything held about the patient; a download (not the profile page reading it) is audited."""
     customer = await find(session, caller.tenant, customer_id)
     person = customer_records.person(customer)
     exported = {
@@ -38,7 +39,8 @@ async def export(
         **await message_records.held_about(session, person),
         **await phone_records.held_about(session, person),
     }
-    audit.record(session, caller, "customer.exported", "customer", customer.id)
+    if as_download:
+        audit.record(session, caller, "customer.exported", "customer", customer.id)
     return exported
 
 

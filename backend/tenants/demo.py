@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.context import Caller
 from backend.core.db import Database
-from backend.tenants import api_keys
+from backend.tenants import api_keys, staff
 from backend.tenants import service as tenants
 from backend.tenants.schemas import TenantCreate
 
 DEMO_SLUG = "demo-dental"
+DEMO_OWNER_EMAIL = "owner@demo-dental.example"
 
 _WEEKDAY_HOURS = [
     {"weekday": day, "opens_at": opens, "closes_at": closes}
@@ -66,16 +69,18 @@ class DemoTenant:
     created: bool
     api_key: str
     widget_key: str
+    owner_email: str
 
 
 async def seed(
-    db: Database, remembered_key: str, remembered_widget_key: str, origins: list[str]
+    db: Database, remembered_key: str, remembered_widget_key: str, origins: list[str], owner_password: str
 ) -> DemoTenant:
     """Create the demo tenant once; on later runs reuse it and the remembered keys if they still work.
 
     Only a key's hash is in the database, so the caller keeps the plain demo keys in the
     (git-ignored) data directory; a lost or revoked one is replaced by a fresh key. The widget key
-    must allow `origins` (where the demo page is served); one that does not is replaced too.
+    must allow `origins` (where the demo page is served); one that does not is replaced too. The
+    demo owner signs in to the workspace with `owner_password` (set again if it no longer matches).
     """
     now = datetime.now(UTC)
 
@@ -94,9 +99,20 @@ async def seed(
             if await _still_valid(session, remembered_widget_key, "publishable", origins, now)
             else (await api_keys.issue(session, tenant_id, "publishable", "demo widget", origins)).key
         )
-        return DemoTenant(name, created, api_key, widget_key)
+        await _demo_owner(session, tenant_id, owner_password)
+        return DemoTenant(name, created, api_key, widget_key, DEMO_OWNER_EMAIL)
 
     return await db.transaction(work)
+
+
+async def _demo_owner(session: AsyncSession, tenant_id: uuid.UUID, password: str) -> None:
+    owner = await staff.by_email(session, DEMO_OWNER_EMAIL)
+    if owner is None:
+        caller = Caller(await tenants.get_context(session, tenant_id), "system:demo-seed", "demo-seed")
+        await staff.create_owner(session, caller, DEMO_OWNER_EMAIL, "Dana Demo", password)
+    elif owner.password_hash is None or not staff.passwords.verify(password, owner.password_hash):
+        owner.password_hash = staff.passwords.hash(password)
+        owner.failed_logins, owner.locked_until = 0, None
 
 
 async def _still_valid(session: AsyncSession, key: str, kind: str, origins: list[str], now: datetime) -> bool:

@@ -87,6 +87,16 @@ async def create_owner(
     return user
 
 
+async def create_owner_for(session: AsyncSession, slug: str, email: str, name: str, password: str) -> str:
+    """The CLI's `create-owner`: an owner for the clinic with this slug; returns the clinic's name."""
+    tenant = await tenants.get_by_slug(session, slug)
+    if tenant is None:
+        raise NotFound(f"no clinic with the slug {slug!r}")
+    context = await tenants.get_context(session, tenant.id)
+    await create_owner(session, Caller(context, "system:cli", "create-owner"), email, name, password)
+    return context.name
+
+
 async def invite(
     session: AsyncSession, caller: Caller, settings: Settings, email: str, name: str, role: str, now: datetime
 ) -> tuple[StaffUser, str]:

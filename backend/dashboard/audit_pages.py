@@ -1,0 +1,47 @@
+"""The audit log viewer: filters by actor, action, object and date, a page at a time (owners)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from backend.core.deps import Db
+from backend.core.errors import Forbidden
+from backend.dashboard.render import PREFIX, StaffPage
+from backend.tenants import audit_endpoints
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+async def audit_page(
+    page: StaffPage,
+    db: Db,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    entity_type: Annotated[str | None, Query(max_length=50)] = None,
+    entity_id: Annotated[str | None, Query(max_length=100)] = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    if not page.caller.is_owner:
+        raise Forbidden("only an owner of the clinic can read the audit log")
+    filters = {
+        "actor": actor or None,
+        "action": action or None,
+        "entity_type": entity_type or None,
+        "entity_id": entity_id or None,
+        "start": start,
+        "end": end,
+    }
+    found = await audit_endpoints.audit_log(page.caller, db, **filters, limit=50, cursor=cursor)
+    query = {
+        k if k not in ("start", "end") else {"start": "from", "end": "to"}[k]: v
+        for k, v in filters.items()
+        if v
+    }
+    return page.render("audit.html", "audit", found=found, filters=filters, query=query)

@@ -1,0 +1,88 @@
+"""Settings: the clinic, providers with their hours and breaks, services, closures, booking rules,
+reminders and quiet hours, message templates with a live preview, phone numbers, keys, team and
+webhooks with their delivery log. Owners only; read through the API's own handlers."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from backend.core.deps import Db
+from backend.core.errors import Forbidden
+from backend.core.event_catalogue import CATALOGUE
+from backend.core.schemas import WEEKDAYS
+from backend.dashboard.render import PREFIX, StaffPage
+from backend.events import webhook_endpoints as webhooks
+from backend.messaging import endpoints as templates_api
+from backend.scheduling import catalog_endpoints as catalogue
+from backend.scheduling.schemas import ProviderOut
+from backend.telephony import phone_number_endpoints as numbers
+from backend.tenants import endpoints as tenant_api
+from backend.tenants import team_endpoints as team
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def _owner(page: StaffPage) -> None:
+    if not page.caller.is_owner:
+        raise Forbidden("only an owner of the clinic can change its settings")
+
+
+def hours_text(provider: ProviderOut) -> str:
+    """The week as the hours box shows it: one line per day, breaks as the gaps."""
+    lines = []
+    for day in WEEKDAYS:
+        spans = [f"{h.opens_at:%H:%M}-{h.closes_at:%H:%M}" for h in provider.hours if h.weekday == day]
+        lines.append(f"{day} {', '.join(spans)}".rstrip())
+    return "\n".join(lines)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def settings_page(page: StaffPage, db: Db) -> HTMLResponse:
+    _owner(page)
+    caller = page.caller
+    providers = await catalogue.list_providers(caller, db)
+    return page.render(
+        "settings.html",
+        "settings",
+        tenant=await tenant_api.get_tenant(caller),
+        providers=providers,
+        provider_names={p.id: p.name for p in providers},
+        hours_text=hours_text,
+        services=await catalogue.list_services(caller, db, include_inactive=True),
+        closures=await catalogue.list_closures(caller, db),
+        message_templates=await templates_api.list_templates(caller, db),
+    )
+
+
+@router.get("/settings/connections", response_class=HTMLResponse)
+async def connections_page(page: StaffPage, db: Db) -> HTMLResponse:
+    _owner(page)
+    caller = page.caller
+    return page.render(
+        "connections.html",
+        "settings",
+        numbers=await numbers.list_numbers(caller, db),
+        keys=await tenant_api.list_keys(caller, db),
+        team=await team.list_team(caller, db),
+        endpoints=await webhooks.list_endpoints(caller, db),
+        event_types=sorted(CATALOGUE),
+    )
+
+
+@router.get("/settings/webhooks/{endpoint_id}", response_class=HTMLResponse)
+async def webhook_page(
+    endpoint_id: uuid.UUID,
+    page: StaffPage,
+    db: Db,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    _owner(page)
+    endpoint = await webhooks.get_endpoint(endpoint_id, page.caller, db)
+    log = await webhooks.list_deliveries(
+        endpoint_id, page.caller, db, status=[], event_type=None, limit=50, cursor=cursor
+    )
+    return page.render("webhook.html", "settings", endpoint=endpoint, log=log)

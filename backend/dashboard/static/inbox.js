@@ -1,0 +1,167 @@
+// The inbox: the list and the open thread come from the conversations API and stay live through
+// the clinic's Socket.IO room; taking over, replying and handing back call the API.
+(function () {
+  "use strict";
+  var F = window.Frontdesk, config = window.FRONTDESK;
+  var root = document.querySelector(".inbox");
+  var list = root.querySelector(".conversations"), more = document.getElementById("more-conversations");
+  var filters = document.getElementById("inbox-filters");
+  var thread = root.querySelector(".messages"), reply = document.getElementById("reply");
+  var takeOver = document.getElementById("take-over"), handBack = document.getElementById("hand-back");
+  var current = null, shown = {}, nextCursor = null;
+  var CHANNELS = { web: "Web chat", sms: "Text", voice: "Phone" };
+
+  function query(cursor) {
+    var params = new URLSearchParams({ limit: "40" });
+    var data = new FormData(filters);
+    if (data.get("status")) params.set("status", data.get("status"));
+    if (data.get("channel")) params.set("channel", data.get("channel"));
+    if (data.get("today")) params.set("today", "true");
+    if (cursor) params.set("cursor", cursor);
+    return "/api/v1/conversations?" + params;
+  }
+
+  function item(c) {
+    var li = document.createElement("li"), b = document.createElement("button");
+    b.type = "button";
+    b.dataset.id = c.id;
+    if (current && current.id === c.id) b.setAttribute("aria-current", "true");
+    var top = document.createElement("strong"); top.textContent = c.patient;
+    var tag = document.createElement("span"); tag.className = "status " + c.status;
+    tag.textContent = c.status === "needs_human" ? "needs a person" : c.status;
+    var meta = document.createElement("small"); meta.className = "muted";
+    meta.textContent = " " + CHANNELS[c.channel] + (c.handler === "staff" ? " · with staff" : "") + " · " + new Date(c.updated_at).toLocaleString();
+    var last = document.createElement("div"); last.className = "muted"; last.textContent = c.last_text;
+    b.append(top, " ", tag, meta, last);
+    b.addEventListener("click", function () { open(c.id); });
+    li.appendChild(b);
+    return li;
+  }
+
+  function load(append) {
+    F.api("GET", query(append ? nextCursor : null)).then(function (result) {
+      if (!result.ok) { F.toast(F.describe(result.status, result.data)); return; }
+      if (!append) list.innerHTML = "";
+      if (!result.data.items.length && !append) {
+        var empty = document.createElement("li"); empty.className = "muted"; empty.style.padding = "10px";
+        empty.textContent = "No conversations match."; list.appendChild(empty);
+      }
+      result.data.items.forEach(function (c) { list.appendChild(item(c)); });
+      nextCursor = result.data.next_cursor;
+      more.hidden = !nextCursor;
+    });
+  }
+
+  function bubble(m) {
+    if (shown[m.seq]) return;
+    shown[m.seq] = true;
+    var el = document.createElement("div");
+    el.className = "msg " + m.role;
+    var who = document.createElement("small");
+    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "" })[m.role] + " · " + new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    el.appendChild(who);
+    el.appendChild(document.createTextNode(m.text));
+    if (m.card) {
+      var card = document.createElement("div"); card.className = "card";
+      card.setAttribute("role", "group");
+      card.setAttribute("aria-label", m.card.status === "cancelled" ? "Appointment cancelled" : "Appointment booked");
+      card.textContent = [m.card.service, m.card.when, m.card.provider, m.card.reference].filter(Boolean).join(" · ");
+      el.appendChild(card);
+    }
+    thread.appendChild(el);
+    thread.scrollTop = thread.scrollHeight;
+  }
+
+  function show(c) {
+    current = c;
+    document.getElementById("thread-title").textContent = c.patient + " · " + CHANNELS[c.channel];
+    var status = document.getElementById("thread-status");
+    status.hidden = false; status.className = "status " + c.status;
+    status.textContent = c.status === "needs_human" ? "needs a person" : c.status;
+    var mine = c.handler === "staff" && c.staff_id === config.staffId;
+    document.getElementById("thread-handler").textContent =
+      c.handler === "staff" ? (mine ? "You are answering" : "A colleague is answering") : "The receptionist is answering";
+    takeOver.hidden = c.handler === "staff";
+    handBack.hidden = c.handler !== "staff";
+    reply.hidden = !mine;
+    document.getElementById("urgent-label").hidden = c.channel === "web";
+    list.querySelectorAll("button[data-id]").forEach(function (b) {
+      if (b.dataset.id === c.id) b.setAttribute("aria-current", "true"); else b.removeAttribute("aria-current");
+    });
+  }
+
+  function open(id) {
+    F.api("GET", "/api/v1/conversations/" + id).then(function (result) {
+      if (!result.ok) { F.toast(F.describe(result.status, result.data)); return; }
+      thread.innerHTML = ""; shown = {};
+      show(result.data);
+      result.data.messages.forEach(bubble);
+      history.replaceState(null, "", "/app/inbox?open=" + id);
+      if (!reply.hidden) reply.text.focus();
+    });
+  }
+
+  function act(path, button) {
+    if (!current) return;
+    button.disabled = true;
+    F.api("POST", "/api/v1/conversations/" + current.id + "/" + path, undefined,
+      crypto.randomUUID ? crypto.randomUUID() : String(Math.random())).then(function (result) {
+      button.disabled = false;
+      if (!result.ok) { F.say(root.querySelector(".thread"), F.describe(result.status, result.data)); return; }
+      F.say(root.querySelector(".thread"), "");
+      show(result.data);
+      result.data.messages.forEach(bubble);
+      load(false);
+    });
+  }
+  takeOver.addEventListener("click", function () { act("takeover", takeOver); });
+  handBack.addEventListener("click", function () { act("handback", handBack); });
+
+  reply.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = reply.text.value.trim();
+    if (!text || !current) return;
+    var button = reply.querySelector("button");
+    button.disabled = true;
+    var key = reply.dataset.key || (reply.dataset.key = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()));
+    F.api("POST", "/api/v1/conversations/" + current.id + "/messages", { text: text, urgent: reply.urgent.checked }, key)
+      .then(function (result) {
+        button.disabled = false;
+        if (!result.ok) { F.say(root.querySelector(".thread"), F.describe(result.status, result.data)); return; }
+        delete reply.dataset.key;
+        F.say(root.querySelector(".thread"), "");
+        reply.text.value = "";
+        bubble(result.data.message);
+      }, function () { button.disabled = false; F.say(root.querySelector(".thread"), "Not sent: the server could not be reached. Your text is still here."); });
+  });
+  reply.text.addEventListener("input", function () {
+    var n = reply.text.value.length, gsm = /^[\x20-\x7E\n\r£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¡ÄÖÑÜ§¿äöñüà]*$/.test(reply.text.value);
+    var per = gsm ? (n > 160 ? 153 : 160) : (n > 70 ? 67 : 70);
+    document.getElementById("segments").textContent = current && current.channel !== "web" && n ? Math.ceil(n / per) + " text message(s)" : "";
+  });
+  reply.text.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) reply.requestSubmit();
+  });
+
+  filters.addEventListener("change", function () { load(false); });
+  more.addEventListener("click", function () { load(true); });
+
+  var socket = config.socket, timer = null;
+  if (socket) {
+    socket.on("conversation.message", function (event) {
+      if (current && event.conversation_id === current.id) bubble(event.message);
+      clearTimeout(timer); timer = setTimeout(function () { load(false); }, 300);
+    });
+    socket.on("conversation.updated", function (event) {
+      if (current && event.conversation_id === current.id) {
+        current.handler = event.handler; current.staff_id = event.staff_id; current.status = event.status;
+        show(current);
+      }
+      clearTimeout(timer); timer = setTimeout(function () { load(false); }, 300);
+    });
+    // After a reconnect, catch up on what the open thread missed.
+    socket.on("connect", function () { if (current) open(current.id); load(false); });
+  }
+  load(false);
+  if (root.dataset.open) open(root.dataset.open);
+})();

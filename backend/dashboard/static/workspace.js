@@ -1,0 +1,214 @@
+// The workspace's forms call the JSON API with the session's CSRF token. A form or button with
+// data-api="URL" (and data-method) sends its fields as JSON: names with dots nest ("customer.name"),
+// data-type says how to read a field (int, bool, list, lines, hours, json), data-optional leaves an
+// empty field out, data-zoned-date/-time pairs become one timestamp in the clinic's timezone.
+// Errors show the API's message next to the form; nothing is lost from the fields.
+(function () {
+  "use strict";
+  var config = window.FRONTDESK || {};
+
+  function toast(text) {
+    var box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 5000);
+  }
+
+  // The UTC offset (minutes) of a time zone at an instant, from the browser's own tz database.
+  function offsetAt(timeZone, instant) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit"
+    }).formatToParts(instant).forEach(function (p) { parts[p.type] = p.value; });
+    var asUtc = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
+    return Math.round((asUtc - instant.getTime()) / 60000);
+  }
+
+  // "2026-12-03" + "14:30" on the clinic's wall clock -> "2026-12-03T14:30:00-05:00".
+  function zoned(day, clock, timeZone) {
+    var naive = Date.parse(day + "T" + clock + ":00Z");
+    var offset = offsetAt(timeZone, new Date(naive));
+    offset = offsetAt(timeZone, new Date(naive - offset * 60000));
+    var sign = offset < 0 ? "-" : "+", abs = Math.abs(offset);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return day + "T" + clock + ":00" + sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+  }
+
+  function parseHours(text) {
+    // One line per day: "mon 09:00-12:00, 13:00-17:00"; the gap between intervals is a break.
+    var hours = [];
+    text.split("\n").forEach(function (line) {
+      var m = line.trim().match(/^(mon|tue|wed|thu|fri|sat|sun)\b\s*(.*)$/i);
+      if (!m) return;
+      m[2].split(",").forEach(function (span) {
+        var t = span.trim().match(/^(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})$/);
+        if (t) hours.push({ weekday: m[1].toLowerCase(), opens_at: t[1], closes_at: t[2] });
+      });
+    });
+    return hours;
+  }
+
+  function read(field) {
+    var type = field.dataset.type;
+    if (field.type === "checkbox") return field.checked;
+    var value = field.value;
+    if (type === "int") return value === "" ? null : Number(value);
+    if (type === "list") return value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+    if (type === "ints") return value.split(",").map(function (s) { return s.trim(); }).filter(Boolean).map(Number);
+    if (type === "lines") return value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
+    if (type === "hours") return parseHours(value);
+    if (type === "json") return value ? JSON.parse(value) : null;
+    if (type === "multi") return Array.prototype.filter.call(field.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+    return value;
+  }
+
+  function put(target, path, value) {
+    var keys = path.split("."), last = keys.pop();
+    keys.forEach(function (k) { target = target[k] = target[k] || {}; });
+    target[last] = value;
+  }
+
+  function body(form) {
+    var data = {}, zones = {};
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name || field.disabled || field.name === "csrf_token") return;
+      if ("zonedDate" in field.dataset || "zonedTime" in field.dataset) {
+        var entry = zones[field.name] = zones[field.name] || {};
+        entry["zonedDate" in field.dataset ? "day" : "clock"] = field.value;
+        return;
+      }
+      var value = read(field);
+      if ("optional" in field.dataset && (value === "" || value === null || (Array.isArray(value) && !value.length && field.dataset.type !== "multi"))) return;
+      put(data, field.name, value);
+    });
+    Object.keys(zones).forEach(function (name) {
+      if (zones[name].day && zones[name].clock) put(data, name, zoned(zones[name].day, zones[name].clock, config.timezone));
+    });
+    return data;
+  }
+
+  function say(scope, problem) {
+    var box = scope.querySelector("[role=alert]") || (scope.closest("dialog, section, main") || document).querySelector("[role=alert]");
+    if (!box) { toast(problem); return; }
+    if (!problem) { box.hidden = true; box.textContent = ""; return; }
+    box.textContent = problem;
+    box.hidden = false;
+    box.focus && box.setAttribute("tabindex", "-1");
+  }
+
+  function describe(status, payload) {
+    var error = payload && payload.error;
+    if (!error) return "Something went wrong (" + status + "). Nothing was changed; try again.";
+    var text = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+    if (error.code === "SLOT_TAKEN" || (status === 409 && /taken|booked|available|overlap/i.test(error.message))) {
+      text = "That time was just taken. Choose another time. (" + error.message + ")";
+    }
+    var fields = error.details && error.details.errors;
+    if (fields && fields.length > 1) text += " — " + fields.map(function (f) { return f.field + ": " + f.message; }).join("; ");
+    return text;
+  }
+
+  function api(method, url, data, key) {
+    var headers = { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, "Accept": "application/json" };
+    if (key) headers["Idempotency-Key"] = key;
+    return fetch(url, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: data === undefined ? undefined : JSON.stringify(data)
+    }).then(function (response) {
+      if (response.status === 401) { location.href = "/app/login?next=" + encodeURIComponent(location.pathname + location.search); }
+      return response.text().then(function (text) {
+        var payload = null;
+        try { payload = text ? JSON.parse(text) : null; } catch (e) { payload = null; }
+        return { ok: response.ok, status: response.status, data: payload };
+      });
+    });
+  }
+
+  function after(element, result) {
+    var then = element.dataset.then || "";
+    if (element.dataset.done) toast(element.dataset.done);
+    if (then === "reload") setTimeout(function () { location.reload(); }, element.dataset.done ? 300 : 0);
+    else if (then.indexOf("go:") === 0) location.href = then.slice(3).replace("{id}", result.data && result.data.id);
+    else if (then === "secret" && result.data) showSecret(result.data);
+    element.dispatchEvent(new CustomEvent("api:done", { detail: result.data, bubbles: true }));
+  }
+
+  function showSecret(data) {
+    var dialog = document.getElementById("secret-dialog");
+    if (!dialog) return;
+    dialog.querySelector("code").textContent = data.secret || data.key || data.signing_secret || JSON.stringify(data);
+    dialog.showModal();
+  }
+
+  function send(element, method, url, data) {
+    if (element.dataset.confirm && !window.confirm(element.dataset.confirm)) return;
+    var busy = element.tagName === "FORM" ? element.querySelector("button:not([type=button])") : element;
+    if (busy) busy.disabled = true;
+    var key = element.dataset.idempotencyKey || (element.dataset.idempotencyKey = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)));
+    api(method, url, data, method === "POST" ? key : null).then(function (result) {
+      if (busy) busy.disabled = false;
+      if (result.ok) { delete element.dataset.idempotencyKey; say(element, ""); after(element, result); }
+      else say(element, describe(result.status, result.data));
+    }, function () {
+      if (busy) busy.disabled = false;
+      say(element, "The server could not be reached. Nothing was lost: try again.");
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset || !form.dataset.api) return;
+    event.preventDefault();
+    var data;
+    try { data = body(form); } catch (e) { say(form, "Check the fields: " + e.message); return; }
+    send(form, form.dataset.method || "POST", form.dataset.api, data);
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-api]");
+    if (button && !button.form) {
+      send(button, button.dataset.method || "POST", button.dataset.api, button.dataset.body ? JSON.parse(button.dataset.body) : undefined);
+      return;
+    }
+    var opener = event.target.closest("[data-open-dialog]");
+    if (opener) document.getElementById(opener.dataset.openDialog).showModal();
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer) closer.closest("dialog").close();
+  });
+
+  // The waiting badge and a browser notification when a patient asks for a person.
+  function watchInbox() {
+    if (!window.io || !document.getElementById("waiting-badge")) return;
+    var socket = window.io("/staff", { transports: ["websocket", "polling"], withCredentials: true });
+    window.FRONTDESK.socket = socket;
+    var refresh = function () {
+      api("GET", "/api/v1/conversations?status=needs_human&limit=1").then(function (result) {
+        if (!result.ok) return;
+        var badge = document.getElementById("waiting-badge"), before = Number(badge.textContent) || 0;
+        badge.textContent = result.data.waiting;
+        badge.hidden = !result.data.waiting;
+        if (result.data.waiting > before) notify(result.data.items[0]);
+      });
+    };
+    var timer = null;
+    socket.on("conversation.message", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
+    socket.on("conversation.updated", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
+  }
+
+  function notify(conversation) {
+    toast("A patient is waiting for a person" + (conversation ? ": " + conversation.patient : ""));
+    if (!("Notification" in window)) return;
+    var show = function () {
+      var note = new Notification("A patient is waiting for a person", { body: conversation ? conversation.patient + ": " + conversation.last_text : "", tag: "frontdesk-waiting" });
+      note.onclick = function () { window.focus(); location.href = "/app/inbox" + (conversation ? "?open=" + conversation.id : ""); };
+    };
+    if (Notification.permission === "granted") show();
+    else if (Notification.permission === "default") Notification.requestPermission().then(function (p) { if (p === "granted") show(); });
+  }
+
+  window.Frontdesk = { api: api, toast: toast, zoned: zoned, say: say, describe: describe };
+  watchInbox();
+})();
