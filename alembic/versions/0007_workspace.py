@@ -23,6 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
+CONSENT_SOURCES = ("chat", "api", "keyword", "unknown")
 OUTBOX_STATUSES = (
     "pending",
     "sending",
@@ -140,6 +141,21 @@ def upgrade() -> None:
     )
 
     op.add_column("customers", sa.Column("erased_at", TS))
+    # An erased patient keeps no way to reach them.
+    op.drop_constraint("customers_contact_check", "customers")
+    op.create_check_constraint(
+        "customers_contact_check",
+        "customers",
+        "phone IS NOT NULL OR email IS NOT NULL OR erased_at IS NOT NULL",
+    )
+    # An erased patient's consents are withdrawn, with the erasure as their source.
+    for channel in ("sms", "email"):
+        op.drop_constraint(f"ck_customers_{channel}_consent_source", "customers")
+        op.create_check_constraint(
+            f"ck_customers_{channel}_consent_source",
+            "customers",
+            f"{channel}_consent_source IN ({', '.join(repr(s) for s in (*CONSENT_SOURCES, 'erased'))})",
+        )
     # Searching patients by name (case-insensitive prefix and substring).
     op.create_index("ix_customers_tenant_name", "customers", ["tenant_id", sa.text("lower(name)")])
     # The audit log viewer and the outbox list page newest first.
@@ -158,6 +174,25 @@ def downgrade() -> None:
     op.drop_index("ix_outbox_tenant_created", "notification_outbox")
     op.drop_index("ix_audit_log_tenant_id_desc", "audit_log")
     op.drop_index("ix_customers_tenant_name", "customers")
+    for channel in ("sms", "email"):
+        op.execute(
+            f"UPDATE customers SET {channel}_consent_source = 'unknown'"  # noqa: S608 (fixed names)
+            f" WHERE {channel}_consent_source = 'erased'"
+        )
+        op.drop_constraint(f"ck_customers_{channel}_consent_source", "customers")
+        op.create_check_constraint(
+            f"ck_customers_{channel}_consent_source",
+            "customers",
+            f"{channel}_consent_source IN ({', '.join(repr(s) for s in CONSENT_SOURCES)})",
+        )
+    op.execute(
+        "UPDATE customers SET email = 'erased@example.invalid'"
+        " WHERE erased_at IS NOT NULL AND phone IS NULL AND email IS NULL"
+    )
+    op.drop_constraint("customers_contact_check", "customers")
+    op.create_check_constraint(
+        "customers_contact_check", "customers", "phone IS NOT NULL OR email IS NOT NULL"
+    )
     op.drop_column("customers", "erased_at")
     op.drop_index("ix_conversations_inbox", "conversations")
     op.drop_constraint("conversation_messages_role_check", "conversation_messages")

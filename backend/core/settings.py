@@ -204,6 +204,11 @@ class Settings(BaseSettings):
         return KeyRing.parse(self.secrets_keys.get_secret_value())
 
     @property
+    def cookies_secure(self) -> bool:
+        """Workspace cookies only over HTTPS: in production, and wherever the public URL is https."""
+        return self.environment == "production" or self.public_base_url.startswith("https://")
+
+    @property
     def webhooks_reach_private_networks(self) -> bool:
         return self.webhook_allow_private_targets and self.environment != "production"
 

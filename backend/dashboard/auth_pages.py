@@ -49,7 +49,7 @@ def _form(request: Request, template: str, status_code: int = 200, **context: ob
 
 
 def _secure(request: Request) -> bool:
-    return request.app.state.settings.environment != "development"
+    return request.app.state.settings.cookies_secure
 
 
 def _form_ok(request: Request, given: str) -> bool:
