@@ -192,6 +192,8 @@ class LiveServer:
     base_url: str
     demo_key: str
     output: Path
+    owner_email: str
+    owner_password: str
 
 
 @pytest.fixture(scope="session")
@@ -239,7 +241,11 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         time.sleep(0.2)
     try:
         yield LiveServer(
-            base_url=base_url, demo_key=(data_dir / "demo_api_key").read_text().strip(), output=output
+            base_url=base_url,
+            demo_key=(data_dir / "demo_api_key").read_text().strip(),
+            output=output,
+            owner_email="owner@demo-dental.example",
+            owner_password=(data_dir / "demo_owner_password").read_text().strip(),
         )
     finally:
         process.terminate()

@@ -35,6 +35,11 @@ _NOT_NAMES = frozenset(
     patient customer client mom mum dad mother father wife husband son daughter""".split()
 )
 _NOT_NAMES = _NOT_NAMES | set(WEEKDAYS) | set(MONTHS)
+# "Call me" introduces a name ("call me Jo") or asks for a call ("call me back", "call me at 5").
+_CALL_ME_NOT_NAMES = _NOT_NAMES | frozenset(
+    "back later asap soon now tonight anytime whenever again first today tomorrow please when if "
+    "before after around between".split()
+)
 
 
 def find_email(text: str) -> str | None:
@@ -78,8 +83,10 @@ def find_name(text: str, *, expecting_name: bool, says_something_else: bool = Fa
     match = _NAME_LEAD.search(text)
     if match:
         words = _until_stop(match.group("name").split())
-        strong = not re.fullmatch(_WEAK_LEADS, match.group("lead").lower())
-        if words and (strong or words[0].lower() not in _NOT_NAMES):
+        lead = match.group("lead").lower()
+        strong = not re.fullmatch(_WEAK_LEADS, lead)
+        not_names = _CALL_ME_NOT_NAMES if lead == "call me" else _NOT_NAMES
+        if words and ((strong and lead != "call me") or words[0].lower() not in not_names):
             return _title(words)
     here = _NAME_HERE.match(text)
     if here and here.group(1).split()[0].lower() not in _NOT_NAMES:

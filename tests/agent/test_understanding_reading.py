@@ -210,3 +210,18 @@ def test_contact_details():
     assert find_name("I'm looking for a slot", expecting_name=False) is None
     assert find_name("it's for my son", expecting_name=False) is None
     assert find_name("tomorrow afternoon", expecting_name=True, says_something_else=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Can a person call me back?", None),
+        ("please call me later today", None),
+        ("could someone call me at 5pm", None),
+        ("call me asap about my filling", None),
+        ("call me Jo", "Jo"),
+        ("you can call me Jane Doe", "Jane Doe"),
+    ],
+)
+def test_call_me_names_a_person_only_when_a_name_follows(text, name):
+    assert find_name(text, expecting_name=False) == name
