@@ -51,7 +51,8 @@ def _seed_demo(settings: Settings) -> demo.DemoTenant:
     key_file = settings.data_dir / "demo_api_key"
     widget_file = settings.data_dir / "demo_widget_key"
     password_file = settings.data_dir / "demo_owner_password"
-    password = _remembered(password_file) or secrets.token_urlsafe(12)
+    remembered_password = _remembered(password_file)
+    password = remembered_password or secrets.token_urlsafe(12)
     # The demo page is served by this server, so the widget key allows this server's own origins.
     served = {f"http://{host}:{settings.port}" for host in (settings.host, "localhost", "127.0.0.1")}
     origins = sorted(served | {settings.public_base_url.rstrip("/").lower()})
@@ -59,7 +60,14 @@ def _seed_demo(settings: Settings) -> demo.DemoTenant:
     async def seed() -> demo.DemoTenant:
         db = Database(settings)
         try:
-            return await demo.seed(db, _remembered(key_file), _remembered(widget_file), origins, password)
+            return await demo.seed(
+                db,
+                _remembered(key_file),
+                _remembered(widget_file),
+                origins,
+                password,
+                new_password=not remembered_password,
+            )
         finally:
             await db.dispose()
 

@@ -73,14 +73,21 @@ class DemoTenant:
 
 
 async def seed(
-    db: Database, remembered_key: str, remembered_widget_key: str, origins: list[str], owner_password: str
+    db: Database,
+    remembered_key: str,
+    remembered_widget_key: str,
+    origins: list[str],
+    owner_password: str,
+    *,
+    new_password: bool = False,
 ) -> DemoTenant:
     """Create the demo tenant once; on later runs reuse it and the remembered keys if they still work.
 
     Only a key's hash is in the database, so the caller keeps the plain demo keys in the
     (git-ignored) data directory; a lost or revoked one is replaced by a fresh key. The widget key
     must allow `origins` (where the demo page is served); one that does not is replaced too. The
-    demo owner signs in to the workspace with `owner_password` (set again if it no longer matches).
+    demo owner signs in to the workspace with `owner_password`, set when the owner is made, and
+    again when the caller had lost the remembered one (`new_password`).
     """
     now = datetime.now(UTC)
 
@@ -99,18 +106,18 @@ async def seed(
             if await _still_valid(session, remembered_widget_key, "publishable", origins, now)
             else (await api_keys.issue(session, tenant_id, "publishable", "demo widget", origins)).key
         )
-        await _demo_owner(session, tenant_id, owner_password)
+        await _demo_owner(session, tenant_id, owner_password, new_password)
         return DemoTenant(name, created, api_key, widget_key, DEMO_OWNER_EMAIL)
 
     return await db.transaction(work)
 
 
-async def _demo_owner(session: AsyncSession, tenant_id: uuid.UUID, password: str) -> None:
+async def _demo_owner(session: AsyncSession, tenant_id: uuid.UUID, password: str, new_password: bool) -> None:
     owner = await staff.by_email(session, DEMO_OWNER_EMAIL)
     if owner is None:
         caller = Caller(await tenants.get_context(session, tenant_id), "system:demo-seed", "demo-seed")
         await staff.create_owner(session, caller, DEMO_OWNER_EMAIL, "Dana Demo", password)
-    elif owner.password_hash is None or not staff.passwords.verify(password, owner.password_hash):
+    elif new_password:
         owner.password_hash = staff.passwords.hash(password)
         owner.failed_logins, owner.locked_until = 0, None
 

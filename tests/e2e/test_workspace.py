@@ -136,7 +136,7 @@ async def test_a_patient_and_staff_chat_live_across_browsers_and_the_receptionis
     await staff.get_by_role("button", name="Take over").click()
     await expect(log).to_contain_text("Dana from Bright Smile Dental has joined the conversation.")
     await staff.get_by_label("Your reply").fill("Hi, Dana here. What can I do for you?")
-    await staff.get_by_role("button", name="Send").click()
+    await staff.get_by_role("button", name="Send", exact=True).click()
     await expect(log).to_contain_text("Hi, Dana here. What can I do for you?")
 
     await box.fill("Can you fit me in on Friday?")
@@ -194,7 +194,7 @@ async def test_an_sms_conversation_is_taken_over_and_the_reply_reaches_the_phone
         await staff.get_by_label("Send in quiet hours").check()
         await staff.get_by_label("Your reply").fill("Hi, this is Dana. I'll call you in 5 minutes.")
         await expect(staff.get_by_text("1 text message(s)")).to_be_visible()
-        await staff.get_by_role("button", name="Send").click()
+        await staff.get_by_role("button", name="Send", exact=True).click()
         await expect(staff.get_by_role("log", name="Messages")).to_contain_text("I'll call you in 5 minutes.")
         async with dispatcher_for(db, config) as dispatcher:
             await dispatcher.drain(datetime.now(UTC))

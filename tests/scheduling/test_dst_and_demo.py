@@ -99,21 +99,24 @@ async def test_business_hours_follow_the_wall_clock_across_the_change(client, ma
 
 async def test_demo_seed_is_created_once_and_its_keys_are_kept(db):
     origins = ["http://127.0.0.1:8000"]
-    first = await seed(db, "", "", origins)
-    again = await seed(db, first.api_key, first.widget_key, origins)
+    first = await seed(db, "", "", origins, "a demo password")
+    again = await seed(db, first.api_key, first.widget_key, origins, "a demo password")
     assert again.created is False and again.api_key == first.api_key and again.widget_key == first.widget_key
     assert first.widget_key.startswith("pk_live_")
     assert await scalar(db, "SELECT count(*) FROM tenants WHERE slug = :s", s=DEMO_SLUG) == 1
-    replaced = await seed(db, "sk_live_lost", first.widget_key, ["http://127.0.0.1:9999"])
+    replaced = await seed(db, "sk_live_lost", first.widget_key, ["http://127.0.0.1:9999"], "a demo password")
     assert replaced.api_key != first.api_key and replaced.api_key.startswith("sk_live_")
     # A widget key that does not allow where the demo page is served now is replaced too.
     assert replaced.widget_key != first.widget_key
     assert await scalar(db, "SELECT count(*) FROM tenants WHERE slug = :s", s=DEMO_SLUG) == 1
+    owners = "SELECT count(*) FROM staff_users WHERE email = 'owner@demo-dental.example' AND role = 'owner'"
+    assert await scalar(db, owners) == 1
 
 
 async def test_serve_demo_prints_a_working_key_for_the_dental_clinic(live_server):
     output = live_server.output.read_text()
     assert f"API key:     {live_server.demo_key}" in output
+    assert f"sign in as {live_server.owner_email}" in output
     async with httpx.AsyncClient(base_url=live_server.base_url) as http:
         headers = {"Authorization": f"Bearer {live_server.demo_key}"}
         tenant = (await http.get("/api/v1/tenant", headers=headers)).json()
