@@ -58,7 +58,7 @@
     var el = document.createElement("div");
     el.className = "msg " + m.role;
     var who = document.createElement("small");
-    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "" })[m.role] + " · " + new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "Note" })[m.role] + " · " + new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     el.appendChild(who);
     el.appendChild(document.createTextNode(m.text));
     if (m.card) {
@@ -97,7 +97,7 @@
       show(result.data);
       result.data.messages.forEach(bubble);
       history.replaceState(null, "", "/app/inbox?open=" + id);
-      if (!reply.hidden) reply.text.focus();
+      if (!reply.hidden) reply.text.focus({ preventScroll: true });
     });
   }
 
