@@ -17,6 +17,7 @@ from backend.core.event_catalogue import WebhookEndpointDisabled
 from backend.events.models import WebhookEndpoint
 from backend.messaging import outbox
 from backend.tenants import service as tenants
+from backend.tenants import staff
 
 WORKER = "worker"
 
@@ -47,10 +48,27 @@ async def disable_failing(
     events.emit(
         session, caller, WebhookEndpointDisabled(webhook_endpoint_id=endpoint.id, failing_since=since)
     )
-    recipient = tenant.settings.alert_email
-    if recipient is None:
-        return
+    # The clinic's alert address, and every owner of its workspace.
+    owners = [member.email for member in await staff.team(session, tenant) if member.role == "owner"]
+    recipients = dict.fromkeys(
+        [*([tenant.settings.alert_email] if tenant.settings.alert_email else []), *owners]
+    )
     url = shown_url(endpoint.url)
+    for recipient in recipients:
+        await _alert(session, caller, endpoint, recipient, url, last_error, now)
+
+
+async def _alert(
+    session: AsyncSession,
+    caller: Caller,
+    endpoint: WebhookEndpoint,
+    recipient: str,
+    url: str,
+    last_error: str,
+    now: datetime,
+) -> None:
+    tenant, since = caller.tenant, endpoint.failing_since
+    assert since is not None
     await outbox.enqueue(
         session,
         caller,
@@ -66,9 +84,9 @@ async def disable_failing(
                 f"Last error: {last_error}\n\n"
                 "Events that happen while it is off are not sent to it. Once the receiver works again, "
                 "enable the endpoint and replay the time it was off (workspace or API: "
-                f"POST /api/v1/webhook-endpoints/{endpoint.id}/replay)."
+                f"POST /api/v1/webhooks/{endpoint.id}/replay)."
             ),
-            dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}",
+            dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}:{recipient}",
             urgent=True,
         ),
         now,

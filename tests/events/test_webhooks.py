@@ -4,6 +4,7 @@ schedule while it is down, never lost, duplicated only under the same webhook-id
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -140,7 +141,8 @@ async def test_an_endpoint_failing_for_days_is_switched_off_and_the_clinic_told(
     client, make_tenant, db, pump
 ):
     tenant = await make_tenant(
-        settings={"min_lead_minutes": 0, "max_days_ahead": 400, "alert_email": "ops@clinic.example"}
+        settings={"min_lead_minutes": 0, "max_days_ahead": 400, "alert_email": "ops@clinic.example"},
+        owner={"email": (owner := f"owner-{uuid.uuid4().hex[:8]}@clinic.example"), "name": "Olive Owner"},
     )
     async with running_receiver() as receiver:
         endpoint = await add_endpoint(client, tenant, receiver.url + "?token=abc123")
@@ -160,7 +162,8 @@ async def test_an_endpoint_failing_for_days_is_switched_off_and_the_clinic_told(
         " 'webhook_disabled'",
         t=tenant.id,
     )
-    assert [a["recipient"] for a in alert] == ["ops@clinic.example"]
+    # The alert address and every owner of the workspace.
+    assert sorted(a["recipient"] for a in alert) == sorted(["ops@clinic.example", owner])
     assert receiver.url in alert[0]["body"] and "abc123" not in alert[0]["body"]
     events = await rows(
         db,
