@@ -137,7 +137,7 @@ class Turns:
         """The patient's message and the replies to it, in order; a retried message (same client id)
         is not answered twice. `responder` answers instead of the agent (something the channel
         settles itself, like a "C" to a reminder), in the same stored thread."""
-        text = inbound.text.strip()
+        text = inbound.text.replace("\x00", "").strip()  # PostgreSQL text cannot hold U+0000
         if not text:
             raise ValidationFailed("text", "the message is empty")
         if len(text) > self.max_chars:

@@ -27,8 +27,26 @@ LocalTime = Annotated[
 ]
 
 
+def _no_nul(value: Any, path: str = "") -> None:
+    # PostgreSQL text cannot hold U+0000: refuse it here, with the field, not as a database error.
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{path or 'text'} contains a NUL character (U+0000)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nul(item, f"{path}[{index}]")
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul_characters(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class Output(BaseModel):

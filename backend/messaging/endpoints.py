@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +49,10 @@ async def put_template(
 ) -> MessageTemplateOut:
     """Use this tenant's own wording. Rejected (422, with the reason) if it does not render, or if
     the sample SMS would take more than two segments."""
-    message_templates.check_override(kind, part, body.source, caller.tenant.profile, caller.tenant.name)
+    # Off the event loop: a tenant's template is bounded, but other requests need not wait for it.
+    await asyncio.to_thread(
+        message_templates.check_override, kind, part, body.source, caller.tenant.profile, caller.tenant.name
+    )
 
     async def work(session: AsyncSession) -> MessageTemplateOut:
         await message_templates.save_override(session, caller.tenant.id, kind, part, body.source)
@@ -66,7 +71,10 @@ async def preview_template(
     kind: str, part: Part, body: MessageTemplateIn, caller: TenantCaller
 ) -> MessageTemplateOut:
     """How this wording would read (with sample details) and its SMS segments; nothing is saved."""
-    message_templates.check_override(kind, part, body.source, caller.tenant.profile, caller.tenant.name)
+    # Off the event loop: a tenant's template is bounded, but other requests need not wait for it.
+    await asyncio.to_thread(
+        message_templates.check_override, kind, part, body.source, caller.tenant.profile, caller.tenant.name
+    )
     return _template_out(caller.tenant, kind, part, {part: body.source})
 
 

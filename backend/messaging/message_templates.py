@@ -8,19 +8,20 @@ sandbox (tenant text is not trusted code).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.errors import ValidationFailed
 from backend.messaging.models import MessageTemplate
+from backend.messaging.template_sandbox import TemplateRefused, render_untrusted
 from channels.segments import SegmentCount, count_segments
 
 KINDS = (
@@ -36,6 +37,7 @@ KINDS = (
 Part = Literal["sms", "subject", "email"]
 PARTS: tuple[Part, ...] = ("sms", "subject", "email")
 MAX_SMS_SEGMENTS = 2
+log = logging.getLogger(__name__)
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "templates"
 
 # What a template can use, with the values previews render (the tenant's own name as `practice`).
@@ -63,19 +65,14 @@ class RenderedMessage:
         return count_segments(self.sms)
 
 
-def _environment(cls: type[Environment]) -> Environment:
-    return cls(
-        loader=FileSystemLoader(TEMPLATE_ROOT),
-        undefined=StrictUndefined,
-        autoescape=False,  # plain text: SMS and text e-mail
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-
-
-_FILES = _environment(Environment)
-_SANDBOX = _environment(SandboxedEnvironment)
+_FILES = Environment(
+    loader=FileSystemLoader(TEMPLATE_ROOT),
+    undefined=StrictUndefined,
+    autoescape=False,  # noqa: S701 - plain text (SMS and text e-mail), never HTML
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+)
 
 
 def render(kind: str, profile: str, overrides: dict[str, str], context: dict[str, Any]) -> RenderedMessage:
@@ -85,7 +82,7 @@ def render(kind: str, profile: str, overrides: dict[str, str], context: dict[str
     parts: dict[str, str] = {}
     for part in PARTS:
         if part in overrides:
-            text = _SANDBOX.from_string(overrides[part]).render(context)
+            text = render_untrusted(overrides[part], context)
         else:
             text = template.render({**context, "part": part})
         parts[part] = _tidy(text, part)
@@ -111,7 +108,14 @@ async def overrides_for(session: AsyncSession, tenant_id: uuid.UUID, kind: str) 
 async def render_for_tenant(
     session: AsyncSession, tenant_id: uuid.UUID, profile: str, kind: str, context: dict[str, Any]
 ) -> RenderedMessage:
-    return render(kind, profile, await overrides_for(session, tenant_id, kind), context)
+    """The tenant's wording; if their template fails on this message's details, the profile's
+    (a patient still gets their reminder)."""
+    overrides = await overrides_for(session, tenant_id, kind)
+    try:
+        return render(kind, profile, overrides, context)
+    except TemplateRefused as refusal:
+        log.warning("tenant %s template %s failed, default used: %s", tenant_id, kind, refusal)
+        return render(kind, profile, {}, context)
 
 
 def sample_context(practice: str) -> dict[str, Any]:
@@ -124,8 +128,8 @@ def check_override(kind: str, part: Part, source: str, profile: str, practice: s
         raise ValidationFailed("kind", f"unknown message kind {kind!r}; one of: {', '.join(KINDS)}")
     try:
         rendered = render(kind, profile, {part: source}, sample_context(practice))
-    except TemplateError as error:
-        raise ValidationFailed("source", f"template error: {error.message}") from error
+    except TemplateRefused as refusal:
+        raise ValidationFailed("source", str(refusal)) from None
     if part == "sms" and rendered.sms_segments.segments > MAX_SMS_SEGMENTS:
         segments = rendered.sms_segments
         raise ValidationFailed(
