@@ -25,6 +25,7 @@ from backend.conversations.receptionist import build_turns
 from backend.core import http_errors, idempotency
 from backend.core.db import Database
 from backend.core.deps import current_time
+from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
 from backend.core.openapi_errors import document_errors
 from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
@@ -116,7 +117,13 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     turns = build_turns(db, settings, live)
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
-    chat_service = WebChat(db, turns, clock=current_time, links=links)
+    rate_limits = RateLimits(settings.redis_url)
+
+    async def conversation_started(widget_key_id: str) -> None:
+        if settings.rate_limits_enabled:
+            await rate_limits.take(settings.rate_limit_conversations_per_widget_key, "starts", widget_key_id)
+
+    chat_service = WebChat(db, turns, clock=current_time, links=links, starts=conversation_started)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
 
@@ -139,7 +146,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.settings = settings
     app.state.db = db
     app.state.redis = redis
-    app.state.rate_limits = RateLimits(settings.redis_url)
+    app.state.rate_limits = rate_limits
     app.state.webchat = chat_service
     app.state.chat_server = webchat.create_server(chat_service, manager)
     staff_socket.register(app.state.chat_server, db, settings)
@@ -150,6 +157,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.demo_widget_key = demo_widget_key
     app.state.webhook_sender = webhook_sender
     http_errors.install(app)
+    app.add_middleware(IpRateLimitMiddleware, settings=settings, limits=app.state.rate_limits)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
     routers = (
@@ -201,6 +209,22 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     return app
 
 
+class SocketIoFirst:
+    """/socket.io/ to the chat server (behind its own per-address limit), the rest to FastAPI."""
+
+    def __init__(self, chat: ASGIApp, app: FastAPI) -> None:
+        self.chat, self.app = chat, app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith(SOCKET_IO):
+            await self.chat(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def asgi(app: FastAPI) -> ASGIApp:
     """The app as served: Socket.IO at /socket.io, everything else to FastAPI."""
-    return socketio.ASGIApp(app.state.chat_server, other_asgi_app=app)
+    chat = IpRateLimitMiddleware(
+        socketio.ASGIApp(app.state.chat_server), app.state.settings, app.state.rate_limits, socket_io=True
+    )
+    return SocketIoFirst(chat, app)

@@ -70,6 +70,8 @@ def settings() -> Iterator[Settings]:
         data_dir=data_dir,
         db_pool_size=20,
         db_max_overflow=20,
+        # Suites open hundreds of chats from one address; tests/core/test_rate_limits.py turns them on.
+        rate_limits_enabled=False,
     )
     _admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
 
@@ -212,6 +214,7 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "DATA_DIR": str(data_dir),
         "DB_POOL_SIZE": "20",
         "DB_MAX_OVERFLOW": "20",
+        "RATE_LIMITS_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
         # Twilio reaches this server at its own address; nothing is sent (no worker runs here).
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",

@@ -12,10 +12,14 @@ class AppError(Exception):
     code = "BAD_REQUEST"
     retryable = False
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        # Response headers that go with the error (Retry-After on a 429).
+        self.headers = headers or {}
 
 
 class ValidationFailed(AppError):

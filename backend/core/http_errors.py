@@ -27,7 +27,9 @@ HTTP_CODES = {
 
 def error_response(error: AppError) -> JSONResponse:
     return JSONResponse(
-        envelope(error.code, error.message, error.details, error.retryable), status_code=error.status
+        envelope(error.code, error.message, error.details, error.retryable),
+        status_code=error.status,
+        headers=error.headers or None,
     )
 
 

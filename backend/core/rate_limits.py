@@ -8,11 +8,14 @@ password, and an account still locks in PostgreSQL).
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+
+from backend.core.errors import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +52,27 @@ class RateLimits:
             await self.limiter.hit(item, *key)
         except Exception:
             log.warning("rate limit %s not counted: Redis unavailable", item, exc_info=True)
+
+    async def take(self, limit: str, *key: str) -> None:
+        """Count this request against `limit` for `key`; RateLimited (429, with the headers a client
+        needs to back off) when the window is full."""
+        item = parse(limit)
+        try:
+            allowed = await self.limiter.hit(item, *key)
+            if allowed:
+                return
+            stats = await self.limiter.get_window_stats(item, *key)
+        except Exception:
+            log.warning("rate limit %s not checked: Redis unavailable", item, exc_info=True)
+            return
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        raise RateLimited(
+            f"too many requests: at most {limit}; retry in {wait} s",
+            details={"limit": limit, "retry_after_seconds": wait},
+            headers={
+                "Retry-After": str(wait),
+                "RateLimit-Limit": str(item.amount),
+                "RateLimit-Remaining": str(stats.remaining),
+                "RateLimit-Reset": str(wait),
+            },
+        )

@@ -114,6 +114,8 @@ class TenantSettings(Input):
     review_delay_hours: int = Field(default=2, ge=0, le=24 * 14)
     # Calls answered by the receptionist at once; callers beyond it hear a busy message.
     max_concurrent_calls: int = Field(default=5, ge=1, le=100)
+    # The clinic's API quota: requests a minute over all its keys and workspace sessions.
+    api_requests_per_minute: int = Field(default=3000, ge=10, le=100_000)
 
     @model_validator(mode="after")
     def _distinct_offsets(self) -> TenantSettings:

@@ -10,10 +10,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+import limits
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.core.crypto import KeyRing, KeyRingError
+
+
+def _valid_rate_limit(value: str) -> str:
+    try:
+        limits.parse(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a rate limit; write e.g. '120/minute'") from error
+    return value
+
+
+RateLimit = Annotated[str, AfterValidator(_valid_rate_limit)]
 
 
 class Settings(BaseSettings):
@@ -110,6 +122,15 @@ class Settings(BaseSettings):
     staff_session_idle_minutes: int = Field(default=120, ge=5, le=24 * 60)
     staff_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     # This many wrong passwords in a row lock the account for the minutes given.
+    # Abuse limits (moving windows in Redis, shared by every process); "N/second|minute|hour".
+    rate_limits_enabled: bool = True
+    rate_limit_chat_per_ip: RateLimit = (
+        "120/minute"  # chat sessions opened and messages sent, REST and Socket.IO
+    )
+    rate_limit_pages_per_ip: RateLimit = "60/minute"  # hand-off and waiting-list offer pages
+    rate_limit_twilio_per_ip: RateLimit = "6000/minute"  # Twilio webhooks, before their signature is checked
+    rate_limit_api_per_key: RateLimit = "1200/minute"  # per secret key or workspace session
+    rate_limit_conversations_per_widget_key: RateLimit = "600/hour"  # new conversations per publishable key
     staff_lockout_failures: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Failed sign-ins per address (IP) in a 15-minute moving window before it is refused (429).

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from backend.core.context import Caller, TenantContext
 from backend.core.deps import CorrelationId, Db, Now, get_settings
 from backend.core.errors import Forbidden, Unauthorized
+from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
 from backend.tenants import api_keys, sessions
 from backend.tenants.sessions import SignedIn
@@ -58,7 +59,11 @@ async def tenant_caller(
         key, tenant = found
         if key.kind != "secret":
             raise Forbidden("publishable keys only work with the chat widget; use a secret key for the API")
-        return Caller(tenant=TenantContext.of(tenant), actor=f"key:{key.prefix}", correlation_id=correlation)
+        caller = Caller(
+            tenant=TenantContext.of(tenant), actor=f"key:{key.prefix}", correlation_id=correlation
+        )
+        await _within_quota(request, settings, caller, f"key:{key.id}")
+        return caller
     if cookie:
         signed = await db.transaction(lambda session: sessions.signed_in(session, settings, cookie, now))
         if signed is None:
@@ -67,8 +72,21 @@ async def tenant_caller(
             cookie, request.headers.get(sessions.CSRF_HEADER)
         ):
             raise CsrfFailed(f"missing or wrong {sessions.CSRF_HEADER} header for this session")
-        return staff_caller(signed, correlation)
+        caller = staff_caller(signed, correlation)
+        await _within_quota(request, settings, caller, f"session:{signed.session.id}")
+        return caller
     raise Unauthorized("missing API key: send 'Authorization: Bearer sk_live_…'")
+
+
+async def _within_quota(request: Request, settings: Settings, caller: Caller, credential: str) -> None:
+    """Per key (or session), then the clinic's own quota over all of them."""
+    if not settings.rate_limits_enabled:
+        return
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.take(settings.rate_limit_api_per_key, "api", credential)
+    await limits.take(
+        f"{caller.tenant.settings.api_requests_per_minute}/minute", "tenant", str(caller.tenant.id)
+    )
 
 
 async def owner_caller(caller: Annotated[Caller, Depends(tenant_caller)]) -> Caller:

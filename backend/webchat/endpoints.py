@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
-from backend.core.errors import Forbidden
+from backend.core.errors import Forbidden, RateLimited
 from backend.webchat.schemas import ChatMessageIn, ChatMessagesOut, ChatSessionIn
 from backend.webchat.service import WebChat
 from channels.webchat import ChatRefused, ChatSession
@@ -29,6 +29,8 @@ async def _open(
     try:
         return chat, await chat.open_session(key, origin, token, resume_only=resume_only)
     except ChatRefused as refusal:
+        if isinstance(refusal.__cause__, RateLimited):
+            raise refusal.__cause__ from None
         raise Forbidden(str(refusal)) from None
 
 

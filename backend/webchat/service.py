@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from backend.conversations.handoff import HandoffInvalid, HandoffLinks
 from backend.conversations.turns import Turns
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
-from backend.core.errors import AppError, NotFound
+from backend.core.errors import AppError, NotFound, RateLimited
 from backend.tenants import api_keys
 from backend.tenants import service as tenants
 from channels.webchat import ChatInputError, ChatRefused, ChatSession
@@ -36,12 +36,19 @@ log = logging.getLogger(__name__)
 
 class WebChat:
     def __init__(
-        self, db: Database, turns: Turns, clock: Callable[[], datetime], links: HandoffLinks
+        self,
+        db: Database,
+        turns: Turns,
+        clock: Callable[[], datetime],
+        links: HandoffLinks,
+        starts: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.turns = turns
         self.clock = clock
         self.links = links
+        # Counts a new conversation against its publishable key's limit (RateLimited when over).
+        self.starts = starts
 
     async def open_session(
         self, key: str, origin: str, token: str | None, *, resume_only: bool = False
@@ -70,11 +77,15 @@ class WebChat:
                 return ChatSession(str(tenant.id), str(conversation.id), token or "")
             if resume_only:
                 raise NotFound("unknown conversation token; open a new session")
+            if self.starts is not None:
+                await self.starts(str(api_key.id))
             conversation, new_token = await conversations.start(session, context, "web", origin.lower())
             return ChatSession(str(tenant.id), str(conversation.id), new_token)
 
         try:
             return await self.db.transaction(work)
+        except RateLimited as limited:
+            raise ChatRefused(limited.message) from limited
         except ChatRefused as refusal:
             log.info("web chat refused: %s", refusal)
             raise
