@@ -11,21 +11,23 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 import socketio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import tables  # noqa: F401  (every table known before the first query)
+from backend import (
+    operations,
+    tables,  # noqa: F401  (every table known before the first query)
+)
 from backend.conversations import endpoints as conversations
 from backend.conversations import handoff_endpoints as handoff
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.receptionist import build_turns
-from backend.core import http_errors, idempotency
+from backend.core import http_errors, idempotency, logs
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
+from backend.core.metrics import HttpMetricsMiddleware
 from backend.core.openapi_errors import document_errors
 from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
@@ -75,6 +77,7 @@ class CorrelationIdMiddleware:
         given = dict(scope["headers"]).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         correlation_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["correlation_id"] = correlation_id
+        logs.new_context(correlation_id=correlation_id)
 
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -160,6 +163,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.add_middleware(IpRateLimitMiddleware, settings=settings, limits=app.state.rate_limits)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)
     routers = (
         admin,
         tenant,
@@ -181,30 +185,13 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         twilio,
         event_stream,
         webhooks,
+        operations,
     )
     for router in (module.router for module in routers):
         app.include_router(router)
     dashboard.install(app)
     document_webhooks(app)
     document_errors(app)
-
-    @app.get("/health", tags=["operations"])
-    async def health(request: Request) -> JSONResponse:
-        checks = {"database": "ok", "redis": "ok" if redis is not None else "not configured"}
-        try:
-            async with db.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:  # health reports, it does not raise
-            checks["database"] = "unavailable"
-        if redis is not None:
-            try:
-                await redis.ping()
-            except Exception:
-                checks["redis"] = "unavailable"
-        healthy = checks["database"] == "ok" and checks["redis"] in {"ok", "not configured"}
-        return JSONResponse(
-            {"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503
-        )
 
     return app
 

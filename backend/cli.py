@@ -31,7 +31,7 @@ log = logging.getLogger("frontdesk")
 def _prepared_settings() -> Settings:
     """Settings with running PostgreSQL and Redis behind them, schema at head."""
     settings = get_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_lines)
     settings = embedded.ensure_secrets(embedded.ensure_admin_secret(embedded.resolve_services(settings)))
     assert settings.database_url is not None
     migrations.upgrade_to_head(settings.database_url)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import prometheus_client
 import socketio
 from arq import cron
 from arq.connections import RedisSettings
@@ -24,7 +25,7 @@ from arq.worker import Worker
 
 from backend import tables  # noqa: F401  (every table known before the first query)
 from backend.conversations.receptionist import build_turns
-from backend.core import events
+from backend.core import events, metrics
 from backend.core.db import Database
 from backend.core.settings import Settings
 from backend.events import deliveries
@@ -75,10 +76,11 @@ async def process(ctx: dict[str, Any]) -> int:
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    await sweep_lapsed_holds(ctx["db"], _now())
-    await _forget_old_events(ctx["db"], ctx["settings"])
-    await _ensure_listening(ctx)
-    return await process(ctx)
+    with metrics.timed(metrics.JOB_LATENCY, job="sweep"):
+        await sweep_lapsed_holds(ctx["db"], _now())
+        await _forget_old_events(ctx["db"], ctx["settings"])
+        await _ensure_listening(ctx)
+        return await process(ctx)
 
 
 async def _forget_old_events(db: Database, settings: Settings) -> None:
@@ -91,6 +93,8 @@ async def _forget_old_events(db: Database, settings: Settings) -> None:
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    if settings.worker_metrics_port:
+        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
     ctx["db"] = Database(settings)
     ctx["runner"] = ActionRunner(ctx["db"], settings)
     # Write-only: the worker pushes to browsers through Redis, it holds no connections itself.

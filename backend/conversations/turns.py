@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from backend.conversations.desk import PracticeDesk, practice_info
 from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation, ConversationMessage
 from backend.conversations.service import StoredMessage
+from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
@@ -152,6 +154,8 @@ class Turns:
             return Answered([claim.message])
         state = claim.state
         understood = True
+        engine = "llm" if self.agent.llm is not None else "deterministic"
+        began = time.perf_counter()
         try:
             if responder is not None:
                 replies = await responder(state)
@@ -173,6 +177,8 @@ class Turns:
         stored = await self.db.transaction(
             lambda session: self._finish(session, caller.tenant, conversation_id, replies, state)
         )
+        metrics.CHAT_TURN_LATENCY.labels(engine).observe(time.perf_counter() - began)
+        metrics.CHAT_TURNS.labels(engine, channel, str(understood).lower()).inc()
         await self._show_staff(caller.tenant, conversation_id, channel, stored)
         return Answered([claim.message, *stored], understood)
 

