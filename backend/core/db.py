@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -47,6 +47,16 @@ class TransactionConflict(BusyRetry):
         super().__init__("too many concurrent changes to this calendar; retry the request")
 
 
+def connect_args(settings: Settings) -> dict[str, Any]:
+    if settings.db_pgbouncer:
+        # asyncpg's own statement cache and SQLAlchemy's, both off; the timeout goes on the role
+        # (ALTER ROLE … SET statement_timeout) since PgBouncer drops startup parameters.
+        return {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
+    if settings.db_statement_timeout_ms:
+        return {"server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)}}
+    return {}
+
+
 class Database:
     def __init__(self, settings: Settings) -> None:
         self.engine: AsyncEngine = create_async_engine(
@@ -54,6 +64,7 @@ class Database:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_seconds,
+            connect_args=connect_args(settings),
             # Bound parameters carry phone numbers and names; keep them out of exception text and logs.
             hide_parameters=True,
         )

@@ -6,6 +6,7 @@ Nothing else in the code base reads environment variables: the composition root 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     # Waiting longer than this for a free connection answers 503 SERVER_BUSY (retryable).
     db_pool_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    # Any statement running longer is cancelled by PostgreSQL (a stuck query cannot hold a
+    # connection and its locks for ever). 0 turns it off.
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0, le=3_600_000)
+    # Behind PgBouncer in transaction pooling: no prepared-statement caches (a statement prepared
+    # on one server connection does not exist on the next) and no per-connection settings.
+    db_pgbouncer: bool = False
     # How many times a booking transaction is re-run after a serialization failure or deadlock.
     booking_max_attempts: int = Field(default=12, ge=1, le=50)
 
@@ -259,9 +266,11 @@ class Settings(BaseSettings):
 
 
 def to_asyncpg_url(url: str) -> str:
+    """The SQLAlchemy asyncpg URL for a libpq-style one. `sslmode` (disable … verify-full) becomes
+    asyncpg's `ssl`, so `?sslmode=verify-full` is honoured; a private CA goes in PGSSLROOTCERT."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix) :]
+            return "postgresql+asyncpg://" + re.sub(r"([?&])sslmode=", r"\1ssl=", url[len(prefix) :])
     raise ValueError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}://…")
 
 
