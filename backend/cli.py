@@ -8,10 +8,8 @@ import getpass
 import logging
 import os
 import secrets
-import socket
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -21,6 +19,7 @@ from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
 from backend.events import signing_secrets
+from backend.serving import WorkerSupervisor, exit_cleanly_on_sigterm, service_environment
 from backend.tenants import demo
 from backend.tenants import staff as staff_accounts
 from backend.worker import run as run_worker
@@ -96,7 +95,6 @@ def _print_demo(settings: Settings, tenant: demo.DemoTenant) -> None:
 
 def serve(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
-    worker = _start_worker(settings) if args.with_worker else None
     settings = settings.model_copy(
         update={"host": args.host or settings.host, "port": args.port or settings.port}
     )
@@ -105,38 +103,30 @@ def serve(args: argparse.Namespace) -> None:
         tenant = _seed_demo(settings)
         _print_demo(settings, tenant)
         widget_key = tenant.widget_key
-    config = uvicorn.Config(
-        asgi(create_app(settings, demo_widget_key=widget_key)),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # keep logs.configure's handlers and the access-log redaction
-    )
-    _ServerWithWorker(config, worker).run()
-
-
-class _ServerWithWorker(uvicorn.Server):
-    """Stops the worker it started as the server shuts down.
-
-    uvicorn re-raises SIGTERM/SIGINT once it has shut down, so code after `run()` never runs.
-    """
-
-    def __init__(self, config: uvicorn.Config, worker: subprocess.Popen[bytes] | None) -> None:
-        super().__init__(config)
-        self.worker = worker
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
-        if self.worker is not None:
-            self.worker.terminate()
-            await asyncio.to_thread(self.worker.wait, 30)
-
-
-def _start_worker(settings: Settings) -> subprocess.Popen[bytes]:
-    """`frontdesk worker` beside the server, on the same (possibly embedded) PostgreSQL and Redis."""
-    assert settings.database_url is not None and settings.redis_url is not None
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
-    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env)
+    exit_cleanly_on_sigterm()
+    supervisor = WorkerSupervisor(settings) if args.with_worker else None
+    if supervisor is not None:
+        supervisor.start()
+    try:
+        if args.workers > 1:
+            # Each uvicorn process builds the app from the environment (`backend.served`).
+            os.environ.update(service_environment(settings))
+            if widget_key:
+                os.environ["DEMO_WIDGET_KEY"] = widget_key
+            target: Any = "backend.served:application"
+        else:
+            target = asgi(create_app(settings, demo_widget_key=widget_key))
+        uvicorn.run(
+            target,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # keep logs.configure's handlers and the access-log redaction
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -201,8 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     serve_cmd.add_argument("--port", type=int, default=None)
     serve_cmd.add_argument("--demo", action="store_true", help="seed the demo tenant and print its API key")
     serve_cmd.add_argument(
-        "--with-worker", action="store_true", help="also run `frontdesk worker` (outbox, reminders)"
+        "--with-worker", action="store_true", help="also run `frontdesk worker` (restarted if it dies)"
     )
+    serve_cmd.add_argument("--workers", type=int, default=1, help="uvicorn processes serving the API")
     serve_cmd.set_defaults(run=serve)
 
     commands.add_parser(

@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     webhook_allow_private_targets: bool = True
 
     log_level: str = "INFO"
+    # Set by `frontdesk serve --demo --workers N` for its uvicorn processes (the demo page's key).
+    demo_widget_key: str | None = None
     # Each worker serves its own /metrics on this port when set (the API serves /metrics itself).
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # text: one readable line per record (development); json: one JSON object per line, with the
