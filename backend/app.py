@@ -23,7 +23,7 @@ from backend.conversations import endpoints as conversations
 from backend.conversations import handoff_endpoints as handoff
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.receptionist import build_turns
-from backend.core import http_errors, idempotency, logs
+from backend.core import http_errors, idempotency, logs, tracing
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
@@ -137,6 +137,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         yield
         await webhook_sender.close()
         await db.dispose()
+        if app.state.tracer_provider is not None:
+            app.state.tracer_provider.shutdown()  # flush the spans still batched
         if redis is not None:
             await redis.aclose()
 
@@ -190,6 +192,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     for router in (module.router for module in routers):
         app.include_router(router)
     dashboard.install(app)
+    app.state.tracer_provider = tracing.install(app, db.engine, settings)
     document_webhooks(app)
     document_errors(app)
 

@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     webhook_allow_private_targets: bool = True
 
     log_level: str = "INFO"
+    # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "frontdesk"
     # Set by `frontdesk serve --demo --workers N` for its uvicorn processes (the demo page's key).
     demo_widget_key: str | None = None
     # Each worker serves its own /metrics on this port when set (the API serves /metrics itself).

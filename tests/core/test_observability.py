@@ -3,12 +3,19 @@ Prometheus metrics by route template; liveness and readiness."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import re
 
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from backend.app import create_app
 from backend.core import logs
+from tests.conftest import _free_port
+from tests.fakes.serving import serving
 
 
 def test_a_json_log_line_carries_the_request_context_and_no_contact_details():
@@ -52,3 +59,31 @@ async def test_liveness_and_readiness(client):
     ready = await client.get("/ready")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "database": "ok", "redis": "ok", "migrations": "ok"}
+
+
+async def test_traces_go_to_the_configured_otlp_collector(settings):
+    received: list[bytes] = []
+    collector = FastAPI()
+
+    @collector.post("/v1/traces")
+    async def traces(request: Request) -> Response:
+        received.append(await request.body())
+        return Response(status_code=200)
+
+    port = _free_port()
+    async with serving(collector, port):
+        app = create_app(
+            settings.model_copy(update={"otel_exporter_otlp_endpoint": f"http://127.0.0.1:{port}"})
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
+        ) as c:
+            assert (await c.get("/api/v1/services")).status_code == 401
+        app.state.tracer_provider.force_flush()
+        await asyncio.to_thread(app.state.tracer_provider.shutdown)
+        await app.state.webhook_sender.close()
+        await app.state.db.dispose()
+        await app.state.redis.aclose()
+    spans = b"".join(received)
+    # The request's span, named by its route template, reached the collector (OTLP protobuf).
+    assert b"GET /api/v1/services" in spans and b"frontdesk" in spans
