@@ -165,7 +165,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.add_middleware(IpRateLimitMiddleware, settings=settings, limits=app.state.rate_limits)
     app.add_middleware(ChatCorsMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
-    app.add_middleware(HttpMetricsMiddleware)
+    if settings.metrics_enabled:
+        app.add_middleware(HttpMetricsMiddleware)
     routers = (
         admin,
         tenant,

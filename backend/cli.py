@@ -121,6 +121,8 @@ def serve(args: argparse.Namespace) -> None:
             host=settings.host,
             port=settings.port,
             workers=args.workers,
+            # On SIGTERM, requests and chat turns in flight get this long to finish.
+            timeout_graceful_shutdown=30,
             log_level=settings.log_level.lower(),
             log_config=None,  # keep logs.configure's handlers and the access-log redaction
         )

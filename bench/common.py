@@ -49,6 +49,7 @@ def start_server(
     data_dir: Path,
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
+    serve_args: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen, str]:
     port = port or free_port()
     env = {
@@ -65,7 +66,7 @@ def start_server(
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "backend.cli", "serve", "--port", str(port), *serve_args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     webhook_allow_private_targets: bool = True
 
     log_level: str = "INFO"
+    # Request-latency histograms on every HTTP request (the /metrics endpoint is there either way).
+    metrics_enabled: bool = True
     # OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no tracing.
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str = "frontdesk"
