@@ -4,15 +4,18 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+LOCK   := requirements-dev.lock
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench install clean vendor
+.PHONY: run test lint bench install clean vendor lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# Exactly the locked versions, checked against their hashes; then our own code, editable.
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -37,6 +40,8 @@ bench: install
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/event_delivery.py
 	$(BIN)/python bench/workspace_views.py
+	$(BIN)/python bench/hostile_templates.py
+	$(BIN)/python bench/operations_overhead.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache
@@ -48,3 +53,12 @@ vendor:
 	rm -rf var/vendor && mkdir -p var/vendor
 	cd var/vendor && npm pack socket.io-client@$(SOCKET_IO_CLIENT_VERSION) && tar xzf socket.io-client-$(SOCKET_IO_CLIENT_VERSION).tgz
 	cp var/vendor/package/dist/socket.io.min.js var/vendor/package/LICENSE widget/vendor/socket.io-client/
+
+# Upgrade every locked dependency to the newest versions pyproject.toml allows, with hashes:
+# requirements.lock for the image, requirements-dev.lock for development, tests and CI.
+COMPILE = $(BIN)/pip-compile --quiet --upgrade --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links
+lock: install
+	$(BIN)/pip install --quiet pip-tools
+	$(COMPILE) -o requirements.lock pyproject.toml
+	$(COMPILE) --extra dev -o requirements-dev.lock pyproject.toml
