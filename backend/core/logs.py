@@ -43,11 +43,15 @@ def redacting_handler(stream: TextIO | None = None) -> logging.Handler:
     return handler
 
 
+# Keys the formatter itself fills in: they never carry what a person wrote.
+_OWN_KEYS = frozenset({"level", "logger", "timestamp", "correlation_id", "tenant_id"})
+
+
 def _redact_values(logger: object, method: str, event: EventDict) -> EventDict:
-    return {
-        key: redact_text(value, keep_last=0) if isinstance(value, str) else value
-        for key, value in event.items()
-    }
+    for key, value in event.items():
+        if key not in _OWN_KEYS and isinstance(value, str):
+            event[key] = redact_text(value, keep_last=0)
+    return event
 
 
 def json_handler(stream: TextIO | None = None) -> logging.Handler:
