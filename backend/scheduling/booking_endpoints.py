@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import metrics
-from backend.core.commands import Work, run_command
+from backend.core.commands import IDEMPOTENCY_HEADER, Work, run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.errors import AppError, ValidationFailed
@@ -99,9 +99,16 @@ async def confirm_hold(
 
 @router.post("/bookings", status_code=201, response_model=AppointmentOut)
 async def create_booking(
-    body: BookingCreate, caller: TenantCaller, request: Request, now: Now
+    body: BookingCreate, caller: TenantCaller, request: Request, db: Db, now: Now
 ) -> JSONResponse:
     """Book a time directly (hold and confirm in one step)."""
+    if IDEMPOTENCY_HEADER not in request.headers:
+        # With a key, a retry of a booking that went through must replay it, not find its own slot taken.
+        try:
+            await db.transaction(lambda session: booking.still_free(session, caller.tenant, body, now))
+        except AppError as refusal:
+            metrics.BOOKINGS.labels(refusal.code.lower()).inc()
+            raise
 
     async def work(session: AsyncSession) -> AppointmentOut:
         return appointment_out(await booking.book(session, caller, body, now), caller.tenant)
