@@ -4,6 +4,7 @@ taking it over from the receptionist, answering, and handing it back."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -160,6 +161,26 @@ async def announce(live: Live, conversation: Conversation, message: StoredMessag
         await live.to_patient(conversation.id, "message", message.event())
 
 
+Change = Callable[[AsyncSession], Awaitable[tuple[Conversation, StoredMessage | None]]]
+
+
+async def _change_handler(
+    request: Request, caller: Caller, scope: str, conversation_id: uuid.UUID, change: Change
+) -> JSONResponse:
+    """Run a takeover or hand-back as an idempotent command, then tell the widget and the inboxes
+    (once, for the attempt that committed)."""
+    changed: list[tuple[Conversation, StoredMessage | None]] = []
+
+    async def work(session: AsyncSession) -> ConversationDetail:
+        changed.append(await change(session))
+        return await detail(session, caller, conversation_id)
+
+    response = await run_command(request, f"{scope}:{caller.tenant.id}", work, status_code=200)
+    for conversation, note in changed[-1:]:
+        await announce(_live(request), conversation, note)
+    return response
+
+
 @router.post(
     "/{conversation_id}/takeover",
     response_model=ConversationDetail,
@@ -172,17 +193,13 @@ async def take_over(
 ) -> JSONResponse:
     """Answer this conversation yourself: from now on the receptionist stays silent on it, on every
     channel, and the patient is told a person has joined. Only a signed-in member of staff can."""
-    changed: list[tuple[Conversation, StoredMessage | None]] = []
-
-    async def work(session: AsyncSession) -> ConversationDetail:
-        conversation, note = await takeover.take_over(session, caller, conversation_id, now)
-        changed.append((conversation, note))
-        return await detail(session, caller, conversation_id)
-
-    response = await run_command(request, f"takeover:{caller.tenant.id}", work, status_code=200)
-    for conversation, note in changed[-1:]:
-        await announce(_live(request), conversation, note)
-    return response
+    return await _change_handler(
+        request,
+        caller,
+        "takeover",
+        conversation_id,
+        lambda session: takeover.take_over(session, caller, conversation_id, now),
+    )
 
 
 @router.post(
@@ -192,17 +209,13 @@ async def take_over(
 )
 async def hand_back(conversation_id: uuid.UUID, request: Request, caller: TenantCaller) -> JSONResponse:
     """Give the conversation back to the receptionist, which answers the patient's next message."""
-    changed: list[tuple[Conversation, StoredMessage | None]] = []
-
-    async def work(session: AsyncSession) -> ConversationDetail:
-        conversation, note = await takeover.hand_back(session, caller, conversation_id)
-        changed.append((conversation, note))
-        return await detail(session, caller, conversation_id)
-
-    response = await run_command(request, f"handback:{caller.tenant.id}", work, status_code=200)
-    for conversation, note in changed[-1:]:
-        await announce(_live(request), conversation, note)
-    return response
+    return await _change_handler(
+        request,
+        caller,
+        "handback",
+        conversation_id,
+        lambda session: takeover.hand_back(session, caller, conversation_id),
+    )
 
 
 @router.post(

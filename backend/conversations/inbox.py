@@ -69,25 +69,17 @@ async def page(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[InboxItem], str | None]:
-    query = _filtered(tenant, filters, now)
-    if cursor is not None:
-        before_at, before_id = cursors.decode_uuid(cursor)
-        query = query.where(
-            (Conversation.updated_at < before_at)
-            | ((Conversation.updated_at == before_at) & (Conversation.id < before_id))
-        )
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(limit + 1)
-            )
-        ).scalars()
+    rows, next_cursor = await cursors.newest_first(
+        session,
+        _filtered(tenant, filters, now),
+        Conversation.updated_at,
+        Conversation.id,
+        limit=limit,
+        cursor=cursor,
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
     last = await _last_messages(session, [row.id for row in rows])
     items = [InboxItem(row, patient_label(row), *last.get(row.id, ("", None))) for row in rows]
-    return items, cursors.encode(rows[-1].updated_at, rows[-1].id) if more and rows else None
+    return items, next_cursor
 
 
 async def waiting(session: AsyncSession, tenant: TenantContext) -> int:

@@ -52,18 +52,9 @@ async def search(
         if also_ids:
             matches.append(Customer.id.in_(also_ids))
         query = query.where(or_(*matches))
-    if cursor is not None:
-        before_at, before_id = cursors.decode_uuid(cursor)
-        query = query.where(
-            (Customer.created_at < before_at)
-            | ((Customer.created_at == before_at) & (Customer.id < before_id))
-        )
-    rows = list(
-        await session.scalars(query.order_by(Customer.created_at.desc(), Customer.id.desc()).limit(limit + 1))
+    return await cursors.newest_first(
+        session, query, Customer.created_at, Customer.id, limit=limit, cursor=cursor
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, cursors.encode(rows[-1].created_at, rows[-1].id) if more and rows else None
 
 
 async def change_contact(

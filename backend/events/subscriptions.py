@@ -182,21 +182,9 @@ async def deliveries(
         query = query.where(WebhookDelivery.status.in_(statuses))
     if event_type is not None:
         query = query.where(WebhookDelivery.event_type == event_type)
-    if cursor is not None:
-        before_at, before_id = cursors.decode_uuid(cursor)
-        query = query.where(
-            (WebhookDelivery.created_at < before_at)
-            | ((WebhookDelivery.created_at == before_at) & (WebhookDelivery.id < before_id))
-        )
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(limit + 1)
-            )
-        ).scalars()
+    return await cursors.newest_first(
+        session, query, WebhookDelivery.created_at, WebhookDelivery.id, limit=limit, cursor=cursor
     )
-    more = len(rows) > limit
-    return rows[:limit], cursors.encode(rows[limit - 1].created_at, rows[limit - 1].id) if more else None
 
 
 async def replay(

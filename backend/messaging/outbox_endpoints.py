@@ -56,22 +56,11 @@ async def list_notifications(
             query = query.where(OutboxMessage.appointment_id == appointment_id)
         if customer_id is not None:
             query = query.where(OutboxMessage.customer_id == customer_id)
-        if cursor is not None:
-            at, row_id = cursors.decode_uuid(cursor)
-            query = query.where(
-                (OutboxMessage.created_at < at)
-                | ((OutboxMessage.created_at == at) & (OutboxMessage.id < row_id))
-            )
-        rows = list(
-            await session.scalars(
-                query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit + 1)
-            )
+        rows, next_cursor = await cursors.newest_first(
+            session, query, OutboxMessage.created_at, OutboxMessage.id, limit=limit, cursor=cursor
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
         return NotificationPage(
-            items=[NotificationOut.model_validate(row) for row in rows],
-            next_cursor=cursors.encode(rows[-1].created_at, rows[-1].id) if more and rows else None,
+            items=[NotificationOut.model_validate(row) for row in rows], next_cursor=next_cursor
         )
 
     return await db.transaction(work)
@@ -126,21 +115,15 @@ async def list_opt_outs(
 
     async def work(session: AsyncSession) -> OptOutPage:
         query = select(SmsOptOut).where(SmsOptOut.tenant_id == caller.tenant.id)
-        if cursor is not None:
-            at, phone = cursors.decode(cursor)
-            query = query.where(
-                (SmsOptOut.opted_out_at < at) | ((SmsOptOut.opted_out_at == at) & (SmsOptOut.phone < phone))
-            )
-        rows = list(
-            await session.scalars(
-                query.order_by(SmsOptOut.opted_out_at.desc(), SmsOptOut.phone.desc()).limit(limit + 1)
-            )
+        rows, next_cursor = await cursors.newest_first(
+            session,
+            query,
+            SmsOptOut.opted_out_at,
+            SmsOptOut.phone,
+            limit=limit,
+            cursor=cursor,
+            uuid_ids=False,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return OptOutPage(
-            items=[OptOutOut.model_validate(row) for row in rows],
-            next_cursor=cursors.encode(rows[-1].opted_out_at, rows[-1].phone) if more and rows else None,
-        )
+        return OptOutPage(items=[OptOutOut.model_validate(row) for row in rows], next_cursor=next_cursor)
 
     return await db.transaction(work)
