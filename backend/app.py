@@ -19,6 +19,7 @@ from backend import (
     operations,
     tables,  # noqa: F401  (every table known before the first query)
 )
+from backend.calendars import endpoints as calendars
 from backend.conversations import endpoints as conversations
 from backend.conversations import handoff_endpoints as handoff
 from backend.conversations.handoff import HandoffLinks
@@ -176,6 +177,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         catalog,
         catalog_changes,
         bookings,
+        calendars,
         patients,
         customers,
         conversations,

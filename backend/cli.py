@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import asgi, create_app
+from backend.calendars import connections as calendars
 from backend.core import embedded, logs, migrations
 from backend.core.db import Database
 from backend.core.errors import AppError
@@ -145,15 +147,24 @@ def rekey(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
     ring = settings.key_ring
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         db = Database(settings)
+
+        async def work(session: AsyncSession) -> tuple[int, int]:
+            return await signing_secrets.reseal_all(session, ring), await calendars.reseal_all(session, ring)
+
         try:
-            return await db.transaction(lambda session: signing_secrets.reseal_all(session, ring))
+            return await db.transaction(work)
         finally:
             await db.dispose()
 
-    changed = asyncio.run(run())
-    log.info("sealed the secrets of %d webhook endpoints again under key %s", changed, ring.current)
+    endpoints, connections = asyncio.run(run())
+    log.info(
+        "sealed the secrets of %d webhook endpoints and %d calendar connections again under key %s",
+        endpoints,
+        connections,
+        ring.current,
+    )
 
 
 def seed_demo(args: argparse.Namespace) -> None:

@@ -3,6 +3,7 @@ it configures relationships that name another domain's (an appointment's custome
 
 from __future__ import annotations
 
+from backend.calendars import models as calendars
 from backend.conversations import models as conversations
 from backend.core import models as core
 from backend.customers import models as customers
@@ -12,5 +13,5 @@ from backend.scheduling import models as scheduling
 from backend.telephony import models as telephony
 from backend.tenants import models as tenants
 
-DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events)
+DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events, calendars)
 metadata = core.Base.metadata

@@ -24,6 +24,8 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from backend import tables  # noqa: F401  (every table known before the first query)
+from backend.calendars.push import CalendarPusher
+from backend.calendars.sync import CalendarSync
 from backend.conversations.receptionist import build_turns
 from backend.core import events, metrics
 from backend.core.db import Database
@@ -72,7 +74,14 @@ async def process(ctx: dict[str, Any]) -> int:
     while await inbox.process_due(_now()):
         pass
     await runner.run_due(_now())
+    await ctx["calendar_pusher"].push_due(_now())
     return await dispatcher.drain(max_batches=BATCHES_PER_JOB)
+
+
+async def sync_calendars(ctx: dict[str, Any]) -> int:
+    """Read the connected calendars that are due (or asked for by a push notification)."""
+    with metrics.timed(metrics.JOB_LATENCY, job="sync_calendars"):
+        return await ctx["calendar_sync"].sync_due(_now())
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
@@ -105,6 +114,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings, live))
     ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
+    ctx["calendar_pusher"] = CalendarPusher(ctx["db"], settings)
+    ctx["calendar_sync"] = CalendarSync(ctx["db"], settings)
     ctx["pump"] = WebhookPump(ctx["db"], settings)
     ctx["pump_task"] = asyncio.create_task(ctx["pump"].run())
     ctx["listener"] = None
@@ -142,10 +153,10 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
         log.warning("cannot LISTEN for nudges (%s); relying on the sweep", type(error).__name__)
         return
 
-    def nudged(*_: object) -> None:
+    def nudged(_connection: object, _pid: int, _channel: str, table: str) -> None:
         # One job per committed transaction. Coalescing nudges would race with a job that has
         # just found nothing and is finishing; a spare job costs two indexed queries.
-        task = asyncio.get_running_loop().create_task(_enqueue(ctx))
+        task = asyncio.get_running_loop().create_task(_enqueue(ctx, table))
         ctx["nudges"].add(task)
         task.add_done_callback(ctx["nudges"].discard)
 
@@ -154,9 +165,9 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
     ctx["listener"] = listener
 
 
-async def _enqueue(ctx: dict[str, Any]) -> None:
+async def _enqueue(ctx: dict[str, Any], table: str) -> None:
     try:
-        await ctx["redis"].enqueue_job("process")
+        await ctx["redis"].enqueue_job("sync_calendars" if table == "calendar_connections" else "process")
     except Exception:  # Redis down: the sweep will do the work
         log.warning("could not enqueue a nudge; the sweep will pick the work up", exc_info=True)
 
@@ -165,8 +176,12 @@ def create_worker(settings: Settings) -> Worker:
     assert settings.redis_url is not None
     every = settings.worker_sweep_seconds
     return Worker(
-        functions=[process],
-        cron_jobs=[cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=False)],
+        functions=[process, sync_calendars],
+        cron_jobs=[
+            cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=False),
+            # Each run reads only the calendars due; a sync that outlasts the interval is not doubled.
+            cron(sync_calendars, second={0, 30}, run_at_startup=True, unique=True),
+        ],
         redis_settings=RedisSettings.from_dsn(settings.redis_url),
         ctx={"settings": settings},
         on_startup=startup,

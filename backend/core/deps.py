@@ -36,6 +36,7 @@ def correlation_id(request: Request) -> str:
 Now = Annotated[datetime, Depends(current_time)]
 Db = Annotated[Database, Depends(get_db)]
 CorrelationId = Annotated[str, Depends(correlation_id)]
+AppSettings = Annotated[Settings, Depends(get_settings)]
 
 
 async def require_admin(

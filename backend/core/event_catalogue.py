@@ -247,6 +247,36 @@ class WebhookEndpointDisabled(EventData):
     failing_since: datetime
 
 
+# ---- calendar sync ----
+
+
+class CalendarSyncFailed(EventData):
+    type: ClassVar[str] = "calendar.sync_failed"
+    subject: ClassVar[str] = "calendar_connection_id"
+    summary: ClassVar[str] = (
+        "A provider's connected calendar stopped working, or a booking could not be written to it "
+        "after every retry."
+    )
+    calendar_connection_id: uuid.UUID
+    provider_id: uuid.UUID
+    failure: Literal["connection_broken", "booking_not_written"]
+    appointment_id: uuid.UUID | None = Field(default=None, description="The booking not written, if any")
+    error: str = Field(description="What the calendar service answered")
+
+
+class CalendarConflictFound(EventData):
+    type: ClassVar[str] = "calendar.conflict_found"
+    subject: ClassVar[str] = "appointment_id"
+    summary: ClassVar[str] = (
+        "Busy time arrived from a provider's own calendar over a booking already made; the booking "
+        "stays and staff are asked to sort it out."
+    )
+    appointment_id: uuid.UUID
+    provider_id: uuid.UUID
+    busy_starts_at: datetime
+    busy_ends_at: datetime
+
+
 CATALOGUE: dict[str, type[EventData]] = {
     cls.type: cls
     for cls in (
@@ -273,5 +303,7 @@ CATALOGUE: dict[str, type[EventData]] = {
         CustomerOptedIn,
         CustomerErased,
         WebhookEndpointDisabled,
+        CalendarSyncFailed,
+        CalendarConflictFound,
     )
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
@@ -114,6 +114,10 @@ class TenantSettings(Input):
     review_delay_hours: int = Field(default=2, ge=0, le=24 * 14)
     # Calls answered by the receptionist at once; callers beyond it hear a busy message.
     max_concurrent_calls: int = Field(default=5, ge=1, le=100)
+    # What a booking written to a provider's own calendar says about the patient.
+    calendar_event_detail: Literal["service", "service_and_first_name", "service_and_full_name"] = (
+        "service_and_first_name"
+    )
     # The clinic's API quota: requests a minute over all its keys and workspace sessions.
     api_requests_per_minute: int = Field(default=3000, ge=10, le=100_000)
 

@@ -168,6 +168,23 @@ class Settings(BaseSettings):
     # by default elsewhere, so a developer can point a webhook at their own machine.
     webhook_allow_private_targets: bool = True
 
+    # Calendar sync (backend/calendars/). Google needs an OAuth client of the clinic's deployment;
+    # the URLs are Google's and only change to point the tests at a local fake.
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3/"
+    # Connected calendars are read this often (and at once on a Google push notification).
+    calendar_sync_seconds: int = Field(default=300, ge=10, le=86400)
+    # A calendar not read for this long is reported out of sync.
+    calendar_stale_after_seconds: int = Field(default=1800, ge=60, le=7 * 86400)
+    # Seconds before each retry of writing a booking to a calendar; after the last, staff are alerted.
+    calendar_retry_schedule_seconds: list[Annotated[int, Field(ge=1, le=86400)]] = Field(
+        default_factory=lambda: [30, 120, 480], min_length=1, max_length=10
+    )
+
     log_level: str = "INFO"
     # Request-latency histograms on every HTTP request (the /metrics endpoint is there either way).
     metrics_enabled: bool = True
@@ -193,6 +210,8 @@ class Settings(BaseSettings):
         "smtp_username",
         "smtp_password",
         "secrets_keys",
+        "google_client_id",
+        "google_client_secret",
         mode="before",
     )
     @classmethod
@@ -242,6 +261,10 @@ class Settings(BaseSettings):
         if self.secrets_keys is None:
             raise RuntimeError("SECRETS_KEYS is not set yet; call embedded.ensure_secrets first")
         return KeyRing.parse(self.secrets_keys.get_secret_value())
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
 
     @property
     def log_lines(self) -> Literal["text", "json"]:

@@ -48,13 +48,8 @@ async def disable_failing(
     events.emit(
         session, caller, WebhookEndpointDisabled(webhook_endpoint_id=endpoint.id, failing_since=since)
     )
-    # The clinic's alert address, and every owner of its workspace.
-    owners = [member.email for member in await staff.team(session, tenant) if member.role == "owner"]
-    recipients = dict.fromkeys(
-        [*([tenant.settings.alert_email] if tenant.settings.alert_email else []), *owners]
-    )
     url = shown_url(endpoint.url)
-    for recipient in recipients:
+    for recipient in await staff.alert_recipients(session, tenant):
         await _alert(session, caller, endpoint, recipient, url, last_error, now)
 
 

@@ -6,9 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, DateTime, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.calendars import busy as calendar_busy
 from backend.core.context import TenantContext
 from backend.core.errors import NotFound, ValidationFailed
 from backend.scheduling.models import (
@@ -24,6 +26,7 @@ from backend.scheduling.slots import BookingRules, OpenHours, Range, days_betwee
 
 MAX_WINDOW_DAYS = 31
 OCCUPYING = ("booked", "confirmed")
+TIMES = ARRAY(DateTime(timezone=True))
 
 
 @dataclass
@@ -109,8 +112,8 @@ async def load_calendars(
 ) -> list[Calendar]:
     """Hours, closures and busy ranges of `providers` between `start` and `end`.
 
-    Busy means occupying appointments and other owners' live holds; `owner`'s own holds and the
-    appointment being moved do not block.
+    Busy means occupying appointments, other owners' live holds and the busy time of connected
+    calendars; `owner`'s own holds and the appointment being moved do not block.
     """
     calendars = {p.id: Calendar(provider=p) for p in providers}
     ids = list(calendars)
@@ -148,7 +151,8 @@ async def load_calendars(
     )
     if owner is not None:
         holds = holds.where(Hold.owner != owner)
-    for provider_id, busy_start, busy_end in await session.execute(appointments.union_all(holds)):
+    external = calendar_busy.overlapping(tenant.id, ids, start, end)
+    for provider_id, busy_start, busy_end in await session.execute(appointments.union_all(holds, external)):
         calendars[provider_id].busy.append((busy_start, busy_end))
     return list(calendars.values())
 
@@ -191,3 +195,34 @@ async def find_slots(
     ]
     slots.sort(key=lambda slot: (slot.starts_at, slot.provider.name))
     return service, slots[:limit] if limit else slots
+
+
+async def appointments_over(
+    session: AsyncSession, tenant: TenantContext, provider_id: uuid.UUID, ranges: list[Range], now: datetime
+) -> list[tuple[uuid.UUID, int]]:
+    """Upcoming occupying appointments of a provider that overlap any of `ranges`: (appointment
+    id, index of the range), for busy time that arrived from a connected calendar."""
+    if not ranges:
+        return []
+    spans = select(
+        # Each list is one bound array: thousands of ranges stay one parameter each.
+        func.unnest(literal([start for start, _ in ranges], TIMES)).label("starts"),
+        func.unnest(literal([end for _, end in ranges], TIMES)).label("ends"),
+        func.generate_series(0, len(ranges) - 1).label("position"),
+    ).subquery()
+    rows = await session.execute(
+        select(Appointment.id, spans.c.position)
+        .join(
+            spans,
+            func.tstzrange(Appointment.starts_at, Appointment.blocked_until).op("&&")(
+                func.tstzrange(spans.c.starts, spans.c.ends)
+            ),
+        )
+        .where(
+            Appointment.tenant_id == tenant.id,
+            Appointment.provider_id == provider_id,
+            Appointment.status.in_(OCCUPYING),
+            Appointment.blocked_until > now,
+        )
+    )
+    return [(appointment_id, position) for appointment_id, position in rows]

@@ -12,6 +12,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.calendars import push_queue
 from backend.core import audit, cursors, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import (
@@ -144,6 +145,7 @@ async def reschedule(
         previous_provider_id=freed.provider_id,
     )
     await lifecycle.on_rescheduled(session, caller, appointment, freed, now)
+    await push_queue.enqueue(session, tenant.id, appointment.id, appointment.provider_id, now)
     return appointment
 
 
@@ -165,6 +167,7 @@ async def cancel(
     )
     _publish(session, caller, BookingCancelled, appointment)
     await lifecycle.on_cancelled(session, caller, appointment, _slot_of(appointment), now)
+    await push_queue.enqueue(session, caller.tenant.id, appointment.id, appointment.provider_id, now)
     return appointment
 
 
@@ -352,6 +355,7 @@ async def _book_held_slot(
     )
     _publish(session, caller, BookingCreated, appointment)
     await lifecycle.on_booked(session, caller, appointment, now)
+    await push_queue.enqueue(session, tenant.id, appointment.id, appointment.provider_id, now)
     return appointment
 
 

@@ -11,8 +11,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.calendars import busy as calendar_busy
 from backend.core.commands import run_command
-from backend.core.deps import Db, Now
+from backend.core.deps import AppSettings, Db, Now
 from backend.core.schemas import error_responses
 from backend.scheduling import availability, catalog
 from backend.scheduling.models import Closure
@@ -99,6 +100,7 @@ async def get_availability(
     caller: TenantCaller,
     db: Db,
     now: Now,
+    settings: AppSettings,
     service_id: uuid.UUID,
     start: Annotated[date, Query(alias="from", description="First local day (tenant's timezone)")],
     end: Annotated[
@@ -114,10 +116,15 @@ async def get_availability(
             session, caller.tenant, service_id, start, end or start, now, provider_id=provider_id, limit=limit
         )
         tz = caller.tenant.timezone
+        providers = await availability.providers_for(session, caller.tenant, service, provider_id)
+        stale = await calendar_busy.out_of_sync(
+            session, caller.tenant.id, [p.id for p in providers], now, settings.calendar_stale_after_seconds
+        )
         return AvailabilityOut(
             service_id=service.id,
             timezone=caller.tenant.timezone_name,
             slots=[slot_out(slot, tz) for slot in slots],
+            out_of_sync_provider_ids=stale,
         )
 
     return await db.transaction(work)

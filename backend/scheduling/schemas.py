@@ -136,6 +136,11 @@ class AvailabilityOut(Output):
     service_id: uuid.UUID
     timezone: str
     slots: list[SlotOut]
+    out_of_sync_provider_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Providers whose connected calendar is broken or not read lately: their free "
+        "times may include busy time not yet seen",
+    )
 
 
 class HoldOut(Output):

@@ -8,6 +8,7 @@ occurrence. Durations are real elapsed time, so a visit never silently gains or 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -75,6 +76,26 @@ def overlaps(start: datetime, end: datetime, ranges: Iterable[Range]) -> bool:
     return any(start < other_end and other_start < end for other_start, other_end in ranges)
 
 
+class Occupied:
+    """Busy ranges merged into disjoint, sorted intervals, so asking about one candidate slot is a
+    binary search: a provider with thousands of calendar blocks costs no more per slot than one."""
+
+    def __init__(self, ranges: Iterable[Range]) -> None:
+        merged: list[list[datetime]] = []
+        for start, end in sorted(ranges):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self._starts = [start for start, _ in merged]
+        self._ends = [end for _, end in merged]
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        # The last interval starting before `end` is the only one that can reach past `start`.
+        index = bisect_left(self._starts, end) - 1
+        return index >= 0 and self._ends[index] > start
+
+
 def candidate_starts(
     day: date, hours: Sequence[OpenHours], tz: ZoneInfo, rules: BookingRules
 ) -> Iterator[datetime]:
@@ -105,6 +126,7 @@ def free_slots(
 ) -> list[datetime]:
     """Bookable start times of one calendar over the given local days, in order."""
     slots: list[datetime] = []
+    occupied = Occupied(busy)
     for day in days:
         if day > rules.last_day:
             break
@@ -112,7 +134,7 @@ def free_slots(
             end = start + rules.duration
             if start < rules.earliest_start:
                 continue
-            if overlaps(start, end, closures) or overlaps(start, end + rules.buffer, busy):
+            if overlaps(start, end, closures) or occupied.overlaps(start, end + rules.buffer):
                 continue
             slots.append(start)
     return sorted(slots)

@@ -243,6 +243,14 @@ async def team(session: AsyncSession, tenant: TenantContext) -> list[StaffUser]:
     return list(rows.scalars())
 
 
+async def alert_recipients(session: AsyncSession, tenant: TenantContext) -> list[str]:
+    """Who hears about operational trouble: the clinic's alert address, then every owner."""
+    owners = [member.email for member in await team(session, tenant) if member.role == "owner"]
+    return list(
+        dict.fromkeys([*([tenant.settings.alert_email] if tenant.settings.alert_email else []), *owners])
+    )
+
+
 async def member(
     session: AsyncSession, tenant: TenantContext, staff_id: uuid.UUID, *, lock: bool = False
 ) -> StaffUser:

@@ -1,0 +1,68 @@
+"""Calendar fixtures: a real Radicale for CalDAV, and helpers to connect a provider and read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.calendars.push import CalendarPusher
+from backend.calendars.sync import CalendarSync
+from backend.core.db import Database
+from backend.core.settings import Settings
+from tests.conftest import TenantHandle
+from tests.fakes import radicale_server
+from tests.fakes.radicale_server import CaldavAccount, Radicale
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    with radicale_server.running(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
+
+
+@pytest.fixture
+def calendar_sync(db: Database, settings: Settings) -> CalendarSync:
+    return CalendarSync(db, settings)
+
+
+@pytest.fixture
+def pusher(db: Database, settings: Settings) -> CalendarPusher:
+    return CalendarPusher(db, settings)
+
+
+async def connect_caldav(
+    client: httpx.AsyncClient, tenant: TenantHandle, account: CaldavAccount, provider: str = "Dr. Adams"
+) -> dict[str, Any]:
+    response = await client.post(
+        f"/api/v1/providers/{tenant.providers[provider]}/calendar-connections/caldav",
+        json={"server_url": account.server_url, "username": account.username, "password": account.password},
+        headers=tenant.auth,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def free_times(
+    client: httpx.AsyncClient, tenant: TenantHandle, day: date, service: str = "Check-up"
+) -> list[str]:
+    """The day's free start times as local HH:MM."""
+    response = await client.get(
+        "/api/v1/availability",
+        params={"service_id": tenant.services[service], "from": day.isoformat()},
+        headers=tenant.auth,
+    )
+    assert response.status_code == 200, response.text
+    return [datetime.fromisoformat(s["starts_at"]).strftime("%H:%M") for s in response.json()["slots"]]
+
+
+def vevent(uid: str, lines: str, tzid: str = "America/New_York") -> str:
+    """A VCALENDAR with one or more VEVENT blocks written as `lines` (TZID times use `tzid`)."""
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//calendar//EN\r\n"
+        + lines.strip().replace("\n", "\r\n").replace("{TZ}", tzid).replace("{UID}", uid)
+        + "\r\nEND:VCALENDAR\r\n"
+    )
