@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class RemoteCalendar:
     external_id: str
     name: str
+    # The account's own calendar (Google names it by the account's address).
+    primary: bool = False
 
 
 class CalendarBroken(Exception):

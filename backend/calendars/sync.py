@@ -20,9 +20,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.calendars import reading
+from backend.calendars import reading, watches
 from backend.calendars.accounts import open_account
 from backend.calendars.alerts import tell_staff
+from backend.calendars.google_account import GoogleAccount
 from backend.calendars.models import (
     BusyBlock,
     CalendarConflict,
@@ -121,6 +122,9 @@ class CalendarSync:
                     gate=guards.writer_gate(tenant.id),
                 )
                 items += len(batch.updates)
+            if isinstance(account, GoogleAccount):
+                channels = await asyncio.to_thread(watches.renew, self._settings, account, sources, now)
+                await self._db.transaction(lambda s: watches.record(s, channels))
         except CalendarBroken as problem:
             error = str(problem)
             await self._db.transaction(lambda s: _broken(s, tenant, connection_id, error, now))

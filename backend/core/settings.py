@@ -176,6 +176,8 @@ class Settings(BaseSettings):
     google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL, not a secret
     google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3/"
+    # Google calls us when a watched calendar changes; unset: only where the public URL is https.
+    google_push_notifications: bool | None = None
     # Connected calendars are read this often (and at once on a Google push notification).
     calendar_sync_seconds: int = Field(default=300, ge=10, le=86400)
     # A calendar not read for this long is reported out of sync.
@@ -265,6 +267,12 @@ class Settings(BaseSettings):
     @property
     def google_enabled(self) -> bool:
         return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def google_push_enabled(self) -> bool:
+        if self.google_push_notifications is not None:
+            return self.google_push_notifications
+        return self.public_base_url.startswith("https://")
 
     @property
     def log_lines(self) -> Literal["text", "json"]:

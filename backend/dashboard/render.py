@@ -28,6 +28,7 @@ NAV = (
     ("inbox", "Inbox", False),
     ("patients", "Patients", False),
     ("messages", "Messages", False),
+    ("calendars", "Calendars", False),
     ("settings", "Settings", False),
     ("audit", "Audit log", True),
 )

@@ -14,6 +14,7 @@ from backend.core.http_errors import error_response
 from backend.dashboard import (
     audit_pages,
     auth_pages,
+    calendar_pages,
     inbox_pages,
     message_pages,
     patient_pages,
@@ -23,7 +24,16 @@ from backend.dashboard import (
 from backend.dashboard.render import HERE, PREFIX, SignInNeeded, templates
 from backend.webchat.widget_endpoints import SOCKET_IO_CLIENT
 
-PAGES = (auth_pages, schedule_pages, inbox_pages, patient_pages, message_pages, settings_pages, audit_pages)
+PAGES = (
+    auth_pages,
+    schedule_pages,
+    inbox_pages,
+    patient_pages,
+    message_pages,
+    calendar_pages,
+    settings_pages,
+    audit_pages,
+)
 
 
 def install(app: FastAPI) -> None:
