@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python bench/workspace_views.py
 	$(BIN)/python bench/hostile_templates.py
 	$(BIN)/python bench/operations_overhead.py
+	$(BIN)/python bench/calendar_sync.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -7,6 +7,7 @@ The library is synchronous; callers run these methods in a thread (`asyncio.to_t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from caldav.lib import error as dav_error
 from backend.calendars.remote import CalendarBroken, CalendarUnavailable, RemoteCalendar
 
 TIMEOUT_SECONDS = 20
+
+# The library logs the text of events it had to repair: provider's meeting titles and attendees.
+logging.getLogger("caldav").setLevel(logging.ERROR)
 MULTIGET_CHUNK = 200
 
 
@@ -32,10 +36,8 @@ class Changes:
 
 
 class CalDavAccount:
-    def __init__(self, url: str, username: str, password: str) -> None:
-        self._client = caldav.DAVClient(
-            url=url, username=username, password=password, timeout=TIMEOUT_SECONDS
-        )
+    def __init__(self, url: str, username: str, password: str, timeout: int = TIMEOUT_SECONDS) -> None:
+        self._client = caldav.DAVClient(url=url, username=username, password=password, timeout=timeout)
 
     def calendars(self) -> list[RemoteCalendar]:
         """The event calendars in the account's calendar home (found from the principal)."""

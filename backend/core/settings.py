@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     google_push_notifications: bool | None = None
     # Connected calendars are read this often (and at once on a Google push notification).
     calendar_sync_seconds: int = Field(default=300, ge=10, le=86400)
+    # How long one request to a calendar service may take (a big CalDAV calendar's first read is slow).
+    calendar_timeout_seconds: int = Field(default=60, ge=5, le=600)
     # A calendar not read for this long is reported out of sync.
     calendar_stale_after_seconds: int = Field(default=1800, ge=60, le=7 * 86400)
     # Seconds before each retry of writing a booking to a calendar; after the last, staff are alerted.

@@ -268,7 +268,8 @@ async def test_a_failing_write_is_retried_at_30_120_480_seconds_then_staff_are_t
         alerts = (
             await conn.execute(
                 text(
-                    "SELECT count(*) FROM notification_outbox WHERE tenant_id = :t AND kind = 'calendar_push_failed'"
+                    "SELECT count(*) FROM notification_outbox"
+                    " WHERE tenant_id = :t AND kind = 'calendar_push_failed'"
                 ),
                 {"t": tenant.id},
             )

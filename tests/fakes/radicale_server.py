@@ -80,5 +80,8 @@ def running(root: Path) -> Iterator[Radicale]:
         yield Radicale(base_url, users)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
         log.close()
