@@ -24,6 +24,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
+from icalendar import Timezone
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,10 +48,14 @@ from tests.fakes import radicale_server  # noqa: E402
 NY = ZoneInfo("America/New_York")
 
 
+# As calendar apps write them: each resource carries the VTIMEZONE its TZID names.
+VTIMEZONE = Timezone.from_tzid("America/New_York").to_ical().decode()
+
+
 def ics(uid: str, start: datetime, minutes: int, weekly: bool = False) -> str:
     rule = "RRULE:FREQ=WEEKLY\r\n" if weekly else ""
     return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nBEGIN:VEVENT\r\n"
+        f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\n{VTIMEZONE}BEGIN:VEVENT\r\n"
         f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n"
         f"DTSTART;TZID=America/New_York:{start:%Y%m%dT%H%M%S}\r\n"
         f"DTEND;TZID=America/New_York:{start + timedelta(minutes=minutes):%Y%m%dT%H%M%S}\r\n"

@@ -12,6 +12,7 @@ booking horizon moves without storing what the provider's meetings are about.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,9 +45,19 @@ class UnreadableEvent(ValueError):
     """The calendar returned something that is not iCalendar; the sync skips it and says so."""
 
 
-def busy_shape(ics: str, account: str) -> tuple[str, bool] | None:
-    """The stripped iCalendar of a CalDAV resource and whether it recurs; None when it holds no
-    event that could be busy time (a task, our own booking)."""
+@dataclass(frozen=True)
+class BusyShape:
+    calendar: Calendar
+    recurring: bool
+
+    @property
+    def text(self) -> str:
+        return self.calendar.to_ical().decode()
+
+
+def busy_shape(ics: str, account: str) -> BusyShape | None:
+    """A CalDAV resource stripped to its busy shape; None when it holds no event that could be
+    busy time (a task, our own booking)."""
     try:
         calendar = Calendar.from_ical(ics)
     except ValueError as error:
@@ -71,12 +82,12 @@ def busy_shape(ics: str, account: str) -> tuple[str, bool] | None:
             recurring = recurring or "RRULE" in component or "RDATE" in component
             shape.add_component(kept)
             events += 1
-    return (shape.to_ical().decode(), recurring) if events else None
+    return BusyShape(shape, recurring) if events else None
 
 
-def expand(shape: str, window: Range, tz: ZoneInfo) -> list[Range]:
-    """The busy ranges of a busy shape inside `window`, in UTC."""
-    calendar = Calendar.from_ical(shape)
+def expand(shape: Calendar | str, window: Range, tz: ZoneInfo) -> list[Range]:
+    """The busy ranges of a busy shape (parsed, or as stored) inside `window`, in UTC."""
+    calendar = Calendar.from_ical(shape) if isinstance(shape, str) else shape
     start, end = window
     ranges = []
     for instance in recurring_ical_events.of(calendar).between(start, end):

@@ -81,8 +81,10 @@ def _read_caldav(
         if shaped is None:
             batch.deleted.add(key)
             continue
-        shape, recurring = shaped
-        batch.updates[key] = ItemUpdate(key, etag, busy_time.expand(shape, window, tz), shape, recurring)
+        # Only a recurring event is ever expanded again, so only its shape is kept.
+        ranges = busy_time.expand(shaped.calendar, window, tz)
+        text = shaped.text if shaped.recurring else None
+        batch.updates[key] = ItemUpdate(key, etag, ranges, text, shaped.recurring)
     if batch.unreadable:
         log.warning("skipped %d calendar resources that are not valid iCalendar", batch.unreadable)
     return batch
