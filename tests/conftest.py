@@ -31,6 +31,7 @@ from backend.core import embedded, migrations
 from backend.core.crypto import KeyRing
 from backend.core.db import Database
 from backend.core.settings import Settings
+from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,6 +188,13 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[radicale_server.Radicale]:
+    """A real CalDAV server (Radicale), started once for the tests that ask for it."""
+    with radicale_server.running(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
 
 
 @dataclass

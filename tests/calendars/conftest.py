@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -14,14 +13,7 @@ from backend.calendars.sync import CalendarSync
 from backend.core.db import Database
 from backend.core.settings import Settings
 from tests.conftest import TenantHandle
-from tests.fakes import radicale_server
-from tests.fakes.radicale_server import CaldavAccount, Radicale
-
-
-@pytest.fixture(scope="session")
-def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
-    with radicale_server.running(tmp_path_factory.mktemp("radicale")) as server:
-        yield server
+from tests.fakes.radicale_server import CaldavAccount
 
 
 @pytest.fixture
