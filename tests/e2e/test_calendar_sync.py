@@ -51,6 +51,8 @@ async def test_a_calendar_connected_in_the_workspace_blocks_the_widget_and_recei
         f"DTEND;TZID=America/New_York:{stamp}T110000\r\nSUMMARY:Supplier visit\r\n"
         "END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
+    free_before = [s["local_time"] for s in await free_times(live_server, str(day.date()))]
+    assert "10:00" in free_before, free_before
     [connection] = await rows(
         db, "SELECT id FROM calendar_connections WHERE account = :a", a=account.username
     )
