@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -84,8 +85,9 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-@pytest.fixture(scope="session")
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def in_process_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on these settings, called in-process through httpx."""
     app = create_app(settings)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
@@ -94,6 +96,12 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     await app.state.webhook_sender.close()
     await app.state.db.dispose()
     await app.state.redis.aclose()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process_app(settings) as c:
+        yield c
 
 
 @dataclass

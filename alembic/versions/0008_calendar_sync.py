@@ -84,7 +84,6 @@ def upgrade() -> None:
         sa.Column("blocks_time", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("receives_bookings", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("sync_token", sa.Text),
-        sa.Column("ctag", sa.Text),
         sa.Column("last_synced_at", TS),
         # Recurring events are expanded up to here; the worker expands them further as days pass.
         sa.Column("expanded_through", TS),

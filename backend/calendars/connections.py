@@ -145,7 +145,7 @@ async def choose(
     if blocks_time is not None and blocks_time != source.blocks_time:
         source.blocks_time = blocks_time
         # Start over: a calendar that stops blocking leaves no busy time; one that starts is read in full.
-        source.sync_token, source.ctag, source.expanded_through = None, None, None
+        source.sync_token, source.expanded_through = None, None
         await session.execute(delete(CalendarItem).where(CalendarItem.source_id == source.id))
         await request_sync(session, caller, source.connection_id, now)
     await session.flush()

@@ -58,7 +58,6 @@ class CalendarSource(Base):
     blocks_time: Mapped[bool] = mapped_column(Boolean, default=False)
     receives_bookings: Mapped[bool] = mapped_column(Boolean, default=False)
     sync_token: Mapped[str | None] = mapped_column(Text)
-    ctag: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None]
     expanded_through: Mapped[datetime | None]
     watch_channel_id: Mapped[str | None] = mapped_column(String(64))

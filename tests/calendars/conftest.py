@@ -51,6 +51,26 @@ async def free_times(
     return [datetime.fromisoformat(s["starts_at"]).strftime("%H:%M") for s in response.json()["slots"]]
 
 
+async def book_check_up(
+    client: httpx.AsyncClient,
+    tenant: TenantHandle,
+    starts_at: datetime,
+    name: str = "Ana Lopez",
+    **contact: str,
+) -> httpx.Response:
+    """Dr. Adams, a check-up at `starts_at`, through the API."""
+    return await client.post(
+        "/api/v1/bookings",
+        json={
+            "service_id": tenant.services["Check-up"],
+            "provider_id": tenant.providers["Dr. Adams"],
+            "starts_at": starts_at.isoformat(),
+            "customer": {"name": name, "phone": "+12125550123", **contact},
+        },
+        headers=tenant.auth,
+    )
+
+
 def vevent(uid: str, lines: str, tzid: str = "America/New_York") -> str:
     """A VCALENDAR with one or more VEVENT blocks written as `lines` (TZID times use `tzid`)."""
     return (

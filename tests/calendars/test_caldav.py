@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
+from pydantic import SecretStr
 from sqlalchemy import text
 
+from backend.calendars import connections
 from backend.calendars.sync import CalendarSync
-from tests.calendars.conftest import connect_caldav, free_times, vevent
+from backend.core.crypto import KeyRing
+from tests.calendars.conftest import book_check_up, connect_caldav, free_times, vevent
 from tests.conftest import NY, at, iso, local_day
 
 
@@ -47,16 +50,7 @@ async def test_a_busy_event_takes_its_time_away_and_deleting_it_gives_the_time_b
     after = await free_times(client, tenant, day)
     assert "09:30" in after and "11:00" in after
     assert "10:00" not in after and "10:30" not in after
-    refused = await client.post(
-        "/api/v1/bookings",
-        json={
-            "service_id": tenant.services["Check-up"],
-            "provider_id": tenant.providers["Dr. Adams"],
-            "starts_at": iso(at(day, "10:30")),
-            "customer": {"name": "Ana Lopez", "phone": "+12125550123"},
-        },
-        headers=tenant.auth,
-    )
+    refused = await book_check_up(client, tenant, at(day, "10:30"), "Ana Lopez")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "SLOT_TAKEN"
 
     calendar.event_by_uid("lunch-meeting").delete()
@@ -122,16 +116,7 @@ async def test_our_booking_appears_in_the_calendar_moves_when_rescheduled_and_go
     calendar = account.make_calendar("Work")
     connection = await connect_caldav(client, tenant, account)
     day = local_day(6)
-    booked = await client.post(
-        "/api/v1/bookings",
-        json={
-            "service_id": tenant.services["Check-up"],
-            "provider_id": tenant.providers["Dr. Adams"],
-            "starts_at": iso(at(day, "11:00")),
-            "customer": {"name": "Ana Lopez", "phone": "+12125550123", "email": "ana@example.com"},
-        },
-        headers=tenant.auth,
-    )
+    booked = await book_check_up(client, tenant, at(day, "11:00"), "Ana Lopez", email="ana@example.com")
     assert booked.status_code == 201, booked.text
     appointment = booked.json()
     await pusher.push_due(datetime.now(UTC))
@@ -228,3 +213,25 @@ async def test_a_wrong_password_is_refused_at_once_and_a_changed_one_breaks_the_
     assert "calendar.sync_failed" in types
     assert account.password not in sealed
     assert kinds == ["calendar_broken"]
+
+
+async def test_rekeying_reseals_app_passwords_and_the_calendar_still_opens_with_only_the_new_key(
+    client, tenant, radicale, db, settings
+):
+    account = radicale.new_account()
+    account.make_calendar("Work")
+    connection = await connect_caldav(client, tenant, account)
+    new_key = KeyRing.new_key("k7")
+    both = KeyRing.parse(f"{new_key},{settings.secrets_keys.get_secret_value()}")
+    changed = await db.transaction(lambda session: connections.reseal_all(session, both))
+    assert changed >= 1
+    async with db.engine.connect() as conn:
+        sealed = (
+            await conn.execute(
+                text("SELECT secret_sealed FROM calendar_connections WHERE id = :c"), {"c": connection["id"]}
+            )
+        ).scalar_one()
+    assert sealed.startswith("k7:") and account.password not in sealed
+    only_new = CalendarSync(db, settings.model_copy(update={"secrets_keys": SecretStr(new_key)}))
+    result = await only_new.sync_connection(connection["id"], datetime.now(UTC))
+    assert result.error is None

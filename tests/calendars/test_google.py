@@ -14,7 +14,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from backend.app import create_app
 from backend.calendars import connections
 from backend.calendars.push import CalendarPusher
 from backend.calendars.remote import RemoteCalendar
@@ -23,8 +22,8 @@ from backend.core.context import Caller
 from backend.core.db import Database
 from backend.core.settings import Settings
 from backend.tenants import service as tenants
-from tests.calendars.conftest import free_times
-from tests.conftest import ADMIN_SECRET, TenantHandle, at, iso, local_day, tenant_spec
+from tests.calendars.conftest import book_check_up, free_times
+from tests.conftest import ADMIN_SECRET, TenantHandle, at, in_process_app, local_day, tenant_spec
 from tests.fakes import google_calendar_server as google_fake
 from tests.fakes.google_calendar_server import ACCOUNT, FakeGoogle
 from tests.support.workspace import new_clinic
@@ -54,14 +53,8 @@ def google_settings(settings: Settings, google: FakeGoogle) -> Settings:
 
 @pytest.fixture
 async def app_client(google_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(google_settings)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
-    ) as c:
+    async with in_process_app(google_settings) as c:
         yield c
-    await app.state.webhook_sender.close()
-    await app.state.db.dispose()
-    await app.state.redis.aclose()
 
 
 def timed(event_id: str, day, start: str, end: str, **extra) -> dict:
@@ -230,16 +223,7 @@ async def test_a_failing_write_is_retried_at_30_120_480_seconds_then_staff_are_t
     tenant = await _tenant(app_client)
     await _connected(db, google_settings, google, tenant)
     pusher = CalendarPusher(db, google_settings)
-    booked = await app_client.post(
-        "/api/v1/bookings",
-        json={
-            "service_id": tenant.services["Check-up"],
-            "provider_id": tenant.providers["Dr. Adams"],
-            "starts_at": iso(at(local_day(5), "11:00")),
-            "customer": {"name": "Ana Lopez", "phone": "+12125550123"},
-        },
-        headers=tenant.auth,
-    )
+    booked = await book_check_up(app_client, tenant, at(local_day(5), "11:00"))
     assert booked.status_code == 201
     appointment_id = booked.json()["id"]
     google.fail_next = [503] * 10
@@ -288,16 +272,7 @@ async def test_a_written_booking_carries_our_id_and_is_not_read_back_as_busy_tim
     tenant = await _tenant(app_client)
     connection_id = await _connected(db, google_settings, google, tenant)
     day = local_day(6)
-    booked = await app_client.post(
-        "/api/v1/bookings",
-        json={
-            "service_id": tenant.services["Check-up"],
-            "provider_id": tenant.providers["Dr. Adams"],
-            "starts_at": iso(at(day, "11:00")),
-            "customer": {"name": "Ana Lopez", "phone": "+12125550123"},
-        },
-        headers=tenant.auth,
-    )
+    booked = await book_check_up(app_client, tenant, at(day, "11:00"), "Ana Lopez")
     google.fail_next = [500]
     pusher = CalendarPusher(db, google_settings)
     now = datetime.now(UTC)
