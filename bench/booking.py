@@ -210,7 +210,21 @@ async def contended(base: str, contenders: int, first_day: datetime) -> None:
             )
             return response.status_code, (time.perf_counter() - started) * 1000
 
+        async def trivial(i: int) -> tuple[int, float]:
+            started = time.perf_counter()
+            response = await http.get("/api/v1/tenant")
+            return response.status_code, (time.perf_counter() - started) * 1000
+
+        # The baseline: as many requests at once to an endpoint that only authenticates the key.
+        baseline = await asyncio.gather(*(trivial(i) for i in range(contenders)))
         results = await asyncio.gather(*(attempt(i) for i in range(contenders)))
+    base_latencies = [ms for _, ms in baseline]
+    assert all(status == 200 for status, _ in baseline), Counter(status for status, _ in baseline)
+    print(
+        f"  baseline, {contenders} concurrent GET /api/v1/tenant (authenticated, no work): "
+        f"p50 {percentile(base_latencies, 50):.1f} ms   p95 {percentile(base_latencies, 95):.1f} ms   "
+        f"p99 {percentile(base_latencies, 99):.1f} ms"
+    )
     statuses = Counter(status for status, _ in results)
     latencies = [ms for _, ms in results]
     print(
@@ -221,6 +235,8 @@ async def contended(base: str, contenders: int, first_day: datetime) -> None:
         f"  latency p50 {percentile(latencies, 50):.1f} ms   p95 {percentile(latencies, 95):.1f} ms   "
         f"p99 {percentile(latencies, 99):.1f} ms   max {max(latencies):.1f} ms"
     )
+    ratio = percentile(latencies, 99) / percentile(base_latencies, 99)
+    print(f"  p99 ratio bookers/baseline: {ratio:.2f} (target <= 2)")
     if statuses.get(201, 0) != 1 or any(s >= 500 for s in statuses):
         raise SystemExit("FAILED: the slot must have exactly one winner and no server errors")
 
