@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Exists, Select, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars.models import BusyBlock, CalendarConnection
@@ -21,6 +21,14 @@ def overlapping(
         BusyBlock.tenant_id == tenant_id,
         BusyBlock.provider_id.in_(provider_ids),
         func.tstzrange(BusyBlock.starts_at, BusyBlock.ends_at).op("&&")(func.tstzrange(start, end)),
+    )
+
+
+def busy_during(provider_id: ColumnElement[uuid.UUID], span: ColumnElement[object]) -> Exists:
+    """EXISTS: the provider has calendar busy time overlapping the range `span`."""
+    return exists().where(
+        BusyBlock.provider_id == provider_id,
+        func.tstzrange(BusyBlock.starts_at, BusyBlock.ends_at).op("&&")(span),
     )
 
 

@@ -80,19 +80,6 @@ async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: 
     return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now, "api")
 
 
-async def still_free(
-    session: AsyncSession, tenant: TenantContext, data: BookingCreate, now: datetime
-) -> None:
-    """A read without locks, before a booking queues for its locks: SlotTaken (or SlotUnavailable)
-    at once when no candidate is free at that time. A loser of a race learns it without waiting
-    behind the winner; a time that looks free still goes through every guard."""
-    service = await get_service(session, tenant, data.service_id)
-    candidates = await providers_for(session, tenant, service, data.provider_id)
-    await holds.choose_provider(
-        session, tenant, service, candidates, data.starts_at.astimezone(UTC), now, owner=None
-    )
-
-
 async def reschedule(
     session: AsyncSession, caller: Caller, ident: str, data: RescheduleIn, now: datetime
 ) -> Appointment:

@@ -15,7 +15,7 @@ from backend.core.commands import IDEMPOTENCY_HEADER, Work, run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.errors import AppError, ValidationFailed
-from backend.scheduling import booking, guards, holds
+from backend.scheduling import booking, guards, holds, precheck
 from backend.scheduling.presenters import appointment_out, hold_out
 from backend.scheduling.schemas import (
     AppointmentOut,
@@ -105,7 +105,11 @@ async def create_booking(
     if IDEMPOTENCY_HEADER not in request.headers:
         # With a key, a retry of a booking that went through must replay it, not find its own slot taken.
         try:
-            await db.transaction(lambda session: booking.still_free(session, caller.tenant, body, now))
+            await db.transaction(
+                lambda session: precheck.refuse_if_taken(
+                    session, caller.tenant, body.service_id, body.provider_id, body.starts_at, now
+                )
+            )
         except AppError as refusal:
             metrics.BOOKINGS.labels(refusal.code.lower()).inc()
             raise
