@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -88,6 +89,34 @@ def report(label: str, elapsed: float, latencies: list[float], outcomes: Counter
     return rate
 
 
+@dataclass(frozen=True)
+class Retries:
+    """The server's own count of transactions re-run (serialization failures, deadlocks) and of
+    re-runs that had to run alone."""
+
+    rerun: float
+    alone: float
+
+    def __sub__(self, other: Retries) -> str:
+        rerun, alone = self.rerun - other.rerun, self.alone - other.alone
+        return f"transactions re-run: {rerun:.0f}, of them alone: {alone:.0f}"
+
+
+async def retries(http: httpx.AsyncClient) -> Retries:
+    text = (await http.get("/metrics")).text
+    rerun = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("frontdesk_transaction_retries_total{")
+    )
+    alone = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("frontdesk_transactions_alone_total ")
+    )
+    return Retries(rerun, alone)
+
+
 async def uncontended(
     base: str, settings: Settings, bookings: int, concurrency: int, first_day: datetime
 ) -> None:
@@ -118,9 +147,13 @@ async def uncontended(
             return book_one
 
         same = via_api(lambda lane: one_tenant, lambda lane: one_tenant["providers"][lane]["id"])
+        before = await retries(http)
         api_rate = report("HTTP API, one tenant", *await run_lanes(concurrency, per_lane, same))
+        print(f"    {await retries(http) - before}")
         spread = via_api(lambda lane: own_tenants[lane], lambda lane: own_tenants[lane]["providers"][0]["id"])
+        before = await retries(http)
         report("HTTP API, a tenant per lane", *await run_lanes(concurrency, per_lane, spread))
+        print(f"    {await retries(http) - before}")
 
     service_tenant = await create_tenant(base, concurrency)
     db = Database(settings)
@@ -241,6 +274,44 @@ async def contended(base: str, contenders: int, first_day: datetime) -> None:
         raise SystemExit("FAILED: the slot must have exactly one winner and no server errors")
 
 
+POPULATE = """
+WITH made AS (
+    INSERT INTO tenants (id, slug, name, timezone, profile, settings)
+    SELECT gen_random_uuid(), 'filler-' || i || '-' || md5(random()::text), 'Filler', 'America/New_York',
+           'healthcare', '{}'
+    FROM generate_series(1, $1) i RETURNING id
+), providers_made AS (
+    INSERT INTO providers (id, tenant_id, name, kind, active)
+    SELECT gen_random_uuid(), id, 'Provider', 'person', true FROM made RETURNING id, tenant_id
+), services_made AS (
+    INSERT INTO services (id, tenant_id, name, description, aliases, duration_minutes, buffer_minutes, active)
+    SELECT gen_random_uuid(), id, 'Visit', '', '{}', 30, 0, true FROM made RETURNING id, tenant_id
+), customers_made AS (
+    INSERT INTO customers (id, tenant_id, name, email)
+    SELECT gen_random_uuid(), id, 'Filler', 'filler@bench.test' FROM made RETURNING id, tenant_id
+)
+INSERT INTO appointments (id, tenant_id, reference, provider_id, service_id, customer_id, starts_at, ends_at,
+                          blocked_until, status, notes)
+SELECT gen_random_uuid(), p.tenant_id, upper(substr(md5(random()::text), 1, 8)), p.id, s.id, c.id,
+       now() + n * interval '30 minutes', now() + n * interval '30 minutes' + interval '30 minutes',
+       now() + n * interval '30 minutes' + interval '30 minutes', 'booked', ''
+FROM providers_made p JOIN services_made s USING (tenant_id) JOIN customers_made c USING (tenant_id),
+     generate_series(1, $2) n
+"""
+
+
+async def populate(database_url: str, tenants: int, per_tenant: int) -> None:
+    """Other clinics' appointments already in the tables, as in any real deployment: with empty
+    tables every tenant's rows share the same few index pages, and SERIALIZABLE's page-grained
+    predicate locks then make unrelated tenants abort each other."""
+    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await connection.execute(POPULATE, tenants, per_tenant)
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -248,6 +319,8 @@ def main() -> None:
     parser.add_argument("--bookings", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--contenders", type=int, default=200)
+    parser.add_argument("--other-tenants", type=int, default=0, help="clinics already in the tables")
+    parser.add_argument("--their-appointments", type=int, default=100, help="appointments each already has")
     args = parser.parse_args()
 
     data_dir = ROOT / "var" / "bench"
@@ -255,6 +328,8 @@ def main() -> None:
     settings = Settings(
         _env_file=None, database_url=database_url, redis_url=redis_url, db_pool_size=20, db_max_overflow=20
     )
+    if args.other_tenants:
+        asyncio.run(populate(database_url, args.other_tenants, args.their_appointments))
     process, base = start_server(database_url, redis_url, data_dir)
     first_day = datetime.combine(datetime.now(TZ).date() + timedelta(days=2), datetime.min.time(), tzinfo=TZ)
     print(f"Frontdesk booking benchmark — PostgreSQL {server_url.split('?')[0]}, {os.cpu_count()} cores")

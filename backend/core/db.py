@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
+from backend.core import metrics
 from backend.core.errors import BusyRetry
 from backend.core.settings import Settings
 
@@ -86,6 +87,8 @@ class Database:
         for attempt in range(1, self._max_attempts + 1):
             try:
                 alone = attempt > RUN_ALONE_AFTER_CONFLICTS
+                if alone and gate is not None:
+                    metrics.TRANSACTIONS_ALONE.inc()
                 async with self.engine.connect() as connection, _gated(connection, gate, alone=alone):
                     await connection.execution_options(isolation_level=isolation)
                     async with AsyncSession(
@@ -99,8 +102,10 @@ class Database:
                         await session.commit()
                         return result
             except DBAPIError as error:
-                if sqlstate(error) not in RETRYABLE_SQLSTATES:
+                code = sqlstate(error)
+                if code not in RETRYABLE_SQLSTATES:
                     raise
+                metrics.TRANSACTION_RETRIES.labels(code).inc()
                 if attempt == self._max_attempts:
                     raise TransactionConflict() from error
                 await asyncio.sleep(_backoff(attempt))

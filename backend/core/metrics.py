@@ -28,6 +28,9 @@ CHAT_TURN_LATENCY = Histogram(
     "frontdesk_chat_turn_duration_seconds", "Receptionist turn latency", ["engine"], buckets=LATENCY_BUCKETS
 )
 BOOKINGS = Counter("frontdesk_bookings_total", "Booking attempts by result", ["result"])
+# Serialization failures and deadlocks re-run from the start, and re-runs that had to run alone.
+TRANSACTION_RETRIES = Counter("frontdesk_transaction_retries_total", "Transactions re-run", ["sqlstate"])
+TRANSACTIONS_ALONE = Counter("frontdesk_transactions_alone_total", "Gated transactions re-run alone")
 SENDS = Counter(
     "frontdesk_messages_sent_total", "Outbox sends by provider and result", ["provider", "result"]
 )

@@ -73,11 +73,18 @@ async def confirm_hold(
 
 
 async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: datetime) -> Appointment:
-    """Hold and confirm in one transaction, for callers that already have the patient's details."""
-    service = await get_service(session, caller.tenant, data.service_id)
-    owner = f"booking:{uuid.uuid4()}"
-    hold = await holds.place_hold(session, caller, service, data.provider_id, data.starts_at, owner, now)
-    return await _book_held_slot(session, caller, hold, service, data.customer, data.notes, now, "api")
+    """Book in one step, for callers that already have the patient's details. No hold is written:
+    a hold reserves a time while a patient decides, and writing one here would only make every
+    tenant's bookings touch the same few index pages of the (small) live-holds index."""
+    tenant = caller.tenant
+    service = await get_service(session, tenant, data.service_id)
+    candidates = await providers_for(session, tenant, service, data.provider_id)
+    start = data.starts_at.astimezone(UTC)
+    provider = await holds.choose_provider(session, tenant, service, candidates, start, now, owner=None)
+    end = start + timedelta(minutes=service.duration_minutes)
+    span = (start, end, end + timedelta(minutes=service.buffer_minutes))
+    await guards.lock_days(session, tenant, [(provider.id, start, span[2])])
+    return await _take_slot(session, caller, provider, service, span, data.customer, data.notes, now, "api")
 
 
 async def reschedule(
@@ -302,26 +309,47 @@ async def _book_held_slot(
     consent_source: str,
 ) -> Appointment:
     """Turn `hold` into an appointment; the caller holds the provider-day lock already."""
-    tenant = caller.tenant
-    customer = await customers.find_or_create(session, caller, customer_data, source=consent_source, now=now)
     hold.status = "confirmed"
     await session.flush()
+    # Loaded earlier in this session when the provider was chosen, so this is no extra query.
+    provider = await session.get_one(Provider, hold.provider_id)
+    span = (hold.starts_at, hold.ends_at, hold.blocked_until)
+    return await _take_slot(
+        session, caller, provider, service, span, customer_data, notes, now, consent_source, hold=hold
+    )
+
+
+async def _take_slot(
+    session: AsyncSession,
+    caller: Caller,
+    provider: Provider,
+    service: Service,
+    span: tuple[datetime, datetime, datetime],
+    customer_data: CustomerIn,
+    notes: str,
+    now: datetime,
+    consent_source: str,
+    hold: Hold | None = None,
+) -> Appointment:
+    """Write the appointment for (starts, ends, blocked until), with its audit row, event, messages
+    and calendar push, all in the caller's transaction."""
+    tenant = caller.tenant
+    customer = await customers.find_or_create(session, caller, customer_data, source=consent_source, now=now)
     appointment = Appointment(
         tenant_id=tenant.id,
         reference=await _new_reference(session, tenant),
-        provider_id=hold.provider_id,
+        provider_id=provider.id,
         service_id=service.id,
         customer_id=customer.id,
-        starts_at=hold.starts_at,
-        ends_at=hold.ends_at,
-        blocked_until=hold.blocked_until,
+        starts_at=span[0],
+        ends_at=span[1],
+        blocked_until=span[2],
         status="booked",
         notes=notes,
     )
     appointment.customer = customer
     appointment.service = service
-    # Loaded earlier in this session when the provider was chosen, so this is no extra query.
-    appointment.provider = await session.get_one(Provider, hold.provider_id)
+    appointment.provider = provider
     session.add(appointment)
     await guards.flush_or_taken(session)
     audit.record(
@@ -332,7 +360,7 @@ async def _book_held_slot(
         appointment.id,
         {
             "reference": appointment.reference,
-            "hold_id": str(hold.id),
+            "hold_id": str(hold.id) if hold else None,
             "provider_id": str(appointment.provider_id),
             "service_id": str(service.id),
             "starts_at": appointment.starts_at.isoformat(),
