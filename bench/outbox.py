@@ -70,8 +70,9 @@ class SmsDeployment:
 
 
 @contextmanager
-def sms_deployment(extra_env: dict[str, str] | None = None) -> Iterator[SmsDeployment]:
-    """A fresh database, one `frontdesk serve`, one `frontdesk worker` and a local Twilio server."""
+def sms_deployment(extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[SmsDeployment]:
+    """A fresh database, one `frontdesk serve`, `workers` `frontdesk worker` processes and a local
+    Twilio server."""
     data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
     _, database_url, redis_url = prepare_services(data_dir)
     twilio, twilio_url = fake_twilio()
@@ -88,23 +89,21 @@ def sms_deployment(extra_env: dict[str, str] | None = None) -> Iterator[SmsDeplo
         **(extra_env or {}),
     }
     server, base = start_server(database_url, redis_url, data_dir, extra_env=env, port=port)
-    worker = start(
-        [sys.executable, "-m", "backend.cli", "worker"],
-        {
-            **os.environ,
-            **env,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "ADMIN_SECRET": ADMIN_SECRET,
-            "DATA_DIR": str(data_dir),
-            "LOG_LEVEL": "WARNING",
-        },
-    )
+    worker_env = {
+        **os.environ,
+        **env,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_SECRET": ADMIN_SECRET,
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    started = [start([sys.executable, "-m", "backend.cli", "worker"], worker_env) for _ in range(workers)]
     try:
-        time.sleep(2)  # the worker's start-up
+        time.sleep(2)  # the workers' start-up
         yield SmsDeployment(base, public, twilio_url)
     finally:
-        stop([worker, server, twilio])
+        stop([*started, server, twilio])
 
 
 def report(label: str, count: int, elapsed: float, latencies: list[float]) -> None:

@@ -115,14 +115,14 @@ def ms(values: list[float], p: float) -> str:
     return f"{percentile(values, p) * 1000:8.1f}" if values else "     n/a"
 
 
-def main(rates: list[float], seconds: float) -> None:
+def main(rates: list[float], seconds: float, workers: int) -> None:
     baseline, baseline_url = baseline_server()
     try:
-        with sms_deployment() as deployment:
+        with sms_deployment(workers=workers) as deployment:
             base, public, twilio_url = deployment.base, deployment.public, deployment.twilio_url
             set_up_tenant(base)
             print(
-                f"Inbound SMS webhooks, {seconds:.0f} s per rate, 1 API process + 1 worker, "
+                f"Inbound SMS webhooks, {seconds:.0f} s per rate, 1 API process + {workers} worker(s), "
                 f"{os.cpu_count()} cores"
             )
             print(
@@ -148,7 +148,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rates", type=float, nargs="+", default=[5, 10, 20, 40])
+    parser.add_argument("--rates", type=float, nargs="+", default=[10, 40, 70, 100])
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes answering the texts")
     args = parser.parse_args()
-    main(args.rates, args.seconds)
+    main(args.rates, args.seconds, args.workers)
