@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,20 @@ async def is_opted_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str) 
         select(SmsOptOut.phone).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone)
     )
     return found.first() is not None
+
+
+async def opted_out_among(
+    session: AsyncSession, numbers: set[tuple[uuid.UUID, str]]
+) -> set[tuple[uuid.UUID, str]]:
+    """Which of these (tenant, phone) pairs have opted out: one statement for a whole batch."""
+    if not numbers:
+        return set()
+    found = await session.execute(
+        select(SmsOptOut.tenant_id, SmsOptOut.phone).where(
+            tuple_(SmsOptOut.tenant_id, SmsOptOut.phone).in_(sorted(numbers))
+        )
+    )
+    return {(tenant_id, phone) for tenant_id, phone in found}
 
 
 async def record_opt_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str, source: str) -> None:

@@ -16,7 +16,6 @@ transaction, under a per-recipient advisory lock so two workers cannot both sque
 
 from __future__ import annotations
 
-import hashlib
 import random
 import uuid
 from dataclasses import dataclass
@@ -39,21 +38,17 @@ from backend.core.event_catalogue import (
     MessageSuppressed,
 )
 from backend.core.settings import Settings
-from backend.messaging import circuits, opt_outs
+from backend.messaging import circuits, opt_outs, sms_gate
 from backend.messaging.models import OutboxMessage
 from backend.telephony import phone_numbers
 from backend.tenants import service as tenants
 from channels.segments import count_segments
-from policy.quiet_hours import quiet_until
 
 CLAIMABLE = ("pending", "failed", "rate_limited")
 UNSENT = (*CLAIMABLE, "sending")
 FINAL = ("sent", "permanently_failed", "opted_out", "suppressed")
 # The one text an opted-out number still gets: the confirmation of its STOP.
-OPT_OUT_CONFIRMATION = "opt_out_confirmation"
-# Answers to a text the patient has just sent: never held for quiet hours or counted against the
-# per-recipient limit (the inbound side is rate limited per conversation instead).
-ANSWERS = frozenset({"reply", OPT_OUT_CONFIRMATION, "opt_in_confirmation", "help", "handoff_link"})
+OPT_OUT_CONFIRMATION = sms_gate.OPT_OUT_CONFIRMATION
 M = TypeVar("M", bound=MessageData)
 
 
@@ -220,33 +215,33 @@ async def claim(
         if state == "open":
             continue
         limit = 1 if state == "half_open" else settings.outbox_batch_size
-        rows = (
-            await session.execute(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel == channel,
-                    or_(
-                        and_(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.next_attempt_at <= now),
-                        and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
-                    ),
-                )
-                .order_by(OutboxMessage.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.channel == channel,
+                or_(
+                    and_(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.next_attempt_at <= now),
+                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
+                ),
             )
-        ).scalars()
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list((await session.execute(query)).scalars())
         for row in rows:
             if row.tenant_id not in tenants_seen:
                 tenants_seen[row.tenant_id] = await tenants.get_context(session, row.tenant_id)
-            tenant = tenants_seen[row.tenant_id]
-            if channel == "sms" and not await _sms_may_go(session, settings, tenant, row, now):
+        held = await sms_gate.decide(session, settings, tenants_seen, rows, now) if channel == "sms" else {}
+        for row in rows:
+            if (hold := held.get(row.id)) is not None:
+                _hold(session, row, hold)
                 continue
             row.status = "sending"
             row.attempts += 1
             row.provider = provider
             row.last_attempt_at = now
             row.lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
-            await session.flush()  # the rate-limit count of the next row to this recipient sees it
             claimed.append(
                 Claimed(
                     row.id,
@@ -260,57 +255,18 @@ async def claim(
                     row.sender,
                 )
             )
+    await session.flush()
     return claimed
 
 
-async def _sms_may_go(
-    session: AsyncSession, settings: Settings, tenant: TenantContext, row: OutboxMessage, now: datetime
-) -> bool:
-    """Opt-out, quiet hours, rate limit. False when the row got another status or a later time."""
-    if row.kind != OPT_OUT_CONFIRMATION and await opt_outs.is_opted_out(
-        session, row.tenant_id, row.recipient
-    ):
-        _finish(session, row, "opted_out", "the number has opted out of texts")
-        return False
-    if row.kind in ANSWERS:
-        return True
-    if not row.urgent:
-        quiet = tenant.settings
-        until = quiet_until(now, row.recipient_timezone, quiet.quiet_hours_start, quiet.quiet_hours_end)
-        if until is not None:
-            row.status = "pending"
-            row.next_attempt_at = until
-            return False
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _recipient_lock(row.tenant_id, row.recipient)}
-    )
-    window_start = now - timedelta(minutes=settings.sms_rate_limit_window_minutes)
-    recent = (
-        await session.execute(
-            select(func.count(), func.min(OutboxMessage.last_attempt_at)).where(
-                OutboxMessage.tenant_id == row.tenant_id,
-                OutboxMessage.channel == "sms",
-                OutboxMessage.recipient == row.recipient,
-                OutboxMessage.status.in_(("sending", "sent")),
-                OutboxMessage.last_attempt_at > window_start,
-                OutboxMessage.id != row.id,
-            )
-        )
-    ).one()
-    count, oldest = recent
-    if count >= settings.sms_rate_limit_count:
-        row.status = "rate_limited"
-        row.next_attempt_at = oldest + timedelta(minutes=settings.sms_rate_limit_window_minutes)
-        row.error = (
-            f"over {settings.sms_rate_limit_count} texts in {settings.sms_rate_limit_window_minutes} min"
-        )
-        return False
-    return True
-
-
-def _recipient_lock(tenant_id: uuid.UUID, recipient: str) -> int:
-    digest = hashlib.blake2b(f"{tenant_id}:sms:{recipient}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def _hold(session: AsyncSession, row: OutboxMessage, hold: sms_gate.Hold) -> None:
+    if hold.status == "opted_out":
+        _finish(session, row, "opted_out", hold.error)
+        return
+    row.status = hold.status
+    row.next_attempt_at = hold.next_attempt_at or row.next_attempt_at
+    if hold.error:
+        row.error = hold.error
 
 
 def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str | None = None) -> None:
