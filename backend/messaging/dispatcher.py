@@ -94,8 +94,7 @@ class Dispatcher:
             metrics.SENDS.labels(claimed.provider, result).inc()
 
         async def write(session: AsyncSession) -> None:
-            for claimed, outcome in zip(batch, outcomes, strict=True):
-                await outbox.record_outcome(session, self.settings, claimed, outcome, now)
+            await outbox.record_outcomes(session, self.settings, list(zip(batch, outcomes, strict=True)), now)
             for provider, results in health.items():
                 await circuits.record_provider_health(
                     session,

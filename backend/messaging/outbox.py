@@ -308,24 +308,30 @@ class Outcome:
         return self.provider_message_id is not None
 
 
-async def record_outcome(
-    session: AsyncSession, settings: Settings, claimed: Claimed, outcome: Outcome, now: datetime
+async def record_outcomes(
+    session: AsyncSession, settings: Settings, results: list[tuple[Claimed, Outcome]], now: datetime
 ) -> None:
+    """What the providers answered for a batch: the rows are read and locked in one statement."""
     # Only the claim that is still current may write: if this worker was presumed dead and the row
     # re-claimed, the newer attempt owns it.
-    row = (
-        await session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.id == claimed.id,
-                OutboxMessage.status == "sending",
-                OutboxMessage.attempts == claimed.attempts,
-            )
-            .with_for_update()
+    current = await session.execute(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_([claimed.id for claimed, _ in results]), OutboxMessage.status == "sending"
         )
-    ).scalar_one_or_none()
-    if row is None:
-        return
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    )
+    rows = {row.id: row for row in current.scalars()}
+    for claimed, outcome in results:
+        row = rows.get(claimed.id)
+        if row is not None and row.attempts == claimed.attempts:
+            await _apply_outcome(session, settings, row, outcome, now)
+
+
+async def _apply_outcome(
+    session: AsyncSession, settings: Settings, row: OutboxMessage, outcome: Outcome, now: datetime
+) -> None:
     row.error_code = outcome.code
     if outcome.sent:
         row.provider_message_id = outcome.provider_message_id
