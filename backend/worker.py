@@ -71,8 +71,10 @@ async def process(ctx: dict[str, Any]) -> int:
     inbox: SmsInbox = ctx["inbox"]
     runner: ActionRunner = ctx["runner"]
     dispatcher: Dispatcher = ctx["dispatcher"]
+    # Each batch's replies go out before the next batch is answered: under a steady stream of
+    # texts the inbox is never empty, and replies must not wait for it to be.
     while await inbox.process_due(_now()):
-        pass
+        await dispatcher.drain(max_batches=BATCHES_PER_JOB)
     await runner.run_due(_now())
     await ctx["calendar_pusher"].push_due(_now())
     return await dispatcher.drain(max_batches=BATCHES_PER_JOB)

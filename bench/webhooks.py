@@ -86,7 +86,10 @@ async def send_at_rate(
         response.raise_for_status()
         sent_at[patient] = started
 
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+    # Idle connections are dropped well before the server's 5 s keep-alive timeout: reusing one as
+    # the server closes it is a client-side race (a ReadError), not a server failure.
+    limits = httpx.Limits(max_connections=200, keepalive_expiry=2)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         tasks = []
         begin = time.monotonic()
         for index in range(count):
