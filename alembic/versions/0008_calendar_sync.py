@@ -31,8 +31,14 @@ TS = sa.DateTime(timezone=True)
 
 
 def _tenant() -> sa.Column:
+    return _ref("tenant_id", "tenants.id")
+
+
+def _ref(name: str, target: str, *, big: bool = False, primary_key: bool = False) -> sa.Column:
+    """A column pointing at `target`, deleted with it."""
+    kind = sa.BigInteger if big else UUID(as_uuid=True)
     return sa.Column(
-        "tenant_id", UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+        name, kind, sa.ForeignKey(target, ondelete="CASCADE"), nullable=False, primary_key=primary_key
     )
 
 
@@ -45,12 +51,7 @@ def upgrade() -> None:
         "calendar_connections",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
         _tenant(),
-        sa.Column(
-            "provider_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("providers.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("provider_id", "providers.id"),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("account", sa.String(320), nullable=False),
         sa.Column("server_url", sa.Text),
@@ -72,12 +73,7 @@ def upgrade() -> None:
         "calendar_sources",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
         _tenant(),
-        sa.Column(
-            "connection_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("connection_id", "calendar_connections.id"),
         sa.Column("provider_id", UUID(as_uuid=True), nullable=False),
         sa.Column("external_id", sa.Text, nullable=False),
         sa.Column("name", sa.String(300), nullable=False),
@@ -114,12 +110,7 @@ def upgrade() -> None:
         "calendar_items",
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
         _tenant(),
-        sa.Column(
-            "source_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("calendar_sources.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("source_id", "calendar_sources.id"),
         sa.Column("external_key", sa.Text, nullable=False),
         sa.Column("etag", sa.Text),
         # Only what busy time needs (times, recurrence, transparency, status): no titles, no people.
@@ -132,15 +123,8 @@ def upgrade() -> None:
         "busy_blocks",
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
         _tenant(),
-        sa.Column(
-            "provider_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("providers.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "item_id", sa.BigInteger, sa.ForeignKey("calendar_items.id", ondelete="CASCADE"), nullable=False
-        ),
+        _ref("provider_id", "providers.id"),
+        _ref("item_id", "calendar_items.id", big=True),
         sa.Column("starts_at", TS, nullable=False),
         sa.Column("ends_at", TS, nullable=False),
         sa.CheckConstraint("ends_at > starts_at", name="busy_blocks_positive"),
@@ -154,15 +138,8 @@ def upgrade() -> None:
         "calendar_conflicts",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
         _tenant(),
-        sa.Column(
-            "appointment_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("appointments.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
-        sa.Column(
-            "item_id", sa.BigInteger, sa.ForeignKey("calendar_items.id", ondelete="CASCADE"), nullable=False
-        ),
+        _ref("appointment_id", "appointments.id"),
+        _ref("item_id", "calendar_items.id", big=True),
         sa.Column("starts_at", TS, nullable=False),
         sa.Column("ends_at", TS, nullable=False),
         sa.Column("detected_at", TS, server_default=sa.func.now(), nullable=False),
@@ -175,12 +152,7 @@ def upgrade() -> None:
         "calendar_pushes",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
         _tenant(),
-        sa.Column(
-            "appointment_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("appointments.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("appointment_id", "appointments.id"),
         sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_attempt_at", TS, nullable=False),
@@ -210,19 +182,9 @@ def upgrade() -> None:
 
     op.create_table(
         "calendar_event_links",
-        sa.Column(
-            "appointment_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("appointments.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
+        _ref("appointment_id", "appointments.id", primary_key=True),
         _tenant(),
-        sa.Column(
-            "source_id",
-            UUID(as_uuid=True),
-            sa.ForeignKey("calendar_sources.id", ondelete="CASCADE"),
-            nullable=False,
-        ),
+        _ref("source_id", "calendar_sources.id"),
         sa.Column("external_id", sa.Text, nullable=False),
         sa.Column("updated_at", TS, server_default=sa.func.now(), nullable=False),
     )
