@@ -31,7 +31,7 @@ from backend.calendars.models import (
     CalendarItem,
     CalendarSource,
 )
-from backend.calendars.reading import Batch, Range
+from backend.calendars.reading import Batch, ItemUpdate, Range
 from backend.calendars.remote import CalendarBroken, CalendarUnavailable
 from backend.core import events
 from backend.core.context import Caller, TenantContext
@@ -49,6 +49,8 @@ WORKER = "worker"
 LOOK_BACK = timedelta(days=1)
 LOOK_AHEAD_SLACK = timedelta(days=2)
 CONNECTIONS_PER_SWEEP = 20
+# Events written per transaction (see CalendarSync._write).
+WRITE_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -114,13 +116,7 @@ class CalendarSync:
                     tenant.timezone,
                 )
                 again = await self._recurring_to_expand(source, batch, window, tenant)
-                conflicts += await self._db.transaction(
-                    lambda s, source=source, batch=batch, again=again: _apply(
-                        s, tenant, source, batch, again, window, now
-                    ),
-                    isolation="SERIALIZABLE",
-                    gate=guards.writer_gate(tenant.id),
-                )
+                conflicts += await self._write(tenant, source, batch, again, window, now)
                 items += len(batch.updates)
             if isinstance(account, GoogleAccount):
                 channels = await asyncio.to_thread(watches.renew, self._settings, account, sources, now)
@@ -136,6 +132,38 @@ class CalendarSync:
             return SyncResult(len(sources), items, conflicts, error)
         await self._db.transaction(lambda s: _synced(s, connection_id, now))
         return SyncResult(len(sources), items, conflicts)
+
+    async def _write(
+        self,
+        tenant: TenantContext,
+        source: CalendarSource,
+        batch: Batch,
+        again: dict[int, list[Range]] | None,
+        window: Range,
+        now: datetime,
+    ) -> int:
+        """Write a calendar's changes a chunk per transaction, each behind the tenant's booking
+        gate: a first read of a big calendar never holds the clinic's bookings up for long. The
+        sync token is stored last, so a sync cut short is read again from the old token (every
+        write here is an idempotent upsert), and deleted events free their time only then."""
+        updates = list(batch.updates.values())
+        chunks = [updates[i : i + WRITE_CHUNK] for i in range(0, len(updates), WRITE_CHUNK)] or [[]]
+        found = 0
+        for position, chunk in enumerate(chunks):
+            expanded = (again or {}) if position == 0 else {}
+            found += await self._db.transaction(
+                lambda s, chunk=chunk, expanded=expanded: _write_items(
+                    s, tenant, source, chunk, expanded, now
+                ),
+                isolation="SERIALIZABLE",
+                gate=guards.writer_gate(tenant.id),
+            )
+        await self._db.transaction(
+            lambda s: _close_batch(s, source, batch, again is not None, window, now),
+            isolation="SERIALIZABLE",
+            gate=guards.writer_gate(tenant.id),
+        )
+        return found
 
     async def _recurring_to_expand(
         self, source: CalendarSource, batch: Batch, window: Range, tenant: TenantContext
@@ -168,27 +196,18 @@ async def _load(
     return connection, list(sources.scalars()), await tenants.get_context(session, connection.tenant_id)
 
 
-async def _apply(
+async def _write_items(
     session: AsyncSession,
     tenant: TenantContext,
     source: CalendarSource,
-    batch: Batch,
-    again: dict[int, list[Range]] | None,
-    window: Range,
+    updates: list[ItemUpdate],
+    expanded: dict[int, list[Range]],
     now: datetime,
 ) -> int:
-    """Write one calendar's changes; the number of new conflicts with bookings."""
+    """Upsert these events and replace their busy blocks; the number of new conflicts with bookings."""
     items = CalendarItem.__table__
-    gone = delete(CalendarItem).where(CalendarItem.source_id == source.id)
-    if batch.complete:
-        await session.execute(gone.where(CalendarItem.external_key.not_in(list(batch.updates))))
-    elif batch.deleted:
-        await session.execute(gone.where(CalendarItem.external_key.in_(list(batch.deleted))))
-
-    fresh: dict[int, list[Range]] = dict(again or {})
-    updates = list(batch.updates.values())
-    for start in range(0, len(updates), 1000):
-        chunk = updates[start : start + 1000]
+    fresh: dict[int, list[Range]] = dict(expanded)
+    if updates:
         upsert = insert(items).values(
             [
                 {
@@ -199,7 +218,7 @@ async def _apply(
                     "busy_shape": u.shape,
                     "recurring": u.recurring,
                 }
-                for u in chunk
+                for u in updates
             ]
         )
         upsert = upsert.on_conflict_do_update(
@@ -210,13 +229,13 @@ async def _apply(
                 "recurring": upsert.excluded.recurring,
             },
         ).returning(items.c.id, items.c.external_key)
+        ranges = {u.key: u.ranges for u in updates}
         for item_id, key in await session.execute(upsert):
-            fresh[item_id] = batch.updates[key].ranges
-
-    blocks = [(item_id, r) for item_id, ranges in fresh.items() for r in ranges]
+            fresh[item_id] = ranges[key]
+    blocks = [(item_id, r) for item_id, item_ranges in fresh.items() for r in item_ranges]
     if fresh:
         await session.execute(delete(BusyBlock).where(BusyBlock.item_id.in_(list(fresh))))
-    for start in range(0, len(blocks), 5000):
+    if blocks:
         await session.execute(
             insert(BusyBlock.__table__),
             [
@@ -227,19 +246,30 @@ async def _apply(
                     "starts_at": r[0],
                     "ends_at": r[1],
                 }
-                for item_id, r in blocks[start : start + 5000]
+                for item_id, r in blocks
             ],
         )
+    return await _flag_conflicts(session, tenant, source, blocks, now)
+
+
+async def _close_batch(
+    session: AsyncSession, source: CalendarSource, batch: Batch, expanded: bool, window: Range, now: datetime
+) -> None:
+    """Forget the events the calendar no longer has, and store where the next read starts."""
+    gone = delete(CalendarItem).where(CalendarItem.source_id == source.id)
+    if batch.complete:
+        await session.execute(gone.where(CalendarItem.external_key.not_in(list(batch.updates))))
+    elif batch.deleted:
+        await session.execute(gone.where(CalendarItem.external_key.in_(list(batch.deleted))))
     await session.execute(
         update(CalendarSource)
         .where(CalendarSource.id == source.id)
         .values(
             sync_token=batch.sync_token,
             last_synced_at=now,
-            expanded_through=source.expanded_through if again is None else window[1],
+            expanded_through=window[1] if expanded else source.expanded_through,
         )
     )
-    return await _flag_conflicts(session, tenant, source, blocks, now)
 
 
 async def _flag_conflicts(
