@@ -170,9 +170,22 @@ async def request_sync(
     await nudge(session)
 
 
-async def disconnect(session: AsyncSession, caller: Caller, connection_id: uuid.UUID) -> CalendarConnection:
+@dataclass(frozen=True)
+class Disconnected:
+    connection: CalendarConnection
+    # Google watch channels that were open: (channel id, resource id), to be closed at Google.
+    channels: list[tuple[str, str]]
+
+
+async def disconnect(session: AsyncSession, caller: Caller, connection_id: uuid.UUID) -> Disconnected:
     """Forget the connection, its calendars and the busy time read from them."""
     connection = await get_connection(session, caller.tenant, connection_id)
+    watched = await session.execute(
+        select(CalendarSource.watch_channel_id, CalendarSource.watch_resource_id).where(
+            CalendarSource.connection_id == connection.id, CalendarSource.watch_channel_id.is_not(None)
+        )
+    )
+    channels = [(channel, resource) for channel, resource in watched if channel and resource]
     await session.delete(connection)
     await session.flush()
     audit.record(
@@ -183,7 +196,7 @@ async def disconnect(session: AsyncSession, caller: Caller, connection_id: uuid.
         connection.id,
         {"kind": connection.kind, "provider_id": str(connection.provider_id)},
     )
-    return connection
+    return Disconnected(connection, channels)
 
 
 async def get_connection(

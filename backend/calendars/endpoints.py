@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import ipaddress
+import logging
 import socket
 import uuid
 from typing import Annotated
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars import connections, google_oauth
 from backend.calendars.caldav_account import CalDavAccount
+from backend.calendars.google_account import GoogleAccount
 from backend.calendars.models import CalendarConnection, CalendarSource
 from backend.calendars.remote import CalendarBroken, CalendarUnavailable, RemoteCalendar
 from backend.calendars.schemas import CaldavConnectIn, CalendarChoice, CalendarOut, ConflictOut, ConnectionOut
@@ -32,6 +34,7 @@ from backend.core.settings import Settings
 from backend.events.targets import is_public
 from backend.tenants.deps import OwnerCaller, TenantCaller
 
+log = logging.getLogger("frontdesk.calendars")
 router = APIRouter(tags=["calendars"])
 API = "/api/v1"
 
@@ -123,13 +126,30 @@ async def sync_now(connection_id: uuid.UUID, caller: TenantCaller, db: Db, now: 
 async def disconnect(
     connection_id: uuid.UUID, caller: OwnerCaller, db: Db, settings: AppSettings
 ) -> Response:
-    """Forget the connection and the busy time read through it; a Google grant is revoked too.
-    Events already written to the calendar stay there."""
+    """Forget the connection and the busy time read through it; for Google, its watch channels are
+    closed and the grant revoked. Events already written to the calendar stay there."""
     ring = settings.key_ring
-    connection = await db.transaction(lambda s: connections.disconnect(s, caller, connection_id))
+    gone = await db.transaction(lambda s: connections.disconnect(s, caller, connection_id))
+    connection = gone.connection
     if connection.kind == "google" and settings.google_enabled:
-        await google_oauth.revoke(settings, ring.open(connection.secret_sealed, connection.secret_context))
+        token = ring.open(connection.secret_sealed, connection.secret_context)
+        await asyncio.to_thread(_close_channels, settings, token, connection.scopes, gone.channels)
+        await google_oauth.revoke(settings, token)
     return Response(status_code=204)
+
+
+def _close_channels(
+    settings: Settings, token: str, scopes: list[str], channels: list[tuple[str, str]]
+) -> None:
+    """Best effort, before the grant goes: Google would stop them with it, later."""
+    if not channels:
+        return
+    account = GoogleAccount(settings, token, scopes)
+    for channel_id, resource_id in channels:
+        try:
+            account.stop_watch(channel_id, resource_id)
+        except (CalendarBroken, CalendarUnavailable):
+            log.info("could not close a Google watch channel; it lapses with the grant")
 
 
 @router.get(f"{API}/calendar-conflicts", response_model=list[ConflictOut])

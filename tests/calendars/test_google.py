@@ -216,6 +216,10 @@ async def test_a_push_notification_makes_the_next_sweep_read_the_calendar(
     assert await sync.sync_due(datetime.now(UTC)) >= 1
     assert "09:00" not in await free_times(app_client, tenant, day)
 
+    gone = await app_client.delete(f"/api/v1/calendar-connections/{connection_id}", headers=tenant.auth)
+    assert gone.status_code == 204
+    assert google.stopped == [channel["id"]] and google.revoked
+
 
 async def test_a_failing_write_is_retried_at_30_120_480_seconds_then_staff_are_told(
     app_client, db, google_settings, google
