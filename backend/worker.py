@@ -1,5 +1,6 @@
 """`frontdesk worker`: the arq worker that answers inbound texts, runs scheduled actions, drains
-the outbox, and runs the webhook pump.
+the outbox, writes bookings to providers' calendars, reads those calendars' busy time
+(`sync_calendars`, every 30 s, and at once when asked), and runs the webhook pump.
 
 PostgreSQL holds all the work; Redis only carries nudges. A trigger NOTIFYs `frontdesk_work` when
 inbound texts, outbox rows or actions are committed; the worker LISTENs and enqueues a `process` job, so a
