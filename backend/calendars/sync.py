@@ -100,7 +100,10 @@ class CalendarSync:
         return len(connections)
 
     async def sync_connection(self, connection_id: uuid.UUID, now: datetime) -> SyncResult:
-        connection, sources, tenant = await self._db.transaction(lambda s: _load(s, connection_id))
+        loaded = await self._db.transaction(lambda s: _load(s, connection_id))
+        if loaded is None:
+            return SyncResult(0, 0, 0, "disconnected")
+        connection, sources, tenant = loaded
         window = booking_window(tenant, now)
         items = conflicts = 0
         try:
@@ -186,8 +189,11 @@ class CalendarSync:
 
 async def _load(
     session: AsyncSession, connection_id: uuid.UUID
-) -> tuple[CalendarConnection, list[CalendarSource], TenantContext]:
-    connection = await session.get_one(CalendarConnection, connection_id)
+) -> tuple[CalendarConnection, list[CalendarSource], TenantContext] | None:
+    """The connection and its calendars that block time; None once it has been disconnected."""
+    connection = await session.get(CalendarConnection, connection_id)
+    if connection is None:
+        return None
     sources = await session.execute(
         select(CalendarSource)
         .where(CalendarSource.connection_id == connection_id, CalendarSource.blocks_time)

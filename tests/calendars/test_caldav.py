@@ -235,3 +235,16 @@ async def test_rekeying_reseals_app_passwords_and_the_calendar_still_opens_with_
     only_new = CalendarSync(db, settings.model_copy(update={"secrets_keys": SecretStr(new_key)}))
     result = await only_new.sync_connection(connection["id"], datetime.now(UTC))
     assert result.error is None
+
+
+async def test_a_sync_of_a_connection_disconnected_meanwhile_does_nothing(
+    client, tenant, radicale, calendar_sync
+):
+    account = radicale.new_account()
+    account.make_calendar("Work")
+    connection = await connect_caldav(client, tenant, account)
+    gone = await client.delete(f"/api/v1/calendar-connections/{connection['id']}", headers=tenant.auth)
+    assert gone.status_code == 204
+    result = await calendar_sync.sync_connection(connection["id"], datetime.now(UTC))
+    assert (result.calendars, result.error) == (0, "disconnected")
+    assert (await client.get("/api/v1/calendar-connections", headers=tenant.auth)).json() == []
