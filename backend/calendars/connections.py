@@ -217,23 +217,21 @@ async def get_connection(
 
 
 async def overview(
-    session: AsyncSession, tenant: TenantContext, now: datetime, stale_after_seconds: int
+    session: AsyncSession,
+    tenant: TenantContext,
+    now: datetime,
+    stale_after_seconds: int,
+    only: uuid.UUID | None = None,
 ) -> list[ConnectionView]:
+    """Every connection of the tenant (or `only` that one), with its calendars and freshness."""
     names = dict(await catalog.active_providers(session, tenant))
-    connections = list(
-        (
-            await session.execute(
-                select(CalendarConnection)
-                .where(CalendarConnection.tenant_id == tenant.id)
-                .order_by(CalendarConnection.created_at)
-            )
-        ).scalars()
-    )
-    sources = (
-        await session.execute(
-            select(CalendarSource).where(CalendarSource.tenant_id == tenant.id).order_by(CalendarSource.name)
-        )
-    ).scalars()
+    chosen = select(CalendarConnection).where(CalendarConnection.tenant_id == tenant.id)
+    calendars = select(CalendarSource).where(CalendarSource.tenant_id == tenant.id)
+    if only is not None:
+        chosen = chosen.where(CalendarConnection.id == only)
+        calendars = calendars.where(CalendarSource.connection_id == only)
+    connections = list((await session.execute(chosen.order_by(CalendarConnection.created_at))).scalars())
+    sources = (await session.execute(calendars.order_by(CalendarSource.name))).scalars()
     by_connection: dict[uuid.UUID, list[CalendarSource]] = {}
     for source in sources:
         by_connection.setdefault(source.connection_id, []).append(source)

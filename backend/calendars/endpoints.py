@@ -82,11 +82,14 @@ async def connect_caldav(
     )
     ring = settings.key_ring
 
-    async def work(session: AsyncSession) -> uuid.UUID:
-        return (await connections.connect(session, caller, ring, new, now)).id
+    async def work(session: AsyncSession) -> ConnectionOut:
+        made = await connections.connect(session, caller, ring, new, now)
+        [view] = await connections.overview(
+            session, caller.tenant, now, settings.calendar_stale_after_seconds, only=made.id
+        )
+        return ConnectionOut.of(view)
 
-    connection_id = await db.transaction(work)
-    return await _one(db, caller, connection_id, now, settings)
+    return await db.transaction(work)
 
 
 @router.patch(
@@ -201,15 +204,6 @@ async def google_notification(
 
     accepted = await db.transaction(work)
     return Response(status_code=200 if accepted else 403)
-
-
-async def _one(
-    db: Db, caller: TenantCaller, connection_id: uuid.UUID, now: Now, settings: Settings
-) -> ConnectionOut:
-    views = await db.transaction(
-        lambda s: connections.overview(s, caller.tenant, now, settings.calendar_stale_after_seconds)
-    )
-    return next(ConnectionOut.of(v) for v in views if v.connection.id == connection_id)
 
 
 async def _discover(body: CaldavConnectIn) -> list[RemoteCalendar]:

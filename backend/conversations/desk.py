@@ -36,7 +36,7 @@ from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
-from backend.scheduling import availability, booking, catalog, guards, holds, waitlist
+from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
 
@@ -84,7 +84,7 @@ class PracticeDesk:
         service_uuid = _uuid(service_id, "service")
 
         async def work(session: AsyncSession) -> list[SlotInfo]:
-            _, slots = await availability.find_slots(
+            _, _, slots = await availability.find_slots(
                 session, self.tenant, service_uuid, first_day, last_day, self.now, owner=self.owner
             )
             return [SlotInfo(s.starts_at, str(s.provider.id), s.provider.name) for s in slots]
@@ -123,7 +123,7 @@ class PracticeDesk:
             return []
 
         async def work(session: AsyncSession) -> list[BookingInfo]:
-            found, _ = await booking.list_appointments(
+            found, _ = await appointment_lists.list_appointments(
                 session,
                 self.tenant,
                 start=self.now,

@@ -175,7 +175,8 @@ async def find_slots(
     provider_id: uuid.UUID | None = None,
     owner: str | None = None,
     limit: int | None = None,
-) -> tuple[Service, list[Slot]]:
+) -> tuple[Service, list[Provider], list[Slot]]:
+    """The service, the providers who offer it (whether free or not) and their free slots."""
     if last_day < first_day:
         raise ValidationFailed("to", "the end date must not be before the start date")
     if (last_day - first_day).days >= MAX_WINDOW_DAYS:
@@ -194,7 +195,7 @@ async def find_slots(
         )
     ]
     slots.sort(key=lambda slot: (slot.starts_at, slot.provider.name))
-    return service, slots[:limit] if limit else slots
+    return service, providers, slots[:limit] if limit else slots
 
 
 async def appointments_over(

@@ -1,6 +1,6 @@
 """Bookings: confirming a hold, booking in one step, rescheduling (the new slot taken before the old
-one is freed), cancelling, attendance, and finding appointments. Every write runs under the guards
-of `backend.scheduling.guards`."""
+one is freed), cancelling and attendance; finding them is `appointment_lists`. Every write runs
+under the guards of `backend.scheduling.guards`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars import push_queue
-from backend.core import audit, cursors, events
+from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import (
     Conflict,
@@ -222,48 +222,6 @@ async def get_appointment(
     return appointment
 
 
-async def list_appointments(
-    session: AsyncSession,
-    tenant: TenantContext,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    statuses: list[str],
-    customer_id: uuid.UUID | None,
-    phone: str | None,
-    email: str | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Appointment], str | None]:
-    """Appointments in start order, a page at a time (keyset pagination on starts_at, id)."""
-    query = select(Appointment).where(Appointment.tenant_id == tenant.id)
-    if start is not None:
-        query = query.where(Appointment.starts_at >= start)
-    if end is not None:
-        query = query.where(Appointment.starts_at < end)
-    if statuses:
-        query = query.where(Appointment.status.in_(statuses))
-    if customer_id is not None:
-        query = query.where(Appointment.customer_id == customer_id)
-    if phone is not None or email is not None:
-        normalized = (
-            customers.normalize_phone(phone, tenant.settings.default_country, field="phone")
-            if phone
-            else None
-        )
-        query = query.where(Appointment.customer_id.in_(customers.with_contact(tenant.id, normalized, email)))
-    if cursor is not None:
-        after_start, after_id = cursors.decode_uuid(cursor)
-        query = query.where(
-            (Appointment.starts_at > after_start)
-            | ((Appointment.starts_at == after_start) & (Appointment.id > after_id))
-        )
-    query = query.order_by(Appointment.starts_at, Appointment.id).limit(limit + 1)
-    rows = list((await session.execute(query)).scalars().unique())
-    next_cursor = cursors.encode(rows[limit - 1].starts_at, rows[limit - 1].id) if len(rows) > limit else None
-    return rows[:limit], next_cursor
-
-
 def _slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
     return lifecycle.FreedSlot(
         appointment.provider_id, appointment.service_id, appointment.starts_at, appointment.blocked_until
@@ -385,22 +343,3 @@ async def _new_reference(session: AsyncSession, tenant: TenantContext) -> str:
         if taken.first() is None:
             return reference
     raise RuntimeError("could not find a free booking reference")
-
-
-async def first_upcoming(
-    session: AsyncSession, tenant: TenantContext, appointment_ids: list[uuid.UUID], now: datetime
-) -> tuple[uuid.UUID, str] | None:
-    """Of these appointments, in their order, the first still booked or confirmed and still ahead:
-    (id, reference)."""
-    if not appointment_ids:
-        return None
-    rows = await session.execute(
-        select(Appointment.id, Appointment.reference).where(
-            Appointment.tenant_id == tenant.id,
-            Appointment.id.in_(appointment_ids),
-            Appointment.status.in_(("booked", "confirmed")),
-            Appointment.starts_at > now,
-        )
-    )
-    upcoming = dict(rows.all())
-    return next(((i, upcoming[i]) for i in appointment_ids if i in upcoming), None)

@@ -15,7 +15,7 @@ from backend.core.commands import IDEMPOTENCY_HEADER, Work, run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.errors import AppError, ValidationFailed
-from backend.scheduling import booking, guards, holds, precheck
+from backend.scheduling import appointment_lists, booking, guards, holds, precheck
 from backend.scheduling.presenters import appointment_out, hold_out
 from backend.scheduling.schemas import (
     AppointmentOut,
@@ -140,7 +140,7 @@ async def list_bookings(
     before = to_utc(datetime.combine(end + timedelta(days=1), time.min), tz) if end else None
 
     async def work(session: AsyncSession) -> AppointmentPage:
-        items, next_cursor = await booking.list_appointments(
+        items, next_cursor = await appointment_lists.list_appointments(
             session,
             caller.tenant,
             start=after,

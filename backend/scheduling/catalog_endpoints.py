@@ -112,11 +112,10 @@ async def get_availability(
     """Free start times for a service, soonest first, over at most 31 days."""
 
     async def work(session: AsyncSession) -> AvailabilityOut:
-        service, slots = await availability.find_slots(
+        service, providers, slots = await availability.find_slots(
             session, caller.tenant, service_id, start, end or start, now, provider_id=provider_id, limit=limit
         )
         tz = caller.tenant.timezone
-        providers = await availability.providers_for(session, caller.tenant, service, provider_id)
         stale = await calendar_busy.out_of_sync(
             session, caller.tenant.id, [p.id for p in providers], now, settings.calendar_stale_after_seconds
         )

@@ -36,7 +36,7 @@ from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
-from backend.scheduling import booking
+from backend.scheduling import appointment_lists, booking
 from backend.telephony import phone_numbers
 from backend.telephony.models import InboundSms
 from backend.tenants import service as tenants
@@ -335,7 +335,7 @@ async def _last_reminded(
 ) -> _Reminded | None:
     """The upcoming appointment this number was most recently reminded of, within the reply window."""
     reminded = await outbox.reminded_appointments(session, tenant.id, phone, now - REMINDER_REPLY_WINDOW)
-    found = await booking.first_upcoming(session, tenant, reminded, now)
+    found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
     return _Reminded(found[0], found[1]) if found is not None else None
 
 
