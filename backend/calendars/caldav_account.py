@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import caldav
 from caldav.lib import error as dav_error
+from lxml import etree
 
 from backend.calendars.remote import CalendarBroken, CalendarUnavailable, RemoteCalendar
 
@@ -121,8 +122,9 @@ def _translated_errors() -> Iterator[None]:
         raise CalendarBroken("the calendar server refused the username or app password") from problem
     except dav_error.NotFoundError as problem:
         raise CalendarBroken("the calendar is no longer on the server") from problem
-    # The HTTP library's errors (refused, timed out) are OSErrors.
-    except (dav_error.DAVError, OSError) as problem:
+    # The HTTP library's errors (refused, timed out) are OSErrors; a server that answers something
+    # other than WebDAV XML fails the library's parsing.
+    except (dav_error.DAVError, OSError, ValueError, etree.LxmlError) as problem:
         raise CalendarUnavailable(
             f"the calendar server did not answer properly ({problem})"[:300]
         ) from problem

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars.models import (
@@ -106,7 +107,7 @@ async def connect(
                 receives_bookings=needs_receiver and position == 0,
             )
         )
-    await session.flush()
+    await _flush_or_conflict(session)
     audit.record(
         session,
         caller,
@@ -139,7 +140,6 @@ async def choose(
             )
             .values(receives_bookings=False)
         )
-        await session.flush()
     if receives_bookings is not None:
         source.receives_bookings = receives_bookings
     if blocks_time is not None and blocks_time != source.blocks_time:
@@ -148,7 +148,7 @@ async def choose(
         source.sync_token, source.expanded_through = None, None
         await session.execute(delete(CalendarItem).where(CalendarItem.source_id == source.id))
         await request_sync(session, caller, source.connection_id, now)
-    await session.flush()
+    await _flush_or_conflict(session)
     audit.record(
         session,
         caller,
@@ -307,6 +307,17 @@ async def _source(session: AsyncSession, tenant: TenantContext, source_id: uuid.
     if source is None:
         raise NotFound(f"calendar {source_id} not found", details={"calendar_id": str(source_id)})
     return source
+
+
+async def _flush_or_conflict(session: AsyncSession) -> None:
+    """Two people connecting the same account, or choosing receivers, at the same moment: one of
+    them is told to look again, not shown a server error."""
+    try:
+        await session.flush()
+    except IntegrityError as problem:
+        raise Conflict(
+            "someone changed these calendars at the same moment; reload and try again"
+        ) from problem
 
 
 async def nudge(session: AsyncSession) -> None:

@@ -5,16 +5,30 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from backend.calendars.connections import ConnectionView
 from backend.calendars.models import CalendarConflict, CalendarSource
 from backend.core.schemas import Input, Output
 
 
+def _server_address(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as error:
+        raise ValueError(f"not a URL: {error}") from None
+    if not parts.hostname or parts.username or parts.password:
+        raise ValueError("an address such as https://caldav.example.com/, without credentials in it")
+    return value
+
+
 class CaldavConnectIn(Input):
-    server_url: Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] = Field(
+    server_url: Annotated[
+        str, Field(max_length=500, pattern=r"^https?://\S+$"), AfterValidator(_server_address)
+    ] = Field(
         description="The CalDAV server, e.g. https://caldav.fastmail.com/ or https://cloud.example/remote.php/dav"
     )
     username: Annotated[str, Field(min_length=1, max_length=320)]
