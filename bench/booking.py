@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from backend.core.context import Caller, TenantContext  # noqa: E402
 from backend.core.db import Database  # noqa: E402
 from backend.core.settings import Settings  # noqa: E402
-from backend.scheduling import booking, guards  # noqa: E402
+from backend.scheduling import booking  # noqa: E402
 from backend.scheduling.schemas import BookingCreate  # noqa: E402
 from bench.common import ADMIN_SECRET, ALL_DAY, percentile, prepare_services, start_server  # noqa: E402
 
@@ -178,7 +178,7 @@ async def uncontended(
         await db.transaction(
             lambda s: booking.book(s, caller, data, now),
             isolation="SERIALIZABLE",
-            gate=guards.writer_gate(caller.tenant.id),
+            gate=booking.gate_for_booking(caller.tenant, data),
         )
         return "ok"
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from backend.core import metrics
+from backend.core import log_rows, metrics
 from backend.core.errors import BusyRetry
 from backend.core.settings import Settings
 
@@ -82,23 +82,26 @@ class Database:
 
         `work` must be safe to run again from the start: it gets a fresh session each attempt.
         With `gate`, the transaction begins only once it holds that advisory lock (see `_gated`):
-        transactions sharing a gate run one after another on fresh snapshots.
+        transactions sharing a gate run one after another on fresh snapshots. `UNORDERED` orders
+        nothing and costs no round trip: for work that reads no rows other writers write.
         """
         for attempt in range(1, self._max_attempts + 1):
             try:
                 alone = attempt > RUN_ALONE_AFTER_CONFLICTS
                 if alone and gate is not None:
                     metrics.TRANSACTIONS_ALONE.inc()
-                async with self.engine.connect() as connection, _gated(connection, gate, alone=alone):
+                before_begin = None if gate == UNORDERED and not alone else gate
+                async with self.engine.connect() as connection, _gated(connection, before_begin, alone=alone):
                     await connection.execution_options(isolation_level=isolation)
                     async with AsyncSession(
                         bind=connection, expire_on_commit=False, autoflush=False
                     ) as session:
                         if isolation == "SERIALIZABLE":
-                            # A sequential scan takes a relation-wide predicate lock, so any concurrent
-                            # write to that table would abort us; index scans lock only what they read.
-                            await session.execute(text("SET LOCAL enable_seqscan = off"))
+                            steps_aside = gate == UNORDERED and not alone
+                            await session.execute(_UNORDERED_START if steps_aside else _SERIALIZABLE_START)
                         result = await work(session)
+                        await session.flush()
+                        await log_rows.write_pending(session)
                         await session.commit()
                         return result
             except DBAPIError as error:
@@ -119,6 +122,16 @@ class Database:
 # exclusively and so runs with no other gated transaction beside it: it cannot lose again.
 GLOBAL_GATE = 0x46_44_47_41_54_45  # "FDGATE"
 RUN_ALONE_AFTER_CONFLICTS = 2
+# The gate of transactions that need no order among themselves: they hold the global gate shared,
+# for the transaction only, so one running alone still runs alone.
+UNORDERED = GLOBAL_GATE
+
+# A sequential scan takes a relation-wide predicate lock, so any concurrent write to that table
+# would abort us; index scans lock only what they read.
+_SERIALIZABLE_START = text("SELECT set_config('enable_seqscan', 'off', true)")
+_UNORDERED_START = text(
+    "SELECT set_config('enable_seqscan', 'off', true), pg_advisory_xact_lock_shared(:gate)"
+).bindparams(gate=GLOBAL_GATE)
 
 
 @asynccontextmanager

@@ -21,10 +21,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import log_rows
 from backend.core.context import Caller
 from backend.core.errors import AppError, ValidationFailed
 from backend.core.event_catalogue import EventData
 from backend.core.models import DomainEvent, EventPurge
+
+DOMAIN_EVENTS = DomainEvent.__table__
 
 # Past every id: a cursor at (xid, END) is after all events of that transaction.
 END = 2**62
@@ -34,17 +37,16 @@ def record(
     session: AsyncSession, tenant_id: uuid.UUID, event: EventData, *, correlation_id: str | None = None
 ) -> None:
     """Add the event to the transaction that makes the change it describes."""
-    session.add(
-        DomainEvent(
-            tenant_id=tenant_id,
-            type=event.type,
-            version=event.version,
-            entity_type=event.entity_type,
-            entity_id=event.entity_id,
-            data=event.model_dump(mode="json"),
-            correlation_id=correlation_id,
-        )
-    )
+    row = {
+        "tenant_id": tenant_id,
+        "type": event.type,
+        "version": event.version,
+        "entity_type": event.entity_type,
+        "entity_id": event.entity_id,
+        "data": event.model_dump(mode="json"),
+        "correlation_id": correlation_id,
+    }
+    log_rows.append(session, DOMAIN_EVENTS, row)
 
 
 def emit(session: AsyncSession, caller: Caller, event: EventData) -> None:

@@ -196,44 +196,58 @@ async def schedule(
     status: str = "pending",
     outcome: str | None = None,
 ) -> None:
-    await session.execute(
-        insert(ScheduledAction)
-        .values(
-            id=uuid.uuid4(),
-            tenant_id=tenant.id,
-            action=action,
-            appointment_id=appointment_id,
-            customer_id=customer_id,
-            payload=payload or {},
-            due_at=due_at,
-            status=status,
-            outcome=outcome,
-            dedupe_key=dedupe_key,
-        )
-        .on_conflict_do_nothing(constraint="scheduled_actions_dedupe_key")
-    )
+    columns = {"appointment_id": appointment_id, "customer_id": customer_id, "payload": payload or {}}
+    row = _scheduled(tenant, action, due_at, dedupe_key, **columns, status=status, outcome=outcome)
+    await _insert_scheduled(session, [row])
+
+
+def _scheduled(tenant: TenantContext, action: str, due_at: datetime, dedupe_key: str, **columns: Any) -> dict:
+    """A scheduled_actions row; every row has every column, so several go in one VALUES list."""
+    defaults = {
+        "appointment_id": None,
+        "customer_id": None,
+        "payload": {},
+        "status": "pending",
+        "outcome": None,
+    }
+    ids = {"id": uuid.uuid4(), "tenant_id": tenant.id}
+    return {**ids, "action": action, "due_at": due_at, "dedupe_key": dedupe_key, **defaults, **columns}
+
+
+_INSERT_SCHEDULED = insert(ScheduledAction).on_conflict_do_nothing(constraint="scheduled_actions_dedupe_key")
+
+
+async def _insert_scheduled(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Every row in one statement; an occasion already scheduled (its dedupe key) is kept as it is."""
+    if rows:
+        # Rows as parameters, not a VALUES literal: the statement compiles once, then comes from
+        # the cache, and the driver still sends one INSERT for all the rows.
+        await session.execute(_INSERT_SCHEDULED, rows)
 
 
 async def _schedule_reminders(
     session: AsyncSession, tenant: TenantContext, appointment: Appointment, now: datetime
 ) -> None:
     starts = appointment.starts_at.isoformat()
+    rows = []
     for hours in tenant.settings.reminder_offsets_hours:
         due = wall_clock_before(appointment.starts_at, hours, tenant.timezone)
         passed = due <= now
-        await schedule(
-            session,
-            tenant,
-            "send_reminder",
-            due,
-            f"reminder:{appointment.id}:{starts}:{hours}",
-            appointment_id=appointment.id,
-            customer_id=appointment.customer_id,
-            payload={"offset_hours": hours, "starts_at": starts},
-            # Kept, as skipped, so staff can see why no 48-hour reminder went for tomorrow's visit.
-            status="skipped" if passed else "pending",
-            outcome="its time had passed when the appointment was booked" if passed else None,
+        rows.append(
+            _scheduled(
+                tenant,
+                "send_reminder",
+                due,
+                f"reminder:{appointment.id}:{starts}:{hours}",
+                appointment_id=appointment.id,
+                customer_id=appointment.customer_id,
+                payload={"offset_hours": hours, "starts_at": starts},
+                # Kept, as skipped, so staff can see why no 48-hour reminder went for tomorrow's visit.
+                status="skipped" if passed else "pending",
+                outcome="its time had passed when the appointment was booked" if passed else None,
+            )
         )
+    await _insert_scheduled(session, rows)
 
 
 async def _drop_reminders(session: AsyncSession, caller: Caller, appointment_id: uuid.UUID, why: str) -> None:

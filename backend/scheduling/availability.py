@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, DateTime, func, literal, or_, select
+from sqlalchemy import ColumnElement, DateTime, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,9 +74,9 @@ async def providers_for(
 ) -> list[Provider]:
     """The active providers offering `service` (all of them when none are linked), by id order."""
     linked = select(ServiceProvider.provider_id).where(ServiceProvider.service_id == service.id)
-    query = select(Provider).where(Provider.tenant_id == tenant.id, Provider.active)
-    if (await session.execute(linked.limit(1))).first() is not None:
-        query = query.where(Provider.id.in_(linked))
+    query = select(Provider).where(
+        Provider.tenant_id == tenant.id, Provider.active, or_(~exists(linked), Provider.id.in_(linked))
+    )
     if provider_id is not None:
         query = query.where(Provider.id == provider_id)
     providers = list((await session.execute(query.order_by(Provider.id))).scalars())
@@ -109,8 +109,9 @@ async def load_calendars(
     *,
     owner: str | None = None,
     ignore_appointment: uuid.UUID | None = None,
+    with_busy: bool = True,
 ) -> list[Calendar]:
-    """Hours, closures and busy ranges of `providers` between `start` and `end`.
+    """Hours, closures and (`with_busy`) busy ranges of `providers` between `start` and `end`.
 
     Busy means occupying appointments, other owners' live holds and the busy time of connected
     calendars; `owner`'s own holds and the appointment being moved do not block.
@@ -133,6 +134,8 @@ async def load_calendars(
         targets = [closure.provider_id] if closure.provider_id else ids
         for provider_id in targets:
             calendars[provider_id].closures.append((closure.starts_at, closure.ends_at))
+    if not with_busy:
+        return list(calendars.values())
 
     appointments = select(Appointment.provider_id, Appointment.starts_at, Appointment.blocked_until).where(
         Appointment.tenant_id == tenant.id,

@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.calendars import push_queue
 from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
+from backend.core.db import UNORDERED
 from backend.core.errors import (
     Conflict,
     HoldExpired,
@@ -72,15 +75,30 @@ async def confirm_hold(
     )
 
 
+def gate_for_booking(tenant: TenantContext, data: BookingCreate) -> int:
+    """The gate `book` runs behind. For a named provider it reads no row another booking writes
+    (see `book`), so its transactions need no order among themselves: tenants and calendars book
+    in parallel. Choosing among providers reads their calendars, so that goes behind the tenant's gate."""
+    return UNORDERED if data.provider_id is not None else guards.writer_gate(tenant.id)
+
+
 async def book(session: AsyncSession, caller: Caller, data: BookingCreate, now: datetime) -> Appointment:
-    """Book in one step, for callers that already have the patient's details. No hold is written:
-    a hold reserves a time while a patient decides, and writing one here would only make every
-    tenant's bookings touch the same few index pages of the (small) live-holds index."""
+    """Book in one step, for callers that already have the patient's details; run it behind
+    `gate_for_booking`.
+
+    No hold is written: a hold reserves a time while a patient decides, and writing one here would
+    only make every tenant's bookings touch the same few index pages of the (small) live-holds
+    index. With one candidate provider the calendar is not read either: the INSERT meets the EXCLUDE
+    constraints and the hold and busy-time triggers, which refuse a taken time; SERIALIZABLE then
+    has no page of other bookings to abort us on.
+    """
     tenant = caller.tenant
     service = await get_service(session, tenant, data.service_id)
     candidates = await providers_for(session, tenant, service, data.provider_id)
     start = data.starts_at.astimezone(UTC)
-    provider = await holds.choose_provider(session, tenant, service, candidates, start, now, owner=None)
+    provider = await holds.choose_provider(
+        session, tenant, service, candidates, start, now, owner=None, read_busy=len(candidates) > 1
+    )
     end = start + timedelta(minutes=service.duration_minutes)
     span = (start, end, end + timedelta(minutes=service.buffer_minutes))
     await guards.lock_days(session, tenant, [(provider.id, start, span[2])])
@@ -293,23 +311,22 @@ async def _take_slot(
     and calendar push, all in the caller's transaction."""
     tenant = caller.tenant
     customer = await customers.find_or_create(session, caller, customer_data, source=consent_source, now=now)
-    appointment = Appointment(
-        tenant_id=tenant.id,
-        reference=await _new_reference(session, tenant),
-        provider_id=provider.id,
-        service_id=service.id,
-        customer_id=customer.id,
-        starts_at=span[0],
-        ends_at=span[1],
-        blocked_until=span[2],
-        status="booked",
-        notes=notes,
-    )
-    appointment.customer = customer
-    appointment.service = service
-    appointment.provider = provider
-    session.add(appointment)
-    await guards.flush_or_taken(session)
+    row = {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant.id,
+        "provider_id": provider.id,
+        "service_id": service.id,
+        "customer_id": customer.id,
+        "starts_at": span[0],
+        "ends_at": span[1],
+        "blocked_until": span[2],
+        "status": "booked",
+        "notes": notes,
+    }
+    appointment = await _insert_with_new_reference(session, tenant, row)
+    set_committed_value(appointment, "customer", customer)
+    set_committed_value(appointment, "service", service)
+    set_committed_value(appointment, "provider", provider)
     audit.record(
         session,
         caller,
@@ -332,14 +349,22 @@ async def _take_slot(
     return appointment
 
 
-async def _new_reference(session: AsyncSession, tenant: TenantContext) -> str:
+async def _insert_with_new_reference(
+    session: AsyncSession, tenant: TenantContext, row: dict[str, object]
+) -> Appointment:
+    """Insert the appointment under a fresh random reference. A reference already used is skipped by
+    the unique constraint rather than looked up first: a lookup would read the index page every
+    other booking writes to."""
     for _ in range(10):
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-        taken = await session.execute(
-            select(Appointment.id).where(
-                Appointment.tenant_id == tenant.id, Appointment.reference == reference
-            )
+        statement = (
+            insert(Appointment)
+            .values(**row, reference=reference)
+            .on_conflict_do_nothing(constraint="appointments_tenant_reference_key")
+            .returning(Appointment)
         )
-        if taken.first() is None:
-            return reference
+        async with guards.taken_on_overlap():
+            appointment = (await session.execute(statement)).scalar_one_or_none()
+        if appointment is not None:
+            return appointment
     raise RuntimeError("could not find a free booking reference")

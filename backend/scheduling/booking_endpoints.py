@@ -36,7 +36,9 @@ router = APIRouter(prefix="/api/v1", tags=["bookings"])
 Status = Literal["booked", "confirmed", "cancelled", "completed", "no_show"]
 
 
-async def _booking_write(request: Request, caller: Caller, work: Work, status_code: int) -> JSONResponse:
+async def _booking_write(
+    request: Request, caller: Caller, work: Work, status_code: int, gate: int | None = None
+) -> JSONResponse:
     try:
         response = await run_command(
             request,
@@ -44,7 +46,7 @@ async def _booking_write(request: Request, caller: Caller, work: Work, status_co
             work,
             status_code=status_code,
             isolation="SERIALIZABLE",
-            gate=guards.writer_gate(caller.tenant.id),
+            gate=guards.writer_gate(caller.tenant.id) if gate is None else gate,
         )
     except AppError as error:
         metrics.BOOKINGS.labels(error.code.lower()).inc()
@@ -117,7 +119,7 @@ async def create_booking(
     async def work(session: AsyncSession) -> AppointmentOut:
         return appointment_out(await booking.book(session, caller, body, now), caller.tenant)
 
-    return await _booking_write(request, caller, work, 201)
+    return await _booking_write(request, caller, work, 201, booking.gate_for_booking(caller.tenant, body))
 
 
 @router.get("/bookings", response_model=AppointmentPage)

@@ -6,12 +6,18 @@ transaction-scoped advisory lock per provider and local day lines up contenders 
 SERIALIZABLE plus the runner's retry catches what slips past; and the EXCLUDE constraints and the
 hold/appointment triggers (alembic 0001) make an overlap impossible whatever the code does. An
 overlap reported by the database becomes `SlotTaken`, never a server error.
+
+The one exception to the tenant gate is a one-step booking that names its provider
+(`booking.gate_for_booking`): it reads no row another booking writes, so it keeps every layer but
+the ordering, and one tenant's calendars book in parallel.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
@@ -57,10 +63,17 @@ def lock_key(owner: uuid.UUID, scope: date | str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-async def flush_or_taken(session: AsyncSession) -> None:
+@asynccontextmanager
+async def taken_on_overlap() -> AsyncIterator[None]:
+    """An overlap the database refused, inside the block, raised as `SlotTaken`."""
     try:
-        await session.flush()
+        yield
     except IntegrityError as error:
         if sqlstate(error) == EXCLUSION_VIOLATION:
             raise SlotTaken(TAKEN_MESSAGE) from error
         raise
+
+
+async def flush_or_taken(session: AsyncSession) -> None:
+    async with taken_on_overlap():
+        await session.flush()

@@ -124,8 +124,13 @@ async def choose_provider(
     *,
     owner: str | None,
     ignore_appointment: uuid.UUID | None = None,
+    read_busy: bool = True,
 ) -> Provider:
-    """The first candidate open and free at `start`; SlotUnavailable or SlotTaken otherwise."""
+    """The first candidate open and free at `start`; SlotUnavailable or SlotTaken otherwise.
+
+    Without `read_busy` only opening hours and closures are read and the first open candidate is
+    chosen: the caller's write meets the EXCLUDE constraints and triggers, which then say taken.
+    """
     if not candidates:
         raise SlotUnavailable(f"nobody currently offers {service.name}")
     rules = rules_for(tenant, service, now)
@@ -139,6 +144,7 @@ async def choose_provider(
         now,
         owner=owner,
         ignore_appointment=ignore_appointment,
+        with_busy=read_busy,
     )
     reasons = []
     any_open = False

@@ -14,7 +14,7 @@ from backend.core.db import RUN_ALONE_AFTER_CONFLICTS, Database
 from backend.core.errors import SlotTaken
 from backend.scheduling import booking, holds
 from backend.scheduling.schemas import BookingCreate, HoldCreate, RescheduleIn
-from tests.conftest import at, iso, local_day, utcnow
+from tests.conftest import ALL_WEEK, at, iso, local_day, utcnow
 from tests.support.db import booking_transaction, caller_for, overlapping_pairs, scalar
 
 CONTENDERS = 50
@@ -201,3 +201,89 @@ async def test_tenants_booking_in_parallel_never_see_a_conflict(settings, db, ma
     finally:
         await tight.dispose()
     assert sum(results, Counter()) == Counter(booked=15 * len(lanes))
+
+
+async def test_a_booking_for_one_calendar_does_not_wait_for_another_calendars_open_booking(db, tenant):
+    """One-step bookings that name their provider need no order within the tenant: while one is
+    still open (not committed), a booking of another provider at the same time goes through."""
+    caller = await caller_for(db, tenant.id)
+    start = at(local_day(3), "10:00")
+
+    def data(provider: str, i: int) -> BookingCreate:
+        return BookingCreate(
+            service_id=tenant.services["Consultation"],
+            provider_id=tenant.providers[provider],
+            starts_at=start,
+            customer=customer(i),
+        )
+
+    booked, release = asyncio.Event(), asyncio.Event()
+
+    async def book_and_stay_open(session):
+        appointment = await booking.book(session, caller, data("Dr. Adams", 1), utcnow())
+        booked.set()
+        await release.wait()
+        return appointment
+
+    first_data = data("Dr. Adams", 1)
+    first = asyncio.create_task(
+        booking_transaction(
+            db, caller, book_and_stay_open, gate=booking.gate_for_booking(caller.tenant, first_data)
+        )
+    )
+    try:
+        await booked.wait()
+        second_data = data("Dr. Baker", 2)
+        second = asyncio.create_task(
+            booking_transaction(
+                db,
+                caller,
+                lambda s: booking.book(s, caller, second_data, utcnow()),
+                gate=booking.gate_for_booking(caller.tenant, second_data),
+            )
+        )
+        done, _ = await asyncio.wait({second}, timeout=30)
+        assert second in done, "the booking of Dr. Baker waited for Dr. Adams's open transaction"
+        assert str(second.result().provider_id) == tenant.providers["Dr. Baker"]
+    finally:
+        release.set()
+    assert str((await first).provider_id) == tenant.providers["Dr. Adams"]
+    assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 2
+
+
+async def test_one_tenants_calendars_booking_in_parallel_never_see_a_conflict(settings, db, make_tenant):
+    """Many calendars of one tenant booked at once, each booking naming its provider: with no tenant
+    gate and no read of other bookings' rows, every booking goes through on its first request."""
+    hours = [{"weekday": d, "opens_at": "09:00", "closes_at": "17:00"} for d in ALL_WEEK]
+    tenant = await make_tenant(
+        providers=[{"name": f"Provider {i}", "hours": hours} for i in range(8)],
+        services=[{"name": "Visit", "duration_minutes": 30}],
+    )
+    caller = await caller_for(db, tenant.id)
+    tight = Database(settings.model_copy(update={"booking_max_attempts": 3}))
+
+    async def lane(provider: str) -> Counter:
+        outcome = Counter()
+        for n in range(10):
+            data = BookingCreate(
+                service_id=tenant.services["Visit"],
+                provider_id=tenant.providers[provider],
+                starts_at=at(local_day(3 + n // 5), "09:00") + timedelta(minutes=30 * (n % 5)),
+                customer=customer(n),
+            )
+            gate = booking.gate_for_booking(caller.tenant, data)
+            try:
+                await booking_transaction(
+                    tight, caller, lambda s, data=data: booking.book(s, caller, data, utcnow()), gate=gate
+                )
+                outcome["booked"] += 1
+            except Exception as error:
+                outcome[type(error).__name__] += 1
+        return outcome
+
+    try:
+        results = await asyncio.gather(*(lane(name) for name in tenant.providers))
+    finally:
+        await tight.dispose()
+    assert sum(results, Counter()) == Counter(booked=10 * len(tenant.providers))
+    assert await overlapping_pairs(db) == 0

@@ -51,9 +51,11 @@ async def rows(db: Database, sql: str, **params):
     return await db.transaction(run)
 
 
-def booking_transaction(db: Database, caller: Caller, work, *, gated: bool = True):
-    """Run a booking-service call the way the API does: SERIALIZABLE, behind the tenant's gate."""
-    gate = writer_gate(caller.tenant.id) if gated else None
+def booking_transaction(db: Database, caller: Caller, work, *, gated: bool = True, gate: int | None = None):
+    """Run a booking-service call the way the API does: SERIALIZABLE, behind `gate` (by default the
+    tenant's gate; none with `gated=False`)."""
+    if gate is None and gated:
+        gate = writer_gate(caller.tenant.id)
     return db.transaction(work, isolation="SERIALIZABLE", gate=gate)
 
 
