@@ -96,6 +96,13 @@ class Occupied:
         return index >= 0 and self._ends[index] > start
 
 
+def _same_offset(first: datetime, last: datetime, tz: ZoneInfo) -> bool:
+    """Both wall times exist and are at one UTC offset (a day holds at most one clock change)."""
+    if not (local_wall_time_exists(first, tz) and local_wall_time_exists(last, tz)):
+        return False
+    return first.replace(tzinfo=tz).utcoffset() == last.replace(tzinfo=tz, fold=1).utcoffset()
+
+
 def candidate_starts(
     day: date, hours: Sequence[OpenHours], tz: ZoneInfo, rules: BookingRules
 ) -> Iterator[datetime]:
@@ -106,6 +113,14 @@ def candidate_starts(
         closes = to_utc(datetime.combine(day, h.closes_at), tz)
         wall = datetime.combine(day, h.opens_at)
         wall_end = datetime.combine(day, h.closes_at)
+        if _same_offset(wall, wall_end, tz):
+            # No clock change inside the interval (all but two days a year): every wall time on
+            # the grid exists once, at one offset, so the grid can be walked in UTC directly.
+            start = to_utc(wall, tz)
+            while start + rules.duration <= closes:
+                yield start
+                start += rules.step
+            continue
         # Each wall time is visited once and mapped to its first occurrence, so a repeated hour is
         # offered once; naive datetime arithmetic keeps the grid on the wall clock across the jump.
         while wall < wall_end:

@@ -110,3 +110,30 @@ def test_wall_clock_before_keeps_the_local_time_across_dst():
     # 01:30 on 2027-11-07 happens twice: the first one (EDT).
     repeated = wall_clock_before(datetime(2027, 11, 8, 1, 30, tzinfo=ny), 24, ny)
     assert repeated == datetime(2027, 11, 7, 5, 30, tzinfo=UTC)
+
+
+def test_every_day_of_a_year_offers_the_wall_clock_grid_in_several_zones():
+    """The grid walked on the wall clock, checked day by day over a year with both clock changes
+    (and a zone that changes at 01:00 UTC): each existing grid time at its first occurrence, once,
+    where the whole visit fits before closing."""
+    for zone in ("America/New_York", "Europe/London", "Australia/Lord_Howe"):
+        tz = ZoneInfo(zone)
+        for offset in range(366):
+            day = date(2027, 1, 1) + timedelta(days=offset)
+            for opens, closes in (("00:00", "23:55"), ("01:15", "03:45"), ("09:00", "17:00")):
+                slots = free_slots([day], hours(day, opens, closes), tz, rules(duration=45, step=15), [], [])
+                assert slots == _wall_clock_grid(day, opens, closes, tz, 45, 15), (zone, day, opens)
+
+
+def _wall_clock_grid(day: date, opens: str, closes: str, tz: ZoneInfo, duration: int, step: int) -> list:
+    closing = datetime.combine(day, time.fromisoformat(closes)).replace(tzinfo=tz).astimezone(UTC)
+    wall, end = (datetime.combine(day, time.fromisoformat(t)) for t in (opens, closes))
+    grid = []
+    while wall < end:
+        aware = wall.replace(tzinfo=tz)
+        exists = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == wall
+        start = aware.astimezone(UTC)
+        if exists and start + timedelta(minutes=duration) <= closing and start not in grid:
+            grid.append(start)
+        wall += timedelta(minutes=step)
+    return sorted(grid)
