@@ -7,7 +7,7 @@ sending the message to the server's acknowledgement, which comes after every rep
 emitted. The baseline is a bare python-socketio echo server, measured in the same run with the same
 client, clients and number of turns.
 
-Usage: python bench/chat.py [--clients 20] [--conversations 3]
+Usage: python bench/chat.py [--clients 20] [--conversations 3] [--warmup 1]
 """
 
 from __future__ import annotations
@@ -29,7 +29,15 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_SECRET, ALL_DAY, free_port, percentile, prepare_services, start_server  # noqa: E402
+from bench.common import (  # noqa: E402
+    ADMIN_SECRET,
+    ALL_DAY,
+    free_port,
+    percentile,
+    prepare_services,
+    process_cpu_seconds,
+    start_server,
+)
 
 ORIGIN = "http://bench.local"
 TZ = ZoneInfo("America/New_York")
@@ -95,18 +103,25 @@ class Patient:
         raise RuntimeError(f"conversation did not finish: {reply['text']}")
 
 
-async def run_frontdesk(base: str, key: str, clients: int, conversations: int) -> tuple[float, list[float]]:
+async def run_frontdesk(
+    base: str, key: str, clients: int, conversations: int, warmup: int
+) -> tuple[float, list[float]]:
     patients = [Patient(base, key) for _ in range(clients)]
     await asyncio.gather(*(p.connect() for p in patients))
     first = datetime.now(TZ).date() + timedelta(days=2)
 
-    async def patient_loop(index: int, patient: Patient) -> None:
-        for n in range(conversations):
-            day = first + timedelta(days=(index * conversations + n) % 300)
+    async def patient_loop(index: int, patient: Patient, offset: int, count: int) -> None:
+        for n in range(offset, offset + count):
+            day = first + timedelta(days=(index * (warmup + conversations) + n) % 300)
             await patient.book(day.isoformat())
 
+    # Untimed first conversations: every pooled connection has prepared its statements, as in a
+    # server that has been up for a while.
+    await asyncio.gather(*(patient_loop(i, p, 0, warmup) for i, p in enumerate(patients)))
+    for patient in patients:
+        patient.turn_ms.clear()
     started = time.perf_counter()
-    await asyncio.gather(*(patient_loop(i, p) for i, p in enumerate(patients)))
+    await asyncio.gather(*(patient_loop(i, p, warmup, conversations) for i, p in enumerate(patients)))
     elapsed = time.perf_counter() - started
     await asyncio.gather(*(p.sio.disconnect() for p in patients))
     return elapsed, [ms for p in patients for ms in p.turn_ms]
@@ -166,6 +181,7 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--conversations", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="untimed conversations per client first")
     args = parser.parse_args()
 
     data_dir = ROOT / "var" / "bench"
@@ -180,15 +196,23 @@ def main() -> None:
     print(f"Frontdesk web chat benchmark — {args.clients} clients, {os.cpu_count()} cores")
     try:
         key = create_tenant_and_key(base, providers=4)
-        elapsed, latencies = asyncio.run(run_frontdesk(base, key, args.clients, args.conversations))
+        cpu_before = process_cpu_seconds(frontdesk.pid)
+        elapsed, latencies = asyncio.run(
+            run_frontdesk(base, key, args.clients, args.conversations, args.warmup)
+        )
         ours = report("frontdesk booking conversations", elapsed, latencies)
         time.sleep(0.5)
         per_client = len(latencies) // args.clients
+        echo_before = process_cpu_seconds(echo.pid)
         elapsed, baseline_latencies = asyncio.run(
             run_echo(f"http://127.0.0.1:{echo_port}", args.clients, per_client)
         )
         baseline = report("baseline: socket.io echo", elapsed, baseline_latencies)
         print(f"  frontdesk turns run at {ours / baseline:.1%} of the bare Socket.IO echo rate")
+        if cpu_before is not None and echo_before is not None:
+            server_ms = (process_cpu_seconds(frontdesk.pid) - cpu_before) * 1000 / len(latencies)
+            echo_ms = (process_cpu_seconds(echo.pid) - echo_before) * 1000 / len(baseline_latencies)
+            print(f"  server CPU per turn: frontdesk {server_ms:.2f} ms, echo {echo_ms:.3f} ms")
     finally:
         for process in (frontdesk, echo):
             process.terminate()

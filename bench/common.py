@@ -98,6 +98,16 @@ def start_http(command: list[str], port: int) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"{' '.join(command)} did not start")
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU a process has used so far (Linux /proc); None where that cannot be read.
+    CPU per request is steadier than wall-clock rates on a shared machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,7 +2,8 @@
 
 Each method is one transaction through the same services the REST API uses (booking writes under
 SERIALIZABLE behind the tenant's writer gate), acting as "conversation:<id>" in the audit log.
-Service errors become `ToolFailure`s with the same codes the API returns.
+Service errors become `ToolFailure`s with the same codes the API returns. Policy and triage
+decisions are audited in the turn's next committed transaction, not one of their own.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from agent.ports import (
 from backend.conversations import service as conversation_store
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
-from backend.core.db import Database
+from backend.core.db import Database, Isolation
 from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
@@ -56,20 +57,38 @@ class PracticeDesk:
         self.conversation_id = conversation_id
         self.owner = f"conversation:{conversation_id}"
         self.now = now
+        # Audit rows (action, entity type, entity id, details) not yet committed: they go in the
+        # next transaction this turn commits, a tool's or the turn's last, rather than one each.
+        self._unaudited: list[tuple[str, str, object, dict]] = []
+
+    def audit_pending(self, session: AsyncSession) -> None:
+        """Add the decisions recorded since the last commit to `session`'s transaction; the caller
+        commits it, then calls `audited`."""
+        for action, entity_type, entity_id, details in self._unaudited:
+            audit.record(session, self.caller, action, entity_type, entity_id, details)
+
+    def audited(self) -> None:
+        self._unaudited.clear()
 
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        try:
-            return await self.db.transaction(work)
-        except AppError as error:
-            raise ToolFailure(error.code, error.message) from error
+        return await self._run(work, "READ COMMITTED", None)
 
     async def _booking_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        return await self._run(work, "SERIALIZABLE", guards.writer_gate(self.tenant.id))
+
+    async def _run(
+        self, work: Callable[[AsyncSession], Awaitable[T]], isolation: Isolation, gate: int | None
+    ) -> T:
+        async def with_audit(session: AsyncSession) -> T:
+            self.audit_pending(session)
+            return await work(session)
+
         try:
-            return await self.db.transaction(
-                work, isolation="SERIALIZABLE", gate=guards.writer_gate(self.tenant.id)
-            )
+            result = await self.db.transaction(with_audit, isolation=isolation, gate=gate)
         except AppError as error:
             raise ToolFailure(error.code, error.message) from error
+        self.audited()
+        return result
 
     # ---- reading ----
 
@@ -246,17 +265,9 @@ class PracticeDesk:
     # ---- audit ----
 
     async def record_decision(self, call: ToolCall, decision: Decision) -> None:
-        async def work(session: AsyncSession) -> None:
-            audit.record(
-                session,
-                self.caller,
-                "policy.allowed" if decision.allowed else "policy.denied",
-                "tool_call",
-                call.name,
-                {"rule": decision.rule, "policy_reason": decision.reason, "args": dict(call.args)},
-            )
-
-        await self.db.transaction(work)
+        action = "policy.allowed" if decision.allowed else "policy.denied"
+        details = {"rule": decision.rule, "policy_reason": decision.reason, "args": dict(call.args)}
+        self._unaudited.append((action, "tool_call", call.name, details))
 
     async def record_triage(self, category: str, dismissed_because: str | None = None) -> None:
         if dismissed_because is None:
@@ -265,11 +276,7 @@ class PracticeDesk:
         else:
             action = "triage.dismissed"
             details = {"category": category, "rule": "triage.context", "set_aside": dismissed_because}
-
-        async def work(session: AsyncSession) -> None:
-            audit.record(session, self.caller, action, "conversation", self.conversation_id, details)
-
-        await self.db.transaction(work)
+        self._unaudited.append((action, "conversation", self.conversation_id, details))
 
     def normalize_contact(self, text: str) -> str | None:
         candidate = text.strip()

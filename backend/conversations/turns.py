@@ -153,6 +153,7 @@ class Turns:
         if isinstance(claim, _Held):
             return Answered([claim.message])
         state = claim.state
+        desk = PracticeDesk(self.db, caller, conversation_id, now)
         understood = True
         engine = "llm" if self.agent.llm is not None else "deterministic"
         began = time.perf_counter()
@@ -161,7 +162,7 @@ class Turns:
                 replies = await responder(state)
             else:
                 result = await self.agent.turn(
-                    desk=PracticeDesk(self.db, caller, conversation_id, now),
+                    desk=desk,
                     practice=claim.practice,
                     state=state,
                     history=claim.history,
@@ -175,8 +176,9 @@ class Turns:
             log.exception("chat turn failed in conversation %s", conversation_id)
             replies = [Reply(text=TROUBLE_REPLY)]
         stored = await self.db.transaction(
-            lambda session: self._finish(session, caller.tenant, conversation_id, replies, state)
+            lambda session: self._finish(session, caller.tenant, conversation_id, replies, state, desk)
         )
+        desk.audited()
         metrics.CHAT_TURN_LATENCY.labels(engine).observe(time.perf_counter() - began)
         metrics.CHAT_TURNS.labels(engine, channel, str(understood).lower()).inc()
         await self._show_staff(caller.tenant, conversation_id, channel, stored)
@@ -268,7 +270,9 @@ class Turns:
         conversation_id: uuid.UUID,
         replies: list[Reply],
         state: ConversationState,
+        desk: PracticeDesk,
     ) -> list[StoredMessage]:
+        desk.audit_pending(session)
         conversation = await _locked(session, tenant, conversation_id)
         if conversation.handler == "staff":
             # Taken over while the agent was thinking: a person answers now, not this turn.
