@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+import uvloop
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import asgi, create_app
@@ -134,7 +135,9 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def worker(args: argparse.Namespace) -> None:
-    asyncio.run(run_worker(_prepared_settings()))
+    settings = _prepared_settings()
+    os.nice(settings.worker_niceness)
+    uvloop.run(run_worker(settings))
 
 
 def migrate(args: argparse.Namespace) -> None:

@@ -2,18 +2,21 @@
 the outbox, writes bookings to providers' calendars, reads those calendars' busy time
 (`sync_calendars`, every 30 s, and at once when asked), and runs the webhook pump.
 
-PostgreSQL holds all the work; Redis only carries nudges. A trigger NOTIFYs `frontdesk_work` when
-inbound texts, outbox rows or actions are committed; the worker LISTENs and enqueues a `process` job, so a
-confirmation leaves within moments of the booking. A cron sweep every few seconds runs the same
-job and expires lapsed holds, so a lost nudge (Redis flushed, a worker restarted) delays work by
-one sweep at most, and loses nothing. Webhooks have a channel of their own (`frontdesk_events`)
-that wakes the pump (backend/events/pump.py), which runs beside the jobs for the worker's life.
+PostgreSQL holds all the work. A trigger NOTIFYs `frontdesk_work` with the table's name when inbound
+texts, outbox rows, actions or calendar pushes are committed; the worker LISTENs and wakes that
+queue's loop (`NudgedLoop`), so a confirmation leaves within moments of the booking. A cron sweep
+every few seconds runs every queue and expires lapsed holds, so a lost nudge (a dropped LISTEN
+connection, a worker restarted) delays work by one sweep at most, and loses nothing. A calendar
+asked to sync goes through arq, which runs one sync at a time across workers. Webhooks have a
+channel of their own (`frontdesk_events`) that wakes the pump (backend/events/pump.py), which runs
+beside the jobs for the worker's life.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -67,18 +70,61 @@ def _now() -> datetime:
 
 
 async def process(ctx: dict[str, Any]) -> int:
-    """Answer waiting texts, run the due actions, then send what is due. Idempotent: safe to run
-    twice, or everywhere."""
-    inbox: SmsInbox = ctx["inbox"]
-    runner: ActionRunner = ctx["runner"]
-    dispatcher: Dispatcher = ctx["dispatcher"]
+    """Answer waiting texts, run the due actions, write calendar pushes, then send what is due.
+    Idempotent: safe to run twice, or everywhere."""
+    await answer_texts(ctx)
+    await ctx["runner"].run_due(_now())
+    await ctx["calendar_pusher"].push_due(_now())
+    return await send_due(ctx)
+
+
+async def answer_texts(ctx: dict[str, Any]) -> None:
     # Each batch's replies go out before the next batch is answered: under a steady stream of
     # texts the inbox is never empty, and replies must not wait for it to be.
-    while await inbox.process_due(_now()):
-        await dispatcher.drain(max_batches=BATCHES_PER_JOB)
-    await runner.run_due(_now())
-    await ctx["calendar_pusher"].push_due(_now())
+    while await ctx["inbox"].process_due(_now()):
+        await send_due(ctx)
+
+
+async def send_due(ctx: dict[str, Any]) -> int:
+    dispatcher: Dispatcher = ctx["dispatcher"]
     return await dispatcher.drain(max_batches=BATCHES_PER_JOB)
+
+
+class NudgedLoop:
+    """One queue's work, done in this process whenever a commit nudges it.
+
+    A nudge that arrives while a round runs makes one more round (the wake-up is cleared before
+    the queue is read, so none is lost), and many nudges in the meantime make only that one: under
+    load the rounds grow instead of multiplying. The sweep still runs everything every few seconds.
+    """
+
+    def __init__(self, name: str, work: Callable[[], Awaitable[object]]) -> None:
+        self.name = name
+        self._work = work
+        self._wake = asyncio.Event()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._work()
+            except Exception:  # the database is away, say: keep the loop; the sweep retries too
+                log.exception("%s failed; the next nudge or sweep tries again", self.name)
+                await asyncio.sleep(1)
+
+
+def nudged_loops(ctx: dict[str, Any]) -> dict[str, NudgedLoop]:
+    """The loop each nudging table wakes (its trigger sends the table's name)."""
+    return {
+        "inbound_sms": NudgedLoop("answering texts", lambda: answer_texts(ctx)),
+        "notification_outbox": NudgedLoop("sending", lambda: send_due(ctx)),
+        "scheduled_actions": NudgedLoop("scheduled actions", lambda: ctx["runner"].run_due(_now())),
+        "calendar_pushes": NudgedLoop("calendar pushes", lambda: ctx["calendar_pusher"].push_due(_now())),
+    }
 
 
 async def sync_calendars(ctx: dict[str, Any]) -> int:
@@ -121,6 +167,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["calendar_sync"] = CalendarSync(ctx["db"], settings)
     ctx["pump"] = WebhookPump(ctx["db"], settings)
     ctx["pump_task"] = asyncio.create_task(ctx["pump"].run())
+    ctx["loops"] = nudged_loops(ctx)
+    ctx["loop_tasks"] = [asyncio.create_task(loop.run()) for loop in ctx["loops"].values()]
     ctx["listener"] = None
     ctx["nudges"] = set()
     await _ensure_listening(ctx)
@@ -137,6 +185,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     if listener is not None:
         await listener.close()
     ctx["pump_task"].cancel()
+    for task in ctx["loop_tasks"]:
+        task.cancel()
     await ctx["pump"].close()
     await ctx["dispatcher"].close()
     await ctx["db"].dispose()
@@ -157,9 +207,12 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
         return
 
     def nudged(_connection: object, _pid: int, _channel: str, table: str) -> None:
-        # One job per committed transaction. Coalescing nudges would race with a job that has
-        # just found nothing and is finishing; a spare job costs two indexed queries.
-        task = asyncio.get_running_loop().create_task(_enqueue(ctx, table))
+        loops: dict[str, NudgedLoop] = ctx["loops"]
+        if table in loops:
+            loops[table].nudge()
+            return
+        # Calendar syncs go through arq, which keeps one running across all workers.
+        task = asyncio.get_running_loop().create_task(_enqueue(ctx, "sync_calendars"))
         ctx["nudges"].add(task)
         task.add_done_callback(ctx["nudges"].discard)
 
@@ -168,9 +221,9 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
     ctx["listener"] = listener
 
 
-async def _enqueue(ctx: dict[str, Any], table: str) -> None:
+async def _enqueue(ctx: dict[str, Any], job: str) -> None:
     try:
-        await ctx["redis"].enqueue_job("sync_calendars" if table == "calendar_connections" else "process")
+        await ctx["redis"].enqueue_job(job)
     except Exception:  # Redis down: the sweep will do the work
         log.warning("could not enqueue a nudge; the sweep will pick the work up", exc_info=True)
 
@@ -179,7 +232,7 @@ def create_worker(settings: Settings) -> Worker:
     assert settings.redis_url is not None
     every = settings.worker_sweep_seconds
     return Worker(
-        functions=[process, sync_calendars],
+        functions=[sync_calendars],
         cron_jobs=[
             cron(sweep, second=set(range(0, 60, every)), run_at_startup=True, unique=False),
             # Each run reads only the calendars due; a sync that outlasts the interval is not doubled.

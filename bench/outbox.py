@@ -67,6 +67,8 @@ class SmsDeployment:
     base: str  # where the API process listens
     public: str  # the URL webhooks are signed for
     twilio_url: str  # the local Twilio server the worker sends through
+    api_pid: int
+    worker_pids: tuple[int, ...]
 
 
 @contextmanager
@@ -101,7 +103,7 @@ def sms_deployment(extra_env: dict[str, str] | None = None, workers: int = 1) ->
     started = [start([sys.executable, "-m", "backend.cli", "worker"], worker_env) for _ in range(workers)]
     try:
         time.sleep(2)  # the workers' start-up
-        yield SmsDeployment(base, public, twilio_url)
+        yield SmsDeployment(base, public, twilio_url, server.pid, tuple(p.pid for p in started))
     finally:
         stop([*started, server, twilio])
 

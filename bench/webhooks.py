@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,7 @@ from bench.common import (  # noqa: E402
     ALL_DAY,
     free_port,
     percentile,
+    process_cpu_seconds,
     start_http,
 )
 from bench.outbox import sms_deployment, stop  # noqa: E402
@@ -118,6 +120,11 @@ def ms(values: list[float], p: float) -> str:
     return f"{percentile(values, p) * 1000:8.1f}" if values else "     n/a"
 
 
+def cpu_of(pids: Iterable[int]) -> float:
+    """CPU seconds the processes have used (0 where /proc cannot say)."""
+    return sum(process_cpu_seconds(pid) or 0.0 for pid in pids)
+
+
 def main(rates: list[float], seconds: float, workers: int) -> None:
     baseline, baseline_url = baseline_server()
     try:
@@ -133,16 +140,26 @@ def main(rates: list[float], seconds: float, workers: int) -> None:
                 f"replies   {'bare p50':>8} {'bare p99':>8}"
             )
             patient = 0
+            cpu = []
             for rate in rates:
+                api_cpu, workers_cpu = cpu_of([deployment.api_pid]), cpu_of(deployment.worker_pids)
                 acks, sent_at = asyncio.run(send_at_rate(base, public, rate, seconds, patient))
                 patient += len(sent_at)
                 delays = asyncio.run(replies_for(twilio_url, sent_at, deadline_seconds=120))
+                api_cpu = (cpu_of([deployment.api_pid]) - api_cpu) * 1000 / len(sent_at)
+                cpu.append(
+                    (rate, api_cpu, (cpu_of(deployment.worker_pids) - workers_cpu) * 1000 / len(sent_at))
+                )
                 bare, _ = asyncio.run(send_at_rate(baseline_url, baseline_url, rate, seconds, patient))
                 print(
                     f"  {rate:6.0f}/s   {ms(acks, 50)} {ms(acks, 99)}   {ms(delays, 50)}  {ms(delays, 95)}   "
                     f"{len(delays):4d}/{len(sent_at):<4d} {ms(bare, 50)} {ms(bare, 99)}   (ms)",
                     flush=True,
                 )
+            print(
+                "  CPU per text: "
+                + "   ".join(f"{r:.0f}/s API {a:.1f} ms, workers {w:.1f} ms" for r, a, w in cpu)
+            )
     finally:
         stop([baseline])
 

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     outbox_send_concurrency: int = Field(default=20, ge=1, le=200)
     # The periodic sweep behind the insert nudges: how often, at most, a missed row waits.
     worker_sweep_seconds: int = Field(default=5, ge=1, le=60)
+    # The worker's CPU priority below the API's (nice): on a shared machine under load, Twilio's
+    # webhooks keep their answer within its timeout while the queued replies wait their turn.
+    worker_niceness: int = Field(default=10, ge=0, le=19)
     provider_timeout_seconds: float = Field(default=15, gt=0, le=120)
     # Per recipient: at most this many SMS in the sliding window; more wait until the window allows.
     sms_rate_limit_count: int = Field(default=10, ge=1, le=1000)
