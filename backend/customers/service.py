@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from backend.customers.models import Customer
 from backend.customers.schemas import CustomerIn
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its arguments, and parsing is not cheap
 def normalize_phone(raw: str, default_country: str, field: str = "customer.phone") -> str:
     """E.164 form of a phone number written in any common way; ValidationFailed if it is not one."""
     try:

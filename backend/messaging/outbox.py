@@ -16,6 +16,7 @@ transaction, under a per-recipient advisory lock so two workers cannot both sque
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class NewMessage:
     sender: str | None = None
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its arguments, and parsing is not cheap
 def recipient_timezone(channel: str, recipient: str, fallback: str) -> str:
     """The recipient's timezone where their number pins one down (most area codes), else the tenant's."""
     if channel != "sms":

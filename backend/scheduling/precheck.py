@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import DateTime, Select, Uuid, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars import busy as calendar_busy
@@ -32,26 +32,40 @@ async def refuse_if_taken(
     now: datetime,
 ) -> None:
     start = starts_at.astimezone(UTC)
+    statement = _ANY_PROVIDER if provider_id is None else _NAMED_PROVIDER
+    params = {"tenant_id": tenant.id, "service_id": service_id, "start": start, "now": now}
+    if provider_id is not None:
+        params["provider_id"] = provider_id
+    free_count, candidate_count = (await session.execute(statement, params)).one()
+    if candidate_count and not free_count:
+        raise SlotTaken(
+            guards.TAKEN_MESSAGE, details={"starts_at": start.astimezone(tenant.timezone).isoformat()}
+        )
+
+
+def _free_and_candidates(named_provider: bool) -> Select[tuple[int, int]]:
+    """(free candidates, candidates) at :start; built once, so each request only binds values."""
+    start = bindparam("start", type_=DateTime(timezone=True))
+    tenant_id = bindparam("tenant_id", type_=Uuid())
     service = (
         select(Service.id, Service.duration_minutes, Service.buffer_minutes)
-        .where(Service.id == service_id, Service.tenant_id == tenant.id, Service.active)
+        .where(Service.id == bindparam("service_id"), Service.tenant_id == tenant_id, Service.active)
         .cte("service")
     )
-    end = literal(start) + func.make_interval(
-        0, 0, 0, 0, 0, service.c.duration_minutes + service.c.buffer_minutes
-    )
-    wanted = func.tstzrange(literal(start), end)
+    end = start + func.make_interval(0, 0, 0, 0, 0, service.c.duration_minutes + service.c.buffer_minutes)
+    wanted = func.tstzrange(start, end)
     linked = select(ServiceProvider.provider_id).where(ServiceProvider.service_id == service.c.id)
     candidates = (
         select(Provider.id, wanted.label("span"))
         .select_from(service)
-        .join(Provider, Provider.tenant_id == tenant.id)
+        .join(Provider, Provider.tenant_id == tenant_id)
         .where(Provider.active, or_(~exists(linked), Provider.id.in_(linked)))
     )
-    if provider_id is not None:
-        candidates = candidates.where(Provider.id == provider_id)
+    if named_provider:
+        candidates = candidates.where(Provider.id == bindparam("provider_id"))
     candidates = candidates.cte("candidates")
     span = candidates.c.span
+    now = bindparam("now", type_=DateTime(timezone=True))
     free = (
         select(func.count())
         .select_from(candidates)
@@ -70,8 +84,8 @@ async def refuse_if_taken(
         .scalar_subquery()
     )
     total = select(func.count()).select_from(candidates).scalar_subquery()
-    free_count, candidate_count = (await session.execute(select(free, total))).one()
-    if candidate_count and not free_count:
-        raise SlotTaken(
-            guards.TAKEN_MESSAGE, details={"starts_at": start.astimezone(tenant.timezone).isoformat()}
-        )
+    return select(free, total)
+
+
+_ANY_PROVIDER = _free_and_candidates(named_provider=False)
+_NAMED_PROVIDER = _free_and_candidates(named_provider=True)
