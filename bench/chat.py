@@ -104,7 +104,7 @@ class Patient:
 
 
 async def run_frontdesk(
-    base: str, key: str, clients: int, conversations: int, warmup: int
+    base: str, key: str, clients: int, conversations: int, warmup: int = 0
 ) -> tuple[float, list[float]]:
     patients = [Patient(base, key) for _ in range(clients)]
     await asyncio.gather(*(p.connect() for p in patients))
