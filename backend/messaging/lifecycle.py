@@ -202,16 +202,10 @@ async def schedule(
 
 
 def _scheduled(tenant: TenantContext, action: str, due_at: datetime, dedupe_key: str, **columns: Any) -> dict:
-    """A scheduled_actions row; every row has every column, so several go in one VALUES list."""
-    defaults = {
-        "appointment_id": None,
-        "customer_id": None,
-        "payload": {},
-        "status": "pending",
-        "outcome": None,
-    }
-    ids = {"id": uuid.uuid4(), "tenant_id": tenant.id}
-    return {**ids, "action": action, "due_at": due_at, "dedupe_key": dedupe_key, **defaults, **columns}
+    """A scheduled_actions row; every row has every column, so several go in one INSERT."""
+    row = {"appointment_id": None, "customer_id": None, "payload": {}, "status": "pending", "outcome": None}
+    row.update(id=uuid.uuid4(), tenant_id=tenant.id, action=action, due_at=due_at, dedupe_key=dedupe_key)
+    return {**row, **columns}
 
 
 _INSERT_SCHEDULED = insert(ScheduledAction).on_conflict_do_nothing(constraint="scheduled_actions_dedupe_key")
@@ -220,8 +214,7 @@ _INSERT_SCHEDULED = insert(ScheduledAction).on_conflict_do_nothing(constraint="s
 async def _insert_scheduled(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Every row in one statement; an occasion already scheduled (its dedupe key) is kept as it is."""
     if rows:
-        # Rows as parameters, not a VALUES literal: the statement compiles once, then comes from
-        # the cache, and the driver still sends one INSERT for all the rows.
+        # Rows as parameters, not a VALUES literal: the statement compiles once, for every row count.
         await session.execute(_INSERT_SCHEDULED, rows)
 
 
