@@ -8,7 +8,7 @@ from datetime import datetime
 
 import phonenumbers
 from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit, events
@@ -29,6 +29,19 @@ def normalize_phone(raw: str, default_country: str, field: str = "customer.phone
     if not phonenumbers.is_valid_number(parsed):
         raise ValidationFailed(field, f"{raw!r} is not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _upsert_by_phone() -> Insert:
+    """Built once: building it per booking cost more than running it."""
+    statement = insert(Customer)
+    return statement.on_conflict_do_update(
+        index_elements=[Customer.tenant_id, Customer.phone],
+        index_where=Customer.phone.is_not(None),
+        set_={"email": func.coalesce(Customer.email, statement.excluded.email)},
+    ).returning(Customer, literal_column("xmax = 0"))
+
+
+_UPSERT_BY_PHONE = _upsert_by_phone()
 
 
 async def find_or_create(
@@ -54,17 +67,7 @@ async def find_or_create(
     }
     if phone:
         # One customer per phone number; a concurrent first booking of the same patient merges here.
-        statement = (
-            insert(Customer)
-            .values(**given)
-            .on_conflict_do_update(
-                index_elements=[Customer.tenant_id, Customer.phone],
-                index_where=Customer.phone.is_not(None),
-                set_={"email": func.coalesce(Customer.email, email)},
-            )
-            .returning(Customer, literal_column("xmax = 0"))
-        )
-        customer, created = (await session.execute(statement)).one()
+        customer, created = (await session.execute(_UPSERT_BY_PHONE, given)).one()
     else:
         customer = (
             await session.execute(

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,6 +72,7 @@ _FILES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=False,
+    auto_reload=False,  # the files ship with the code: no stat() of each one per message
 )
 
 
@@ -96,12 +97,13 @@ def _tidy(text: str, part: str) -> str:
     return " ".join(text.split())
 
 
+_OVERRIDES = select(MessageTemplate.part, MessageTemplate.source).where(
+    MessageTemplate.tenant_id == bindparam("tenant_id"), MessageTemplate.kind == bindparam("kind")
+)
+
+
 async def overrides_for(session: AsyncSession, tenant_id: uuid.UUID, kind: str) -> dict[str, str]:
-    rows = await session.execute(
-        select(MessageTemplate.part, MessageTemplate.source).where(
-            MessageTemplate.tenant_id == tenant_id, MessageTemplate.kind == kind
-        )
-    )
+    rows = await session.execute(_OVERRIDES, {"tenant_id": tenant_id, "kind": kind})
     return {part: source for part, source in rows.all()}
 
 

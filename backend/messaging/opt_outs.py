@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.messaging.models import SmsOptOut
 
+_OPTED_OUT = select(SmsOptOut.phone).where(
+    SmsOptOut.tenant_id == bindparam("tenant_id"), SmsOptOut.phone == bindparam("phone")
+)
+
 
 async def is_opted_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> bool:
-    found = await session.execute(
-        select(SmsOptOut.phone).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone)
-    )
+    found = await session.execute(_OPTED_OUT, {"tenant_id": tenant_id, "phone": phone})
     return found.first() is not None
 
 

@@ -80,6 +80,14 @@ def recipient_timezone(channel: str, recipient: str, fallback: str) -> str:
     return zones[0] if len(zones) == 1 and "/" in zones[0] else fallback
 
 
+# Built once: building it per message cost more than running it.
+_INSERT_UNLESS_QUEUED = (
+    insert(OutboxMessage)
+    .on_conflict_do_nothing(constraint="notification_outbox_dedupe_key")
+    .returning(OutboxMessage.id)
+)
+
+
 async def enqueue(
     session: AsyncSession,
     caller: Caller,
@@ -94,34 +102,29 @@ async def enqueue(
     sender = message.sender
     if message.channel == "sms" and sender is None:
         sender = await phone_numbers.primary(session, tenant.id)
-    statement = (
-        insert(OutboxMessage)
-        .values(
-            id=row_id,
-            tenant_id=tenant.id,
-            kind=message.kind,
-            channel=message.channel,
-            recipient=message.recipient,
-            recipient_timezone=recipient_timezone(message.channel, message.recipient, tenant.timezone_name),
-            subject=message.subject,
-            body=message.body,
-            segments=count_segments(message.body).segments if message.channel == "sms" else None,
-            urgent=message.urgent,
-            appointment_id=message.appointment_id,
-            customer_id=message.customer_id,
-            dedupe_key=message.dedupe_key,
-            correlation_id=caller.correlation_id,
-            sender=sender,
-            next_attempt_at=now,
-            # The caller's clock, so caps and cooldowns counted from it agree with injected time.
-            created_at=now,
-            # A message the policy withheld (no consent) is kept, final, with the reason.
-            **({"status": "suppressed", "error": suppressed} if suppressed is not None else {}),
-        )
-        .on_conflict_do_nothing(constraint="notification_outbox_dedupe_key")
-        .returning(OutboxMessage.id)
+    row = dict(
+        id=row_id,
+        tenant_id=tenant.id,
+        kind=message.kind,
+        channel=message.channel,
+        recipient=message.recipient,
+        recipient_timezone=recipient_timezone(message.channel, message.recipient, tenant.timezone_name),
+        subject=message.subject,
+        body=message.body,
+        segments=count_segments(message.body).segments if message.channel == "sms" else None,
+        urgent=message.urgent,
+        appointment_id=message.appointment_id,
+        customer_id=message.customer_id,
+        dedupe_key=message.dedupe_key,
+        correlation_id=caller.correlation_id,
+        sender=sender,
+        next_attempt_at=now,
+        # The caller's clock, so caps and cooldowns counted from it agree with injected time.
+        created_at=now,
+        # A message the policy withheld (no consent) is kept, final, with the reason.
+        **({"status": "suppressed", "error": suppressed} if suppressed is not None else {}),
     )
-    inserted = (await session.execute(statement)).scalar_one_or_none()
+    inserted = (await session.execute(_INSERT_UNLESS_QUEUED, row)).scalar_one_or_none()
     if inserted is not None:
         about = {
             "message_id": inserted,

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, DateTime, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, DateTime, bindparam, exists, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,12 +58,33 @@ def occupying_overlap(
     return func.tstzrange(model.starts_at, model.blocked_until).op("&&")(func.tstzrange(start, end))
 
 
+# The statements every booking and search runs, built once: building them cost more than running them.
+_SERVICE = select(Service).where(
+    Service.id == bindparam("service_id"), Service.tenant_id == bindparam("tenant_id"), Service.active
+)
+_LINKED = select(ServiceProvider.provider_id).where(ServiceProvider.service_id == bindparam("service_id"))
+_PROVIDERS = (
+    select(Provider)
+    .where(Provider.tenant_id == bindparam("tenant_id"), Provider.active)
+    .where(or_(~exists(_LINKED), Provider.id.in_(_LINKED)))
+    .order_by(Provider.id)
+)
+_NAMED_PROVIDER = _PROVIDERS.where(Provider.id == bindparam("provider_id"))
+_HOURS = select(WeeklyHours).where(
+    WeeklyHours.tenant_id == bindparam("tenant_id"),
+    WeeklyHours.provider_id.in_(bindparam("ids", expanding=True)),
+)
+_CLOSURES = select(Closure).where(
+    Closure.tenant_id == bindparam("tenant_id"),
+    or_(Closure.provider_id.in_(bindparam("ids", expanding=True)), Closure.provider_id.is_(None)),
+    Closure.starts_at < bindparam("end"),
+    Closure.ends_at > bindparam("start"),
+)
+
+
 async def get_service(session: AsyncSession, tenant: TenantContext, service_id: uuid.UUID) -> Service:
-    service = (
-        await session.execute(
-            select(Service).where(Service.id == service_id, Service.tenant_id == tenant.id, Service.active)
-        )
-    ).scalar_one_or_none()
+    found = await session.execute(_SERVICE, {"service_id": service_id, "tenant_id": tenant.id})
+    service = found.scalar_one_or_none()
     if service is None:
         raise NotFound(f"service {service_id} not found", details={"service_id": str(service_id)})
     return service
@@ -73,14 +94,12 @@ async def providers_for(
     session: AsyncSession, tenant: TenantContext, service: Service, provider_id: uuid.UUID | None = None
 ) -> list[Provider]:
     """The active providers offering `service` (all of them when none are linked), by id order."""
-    linked = select(ServiceProvider.provider_id).where(ServiceProvider.service_id == service.id)
-    query = select(Provider).where(
-        Provider.tenant_id == tenant.id, Provider.active, or_(~exists(linked), Provider.id.in_(linked))
-    )
-    if provider_id is not None:
-        query = query.where(Provider.id == provider_id)
-    providers = list((await session.execute(query.order_by(Provider.id))).scalars())
-    if provider_id is not None and not providers:
+    params = {"tenant_id": tenant.id, "service_id": service.id}
+    if provider_id is None:
+        return list((await session.execute(_PROVIDERS, params)).scalars())
+    named = await session.execute(_NAMED_PROVIDER, {**params, "provider_id": provider_id})
+    providers = list(named.scalars())
+    if not providers:
         raise NotFound(
             f"provider {provider_id} not found or does not offer {service.name}",
             details={"provider_id": str(provider_id)},
@@ -118,19 +137,11 @@ async def load_calendars(
     """
     calendars = {p.id: Calendar(provider=p) for p in providers}
     ids = list(calendars)
-    hours = select(WeeklyHours).where(WeeklyHours.tenant_id == tenant.id, WeeklyHours.provider_id.in_(ids))
-    for row in (await session.execute(hours)).scalars():
+    for row in (await session.execute(_HOURS, {"tenant_id": tenant.id, "ids": ids})).scalars():
         calendars[row.provider_id].hours.append(OpenHours(row.weekday, row.opens_at, row.closes_at))
 
-    closures = await session.execute(
-        select(Closure).where(
-            Closure.tenant_id == tenant.id,
-            or_(Closure.provider_id.in_(ids), Closure.provider_id.is_(None)),
-            Closure.starts_at < end,
-            Closure.ends_at > start,
-        )
-    )
-    for closure in closures.scalars():
+    window = {"tenant_id": tenant.id, "ids": ids, "start": start, "end": end}
+    for closure in (await session.execute(_CLOSURES, window)).scalars():
         targets = [closure.provider_id] if closure.provider_id else ids
         for provider_id in targets:
             calendars[provider_id].closures.append((closure.starts_at, closure.ends_at))

@@ -349,6 +349,14 @@ async def _take_slot(
     return appointment
 
 
+# Built once: building it per booking cost more than running it.
+_INSERT_UNLESS_REFERENCE_USED = (
+    insert(Appointment)
+    .on_conflict_do_nothing(constraint="appointments_tenant_reference_key")
+    .returning(Appointment)
+)
+
+
 async def _insert_with_new_reference(
     session: AsyncSession, tenant: TenantContext, row: dict[str, object]
 ) -> Appointment:
@@ -357,14 +365,9 @@ async def _insert_with_new_reference(
     other booking writes to."""
     for _ in range(10):
         reference = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-        statement = (
-            insert(Appointment)
-            .values(**row, reference=reference)
-            .on_conflict_do_nothing(constraint="appointments_tenant_reference_key")
-            .returning(Appointment)
-        )
         async with guards.taken_on_overlap():
-            appointment = (await session.execute(statement)).scalar_one_or_none()
+            inserted = await session.execute(_INSERT_UNLESS_REFERENCE_USED, {**row, "reference": reference})
+        appointment = inserted.scalar_one_or_none()
         if appointment is not None:
             return appointment
     raise RuntimeError("could not find a free booking reference")

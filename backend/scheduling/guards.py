@@ -44,6 +44,9 @@ def writer_gate(tenant_id: uuid.UUID) -> int:
     return lock_key(tenant_id, "booking-writes")
 
 
+_LOCK_DAY = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 async def lock_days(
     session: AsyncSession, tenant: TenantContext, spans: list[tuple[uuid.UUID, datetime, datetime]]
 ) -> None:
@@ -54,7 +57,7 @@ async def lock_days(
         last = (end - timedelta(microseconds=1)).astimezone(tenant.timezone).date()
         keys.update(lock_key(provider_id, day) for day in days_between(first, last))
     for key in sorted(keys):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        await session.execute(_LOCK_DAY, {"key": key})
 
 
 def lock_key(owner: uuid.UUID, scope: date | str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,11 +63,14 @@ async def tenant_for(session: AsyncSession, number: str) -> TenantContext | None
     return await tenants.get_context(session, tenant_id) if tenant_id is not None else None
 
 
+_PRIMARY = (
+    select(TenantPhoneNumber.number)
+    .where(TenantPhoneNumber.tenant_id == bindparam("tenant_id"))
+    .order_by(TenantPhoneNumber.created_at, TenantPhoneNumber.id)
+    .limit(1)
+)
+
+
 async def primary(session: AsyncSession, tenant_id: uuid.UUID) -> str | None:
     """The number a tenant's texts go out from: its first, so replies come back to the tenant."""
-    return await session.scalar(
-        select(TenantPhoneNumber.number)
-        .where(TenantPhoneNumber.tenant_id == tenant_id)
-        .order_by(TenantPhoneNumber.created_at, TenantPhoneNumber.id)
-        .limit(1)
-    )
+    return await session.scalar(_PRIMARY, {"tenant_id": tenant_id})
