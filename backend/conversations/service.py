@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,13 +154,7 @@ async def flag_for_human(
 
 
 async def get(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
-    conversation = (
-        await session.execute(
-            select(Conversation).where(
-                Conversation.id == conversation_id, Conversation.tenant_id == tenant.id
-            )
-        )
-    ).scalar_one_or_none()
+    conversation = await find(session, tenant, conversation_id)
     if conversation is None:
         raise NotFound(f"conversation {conversation_id} not found")
     return conversation
@@ -173,13 +167,14 @@ async def by_id(
     return await session.get_one(Conversation, conversation_id, with_for_update=lock)
 
 
+# Built once: every turn runs it, and building it cost more than running it.
+_OF_TENANT = select(Conversation).where(
+    Conversation.tenant_id == bindparam("tenant_id"), Conversation.id == bindparam("conversation_id")
+)
+
+
 async def find(
     session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID
 ) -> Conversation | None:
-    return (
-        await session.execute(
-            select(Conversation).where(
-                Conversation.tenant_id == tenant.id, Conversation.id == conversation_id
-            )
-        )
-    ).scalar_one_or_none()
+    found = await session.execute(_OF_TENANT, {"tenant_id": tenant.id, "conversation_id": conversation_id})
+    return found.scalar_one_or_none()

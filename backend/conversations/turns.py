@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
@@ -91,6 +91,36 @@ class _Held:
     message: StoredMessage
 
 
+# The statements of every turn, built once: building them cost more than running them.
+_PATIENT_MESSAGES_SINCE = (
+    select(func.count())
+    .select_from(ConversationMessage)
+    .where(
+        ConversationMessage.conversation_id == bindparam("conversation_id"),
+        ConversationMessage.role == "patient",
+        ConversationMessage.created_at > bindparam("since"),
+    )
+)
+_BY_CLIENT_ID = select(ConversationMessage).where(
+    ConversationMessage.conversation_id == bindparam("conversation_id"),
+    ConversationMessage.client_message_id == bindparam("client_message_id"),
+)
+_HISTORY = (
+    select(ConversationMessage.role, ConversationMessage.body)
+    .where(
+        ConversationMessage.conversation_id == bindparam("conversation_id"),
+        ConversationMessage.seq < bindparam("seq"),
+    )
+    .order_by(ConversationMessage.seq.desc())
+    .limit(HISTORY_FOR_MODEL)
+)
+_LOCKED = (
+    select(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"), Conversation.tenant_id == bindparam("tenant_id"))
+    .with_for_update()
+)
+
+
 class Turns:
     """Runs turns: stores what the patient said, asks the agent, stores what it answered."""
 
@@ -113,13 +143,7 @@ class Turns:
     async def _check_rate(self, session: AsyncSession, conversation_id: uuid.UUID, clock: datetime) -> None:
         """A public widget invites scripts: cap one conversation's messages a minute, counted in storage."""
         recent = await session.scalar(
-            select(func.count())
-            .select_from(ConversationMessage)
-            .where(
-                ConversationMessage.conversation_id == conversation_id,
-                ConversationMessage.role == "patient",
-                ConversationMessage.created_at > clock - RATE_WINDOW,
-            )
+            _PATIENT_MESSAGES_SINCE, {"conversation_id": conversation_id, "since": clock - RATE_WINDOW}
         )
         if (recent or 0) >= self.messages_per_minute:
             raise RateLimited(f"at most {self.messages_per_minute} messages a minute; please wait a moment")
@@ -219,14 +243,8 @@ class Turns:
         clock = datetime.now(UTC)
         leased = conversation.turn_lease_until is not None and conversation.turn_lease_until > clock
         if incoming.client_message_id is not None:
-            earlier = (
-                await session.execute(
-                    select(ConversationMessage).where(
-                        ConversationMessage.conversation_id == conversation_id,
-                        ConversationMessage.client_message_id == incoming.client_message_id,
-                    )
-                )
-            ).scalar_one_or_none()
+            retried = {"conversation_id": conversation_id, "client_message_id": incoming.client_message_id}
+            earlier = (await session.execute(_BY_CLIENT_ID, retried)).scalar_one_or_none()
             if earlier is not None:
                 if leased:
                     return None  # still being answered: wait, then replay
@@ -251,14 +269,7 @@ class Turns:
         await session.flush()
         if held:
             return _Held(StoredMessage.of(message))
-        recent = await session.execute(
-            select(ConversationMessage.role, ConversationMessage.body)
-            .where(
-                ConversationMessage.conversation_id == conversation_id, ConversationMessage.seq < message.seq
-            )
-            .order_by(ConversationMessage.seq.desc())
-            .limit(HISTORY_FOR_MODEL)
-        )
+        recent = await session.execute(_HISTORY, {"conversation_id": conversation_id, "seq": message.seq})
         history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
         state = ConversationState.model_validate(conversation.state or {})
         return _Claim(StoredMessage.of(message), state, history, await practice_info(session, tenant))
@@ -298,13 +309,8 @@ class Turns:
 
 
 async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
-    conversation = (
-        await session.execute(
-            select(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.tenant_id == tenant.id)
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
+    locked = await session.execute(_LOCKED, {"conversation_id": conversation_id, "tenant_id": tenant.id})
+    conversation = locked.scalar_one_or_none()
     if conversation is None:
         raise NotFound("conversation not found")
     return conversation

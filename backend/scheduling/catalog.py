@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
@@ -95,19 +95,31 @@ async def list_providers(
     return providers, hours
 
 
+# What every chat turn reads of the practice, built once: building it cost more than running it.
+_SERVICES = select(Service).where(Service.tenant_id == bindparam("tenant_id")).order_by(Service.name)
+_ACTIVE_SERVICES = _SERVICES.where(Service.active)
+_LINKS = select(ServiceProvider.service_id, ServiceProvider.provider_id).where(
+    ServiceProvider.service_id.in_(bindparam("service_ids", expanding=True))
+)
+_ACTIVE_PROVIDERS = (
+    select(Provider.id, Provider.name)
+    .where(Provider.tenant_id == bindparam("tenant_id"), Provider.active)
+    .order_by(Provider.name)
+)
+_OPENING_HOURS = (
+    select(WeeklyHours.weekday, WeeklyHours.opens_at, WeeklyHours.closes_at)
+    .join(Provider, Provider.id == WeeklyHours.provider_id)
+    .where(WeeklyHours.tenant_id == bindparam("tenant_id"), Provider.active)
+)
+
+
 async def list_services(
     session: AsyncSession, tenant: TenantContext, *, with_inactive: bool = False
 ) -> tuple[list[Service], dict[uuid.UUID, list[uuid.UUID]]]:
-    query = select(Service).where(Service.tenant_id == tenant.id).order_by(Service.name)
-    if not with_inactive:
-        query = query.where(Service.active)
-    services = list((await session.execute(query)).scalars())
+    query = _SERVICES if with_inactive else _ACTIVE_SERVICES
+    services = list((await session.execute(query, {"tenant_id": tenant.id})).scalars())
     links: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    rows = await session.execute(
-        select(ServiceProvider.service_id, ServiceProvider.provider_id).where(
-            ServiceProvider.service_id.in_([s.id for s in services])
-        )
-    )
+    rows = await session.execute(_LINKS, {"service_ids": [s.id for s in services]})
     for service_id, provider_id in rows:
         links[service_id].append(provider_id)
     return services, links
@@ -180,19 +192,11 @@ def _new_closure(tenant_id: uuid.UUID, spec: ClosureIn, providers_by_name: dict[
 
 
 async def active_providers(session: AsyncSession, tenant: TenantContext) -> list[tuple[uuid.UUID, str]]:
-    rows = await session.execute(
-        select(Provider.id, Provider.name)
-        .where(Provider.tenant_id == tenant.id, Provider.active)
-        .order_by(Provider.name)
-    )
+    rows = await session.execute(_ACTIVE_PROVIDERS, {"tenant_id": tenant.id})
     return [(provider_id, name) for provider_id, name in rows]
 
 
 async def opening_hours(session: AsyncSession, tenant: TenantContext) -> list[tuple[int, time, time]]:
     """(weekday, opens, closes) of every active provider's weekly hours."""
-    rows = await session.execute(
-        select(WeeklyHours.weekday, WeeklyHours.opens_at, WeeklyHours.closes_at)
-        .join(Provider, Provider.id == WeeklyHours.provider_id)
-        .where(WeeklyHours.tenant_id == tenant.id, Provider.active)
-    )
+    rows = await session.execute(_OPENING_HOURS, {"tenant_id": tenant.id})
     return [(weekday, opens, closes) for weekday, opens, closes in rows]
