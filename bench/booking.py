@@ -36,6 +36,7 @@ from backend.core.db import Database  # noqa: E402
 from backend.core.settings import Settings  # noqa: E402
 from backend.scheduling import booking  # noqa: E402
 from backend.scheduling.schemas import BookingCreate  # noqa: E402
+from bench import client_floor  # noqa: E402
 from bench.common import ADMIN_SECRET, ALL_DAY, percentile, prepare_services, start_server  # noqa: E402
 
 TZ = ZoneInfo("America/New_York")
@@ -65,12 +66,14 @@ def slot(lane: int, n: int, first_day: datetime) -> datetime:
     return day + timedelta(minutes=5 * (n % 270))
 
 
-async def run_lanes(concurrency: int, per_lane: int, book_one) -> tuple[float, list[float], Counter]:
+async def run_lanes(
+    concurrency: int, per_lane: int, book_one, first: int = 0
+) -> tuple[float, list[float], Counter]:
     latencies: list[float] = []
     outcomes: Counter = Counter()
 
     async def lane(index: int) -> None:
-        for n in range(per_lane):
+        for n in range(first, first + per_lane):
             started = time.perf_counter()
             outcomes[await book_one(index, n)] += 1
             latencies.append((time.perf_counter() - started) * 1000)
@@ -147,13 +150,21 @@ async def uncontended(
             return book_one
 
         same = via_api(lambda lane: one_tenant, lambda lane: one_tenant["providers"][lane]["id"])
-        before = await retries(http)
-        api_rate = report("HTTP API, one tenant", *await run_lanes(concurrency, per_lane, same))
-        print(f"    {await retries(http) - before}")
         spread = via_api(lambda lane: own_tenants[lane], lambda lane: own_tenants[lane]["providers"][0]["id"])
         before = await retries(http)
-        report("HTTP API, a tenant per lane", *await run_lanes(concurrency, per_lane, spread))
-        print(f"    {await retries(http) - before}")
+        # In turns, half each at a time, so neither has the server warmer or the machine quieter.
+        runs: dict[str, list] = {"one": [0.0, [], Counter()], "spread": [0.0, [], Counter()]}
+        for turn in range(2):
+            for name, book_one in (("one", same), ("spread", spread)):
+                elapsed, latencies, outcomes = await run_lanes(
+                    concurrency, per_lane // 2, book_one, first=turn * (per_lane // 2)
+                )
+                runs[name][0] += elapsed
+                runs[name][1] += latencies
+                runs[name][2] += outcomes
+        api_rate = report("HTTP API, one tenant", *runs["one"])
+        report("HTTP API, a tenant per lane", *runs["spread"])
+        print(f"    both: {await retries(http) - before}")
 
     service_tenant = await create_tenant(base, concurrency)
     db = Database(settings)
@@ -182,7 +193,12 @@ async def uncontended(
         )
         return "ok"
 
-    service_rate = report("service, one tenant", *await run_lanes(concurrency, per_lane, via_service))
+    cpu_started = time.process_time()
+    with client_floor.counting_statements(db) as statements:
+        service_rate = report("service, one tenant", *await run_lanes(concurrency, per_lane, via_service))
+    bookings = per_lane * concurrency
+    service_cpu_ms = (time.process_time() - cpu_started) * 1000 / bookings
+    floor = await client_floor.measure(db, statements[0] / bookings)
     await db.dispose()
 
     raw_tenant = await create_tenant(base, concurrency)
@@ -220,6 +236,7 @@ async def uncontended(
     await pool.close()
     service_cost, api_cost = raw_rate / service_rate, raw_rate / api_rate
     print(f"  time per booking vs baseline: service {service_cost:.1f}x, API {api_cost:.1f}x")
+    print(floor.report(service_cpu_ms, raw_rate))
 
 
 async def contended(base: str, contenders: int, first_day: datetime) -> None:
