@@ -14,10 +14,11 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
@@ -114,6 +115,14 @@ _HISTORY = (
     .order_by(ConversationMessage.seq.desc())
     .limit(HISTORY_FOR_MODEL)
 )
+_MESSAGES = ConversationMessage.__table__
+_STORE_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.created_at, sort_by_parameter_order=True)
+_MOVE_ON = (
+    update(Conversation.__table__)
+    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
+    .values(last_seq=bindparam("new_last_seq"), turn_lease_until=bindparam("new_lease"))
+)
+_MOVE_ON_WITH_STATE = _MOVE_ON.values(state=bindparam("new_state"))
 _LOCKED = (
     select(Conversation)
     .where(Conversation.id == bindparam("conversation_id"), Conversation.tenant_id == bindparam("tenant_id"))
@@ -253,26 +262,18 @@ class Turns:
         if leased and not held:
             return None
         await self._check_rate(session, conversation_id, clock)
-        conversation.last_seq += 1
-        if not held:
-            conversation.turn_lease_until = clock + self.lease
-        message = ConversationMessage(
-            conversation_id=conversation_id,
-            tenant_id=tenant.id,
-            seq=conversation.last_seq,
-            role="patient",
-            body=incoming.text,
-            payload={"choice": incoming.choice} if incoming.choice else {},
-            client_message_id=incoming.client_message_id,
+        lease = conversation.turn_lease_until if held else clock + self.lease
+        payload = {"choice": incoming.choice} if incoming.choice else {}
+        message = StoredMessage(
+            conversation.last_seq + 1, "patient", incoming.text, payload, clock, incoming.client_message_id
         )
-        session.add(message)
-        await session.flush()
+        [message] = await _append(session, tenant, conversation, [message], lease=lease)
         if held:
-            return _Held(StoredMessage.of(message))
+            return _Held(message)
         recent = await session.execute(_HISTORY, {"conversation_id": conversation_id, "seq": message.seq})
         history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
         state = ConversationState.model_validate(conversation.state or {})
-        return _Claim(StoredMessage.of(message), state, history, await practice_info(session, tenant))
+        return _Claim(message, state, history, await practice_info(session, tenant))
 
     async def _finish(
         self,
@@ -288,24 +289,51 @@ class Turns:
         if conversation.handler == "staff":
             # Taken over while the agent was thinking: a person answers now, not this turn.
             replies = []
-        rows = []
-        for reply in replies:
-            conversation.last_seq += 1
-            rows.append(
-                ConversationMessage(
-                    conversation_id=conversation_id,
-                    tenant_id=tenant.id,
-                    seq=conversation.last_seq,
-                    role="assistant",
-                    body=reply.text,
-                    payload=reply.payload(),
-                )
-            )
-        session.add_all(rows)
-        conversation.state = state.model_dump(mode="json")
-        conversation.turn_lease_until = None
-        await session.flush()
-        return [StoredMessage.of(row) for row in rows]
+        clock = datetime.now(UTC)
+        messages = [
+            StoredMessage(conversation.last_seq + n, "assistant", reply.text, reply.payload(), clock)
+            for n, reply in enumerate(replies, start=1)
+        ]
+        return await _append(
+            session, tenant, conversation, messages, lease=None, state=state.model_dump(mode="json")
+        )
+
+
+async def _append(
+    session: AsyncSession,
+    tenant: TenantContext,
+    conversation: Conversation,
+    messages: list[StoredMessage],
+    *,
+    lease: datetime | None,
+    state: dict[str, Any] | None = None,
+) -> list[StoredMessage]:
+    """Store `messages` (numbered from the conversation's last seq on) and move the conversation on,
+    in Core statements: the ORM's unit of work cost a chat turn more than the writes themselves."""
+    last_seq = conversation.last_seq + len(messages)
+    moved = {"conversation_id": conversation.id, "new_last_seq": last_seq, "new_lease": lease}
+    if state is None:
+        await session.execute(_MOVE_ON, moved)
+    else:
+        await session.execute(_MOVE_ON_WITH_STATE, {**moved, "new_state": state})
+    if not messages:
+        return []
+    rows = [
+        {
+            "conversation_id": conversation.id,
+            "tenant_id": tenant.id,
+            "seq": m.seq,
+            "role": m.role,
+            "body": m.text,
+            "payload": m.payload,
+            "client_message_id": m.client_message_id,
+        }
+        for m in messages
+    ]
+    stored = await session.execute(_STORE_MESSAGES, rows)
+    return [
+        replace(m, created_at=created_at) for m, created_at in zip(messages, stored.scalars(), strict=True)
+    ]
 
 
 async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
