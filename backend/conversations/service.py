@@ -67,6 +67,15 @@ async def start(
     return conversation, token
 
 
+# Every inbound text runs it: built once, as building it cost more than running it.
+_SMS_THREAD = select(Conversation).where(
+    Conversation.tenant_id == bindparam("tenant_id"),
+    Conversation.channel == "sms",
+    Conversation.practice_number == bindparam("practice_number"),
+    Conversation.patient_phone == bindparam("patient_phone"),
+)
+
+
 async def phone_thread(
     session: AsyncSession, tenant: TenantContext, channel: str, practice_number: str, patient_phone: str
 ) -> Conversation:
@@ -74,14 +83,8 @@ async def phone_thread(
     found again on every text; voice: a new conversation per call. The patient's phone is already
     known, so the receptionist never asks for it."""
     if channel == "sms":
-        found = await session.scalar(
-            select(Conversation).where(
-                Conversation.tenant_id == tenant.id,
-                Conversation.channel == "sms",
-                Conversation.practice_number == practice_number,
-                Conversation.patient_phone == patient_phone,
-            )
-        )
+        thread = {"tenant_id": tenant.id, "practice_number": practice_number, "patient_phone": patient_phone}
+        found = await session.scalar(_SMS_THREAD, thread)
         if found is not None:
             return found
     values = {
