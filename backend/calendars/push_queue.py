@@ -56,5 +56,13 @@ async def enqueue(
 ) -> None:
     """One statement, and no row at all unless the provider has a calendar receiving bookings or
     the appointment has an event somewhere (a cancel, a move to a provider without a calendar)."""
-    params = {"id": uuid.uuid4(), "tenant_id": tenant_id, "appointment_id": appointment_id, "now": now}
-    await session.execute(_ENQUEUE, {**params, "provider_id": provider_id})
+    await session.execute(
+        _ENQUEUE,
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "appointment_id": appointment_id,
+            "provider_id": provider_id,
+            "now": now,
+        },
+    )
