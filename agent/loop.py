@@ -14,6 +14,7 @@ from agent.ports import Desk, PracticeInfo
 from agent.replies import Reply, TurnResult
 from agent.state import ConversationState
 from policy import triage
+from policy.input_limits import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,10 @@ class Inbound:
     choice: str | None = None
     # The booking the message answers (a reply to its reminder): "cancel" or "move it" mean this one.
     about_reference: str | None = None
+    # What the channel has already settled the message means (an "R" to a reminder is
+    # "intent:reschedule"), as a quick reply's value. Set by our own code, so it is trusted; a
+    # `choice` comes from the client and counts only when it is one on offer.
+    meaning: str | None = None
 
 
 class Agent:
@@ -49,7 +54,10 @@ class Agent:
         state.turn += 1
         if inbound.about_reference is not None:
             state.reference = inbound.about_reference
-        assessment = triage.assess(inbound.text)
+        # Callers enforce the input contract; the cap here keeps any caller that forgets it from
+        # handing the readers more than they are bounded for.
+        text = inbound.text[:MAX_TEXT_CHARS]
+        assessment = triage.assess(text)
         for category, reason in assessment.dismissed:
             await desk.record_triage(category, reason)
         if assessment.emergency:
@@ -59,14 +67,14 @@ class Agent:
             state.choices = []
             message = triage.safety_message(assessment.category, practice.country)
             return TurnResult([Reply(text=message)], engine="triage", emergency=assessment.category)
-        value = inbound.choice or resolve_choice(inbound.text, state)
+        value = inbound.meaning or _tapped(inbound.choice, state) or resolve_choice(text, state)
         facts = TurnFacts(channel=channel, now=now, user_text=value, channel_phone=channel_phone)
         tools = ToolExecutor(desk, practice, state, facts)
         replies: list[Reply] = []
         if self.llm is not None:
             try:
                 replies = await asyncio.wait_for(
-                    self.llm.respond(tools, practice, history, inbound.text, now),
+                    self.llm.respond(tools, practice, history, text, now),
                     timeout=self.llm.config.timeout_seconds,
                 )
                 return TurnResult(replies, engine="llm", tool_calls=tools.calls)
@@ -80,3 +88,11 @@ class Agent:
         return TurnResult(
             replies, engine="deterministic", tool_calls=tools.calls, understood=planner.understood
         )
+
+
+def _tapped(choice: str | None, state: ConversationState) -> str | None:
+    """The quick reply tapped, when it is one on offer; anything else a client sends as a choice is
+    ignored, and the message's words are read instead."""
+    if choice is not None and any(choice == offered.value for offered in state.choices):
+        return choice
+    return None

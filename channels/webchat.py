@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 import socketio
 
+from channels.inbound import InvalidInput, chat_message
+
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
-MAX_CLIENT_ID_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -102,18 +103,15 @@ def create_server(
     @sio.event
     async def message(sid: str, data: Any = None) -> dict[str, Any]:
         session = await _session(sio, sid)
-        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-            return _error("VALIDATION_ERROR", 'send {"text": "..."}')
-        choice = data.get("choice") if isinstance(data.get("choice"), str) else None
-        client_id = data.get("client_message_id")
-        if client_id is not None and (not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID_CHARS):
-            return _error(
-                "VALIDATION_ERROR", f"client_message_id must be a string of at most {MAX_CLIENT_ID_CHARS}"
-            )
+        # The same contract as the HTTP fallback, checked before anything reads the words.
+        try:
+            incoming = chat_message(data)
+        except InvalidInput as invalid:
+            return _error("VALIDATION_ERROR", f"{invalid.field}: {invalid.message}")
         target = room(session.conversation_id)
         await sio.emit("typing", {"on": True}, room=target)
         try:
-            events = await backend.send(session, data["text"], choice, client_id)
+            events = await backend.send(session, incoming.text, incoming.choice, incoming.client_message_id)
         except ChatInputError as problem:
             await sio.emit("typing", {"on": False}, room=target)
             return _error(problem.code, problem.message)

@@ -33,7 +33,8 @@ _NO = re.compile(r"\b(no|not|don'?t|do not|nope|keep|wait|stop|never|but|maybe|g
 
 def is_explicit_yes(text: str) -> bool:
     """A short, unhedged yes. "yes please", "Yes, cancel it" count; "yes but not now", "maybe" do not."""
-    message = re.sub(r"[\s.!]+$", "", text.strip().lower().replace("\u2019", "'"))
+    # rstrip, not a `[...]+$` pattern: that one rescans a long run of dots at every position.
+    message = text.strip().lower().replace("\u2019", "'").rstrip(" \t\r\n.!")
     message = re.sub(r"[!.]+", "", message)
     message = re.sub(r"\s+", " ", message)
     if _NO.search(message):

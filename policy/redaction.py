@@ -32,9 +32,9 @@ TEXT_FIELDS = frozenset(
 
 REDACTED = "[redacted]"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # A run of 7+ digits, allowing the separators people type: +1 (555) 010-2030, 555.010.2030, ...
-_PHONE = re.compile(r"(?<![\w:-])\+?\(?\d[\d\s().-]{5,}\d(?![\w:])")
+_PHONE = re.compile(r"(?<![\w:-])\+?\(?\d[\d\s().-]{5,24}\d(?![\w:])")
 # Identifiers and timestamps are not personal data and must survive redaction intact.
 _NOT_PERSONAL = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

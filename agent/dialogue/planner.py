@@ -278,6 +278,6 @@ def resolve_choice(text: str, state: ConversationState) -> str:
     for choice in state.choices:
         if answer.lower() == choice.label.lower():
             return choice.value
-    if answer.isdigit() and 1 <= int(answer) <= len(state.choices):
+    if answer.isascii() and answer.isdigit() and len(answer) <= 2 and 1 <= int(answer) <= len(state.choices):
         return state.choices[int(answer) - 1].value
     return answer

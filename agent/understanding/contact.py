@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 from agent.understanding.dates import MONTHS, WEEKDAYS
+from agent.understanding.text import words_before
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"(?<![\w(/:])(\+?\(?\d[\d\s().-]{6,}\d)(?![\w/:])")
+# Both patterns are linear in the message: an address starts only where a run of its characters
+# starts (not at every character of the run), and a number has at most 24 characters between its
+# first and last digit, so no start position scans the rest of a long message.
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\w(/:])(\+?\(?\d[\d\s().-]{6,24}\d)(?![\w/:])")
 _DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 _REFERENCE = re.compile(r"\b([A-HJKMNP-Z2-9]{6})\b")
 _STRONG_LEADS = r"my name is|my name'?s|name is|name'?s|the name is|under the name(?: of)?|call me|under"
@@ -70,7 +74,7 @@ def find_reference(text: str, *, expecting: bool = False) -> str | None:
         if not _REFERENCE.fullmatch(candidate) or candidate.isdigit():
             continue
         introduced = re.search(
-            r"\b(reference|ref|code|booking|number)( is| was|:)?\s*$", text[: match.start()], re.I
+            r"\b(reference|ref|code|booking|number)( is| was|:)?\s*$", words_before(text, match.start()), re.I
         )
         if expecting or introduced or token.isupper() or any(ch.isdigit() for ch in token):
             return candidate

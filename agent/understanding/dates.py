@@ -11,10 +11,16 @@ does and add nothing it would catch, so no date library sits on this path.
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 
 from agent.understanding.days import MONTHS, READERS, WEEKDAYS, DayAsk, Found
+from agent.understanding.text import clause_around
+
+# A message naming more days than this is not a request to act on; the cap keeps the overlap check
+# (each day against the days already found) from growing with the square of a hostile message.
+MAX_DAYS_PER_READER = 8
 
 __all__ = ["MONTHS", "WEEKDAYS", "DayAsk", "negated", "read_days"]
 
@@ -24,7 +30,7 @@ def read_days(message: str, today: date) -> tuple[DayAsk | None, list[tuple[int,
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
     for reader in READERS:
-        for item in reader(message, today):
+        for item in itertools.islice(reader(message, today), MAX_DAYS_PER_READER):
             if any(item.start < end and start < item.end for start, end in taken):
                 continue
             found.append(item)
@@ -68,10 +74,8 @@ _NEGATIVE_AFTER = re.compile(
 def negated(message: str, start: int, end: int) -> bool:
     """Whether the words right around message[start:end] rule it out ("I can't do Tuesday", "not
     the 3rd", "Friday doesn't work")."""
-    breaks = list(_CLAUSE_BREAK.finditer(message))
-    left = max((m.end() for m in breaks if m.end() <= start), default=0)
-    right = min((m.start() for m in breaks if m.start() >= end), default=len(message))
-    return bool(_NEGATIVE_BEFORE.search(message[left:start]) or _NEGATIVE_AFTER.search(message[end:right]))
+    preceding, following = clause_around(message, start, end, _CLAUSE_BREAK)
+    return bool(_NEGATIVE_BEFORE.search(preceding) or _NEGATIVE_AFTER.search(following))
 
 
 def _joined_range(message: str, first: Found, second: Found) -> DayAsk | None:

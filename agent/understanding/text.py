@@ -101,6 +101,31 @@ def _minute(words: str) -> int:
     return sum(NUMBER_WORDS[w] for w in re.split(r"[\s-]", words))
 
 
+# A reader looks at the words next to a match, never at the whole message before or after it: a
+# bounded window keeps every reader linear in the length of the message (an unbounded look-back per
+# match made a long message quadratic).
+CONTEXT_CHARS = 48
+
+
+def words_before(text: str, start: int, width: int = CONTEXT_CHARS) -> str:
+    return text[max(0, start - width) : start]
+
+
+def words_after(text: str, end: int, width: int = CONTEXT_CHARS) -> str:
+    return text[end : end + width]
+
+
+def clause_around(text: str, start: int, end: int, breaks: re.Pattern[str]) -> tuple[str, str]:
+    """The words before and after text[start:end] up to the nearest clause break on each side,
+    looking no further than a bounded window."""
+    left_edge = max(0, start - 4 * CONTEXT_CHARS)
+    breaks_before = [m.end() for m in breaks.finditer(text, left_edge, start)]
+    left = breaks_before[-1] if breaks_before else left_edge
+    following = breaks.search(text, end, end + 4 * CONTEXT_CHARS)
+    right = following.start() if following else min(len(text), end + 4 * CONTEXT_CHARS)
+    return text[left:start], text[end:right]
+
+
 def blank(text: str, spans: list[tuple[int, int]]) -> str:
     """`text` with the given character spans replaced by spaces, so later readers skip them but
     positions stay the same."""

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
+from agent.understanding.text import words_after, words_before
+
 PARTS_OF_DAY = {
     "morning": (time(0), time(12)),
     "afternoon": (time(12), time(17)),
@@ -120,7 +122,7 @@ def read_time(message: str, *, expecting_time: bool = False) -> tuple[TimeAsk | 
     if ranged is not None:
         return TimeAsk(after=ranged[0], before=ranged[1], part_of_day=part), spans
     clock, moment = clocks[0], times[0]
-    before_text, after_text = message[: clock.start], message[clock.end :]
+    before_text, after_text = words_before(message, clock.start), words_after(message, clock.end)
     if _AFTER_LEAD.search(before_text) or _AFTER_TAIL.match(after_text):
         return TimeAsk(after=moment, part_of_day=part), spans
     if _BEFORE_LEAD.search(before_text) or _BEFORE_TAIL.match(after_text):
@@ -175,21 +177,21 @@ def _clock(match: re.Match[str]) -> _Clock | None:
 def _bare_hour_is_time(message: str, match: re.Match[str], expecting_time: bool) -> bool:
     """A number alone is a time after "at", "around", "after"..., before "ish" or "in the afternoon",
     after a part of the day ("evening 5"), or as the whole answer when we asked for a time."""
-    before, after = message[: match.start()], message[match.end() :]
-    if re.search(rf"\b{_LEAD}\s*$", before) or re.match(r"^\s?(?:ish|-ish)\b", after):
-        if re.search(r"\b(?:and|to|or)\s*$", before) and not re.search(r"\d", before):
+    preceding, following = words_before(message, match.start()), words_after(message, match.end())
+    if re.search(rf"\b{_LEAD}\s*$", preceding) or re.match(r"^\s?(?:ish|-ish)\b", following):
+        if re.search(r"\b(?:and|to|or)\s*$", preceding) and not re.search(r"\d", preceding):
             return False  # "two or three", "up to 4 people": only a time next to another time
         return not re.match(
-            r"^\s*(?:days?|weeks?|months?|people|persons|of|minutes?|mins?|hours?|hrs?)\b", after
+            r"^\s*(?:days?|weeks?|months?|people|persons|of|minutes?|mins?|hours?|hrs?)\b", following
         )
-    if re.match(r"^\s?(?:-|to|till|until)\s?\d{1,2}(?::\d\d)?\s?(?:am|pm)\b", after):
+    if re.match(r"^\s?(?:-|to|till|until)\s?\d{1,2}(?::\d\d)?\s?(?:am|pm)\b", following):
         return True  # the start of "2-4pm"
-    if re.match(rf"^\s*(?:in the |at |this )?{_PART_WORD}\b", after):
+    if re.match(rf"^\s*(?:in the |at |this )?{_PART_WORD}\b", following):
         return True
-    if re.search(rf"\b{_PART_WORD}\s*(?:at\s*)?$", before):
+    if re.search(rf"\b{_PART_WORD}\s*(?:at\s*)?$", preceding):
         return True
     if re.match(
-        r"^\s*(?:works?|is (?:good|fine|best|better|ok|great)|would (?:be|work)|please|sounds)\b", after
+        r"^\s*(?:works?|is (?:good|fine|best|better|ok|great)|would (?:be|work)|please|sounds)\b", following
     ):
         return True
     whole = message.strip(" .!?")
@@ -215,11 +217,13 @@ def _resolve(clock: _Clock, message: str, part: str | None) -> time:
 
 
 def _adjacent_part(message: str, clock: _Clock) -> str | None:
-    after = re.match(rf"^\s*(?:o'clock\s*)?(?:in the |at |this |in )?({_PART_WORD})\b", message[clock.end :])
-    if after:
-        return after.group(1)
-    before = re.search(rf"\b({_PART_WORD})(?: at| around| about)?\s*$", message[: clock.start])
-    return before.group(1) if before else None
+    following = re.match(
+        rf"^\s*(?:o'clock\s*)?(?:in the |at |this |in )?({_PART_WORD})\b", words_after(message, clock.end)
+    )
+    if following:
+        return following.group(1)
+    leading = re.search(rf"\b({_PART_WORD})(?: at| around| about)?\s*$", words_before(message, clock.start))
+    return leading.group(1) if leading else None
 
 
 def _part_of_day(message: str) -> str | None:
@@ -248,7 +252,7 @@ def _range(message: str, clocks: list[_Clock], times: list[time]) -> tuple[time,
         return None
     first, second = clocks[0], clocks[1]
     between = message[first.end : second.start]
-    lead = message[: first.start]
+    lead = words_before(message, first.start)
     if not (
         re.fullmatch(r"\s*(?:-|to|till|until|and)\s*", between)
         and (re.search(r"\b(between|from)\s*$", lead) or re.fullmatch(r"\s*(?:-|to|till|until)\s*", between))

@@ -34,6 +34,8 @@ from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
+from channels.inbound import clean_text
+from policy.input_limits import MAX_CHOICE_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +174,15 @@ class Turns:
         """The patient's message and the replies to it, in order; a retried message (same client id)
         is not answered twice. `responder` answers instead of the agent (something the channel
         settles itself, like a "C" to a reminder), in the same stored thread."""
-        text = inbound.text.replace("\x00", "").strip()  # PostgreSQL text cannot hold U+0000
+        text = clean_text(inbound.text)
         if not text:
             raise ValidationFailed("text", "the message is empty")
         if len(text) > self.max_chars:
             raise ValidationFailed("text", f"the message is longer than {self.max_chars} characters")
+        if inbound.choice is not None and len(inbound.choice) > MAX_CHOICE_CHARS:
+            raise ValidationFailed(
+                "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
+            )
         claim = await self._claim(
             caller.tenant, conversation_id, _Incoming(text, inbound.choice, client_message_id)
         )
@@ -199,7 +205,7 @@ class Turns:
                     practice=claim.practice,
                     state=state,
                     history=claim.history,
-                    inbound=Inbound(text, inbound.choice, inbound.about_reference),
+                    inbound=replace(inbound, text=text),
                     channel=channel,
                     now=now,
                     channel_phone=channel_phone,

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field, SecretStr, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.core.crypto import KeyRing, KeyRingError
+from policy.input_limits import MAX_TEXT_CHARS
 
 
 def _valid_rate_limit(value: str) -> str:
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
 
     # A chat turn that has not finished after this long belongs to a process that died.
     chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
-    chat_max_message_chars: int = Field(default=2000, ge=100, le=20000)
+    chat_max_message_chars: int = Field(default=MAX_TEXT_CHARS, ge=100, le=MAX_TEXT_CHARS)
     chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
 
     # ---- outbound messages ----

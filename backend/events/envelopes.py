@@ -76,7 +76,8 @@ def event_id(stored_id: int) -> str:
 
 def parse_event_id(value: str) -> int | None:
     digits = value.removeprefix("evt_")
-    return int(digits) if digits.isdigit() and len(digits) < 19 else None
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+    return int(digits) if digits.isascii() and digits.isdigit() and len(digits) < 19 else None
 
 
 def envelope(event: StoredEvent) -> dict[str, Any]:

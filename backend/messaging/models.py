@@ -33,6 +33,9 @@ class OutboxMessage(Base):
     recipient_timezone: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    # An account e-mail's real text (it holds a sign-in link), sealed with the key ring under
+    # `outbox:<dedupe_key>`: only the dispatcher opens it, and it is erased when the row is final.
+    sealed_body: Mapped[str | None] = mapped_column(Text)
     segments: Mapped[int | None] = mapped_column(SmallInteger)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     appointment_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -66,6 +66,17 @@ class NewMessage:
     customer_id: uuid.UUID | None = None
     # SMS: the practice number to send from; unset, the tenant's first number (or the default).
     sender: str | None = None
+    # The text actually sent, sealed (`seal_body`), when `body` may not show it: an account e-mail.
+    sealed_body: str | None = None
+
+
+def seal_body(settings: Settings, dedupe_key: str, text: str) -> str:
+    """`text` sealed for the outbox row with this dedupe key: nobody who reads the row can read it."""
+    return settings.key_ring.seal(text, _sealed_context(dedupe_key))
+
+
+def _sealed_context(dedupe_key: str) -> str:
+    return f"outbox:{dedupe_key}"
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of its arguments, and parsing is not cheap
@@ -111,6 +122,7 @@ async def enqueue(
         recipient_timezone=recipient_timezone(message.channel, message.recipient, tenant.timezone_name),
         subject=message.subject,
         body=message.body,
+        sealed_body=message.sealed_body,
         segments=count_segments(message.body).segments if message.channel == "sms" else None,
         urgent=message.urgent,
         appointment_id=message.appointment_id,
@@ -251,6 +263,9 @@ async def claim(
             row.provider = provider
             row.last_attempt_at = now
             row.lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
+            body = row.body
+            if row.sealed_body is not None:
+                body = settings.key_ring.open(row.sealed_body, _sealed_context(row.dedupe_key))
             claimed.append(
                 Claimed(
                     row.id,
@@ -258,7 +273,7 @@ async def claim(
                     row.channel,
                     row.recipient,
                     row.subject,
-                    row.body,
+                    body,
                     row.attempts,
                     provider,
                     row.sender,
@@ -282,6 +297,7 @@ def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str |
     row.status = status
     row.lease_until = None
     row.error = error
+    row.sealed_body = None  # a private link leaves no trace once its message is settled
     if status == "sent":
         event: MessageData = message_event(row, MessageSent)
     else:

@@ -32,6 +32,10 @@ async def _locked(session: AsyncSession, caller: Caller, message_id: uuid.UUID) 
     return row
 
 
+# E-mails whose text is a private sign-in link, sealed in the row (`outbox.seal_body`).
+ACCOUNT_KINDS = frozenset({"staff_invite", "staff_reset"})
+
+
 async def retry(session: AsyncSession, caller: Caller, message_id: uuid.UUID, now: datetime) -> OutboxMessage:
     row = await _locked(session, caller, message_id)
     if row.status == "pending":
@@ -39,6 +43,11 @@ async def retry(session: AsyncSession, caller: Caller, message_id: uuid.UUID, no
     if row.status not in RETRYABLE:
         raise Conflict(
             f"a {row.status.replace('_', ' ')} message cannot be sent again", details={"status": row.status}
+        )
+    if row.kind in ACCOUNT_KINDS and row.sealed_body is None:
+        raise Conflict(
+            "an invitation or password-reset e-mail is not kept once it has failed; send a new one",
+            details={"status": row.status},
         )
     row.status, row.attempts, row.next_attempt_at, row.lease_until = "pending", 0, now, None
     audit.record(session, caller, "message.retried", "message", row.id)
@@ -55,6 +64,7 @@ async def cancel(session: AsyncSession, caller: Caller, message_id: uuid.UUID) -
             f"a {row.status.replace('_', ' ')} message cannot be cancelled", details={"status": row.status}
         )
     row.status, row.error = "cancelled", "cancelled by staff"
+    row.sealed_body = None
     audit.record(session, caller, "message.cancelled", "message", row.id)
     await session.flush()
     return row

@@ -20,6 +20,7 @@ from backend.core.settings import Settings
 from backend.messaging import receipts
 from backend.telephony import sms_inbox
 from backend.telephony.voice_calls import PhoneCalls
+from channels import inbound
 
 router = APIRouter(tags=["twilio"])
 
@@ -33,7 +34,7 @@ async def signed_form(request: Request, db: Db) -> dict[str, str]:
     form = {key: str(value) for key, value in (await request.form()).items()}
     if not settings.twilio_verify_signatures:
         metrics.INBOUND_WEBHOOKS.labels(request.url.path, "unchecked").inc()
-        return form  # local development only: the settings refuse this in production
+        return _contract(form)  # local development only: the settings refuse this in production
     url = settings.public_base_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
@@ -54,7 +55,16 @@ async def signed_form(request: Request, db: Db) -> dict[str, str]:
         metrics.INBOUND_WEBHOOKS.labels(request.url.path, "refused").inc()
         raise Forbidden("the request is not signed by Twilio for this server")
     metrics.INBOUND_WEBHOOKS.labels(request.url.path, "accepted").inc()
-    return form
+    return _contract(form)
+
+
+def _contract(form: dict[str, str]) -> dict[str, str]:
+    """The form under the input contract every transport shares (checked after the signature,
+    which covers the form exactly as Twilio sent it)."""
+    try:
+        return inbound.twilio_form(form)
+    except inbound.InvalidInput as invalid:
+        raise ValidationFailed(invalid.field, invalid.message) from None
 
 
 def _twiml(body: str) -> Response:

@@ -258,7 +258,7 @@ class SmsInbox:
                 responder, handling = self._confirmer(caller, reminded, now), "reminder_confirm"
             elif reply == "reschedule":
                 inbound, handling = (
-                    Inbound(row.body, "intent:reschedule", reminded.reference),
+                    Inbound(row.body, about_reference=reminded.reference, meaning="intent:reschedule"),
                     "reminder_reschedule",
                 )
             else:

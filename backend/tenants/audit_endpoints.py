@@ -77,7 +77,7 @@ async def audit_log(
         query = query.where(AuditLog.occurred_at < datetime.combine(end + timedelta(days=1), time(0), tz))
     if cursor is not None:
         _, before_id = cursors.decode(cursor)
-        if not before_id.isdigit():
+        if not (before_id.isascii() and before_id.isdigit() and len(before_id) < 19):
             raise ValidationFailed("cursor", "not a cursor this API returned")
         query = query.where(AuditLog.id < int(before_id))
 

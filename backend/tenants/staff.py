@@ -31,6 +31,11 @@ _DUMMY_HASH = passwords.hash("not-a-password-anyone-has")
 MIN_PASSWORD = 10
 MAX_PASSWORD = 200
 LINK_LIFETIMES = {"invite": timedelta(days=7), "reset": timedelta(hours=1)}
+# What the outbox shows of an account e-mail: never its link, which only the recipient may read.
+_WITHHELD = {
+    "invite": "An invitation to the workspace, with a private link only its recipient can read.",
+    "reset": "A password-reset e-mail, with a private link only its recipient can read.",
+}
 
 
 class LoginRefused(AppError):
@@ -106,6 +111,7 @@ async def invite(
     link = await _issue_link(session, user, "invite", settings, now)
     await _email(
         session,
+        settings,
         caller,
         user,
         f"invite:{user.id}",
@@ -126,9 +132,11 @@ async def request_reset(session: AsyncSession, settings: Settings, email: str, n
         return
     tenant = await tenants.get_context(session, user.tenant_id)
     caller = Caller(tenant, f"staff:{user.id}", f"reset:{user.id}")
+    await _withdraw_links(session, user, "reset", now)
     link = await _issue_link(session, user, "reset", settings, now)
     await _email(
         session,
+        settings,
         caller,
         user,
         f"reset:{user.id}:{now.isoformat()}",
@@ -155,16 +163,37 @@ async def _issue_link(
     return f"{settings.public_base_url.rstrip('/')}/app/{purpose}/{token}"
 
 
+async def _withdraw_links(session: AsyncSession, user: StaffUser, purpose: str, now: datetime) -> None:
+    """Only the newest link works: one asked for earlier stops working when a new one is sent."""
+    await session.execute(
+        update(StaffToken)
+        .where(StaffToken.staff_id == user.id, StaffToken.purpose == purpose, StaffToken.used_at.is_(None))
+        .values(expires_at=func.least(StaffToken.expires_at, now))
+    )
+
+
 async def _email(
-    session: AsyncSession, caller: Caller, user: StaffUser, key: str, subject: str, body: str, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    user: StaffUser,
+    key: str,
+    subject: str,
+    body: str,
+    now: datetime,
 ) -> None:
+    """Queue an account e-mail. Its text holds a sign-in link, so it is sealed for the dispatcher
+    alone: the outbox (and every API or page that shows it) keeps only what kind of e-mail it was."""
+    purpose = key.split(":")[0]
+    dedupe_key = f"staff:{key}"
     message = outbox.NewMessage(
-        kind=f"staff_{key.split(':')[0]}",
+        kind=f"staff_{purpose}",
         channel="email",
         recipient=user.email,
         subject=subject,
-        body=body,
-        dedupe_key=f"staff:{key}",
+        body=_WITHHELD[purpose],
+        sealed_body=outbox.seal_body(settings, dedupe_key, body),
+        dedupe_key=dedupe_key,
         urgent=True,
     )
     await outbox.enqueue(session, caller, message, now)

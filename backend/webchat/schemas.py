@@ -6,6 +6,7 @@ from pydantic import Field
 
 from backend.conversations.schemas import ChatMessageOut
 from backend.core.schemas import Input, Output
+from channels.inbound import ChatMessage
 
 
 class ChatSessionIn(Input):
@@ -14,15 +15,12 @@ class ChatSessionIn(Input):
     )
 
 
-class ChatMessageIn(Input):
+class ChatMessageIn(Input, ChatMessage):
+    """A chat message over HTTP: the same contract as over Socket.IO (`channels.inbound`), plus
+    the session's token."""
+
+    model_config = Input.model_config
     token: str = Field(min_length=1, max_length=100)
-    text: str = Field(min_length=1, max_length=2000)
-    choice: str | None = Field(default=None, max_length=200, description="Value of the quick reply tapped")
-    client_message_id: str | None = Field(
-        default=None,
-        max_length=100,
-        description="The client's id for this message: a resend is answered once",
-    )
 
 
 class ChatMessagesOut(Output):

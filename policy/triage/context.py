@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 _CLAUSE_BREAK = re.compile(r"[.!?;,]|\b(?:and|but|so|because|though|although|however)\b")
+_SENTENCE_END = re.compile(r"[.!?;]")
 _NEGATION = re.compile(
     r"\b(?:no|not|never|without|free of|none|nothing like|denies|deny|don'?t have|doesn'?t have|didn'?t have|"
     r"haven'?t (?:had|got|been)|hasn'?t (?:had|got|been)|isn'?t|aren'?t|wasn'?t|no longer|not having|"
@@ -64,18 +65,27 @@ _EXERTION = re.compile(
 )
 
 
+# The clause and sentence around a sign are read within a bounded window: a message of many signs
+# must cost each sign the same, not a scan of the whole message (which made long input quadratic).
+WINDOW_CHARS = 200
+
+
 def clause(message: str, start: int, end: int) -> tuple[str, str]:
     """The words before and after message[start:end] in its clause."""
-    breaks = list(_CLAUSE_BREAK.finditer(message))
-    left = max((m.end() for m in breaks if m.end() <= start), default=0)
-    right = min((m.start() for m in breaks if m.start() >= end), default=len(message))
+    left_edge = max(0, start - WINDOW_CHARS)
+    breaks_before = [m.end() for m in _CLAUSE_BREAK.finditer(message, left_edge, start)]
+    left = breaks_before[-1] if breaks_before else left_edge
+    following = _CLAUSE_BREAK.search(message, end, end + WINDOW_CHARS)
+    right = following.start() if following else min(len(message), end + WINDOW_CHARS)
     return message[left:start], message[end:right]
 
 
 def sentence(message: str, start: int, end: int) -> str:
-    left = max((m.end() for m in re.finditer(r"[.!?;]", message[:start])), default=0)
-    following = re.search(r"[.!?;]", message[end:])
-    right = end + following.start() if following else len(message)
+    left_edge = max(0, start - WINDOW_CHARS)
+    stops = [m.end() for m in _SENTENCE_END.finditer(message, left_edge, start)]
+    left = stops[-1] if stops else left_edge
+    following = _SENTENCE_END.search(message, end, end + WINDOW_CHARS)
+    right = following.start() if following else min(len(message), end + WINDOW_CHARS)
     return message[left:right]
 
 

@@ -83,13 +83,26 @@ async def invite_staff(owner: Staff, client: httpx.AsyncClient, role: str = "sta
     return await invite_by_mail(owner, client, email)
 
 
+async def mail_to(client: httpx.AsyncClient, email: str, kind: str = "staff_invite") -> str:
+    """The newest account e-mail queued for `email`, opened as the dispatcher opens it to send it:
+    nothing a person can read (the API, the pages) shows its link."""
+    from tests.support.db import rows
+
+    state = client._transport.app.state  # type: ignore[attr-defined]
+    mails = await rows(
+        state.db,
+        "SELECT sealed_body, dedupe_key FROM notification_outbox WHERE recipient = :r AND kind = :k"
+        " ORDER BY created_at DESC",
+        r=email,
+        k=kind,
+    )
+    return state.settings.key_ring.open(mails[0]["sealed_body"], f"outbox:{mails[0]['dedupe_key']}")
+
+
 async def invite_by_mail(owner: Staff, client: httpx.AsyncClient, email: str) -> Staff:
     """Follow the invitation link the outbox holds for `email`."""
-    from tests.support.db import rows  # the e-mail as queued, read where the worker would
 
-    db = client._transport.app.state.db  # type: ignore[attr-defined]
-    [mail] = await rows(db, "SELECT body FROM notification_outbox WHERE recipient = :r", r=email)
-    link = re.search(r"(http\S+/app/invite/\S+)", mail["body"]).group(1)
+    link = re.search(r"(http\S+/app/invite/\S+)", await mail_to(client, email)).group(1)
     http = browser_like(client)
     assert (await accept_invite(http, link)).status_code == 303
     return Staff(http, email, await csrf_of(http), owner.tenant_id, owner.api_key)

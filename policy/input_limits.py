@@ -1,0 +1,9 @@
+"""How much of a patient's message anything reads: one limit for every transport and every reader.
+
+Every pattern in `agent/understanding/` and `policy/` is linear in its input; this bound makes the
+worst case of each a fixed, small cost (bench/hostile_input.py prints it).
+"""
+
+MAX_TEXT_CHARS = 2000
+MAX_CHOICE_CHARS = 200
+MAX_CLIENT_MESSAGE_ID_CHARS = 100
