@@ -38,7 +38,9 @@ def upgrade() -> None:
     op.create_table(
         "operator_alerts",
         sa.Column("id", UUID(as_uuid=True), primary_key=True),
-        sa.Column("tenant_id", UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "tenant_id", UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("kind", sa.String(40), nullable=False),
         sa.Column("raised_at", TS, nullable=False),
         sa.Column("cleared_at", TS),
