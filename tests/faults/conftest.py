@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from backend.core import migrations
 from backend.core.db import Database
 from backend.core.settings import Settings
-from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS
+from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, _admin
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio, running_fake_twilio
 from tests.support.stoppable import Postgres, RedisServer
 
@@ -78,17 +78,6 @@ def services() -> Iterator[FaultServices]:
         redis_server.stop()
         postgres.start()  # a test that failed with it stopped
         _admin(postgres.url, f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def _admin(server_url: str, statement: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(server_url)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
 
 
 @pytest.fixture
