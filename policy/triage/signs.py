@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from policy.triage.notes import Notes
+
 _PERSON = r"(?:my|his|her|their|the)"
 _CHILD = (
     r"\b(?:baby|babies|infant|newborn|toddler|child|kid|son|daughter|little (?:boy|girl|one)|grandson|"
@@ -248,3 +250,12 @@ SIGNS: tuple[Sign, ...] = (
         r"|crown))",
     ),
 )
+
+
+def find(notes: Notes) -> str | None:
+    """The category of the first sign that holds now in the (normalised) message, or None."""
+    for sign in SIGNS:
+        first, *rest = sign.patterns
+        if all(pattern.search(notes.message) for pattern in rest) and notes.current(first, sign.category):
+            return sign.category
+    return None
