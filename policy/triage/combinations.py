@@ -84,9 +84,7 @@ ONE_SIDE_WEAK = (
     r"|\bcan'?t (?:lift|raise|move|feel|grip)\b"
 )
 SUDDEN = r"\b(?:sudden(?:ly)?|all of a sudden|out of nowhere|just now|came on|this started|started)\b"
-STUCK = (
-    r"\b(?:stuck|lodged|wrong way|chok\w*|chock\w*|gagging)\b"
-)
+STUCK = r"\b(?:stuck|lodged|wrong way|chok\w*|chock\w*|gagging)\b"
 AIRWAY_BLOCKED = (
     r"\b(?:can'?t|cannot|unable to) (?:breathe|breath|cough|speak|talk|get any air)\b|\bno sound\b"
     r"|\bclutching (?:at )?(?:his|her|my|their) throat\b|\bback blows\b" + "|" + BLUE
@@ -173,7 +171,9 @@ RULES: tuple[Rule, ...] = (
     _rule("stroke", FACE_DROOP, SPEECH, ONE_SIDE_WEAK, SUDDEN),
     _rule("stroke", SPEECH, ONE_SIDE_WEAK, SUDDEN),
     _rule("stroke", ONE_SIDE_WEAK, SUDDEN, SPEECH),
-    _rule("breathing", BREATHLESS, BLUE, PERSISTING, r"\b(?:inhaler|sentence|can'?t (?:talk|speak)|few words)\b"),
+    _rule(
+        "breathing", BREATHLESS, BLUE, PERSISTING, r"\b(?:inhaler|sentence|can'?t (?:talk|speak)|few words)\b"
+    ),
     _rule("bleeding", BLEEDING, SHOCK, HEAVY, needs=1),
     _rule("burn", BURNED, BURN_SEVERE, CHILD),
     _rule("poisoning", SUBSTANCE, INGESTED, CHILD, AFFECTED, needs=2),

@@ -29,7 +29,7 @@ _HISTORY = re.compile(
     r"(?:stroke|heart attack|surgery|seizure|overdose|operation)|medication for|medicine for|meds for|"
     r"treated for|diagnosed with|epilep\w*|i'?m fine now|was fine|it'?s stopped|it stopped|stopped now|"
     r"was checked|got checked|been checked|nothing new|as usual|always|usually|for years|chronic"
-    r"|normal for me|"
+    r"|normal for me|back then|ever since|since then|"
     r"last time|since (?:covid|my|\w+ (?:years?|months?)|(?:19|20)\d\d|last (?:year|month|time|spring|summer"
     r"|winter|autumn|fall))|(?:my|the) doctor knows|"
     r"well controlled|under control)\b"
@@ -39,8 +39,18 @@ _NOW = re.compile(
     r"|this morning|"
     r"minutes? ago|an hour ago|hours ago|started|i think|we think)\b"
 )
+# Long ago, said anywhere in the sentence: "he had a seizure last year, shaking all over" is history
+# unless the sign's own clause says it is happening ("... and now he's shaking").
+_LONG_AGO = re.compile(
+    r"\b(?:last (?:year|month|spring|summer|winter|autumn|fall|decade)|(?:years?|months?|decades?|ages) ago"
+    r"|in (?:19|20)\d\d|back then|at the time|as a (?:child|kid|teenager|baby)|when (?:i|he|she|they) (?:was|were)"
+    r" (?:young|little|a kid|a child|a baby|a toddler|a teenager))\b"
+)
+_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|won'?t|can'?t|isn'?t|getting|started)\b|'(?:s|m|re)\b")
 # A question about what would happen: "will the extraction bleed a lot?", "could it swell?".
-_WHAT_IF = re.compile(r"\b(?:will|would|could|might|can|does|do) (?:i|it|he|she|they|you|we|the \w+|my \w+)\s+(?:\w+\s+)?$")
+_WHAT_IF = re.compile(
+    r"\b(?:will|would|could|might|can|does|do) (?:i|it|he|she|they|you|we|the \w+|my \w+)\s+(?:\w+\s+)?$"
+)
 # "had a stroke", "had chest pain": in the past unless something says it is now.
 _PAST_TENSE = re.compile(r"\b(?:had|have had|has had|'ve had)\s+(?:a |an |some |one )?$")
 _OTHER_CONTEXT = re.compile(
@@ -81,7 +91,9 @@ _HABIT = re.compile(
 _NASAL = re.compile(
     r"\b(?:nose|nostrils?|stuffy|blocked|bunged|congest\w*|sinus\w*|snott?y|sniffl\w*|runny|through it)\b"
 )
-_MILD = re.compile(r"\b(?:a bit|a little|slightly|bit of|little bit|kinda|a tad) (?:wheez\w*|breathless|chesty|short of breath|out of breath)\b")
+_MILD = re.compile(
+    r"\b(?:a bit|a little|slightly|bit of|little bit|kinda|a tad) (?:wheez\w*|breathless|chesty|short of breath|out of breath)\b"
+)
 _MILD_AIRWAY = re.compile(r"breath|air|wheez|chesty")
 # Breathless from exertion is ordinary; only the mild forms of breathlessness are taken back by it.
 _MILD_BREATHLESS = re.compile(r"out of breath|short of breath|breathless")
@@ -135,6 +147,8 @@ def discounted(message: str, start: int, end: int) -> str | None:
         return "cold_symptoms"
     current = _NOW.search(around)
     if _HISTORY.search(around) and not current:
+        return "history"
+    if _LONG_AGO.search(said) and not current and not _PRESENT.search(around):
         return "history"
     if (_PAST_TENSE.search(before) or re.match(r"(?:had|has had)\b", message[start:end])) and not current:
         return "history"

@@ -110,7 +110,11 @@ def dental(notes: Notes) -> DentalFinding | None:
         return DentalFinding("knocked_out_tooth")
     broken = notes.current(_BROKEN, "broken_tooth")
     # A chip without pain is routine; a tooth broken, cracked or snapped is seen the same day.
-    if broken is not None and (notes.holds(_PAIN) or _BEYOND_A_CHIP.search(message)) and not _PAINLESS.search(message):
+    if (
+        broken is not None
+        and (notes.holds(_PAIN) or _BEYOND_A_CHIP.search(message))
+        and not _PAINLESS.search(message)
+    ):
         return DentalFinding("broken_tooth")
     if notes.current(_TOOTHACHE, "dental_pain_fever") is not None and notes.holds(_FEVER):
         return DentalFinding("dental_pain_fever")

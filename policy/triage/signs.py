@@ -246,7 +246,9 @@ SIGNS: tuple[Sign, ...] = (
     ),
     _sign(
         "head_injury",
-        r"\b(?:was|got|been|is|being) knocked out\b(?! (?:a |my |his |her |their )?(?:tooth|teeth|filling"
+        # A tooth knocked out is the urgent dental level, not a head injury.
+        r"\b(?<!tooth )(?<!teeth )(?<!tooth has )(?:was|got|been|is|being|were) knocked out\b"
+        r"(?! (?:a |my |his |her |their )?(?:tooth|teeth|filling"
         r"|crown))",
     ),
 )

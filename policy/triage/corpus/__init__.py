@@ -23,6 +23,7 @@ class Phrasing:
     near_miss: bool
     kind: str
     split: str
+    source: str  # the file it comes from
 
 
 def load(split: str | None = None) -> list[Phrasing]:
@@ -33,6 +34,14 @@ def load(split: str | None = None) -> list[Phrasing]:
             row = json.loads(line)
             if split is None or row["split"] == split:
                 phrasings.append(
-                    Phrasing(row["text"], row["label"], row["band"], row["near_miss"], row["kind"], row["split"])
+                    Phrasing(
+                        row["text"],
+                        row["label"],
+                        row["band"],
+                        row["near_miss"],
+                        row["kind"],
+                        row["split"],
+                        name,
+                    )
                 )
     return phrasings

@@ -65,7 +65,18 @@ ABBREVIATIONS = [
     (r"\bI don't know\b", "idk"), (r"\bare\b", "r"), (r"\band\b", "n"), (r"\bminutes\b", "mins"),
     (r"\bthough\b", "tho"), (r"\bsomething\b", "smth"), (r"\bpeople\b", "ppl"), (r"\bthrough\b", "thru"),
 ]  # fmt: skip
-OPENERS = ["", "", "", "help ", "omg ", "hi, ", "hello ", "urgent: ", "please help, ", "sorry to bother you but "]
+OPENERS = [
+    "",
+    "",
+    "",
+    "help ",
+    "omg ",
+    "hi, ",
+    "hello ",
+    "urgent: ",
+    "please help, ",
+    "sorry to bother you but ",
+]
 CLOSERS = ["", "", "", " what do i do", " pls help", "!!", "!!!", " ??", " what should we do", " help"]
 
 

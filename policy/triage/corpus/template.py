@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from policy.triage.corpus.people import person
 
-URGENT_DENTAL = frozenset({"dental_swelling", "knocked_out_tooth", "broken_tooth", "dental_bleeding", "dental_pain_fever"})
+URGENT_DENTAL = frozenset(
+    {"dental_swelling", "knocked_out_tooth", "broken_tooth", "dental_bleeding", "dental_pain_fever"}
+)
 
 
 @dataclass(frozen=True)
