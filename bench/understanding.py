@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 from agent.understanding import Context, read  # noqa: E402
 from bench.common import ADMIN_SECRET  # noqa: E402
 from bench.outbox import sms_deployment  # noqa: E402
-from policy.triage import Readings, Triage, assess, band, classifier, read  # noqa: E402
+from policy.triage import Readings, Triage, assess, band, classifier  # noqa: E402
+from policy.triage import read as read_triage  # noqa: E402
 from policy.triage.corpus import Phrasing, load  # noqa: E402
 from tests.conversations.corpus import SCRIPTS  # noqa: E402
 from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run  # noqa: E402
@@ -163,6 +164,7 @@ def dates_and_times(path: Path, show: int) -> None:
 # ---- 2. triage ----
 
 DETECTORS = ("signs", "combinations", "classifier")
+EMERGENCY, FLAGGED = {"emergency"}, {"emergency", "possible"}
 
 
 def fired(readings: Readings, detector: str) -> bool:
@@ -173,12 +175,18 @@ def percent(hits: int, total: int) -> str:
     return f"{100 * hits / total:5.1f}%" if total else "    - "
 
 
-def triage_table(
-    title: str, groups: dict[str, list[tuple[Phrasing, Readings, Triage]]], flagged: bool
-) -> None:
-    """One line per group: the share each detector alone, and the bands combined, flag."""
+Assessed = tuple[Phrasing, Readings, Triage]
+
+
+def share(triages: list[Triage], bands: set[str]) -> str:
+    return percent(sum(t.band in bands for t in triages), len(triages))
+
+
+def triage_table(title: str, groups: dict[str, list[Assessed]], flagged: bool) -> None:
+    """One line per group: the share that each detector alone, and the bands combined, flag."""
     print(
-        f"  {title:<22} {'n':>4} {'signs':>7} {'combos':>7} {'classif':>7} {'emerg.':>7} {'emerg.|possible':>16}"
+        f"  {title:<22} {'n':>4} {'signs':>7} {'combos':>7} {'classif':>7} {'emerg.':>7}"
+        f" {'emerg.|possible':>16}"
     )
     columns = collections.Counter()
     total = 0
@@ -204,11 +212,11 @@ def triage() -> None:
     trained = time.perf_counter() - began
     held_out = load("held_out")
     began = time.perf_counter()
-    assessed = [(row, readings, band(readings)) for row in held_out for readings in [read(row.text)]]
+    assessed = [(row, readings, band(readings)) for row in held_out for readings in [read_triage(row.text)]]
     per_message = (time.perf_counter() - began) * 1000 / len(held_out)
     began = time.perf_counter()
     for row in held_out:
-        read(row.text, with_classifier=False)
+        read_triage(row.text, with_classifier=False)
     rules_only = (time.perf_counter() - began) * 1000 / len(held_out)
     by_category: dict[str, list] = collections.defaultdict(list)
     by_kind: dict[str, list] = collections.defaultdict(list)
@@ -238,21 +246,17 @@ def triage() -> None:
     emergencies = [t for row, _, t in hand if row.band == "emergency"]
     near = [t for row, _, t in hand if row.near_miss]
     print(
-        f"  hand-written lines only: recall {percent(sum(t.band == 'emergency' for t in emergencies), len(emergencies))}"
-        f" (with possible {percent(sum(t.band in {'emergency', 'possible'} for t in emergencies), len(emergencies))}),"
-        f" false alarms {percent(sum(t.band == 'emergency' for t in near), len(near))}"
-        f" (with possible {percent(sum(t.band in {'emergency', 'possible'} for t in near), len(near))})"
-        f" of {len(emergencies)} emergencies and {len(near)} near misses"
+        f"  hand-written lines only: recall {share(emergencies, EMERGENCY)} (with possible"
+        f" {share(emergencies, FLAGGED)}), false alarms {share(near, EMERGENCY)} (with possible"
+        f" {share(near, FLAGGED)}) of {len(emergencies)} emergencies and {len(near)} near misses"
     )
-    rules = [(row, band(read(row.text, with_classifier=False))) for row in held_out]
+    rules = [(row, band(read_triage(row.text, with_classifier=False))) for row in held_out]
     rule_emergencies = [t for row, t in rules if row.band == "emergency"]
     rule_near = [t for row, t in rules if row.near_miss]
     print(
-        "  without the classifier: recall"
-        f" {percent(sum(t.band == 'emergency' for t in rule_emergencies), len(rule_emergencies))}"
-        f" (with possible {percent(sum(t.band in {'emergency', 'possible'} for t in rule_emergencies), len(rule_emergencies))}),"
-        f" false alarms {percent(sum(t.band == 'emergency' for t in rule_near), len(rule_near))}"
-        f" (with possible {percent(sum(t.band in {'emergency', 'possible'} for t in rule_near), len(rule_near))})"
+        f"  without the classifier: recall {share(rule_emergencies, EMERGENCY)} (with possible"
+        f" {share(rule_emergencies, FLAGGED)}), false alarms {share(rule_near, EMERGENCY)} (with possible"
+        f" {share(rule_near, FLAGGED)})"
     )
     regression = json.loads(TRIAGE.read_text())
     missed = [p for p in regression["emergency"] if not assess(p["text"]).emergency]
@@ -263,7 +267,7 @@ def triage() -> None:
         "near misses flagged"
     )
     print(
-        f"  cost: {per_message:.2f} ms a message (the sign patterns and combinations alone {rules_only:.2f} ms);"
+        f"  cost: {per_message:.2f} ms a message (without the classifier {rules_only:.2f} ms);"
         f" the classifier trained in {trained:.2f} s once per process (scikit-learn's import included)"
     )
 

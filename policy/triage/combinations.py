@@ -5,7 +5,8 @@ it an emergency: persistence or severity ("won't stop", "for five minutes", "all
 state ("not responding", "going blue"), a trigger ("after eating peanuts"), a person. Words are
 matched one by one, so "he's jerking and making a gurgling noise and won't answer me" is found
 though no listed phrase says "seizure". Every anchor and companion is read in its context
-(`context.discounted` through `Notes`): negated, past, in another context or a figure of speech, it does not count.
+(`context.discounted` through `Notes`): negated, past, in another context or a figure of speech, it
+does not count.
 
 A rule is confident when more companions hold than it needs.
 """
@@ -43,12 +44,14 @@ BREATHLESS = (
     r"\s+(?:to\s+)?(?:breath\w*|get (?:any |enough )?air|catch (?:his|her|my|their) breath|get (?:his|her|my"
     r"|their) breath)\b|\b(?:gasp\w*|wheez\w*|breathless\w*|short of breath|breathing (?:funny|fast|weird"
     r"|strange|noisy|noisily|shallow)|not breathing|isn'?t breathing|stopped breathing|suffocat\w*|grunting"
-    r"|ribs? (?:are )?sucking in|sucking in under|(?:only|barely) (?:say|get out|speak) a (?:few|couple of) words"
+    r"|ribs? (?:are )?sucking in|sucking in under|(?:only|barely) (?:say|get out|speak) a (?:few"
+    r"|couple of) words"
     r"|can'?t (?:even )?finish a sentence)\b"
 )
 BLUE = (
     r"\b(?:going|turning|gone|turned|went|look(?:s|ing)?|is|are) (?:blue|grey|gray|purple)\b"
-    r"|\b(?:blue|grey|gray) (?:lips|around the (?:lips|mouth))\b|\blips? (?:are |is |look )?(?:blue|grey|gray)\b"
+    r"|\b(?:blue|grey|gray) (?:lips|around the (?:lips|mouth))\b|\blips? (?:are |is |look )?(?:blue"
+    r"|grey|gray)\b"
 )
 SWELLING = (
     r"\b(?:swell\w*|swole\w*|swolen|puff\w*|blow(?:n|ing) up|blew up|balloon\w*|hives|welts|blotch\w*"
@@ -75,7 +78,8 @@ FACE_DROOP = (
 )
 SPEECH = (
     r"\b(?:slurr\w*|gibberish|nonsense|garbled|jumbled|mumbl\w*|not making (?:any )?sense"
-    r"|can'?t (?:speak|talk|get (?:his|her|my|their|the) words)|words (?:are )?(?:all )?(?:mixed|wrong|muddled"
+    r"|can'?t (?:speak|talk|get (?:his|her|my|their|the) words)|words (?:are )?(?:all )?(?:mixed"
+    r"|wrong|muddled"
     r"|jumbled)|can'?t find (?:his|her|my|their) words)\b"
 )
 ONE_SIDE_WEAK = (
@@ -120,7 +124,8 @@ SEIZURE_SIGN = (
 )
 SUBSTANCE = (
     r"\b(?:pills?|tablets?|meds|medicines?|medication|capsules|paracetamol|ibuprofen|painkillers|bleach"
-    r"|detergent|antifreeze|weed ?killer|batter(?:y|ies)|pods?|mouthwash|cleaner|poison\w*|too many|too much)\b"
+    r"|detergent|antifreeze|weed ?killer|batter(?:y|ies)|pods?|mouthwash|cleaner|poison\w*|too many"
+    r"|too much)\b"
 )
 INGESTED = (
     r"\b(?:swall?ow\w*|swalow\w*|drank|drunk|drink\w*|ate|eaten|took|taken|got into|chewed|overdos\w*)\b"
@@ -130,16 +135,19 @@ AFFECTED = (
     r"|unresponsive|won'?t wake|on purpose|whole|all of|way too)\b"
 )
 DESPAIR = (
-    r"\b(?:can'?t (?:do this|cope|go on|take (?:it|this))|goodbye|rope|noose|(?:written|wrote|left) (?:the |a |my )?"
+    r"\b(?:can'?t (?:do this|cope|go on|take (?:it|this))|goodbye|rope|noose|(?:written|wrote"
+    r"|left) (?:the |a |my )?"
     r"(?:notes?|letters?)|pills (?:are )?ready|end (?:it|things|my life)|wants? to die|want to be dead|kill"
     r" (?:myself|himself|herself)|disappear forever|no point|hopeless|cutting|jump off)\b"
 )
 INTENT = (
-    r"\b(?:plan|planned|planning|ready|tonight|rope|noose|pills|notes?|goodbye|locked (?:himself|herself|myself)"
+    r"\b(?:plan|planned|planning|ready|tonight|rope|noose|pills|notes?|goodbye|locked (?:himself"
+    r"|herself|myself)"
     r"|bridge|deep|going to)\b"
 )
 HEAD_HIT = (
-    r"\b(?:hit|banged|bumped|knocked|smacked|whacked|struck|cracked|fell on|punched in|landed on)\b[^.!?]{0,25}"
+    r"\b(?:hit|banged|bumped|knocked|smacked|whacked|struck|cracked|fell on|punched in"
+    r"|landed on)\b[^.!?]{0,25}"
     r"\bhead\b"
 )
 HEAD_RED_FLAG = (

@@ -22,7 +22,8 @@ _HISTORY = re.compile(
     r"(?:\d+|a|one|two|three|four|five|six|few|several|couple of|many) (?:years?|months?|decades?) (?:ago"
     r"|back)|"
     r"years ago|ages ago|long time ago|in (?:19|20)\d\d|history of|in the past|previously|previous|used to|"
-    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she|they) (?:was|were) (?:young|little|a kid|a child|younger"
+    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she|they) (?:was|were) (?:young|little|a kid"
+    r"|a child|younger"
     r"|small|a baby|a toddler|a teenager)"
     r"|survivor|"
     r"recovered|recovering|once when|had (?:one|it) once|(?:after|since|following) (?:my|his|her|their) "
@@ -43,7 +44,8 @@ _NOW = re.compile(
 # unless the sign's own clause says it is happening ("... and now he's shaking").
 _LONG_AGO = re.compile(
     r"\b(?:last (?:year|month|spring|summer|winter|autumn|fall|decade)|(?:years?|months?|decades?|ages) ago"
-    r"|in (?:19|20)\d\d|back then|at the time|as a (?:child|kid|teenager|baby)|when (?:i|he|she|they) (?:was|were)"
+    r"|in (?:19|20)\d\d|back then|at the time|as a (?:child|kid|teenager|baby)|when (?:i|he|she"
+    r"|they) (?:was|were)"
     r" (?:young|little|a kid|a child|a baby|a toddler|a teenager))\b"
 )
 _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|won'?t|can'?t|isn'?t|getting|started)\b|'(?:s|m|re)\b")
@@ -92,7 +94,8 @@ _NASAL = re.compile(
     r"\b(?:nose|nostrils?|stuffy|blocked|bunged|congest\w*|sinus\w*|snott?y|sniffl\w*|runny|through it)\b"
 )
 _MILD = re.compile(
-    r"\b(?:a bit|a little|slightly|bit of|little bit|kinda|a tad) (?:wheez\w*|breathless|chesty|short of breath|out of breath)\b"
+    r"\b(?:a bit|a little|slightly|bit of|little bit|kinda|a tad) (?:wheez\w*|breathless|chesty"
+    r"|short of breath|out of breath)\b"
 )
 _MILD_AIRWAY = re.compile(r"breath|air|wheez|chesty")
 # Breathless from exertion is ordinary; only the mild forms of breathlessness are taken back by it.

@@ -43,7 +43,8 @@ _BROKEN = re.compile(
 )
 _BEYOND_A_CHIP = re.compile(r"\b(?:broke|broken|cracked|snapped|split|shattered|in half|nerve)\b")
 _PAINLESS = re.compile(
-    r"\b(?:doesn'?t|does not|don'?t|didn'?t|not|no|without|never) (?:really |even |at all )?(?:hurt|pain\w*|ache|sore)"
+    r"\b(?:doesn'?t|does not|don'?t|didn'?t|not|no|without|never) (?:really |even |at all )?(?:hurt"
+    r"|pain\w*|ache|sore)"
 )
 _PAIN = re.compile(
     r"\b(?:hurts?|hurting|pain\w*|agony|agonising|agonizing|throbb\w*|killing|sharp|nerve|bleeding|sore"

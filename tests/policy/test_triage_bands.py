@@ -139,7 +139,9 @@ def test_the_corpus_is_large_labelled_and_split_by_template():
 
 
 def test_the_generated_corpus_is_what_its_templates_make():
-    written = [json.loads(line) for line in (Path(generate.HERE) / "generated.jsonl").read_text().splitlines()]
+    written = [
+        json.loads(line) for line in (Path(generate.HERE) / "generated.jsonl").read_text().splitlines()
+    ]
     assert written == generate.rows(generate.TEMPLATES + generate.URGENT + generate.NEAR_MISSES)
 
 
