@@ -152,7 +152,7 @@ class Dispatcher:
     # ---- the steps ----
 
     async def _claim(self, now: datetime) -> Claims:
-        holding = [*self._in_flight, *(claimed.id for claimed, _ in self._answered)]
+        holding = [*self._in_flight.values(), *(claimed for claimed, _ in self._answered)]
 
         async def claim(session: AsyncSession) -> Claims:
             return await outbox_claims.claim(

@@ -78,20 +78,27 @@ async def claim(
     providers: dict[str, str],
     now: datetime,
     limit: int,
-    holding: Collection[uuid.UUID] = (),
+    holding: Collection[Claimed] = (),
 ) -> Claims:
     """Take up to `limit` due rows (as many as there are free send slots); rows that must not be
     sent get their status here. Rows this process is `holding` (in flight) are left alone.
 
     `providers` maps channel -> provider name. A channel whose provider's circuit is open is left
-    alone; a half-open one (cool-down over) gets a single probe row.
+    alone; a half-open one (cool-down over) gets a single probe row, unless one is in flight here.
     """
     states = await circuits.states(session, list(providers.values()), settings, now)
     closed = [
         channel for channel, provider in providers.items() if states.get(provider, "closed") == "closed"
     ]
+    probing = {claimed.channel for claimed in holding}
+    half_open = [
+        channel
+        for channel, provider in providers.items()
+        if states.get(provider) == "half_open" and channel not in probing
+    ]
     plan = [(closed, limit)] if closed else []
-    plan += [([channel], 1) for channel, provider in providers.items() if states.get(provider) == "half_open"]
+    plan += [([channel], 1) for channel in half_open]
+    held_ids = [claimed.id for claimed in holding]
     tenants_seen: dict[uuid.UUID, TenantContext] = {}
     claimed: list[Claimed] = []
     more = False
@@ -99,7 +106,7 @@ async def claim(
         cap = min(cap, limit - len(claimed))
         if cap <= 0:
             break
-        rows = await _due(session, channels, now, cap, holding)
+        rows = await _due(session, channels, now, cap, held_ids)
         more = more or len(rows) == cap
         unknown = [row for row in rows if row.status == "sending"]
         fresh = [row for row in rows if row.status != "sending"]
