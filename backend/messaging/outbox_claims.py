@@ -300,9 +300,10 @@ async def _apply(
             return
         row.status, row.next_attempt_at, row.lease_until, row.claim_id = "pending", now, None, None
     elif outcome.maybe_sent:
-        # Nobody holds it; once this lease passes, whoever claims it asks the provider first.
+        # Nobody holds it; once this short wait passes (the provider's list may lag a little behind
+        # it), whoever claims it asks the provider first.
         row.claim_id = None
-        row.lease_until = now + timedelta(seconds=outbox.retry_delay(settings, row.attempts))
+        row.lease_until = now + timedelta(seconds=settings.provider_timeout_seconds)
         row.error, row.error_code = outcome.error, outcome.code
     elif outcome.opted_out:
         row.error_code = outcome.code

@@ -321,3 +321,30 @@ async def test_staff_see_what_was_sent(client, db, tenant, settings):
     )
     bad = await client.get("/api/v1/notifications?status=lost", headers=tenant.auth)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_a_send_twilio_never_answered_is_looked_up_before_it_goes_again(db, tenant, settings):
+    now = utcnow()  # Twilio's clock: it is asked for the messages sent since the send
+    taken, dropped = new_phone(), new_phone()
+    async with running_fake_twilio() as twilio:
+        config = provider_settings(settings, twilio, None, provider_timeout_seconds=0.5)
+        async with dispatcher_for(db, config) as dispatcher:
+            # Twilio takes the first text but answers too late; the second it never takes.
+            await queue(db, tenant.id, now, taken, kind="confirmation", urgent=True)
+            twilio.answer_delay = 1
+            await dispatcher.drain(now)
+            await queue(db, tenant.id, now, dropped, kind="confirmation", urgent=True)
+            twilio.answer_delay, twilio.delay = 0, 1
+            await dispatcher.drain(now)
+            for number in (taken, dropped):
+                [row] = await outbox_of(db, tenant.id, recipient=number)
+                assert (row["status"], row["claim_id"]) == ("sending", None)
+                assert row["error"].startswith("no answer from Twilio")
+            twilio.delay = 0
+            await dispatcher.drain(now + timedelta(seconds=1))  # the wait is over: Twilio is asked
+    assert len(twilio.to(taken)) == len(twilio.to(dropped)) == 1
+    assert sorted(lookup["To"] for lookup in twilio.lookups) == sorted([taken, dropped])
+    for number, attempts in ((taken, 1), (dropped, 2)):
+        [row] = await outbox_of(db, tenant.id, recipient=number)
+        assert (row["status"], row["attempts"]) == ("sent", attempts)
+        assert row["provider_message_id"] == twilio.to(number)[0].sid
