@@ -9,7 +9,7 @@ there, on a database its own migrations built); "after" is this checkout. Both r
 settings, on the same machine, in the same run. Last, send throughput (bench/outbox.py's run, no
 delay) before and after: after must keep at least 90 % of before.
 
-Usage: python bench/faults.py [--messages 300] [--before REV] [--throughput-messages 2000]
+Usage: python bench/faults.py [--messages 300] [--before REV] [--throughput-messages 2000] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def throughput(code: Path, postgres: Postgres, redis: RedisServer, data_dir: Pat
     return count / elapsed
 
 
-def main(count: int, before: str, throughput_count: int) -> None:
+def main(count: int, before: str, throughput_count: int, only: str | None) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="frontdesk-faults-"))
     old = data_dir / "before"
     subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(old), before], cwd=ROOT, check=True)
@@ -228,6 +228,8 @@ def main(count: int, before: str, throughput_count: int) -> None:
     try:
         print(f"{count} texts to a local Twilio server; before = {before}, after = this checkout", flush=True)
         for label, delay, scenario in SCENARIOS:
+            if only is not None and only not in label:
+                continue
             for name, code in (("before", old), ("after", ROOT)):
                 run = Run(code, postgres, redis, data_dir, delay)
                 try:
@@ -235,6 +237,8 @@ def main(count: int, before: str, throughput_count: int) -> None:
                 finally:
                     run.close()
                 print(f"  {label:<74} {name:<6} {describe(outcome)}", flush=True)
+        if only is not None:
+            return
         rates = {
             name: throughput(code, postgres, redis, data_dir, throughput_count)
             for name, code in (("before", old), ("after", ROOT))
@@ -256,5 +260,6 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--before", default=BEFORE)
     parser.add_argument("--throughput-messages", type=int, default=2000)
+    parser.add_argument("--only", help="run only the scenarios whose name holds this (no throughput)")
     arguments = parser.parse_args()
-    main(arguments.messages, arguments.before, arguments.throughput_messages)
+    main(arguments.messages, arguments.before, arguments.throughput_messages, arguments.only)
