@@ -201,6 +201,11 @@ class WorkerProcess:
         await self.db.dispose()
 
 
+# How long a stopping worker gives sends in flight and their recording (a supervisor's SIGKILL
+# usually follows SIGTERM after 10 to 30 seconds).
+SHUTDOWN_SECONDS = 10.0
+
+
 def _live(settings: Settings) -> SocketLive | None:
     """Write-only: the worker pushes to browsers through Redis, it holds no connections itself. A
     push waits for Redis at most the timeout: a live update is a courtesy, the stored reply counts."""
@@ -226,5 +231,10 @@ async def run(settings: Settings) -> None:
     except asyncio.CancelledError:
         log.info("worker stopping")
     finally:
-        await worker.close()
-        log.info("worker stopped")
+        # A stop must not wait on a database that refuses connections: what is still unrecorded
+        # after this is reconciled with the provider by the next worker, never sent twice.
+        try:
+            await asyncio.wait_for(worker.close(), timeout=SHUTDOWN_SECONDS)
+            log.info("worker stopped")
+        except TimeoutError:
+            log.warning("worker stopped before its last answers were recorded; they will be reconciled")
