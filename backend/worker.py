@@ -1,10 +1,12 @@
-"""`frontdesk worker`: the arq worker that answers inbound texts, runs scheduled actions, drains
-the outbox, writes bookings to providers' calendars, reads those calendars' busy time
-(`sync_calendars`, every 30 s, and at once when asked), and runs the webhook pump.
+"""`frontdesk worker`: the arq worker that answers inbound texts, runs scheduled actions, puts
+queued messages in their tenant's own wording, drains the outbox, writes bookings to providers'
+calendars, reads those calendars' busy time (`sync_calendars`, every 30 s, and at once when asked),
+and runs the webhook pump.
 
 PostgreSQL holds all the work. A trigger NOTIFYs `frontdesk_work` with the table's name when inbound
-texts, outbox rows, actions or calendar pushes are committed; the worker LISTENs and wakes that
-queue's loop (`NudgedLoop`), so a confirmation leaves within moments of the booking. A cron sweep
+texts, outbox rows, actions or calendar pushes are committed (`outbox_rendering` for outbox rows
+waiting for their tenant's wording); the worker LISTENs and wakes that queue's loop (`NudgedLoop`),
+so a confirmation leaves within moments of the booking. A cron sweep
 every few seconds runs every queue and expires lapsed holds, so a lost nudge (a dropped LISTEN
 connection, a worker restarted) delays work by one sweep at most, and loses nothing. A calendar
 asked to sync goes through arq, which runs one sync at a time across workers. Webhooks have a
@@ -42,6 +44,8 @@ from backend.messaging.senders import Sender
 from backend.messaging.senders.log import LogSender
 from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
+from backend.messaging.template_processes import RenderLimits, TemplateProcesses
+from backend.messaging.tenant_wording import TenantWording
 from backend.telephony.sms_inbox import SmsInbox
 from backend.webchat.live import SocketLive
 
@@ -70,12 +74,20 @@ def _now() -> datetime:
 
 
 async def process(ctx: dict[str, Any]) -> int:
-    """Answer waiting texts, run the due actions, write calendar pushes, then send what is due.
-    Idempotent: safe to run twice, or everywhere."""
+    """Answer waiting texts, run the due actions, write calendar pushes, reword messages, then send
+    what is due. Idempotent: safe to run twice, or everywhere."""
     await answer_texts(ctx)
     await ctx["runner"].run_due(_now())
     await ctx["calendar_pusher"].push_due(_now())
+    await ctx["wording"].render_due(_now())
     return await send_due(ctx)
+
+
+async def reword(ctx: dict[str, Any]) -> None:
+    """Put queued messages in their tenant's own wording (in a template process); those done are
+    `pending` now, so the sending loop is woken (an UPDATE sends no insert nudge)."""
+    if await ctx["wording"].render_due(_now()):
+        ctx["loops"]["notification_outbox"].nudge()
 
 
 async def answer_texts(ctx: dict[str, Any]) -> None:
@@ -122,6 +134,7 @@ def nudged_loops(ctx: dict[str, Any]) -> dict[str, NudgedLoop]:
     return {
         "inbound_sms": NudgedLoop("answering texts", lambda: answer_texts(ctx)),
         "notification_outbox": NudgedLoop("sending", lambda: send_due(ctx)),
+        "outbox_rendering": NudgedLoop("rewording messages", lambda: reword(ctx)),
         "scheduled_actions": NudgedLoop("scheduled actions", lambda: ctx["runner"].run_due(_now())),
         "calendar_pushes": NudgedLoop("calendar pushes", lambda: ctx["calendar_pusher"].push_due(_now())),
     }
@@ -163,6 +176,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings, live))
     ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
+    ctx["template_processes"] = TemplateProcesses(RenderLimits.of(settings))
+    ctx["wording"] = TenantWording(ctx["db"], ctx["template_processes"])
     ctx["calendar_pusher"] = CalendarPusher(ctx["db"], settings)
     ctx["calendar_sync"] = CalendarSync(ctx["db"], settings)
     ctx["pump"] = WebhookPump(ctx["db"], settings)
@@ -189,6 +204,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         task.cancel()
     await ctx["pump"].close()
     await ctx["dispatcher"].close()
+    await ctx["template_processes"].close()
     await ctx["db"].dispose()
 
 

@@ -94,6 +94,7 @@ async def in_process_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]
     ) as c:
         yield c
     await app.state.webhook_sender.close()
+    await app.state.template_processes.close()
     await app.state.db.dispose()
     await app.state.redis.aclose()
 

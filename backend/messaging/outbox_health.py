@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.messaging.models import OutboxMessage, ProviderCircuit
 
 # Terminal statuses grow for ever; what an operator watches is what has not gone yet.
-WATCHED = ("pending", "sending", "failed", "rate_limited")
+WATCHED = ("rendering", "pending", "sending", "failed", "rate_limited")
 
 
 async def depth(session: AsyncSession, now: datetime) -> dict[str, tuple[int, float]]:
