@@ -171,5 +171,5 @@ async def _release(session: AsyncSession, worded: list[Worded], now: datetime) -
             "message_template.fallback",
             "message",
             job.id,
-            {"kind": job.kind, "channel": job.channel, "reason": result.fallback},
+            {"kind": job.kind, "channel": job.channel, "template_fallback": result.fallback},
         )
