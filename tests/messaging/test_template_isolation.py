@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
-from backend.app import create_app
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
-from tests.conftest import at, local_day
+from tests.conftest import at, in_process_app, local_day
 from tests.support.db import rows, scalar
 from tests.support.hostile_templates import CATALOGUE, Hostile
 from tests.support.messaging import dispatcher_for, new_phone, outbox_of, reword
@@ -60,27 +58,13 @@ async def test_each_bypass_is_refused_by_name_at_save_and_at_preview(owner, staf
     assert not any(t["customized"] for t in listed)
 
 
-@asynccontextmanager
-async def app_whose_templates_burn(settings):
-    """The app, its template processes without the sandbox's own time budget: only the process
-    limits (CPU time, wall clock) can stop a template."""
-    app = create_app(settings)
-    app.state.template_processes = TemplateProcesses(
-        RenderLimits(processes=1, timeout_seconds=30, cpu_seconds=1, budget_seconds=600)
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
-    ) as c:
-        yield c
-    await app.state.template_processes.close()
-    await app.state.webhook_sender.close()
-    await app.state.db.dispose()
-    await app.state.redis.aclose()
+# The sandbox's own time budget lifted: only the process limits (CPU time, wall clock) can stop it.
+BURNING = RenderLimits(processes=1, timeout_seconds=30, cpu_seconds=1, budget_seconds=600)
 
 
 async def test_a_template_burning_cpu_is_killed_at_the_limit_while_the_server_answers(settings, make_tenant):
     tenant = await make_tenant()
-    async with app_whose_templates_burn(settings) as api:
+    async with in_process_app(settings, TemplateProcesses(BURNING)) as api:
         finished: list[str] = []
 
         async def preview() -> httpx.Response:
@@ -109,6 +93,14 @@ async def test_a_template_burning_cpu_is_killed_at_the_limit_while_the_server_an
         assert fine.status_code == 200 and fine.json()["preview"].startswith("See you Tue Dec 3")
 
 
+async def confirm_in(client, tenant, wording: str) -> None:
+    """The tenant's own wording for the confirmation text, saved through the API."""
+    saved = await client.put(
+        "/api/v1/message-templates/confirmation/sms", json={"source": wording}, headers=tenant.auth
+    )
+    assert saved.status_code == 200, saved.text
+
+
 async def book(client, tenant, name: str, phone: str) -> dict:
     body = {
         "service_id": tenant.services["Check-up"],
@@ -123,11 +115,9 @@ async def book(client, tenant, name: str, phone: str) -> dict:
 async def test_a_booking_gets_the_tenants_wording_once_the_worker_renders_it(
     db, client, tenant, settings, template_processes
 ):
-    wording = "{{ practice }}: {{ first_name }}, your {{ service }} is booked for {{ when }}."
-    saved = await client.put(
-        "/api/v1/message-templates/confirmation/sms", json={"source": wording}, headers=tenant.auth
+    await confirm_in(
+        client, tenant, "{{ practice }}: {{ first_name }}, your {{ service }} is booked for {{ when }}."
     )
-    assert saved.status_code == 200
     phone = new_phone()
     booked = await book(client, tenant, "Ann Lee", phone)
     [queued] = await outbox_of(db, tenant.id, channel="sms", recipient=phone)
@@ -151,11 +141,11 @@ async def test_a_template_that_fails_on_a_patients_details_leaves_the_profile_wo
     db, client, tenant, template_processes
 ):
     # It renders with the sample patient (Maria), so it saves; with anyone else it is refused.
-    guarded = '{% if first_name != "Maria" %}{{ first_name * 5000 }}{% else %}Hi {{ first_name }}{% endif %}'
-    saved = await client.put(
-        "/api/v1/message-templates/confirmation/sms", json={"source": guarded}, headers=tenant.auth
+    await confirm_in(
+        client,
+        tenant,
+        '{% if first_name != "Maria" %}{{ first_name * 5000 }}{% else %}Hi {{ first_name }}{% endif %}',
     )
-    assert saved.status_code == 200
     phone = new_phone()
     booked = await book(client, tenant, "Zoe Quartermaine", phone)
     assert (
