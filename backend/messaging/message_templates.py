@@ -93,6 +93,14 @@ def with_parts(message: RenderedMessage, texts: dict[str, str]) -> RenderedMessa
     return replace(message, **{part: _tidy(text, part) for part, text in texts.items()})
 
 
+def reworded(channel: str, subject: str | None, body: str, texts: dict[str, str]) -> tuple[str | None, str]:
+    """A queued message's (subject, body) on `channel` with the tenant's rendered parts in place."""
+    tidy = {part: _tidy(text, part) for part, text in texts.items()}
+    if channel == "sms":
+        return None, tidy.get("sms", body)
+    return tidy.get("subject", subject), tidy.get("email", body)
+
+
 def _tidy(text: str, part: str) -> str:
     if part == "email":
         return text.strip() + "\n"

@@ -26,7 +26,6 @@ from backend.core import audit
 from backend.core.context import Caller
 from backend.core.db import Database
 from backend.messaging import message_templates
-from backend.messaging.message_templates import RenderedMessage
 from backend.messaging.models import OutboxMessage
 from backend.messaging.outbox import RENDERING
 from backend.messaging.template_processes import TemplateProcesses
@@ -49,7 +48,8 @@ class Job:
     tenant_id: uuid.UUID
     kind: str
     channel: str
-    profile: str
+    subject: str | None  # the profile's wording, as queued
+    body: str
     context: dict[str, Any]
     sources: dict[str, str]  # part -> the tenant's template
 
@@ -77,25 +77,20 @@ class TenantWording:
         return done
 
     async def _word(self, job: Job) -> Worded:
-        message = message_templates.render(job.kind, job.profile, job.context)
-        fallback = None
-        if job.sources:
-            try:
-                message = message_templates.with_parts(
-                    message, await self.processes.render(job.sources, job.context)
-                )
-            except TemplateRefused as refusal:
-                fallback = refusal.reason
-            except Exception as error:  # the patient gets the message whatever went wrong here
-                log.exception("rendering a tenant template failed")
-                fallback = f"the template could not be rendered ({type(error).__name__})"
-        return _worded(job, message, fallback)
-
-
-def _worded(job: Job, message: RenderedMessage, fallback: str | None) -> Worded:
-    if job.channel == "sms":
-        return Worded(job, None, message.sms, fallback)
-    return Worded(job, message.subject, message.email, fallback)
+        if not job.sources:  # the tenant went back to the profile's wording meanwhile
+            return Worded(job, job.subject, job.body, None)
+        try:
+            texts = await self.processes.render(job.sources, job.context)
+        except TemplateRefused as refusal:
+            return Worded(job, job.subject, job.body, refusal.reason)
+        except Exception as error:  # the patient gets the message whatever went wrong here
+            log.exception("rendering a tenant template failed")
+            reason = f"the template could not be rendered ({type(error).__name__})"
+            return Worded(job, job.subject, job.body, reason)
+        subject, body = message_templates.reworded(job.channel, job.subject, job.body, texts)
+        if not body.strip() or (job.channel == "email" and not (subject or "").strip()):
+            return Worded(job, job.subject, job.body, "the template renders to nothing")
+        return Worded(job, subject, body, None)
 
 
 _DUE = (
@@ -118,23 +113,22 @@ async def _take(session: AsyncSession, now: datetime) -> list[Job]:
                 OutboxMessage.tenant_id,
                 OutboxMessage.kind,
                 OutboxMessage.channel,
+                OutboxMessage.subject,
+                OutboxMessage.body,
                 OutboxMessage.render_context,
             ),
             {"now": now},
         )
     ).all()
     jobs = []
-    profiles: dict[uuid.UUID, str] = {}
     sources: dict[tuple[uuid.UUID, str], dict[str, str]] = {}
-    for row_id, tenant_id, kind, channel, context in rows:
-        if tenant_id not in profiles:
-            profiles[tenant_id] = (await tenants.get_context(session, tenant_id)).profile
+    for row_id, tenant_id, kind, channel, subject, body, context in rows:
         if (tenant_id, kind) not in sources:
             sources[tenant_id, kind] = await message_templates.overrides_for(session, tenant_id, kind)
         overrides = sources[tenant_id, kind]
         # The tenant's current wording (they may have changed or removed it since the row was queued).
         wanted = {part: overrides[part] for part in message_templates.parts_of(channel) if part in overrides}
-        jobs.append(Job(row_id, tenant_id, kind, channel, profiles[tenant_id], context or {}, wanted))
+        jobs.append(Job(row_id, tenant_id, kind, channel, subject, body, context or {}, wanted))
     return jobs
 
 
