@@ -92,6 +92,8 @@ class TemplateProcesses:
             "budget_seconds": self.limits.budget_seconds,
         }
         async with self._free:
+            while self._idle and self._idle[-1].process.returncode is not None:
+                self._idle.pop()  # ended while idle (killed from outside, say)
             child = self._idle.pop() if self._idle else await self._start()
             try:
                 async with asyncio.timeout(self.limits.timeout_seconds):
