@@ -31,6 +31,7 @@ from backend import tables  # noqa: F401  (every table known before the first qu
 from backend.calendars.push import CalendarPusher
 from backend.calendars.sync import CalendarSync
 from backend.conversations.receptionist import build_turns
+from backend.conversations.turn_gate import TURNS_CHANNEL
 from backend.core import events, metrics
 from backend.core.db import Database
 from backend.core.settings import Settings
@@ -218,6 +219,11 @@ async def _ensure_listening(ctx: dict[str, Any]) -> None:
 
     await listener.add_listener(NUDGE_CHANNEL, nudged)
     await listener.add_listener(EVENTS_CHANNEL, lambda _c, _p, _ch, table: ctx["pump"].nudge(table))
+    # A text's turn waiting for another process's lease is woken when it is given back.
+    gate = ctx["inbox"].turns.gate
+    await listener.add_listener(TURNS_CHANNEL, lambda _c, _p, _ch, conversation: gate.released(conversation))
+    listener.add_termination_listener(lambda _c: gate.heard(False))
+    gate.heard(True)
     ctx["listener"] = listener
 
 

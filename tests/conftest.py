@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -214,11 +214,13 @@ class LiveServer:
     owner_password: str
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
+@contextmanager
+def serving_frontdesk(
+    settings: Settings, data_dir: Path, extra_env: dict[str, str] | None = None, *, demo: bool = True
+) -> Iterator[LiveServer]:
+    """`frontdesk serve` as a separate process on a real port, on the test database; with `demo`,
+    the demo clinic too (only one server may: a second would give its owner a new password)."""
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("live")
     output = data_dir / "serve.log"
     env = {
         **os.environ,
@@ -237,10 +239,19 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
+        **(extra_env or {}),
     }
     with output.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "backend.cli",
+                "serve",
+                *(["--demo"] if demo else []),
+                "--port",
+                str(port),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -261,11 +272,18 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         yield LiveServer(
             base_url=base_url,
-            demo_key=(data_dir / "demo_api_key").read_text().strip(),
+            demo_key=(data_dir / "demo_api_key").read_text().strip() if demo else "",
             output=output,
             owner_email="owner@demo-dental.example",
-            owner_password=(data_dir / "demo_owner_password").read_text().strip(),
+            owner_password=(data_dir / "demo_owner_password").read_text().strip() if demo else "",
         )
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
+    with serving_frontdesk(settings, tmp_path_factory.mktemp("live")) as server:
+        yield server

@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.context import Caller
-from backend.messaging import outbox
 from backend.tenants import staff
 
 
@@ -23,19 +22,12 @@ async def tell_staff(
     now: datetime,
 ) -> None:
     """An urgent e-mail to the clinic's alert address and owners, once per `dedupe_key`."""
-    tenant = caller.tenant
-    for recipient in await staff.alert_recipients(session, tenant):
-        await outbox.enqueue(
-            session,
-            caller,
-            outbox.NewMessage(
-                kind=kind,
-                channel="email",
-                recipient=recipient,
-                subject=f"{tenant.name}: {subject}",
-                body=f"{body}\n\nSee Calendars in the Frontdesk workspace.",
-                dedupe_key=f"{dedupe_key}:{recipient}",
-                urgent=True,
-            ),
-            now,
-        )
+    await staff.alert(
+        session,
+        caller,
+        kind=kind,
+        subject=subject,
+        body=f"{body}\n\nSee Calendars in the Frontdesk workspace.",
+        dedupe_key=dedupe_key,
+        now=now,
+    )

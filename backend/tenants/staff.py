@@ -280,6 +280,31 @@ async def alert_recipients(session: AsyncSession, tenant: TenantContext) -> list
     )
 
 
+async def alert(
+    session: AsyncSession,
+    caller: Caller,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    dedupe_key: str,
+    now: datetime,
+) -> None:
+    """An urgent e-mail to the clinic's alert address and owners, once per `dedupe_key`."""
+    tenant = caller.tenant
+    for recipient in await alert_recipients(session, tenant):
+        message = outbox.NewMessage(
+            kind=kind,
+            channel="email",
+            recipient=recipient,
+            subject=f"{tenant.name}: {subject}",
+            body=body,
+            dedupe_key=f"{dedupe_key}:{recipient}",
+            urgent=True,
+        )
+        await outbox.enqueue(session, caller, message, now)
+
+
 async def member(
     session: AsyncSession, tenant: TenantContext, staff_id: uuid.UUID, *, lock: bool = False
 ) -> StaffUser:

@@ -24,7 +24,8 @@ from tests.fakes.twilio_server import running_fake_twilio
 from tests.support.db import rows
 from tests.support.messaging import new_phone
 from tests.support.phone import new_sid
-from tests.support.workspace import accept_invite, browser_like, csrf_of
+from tests.support.workspace import accept_invite, browser_like, csrf_of, live_team
+from tests.webchat.test_revocation_reaches_sockets import InboxSocket
 from tests.webchat.test_webchat_socket import Client
 
 PUBLIC = "http://frontdesk.test"
@@ -185,3 +186,13 @@ async def test_texts_spread_over_both_processes_are_each_answered_once(cluster, 
         t=made["tenant"]["id"],
     )
     assert len(sent) == 10 and len({r["provider_message_id"] for r in sent}) == 10
+
+
+async def test_removing_a_member_through_one_process_ends_their_inbox_on_both(cluster, db, settings):
+    a, b = cluster.api
+    owner, member, member_id = await live_team(b, db, settings)
+    inboxes = [await InboxSocket().connect(url, member) for url in (a, b)]
+    removed = await owner.http.delete(f"/api/v1/team/{member_id}", headers=owner.headers())
+    assert removed.status_code == 204
+    for inbox in inboxes:
+        await inbox.until_ended()
