@@ -79,6 +79,11 @@ class ChatBackend(Protocol):
 
     async def history(self, session: ChatSession, after_seq: int) -> list[dict[str, Any]]: ...
 
+    def admit(self, session: ChatSession) -> None:
+        """Raises ChatInputError, at once and without any storage, for a message of this
+        conversation that cannot be taken now (too many waiting, over its rate)."""
+        ...
+
     async def send(
         self, session: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
@@ -185,6 +190,10 @@ def create_server(
             incoming = chat_message(data)
         except InvalidInput as invalid:
             return _error("VALIDATION_ERROR", f"{invalid.field}: {invalid.message}")
+        try:
+            backend.admit(session)
+        except ChatInputError as problem:
+            return _error(problem.code, problem.message, problem.retry_after)
         target = room(session.conversation_id)
         await sio.emit("typing", {"on": True}, room=target)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -286,4 +287,23 @@ def serving_frontdesk(
 def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
     with serving_frontdesk(settings, tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+# The windows live in the shared Redis and are named after the limit: a limit of its own per run.
+LIMITED_CHATS_PER_ADDRESS = random.randint(5, 40)
+
+
+@pytest.fixture(scope="session")
+def limited_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A `frontdesk serve` with the abuse limits on: LIMITED_CHATS_PER_ADDRESS new chat connections
+    a minute per address, two new conversations an hour per widget key (undivided)."""
+    limits = {
+        "RATE_LIMITS_ENABLED": "true",
+        "RATE_LIMIT_CHAT_PER_IP": f"{LIMITED_CHATS_PER_ADDRESS}/minute",
+        "RATE_LIMIT_CONVERSATIONS_PER_WIDGET_KEY": "2/hour",
+        "WIDGET_KEY_SHARE_PER_ADDRESS": "1",
+        "WIDGET_KEY_SHARE_PER_NETWORK": "1",
+    }
+    with serving_frontdesk(settings, tmp_path_factory.mktemp("limited"), limits, demo=False) as server:
         yield server

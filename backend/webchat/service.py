@@ -119,6 +119,12 @@ class WebChat:
 
         return await self.db.transaction(work)
 
+    def admit(self, chat: ChatSession) -> None:
+        try:
+            self.turns.gate.refuse_now(uuid.UUID(chat.conversation_id))
+        except RateLimited as refused:
+            raise ChatInputError(refused.code, refused.message, refused.retry_after) from None
+
     async def send(
         self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
@@ -133,6 +139,7 @@ class WebChat:
         self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
         """`send` for HTTP callers: problems stay AppErrors, so they keep their status codes."""
+        self.turns.gate.refuse_now(uuid.UUID(chat.conversation_id))
         tenant, conversation = await self.db.transaction(lambda session: self._conversation(session, chat))
         caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
         # Continued from a call or a text: the patient is still who that phone says they are.

@@ -115,9 +115,9 @@ async def invite_by_mail(owner: Staff, client: httpx.AsyncClient, email: str) ->
     return Staff(http, email, await csrf_of(http), owner.tenant_id, owner.api_key)
 
 
-async def live_team(base_url: str, db: Database, settings: Settings) -> tuple[Staff, Staff, str]:
-    """On a server in a process of its own: a new clinic's owner and a member of staff, each signed
-    in, and the member's id."""
+async def live_owner(base_url: str) -> tuple[Staff, dict]:
+    """On a server in a process of its own: a new clinic with its owner signed in, and the admin
+    API's answer (its key, services, …)."""
     email = f"owner-{uuid.uuid4().hex[:8]}@clinic.example"
     async with httpx.AsyncClient(base_url=base_url) as admin:
         made = await admin.post(
@@ -126,10 +126,15 @@ async def live_team(base_url: str, db: Database, settings: Settings) -> tuple[St
             headers={"X-Admin-Secret": ADMIN_SECRET},
         )
     assert made.status_code == 201, made.text
-    owner_http = httpx.AsyncClient(base_url=base_url)
-    assert (await accept_invite(owner_http, made.json()["owner_invite_url"])).status_code == 303
+    http = httpx.AsyncClient(base_url=base_url)
+    assert (await accept_invite(http, made.json()["owner_invite_url"])).status_code == 303
     body = made.json()
-    owner = Staff(owner_http, email, await csrf_of(owner_http), body["tenant"]["id"], body["api_key"]["key"])
+    return Staff(http, email, await csrf_of(http), body["tenant"]["id"], body["api_key"]["key"]), body
+
+
+async def live_team(base_url: str, db: Database, settings: Settings) -> tuple[Staff, Staff, str]:
+    """`live_owner`, and a member of staff signed in, with the member's id."""
+    owner, _ = await live_owner(base_url)
     member_email = f"staff-{uuid.uuid4().hex[:8]}@clinic.example"
     invited = await owner.http.post(
         "/api/v1/team",

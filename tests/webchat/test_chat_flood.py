@@ -19,8 +19,8 @@ FLOOD = 300
 PATIENCE = 60
 
 
-def clinic_widget_key(base_url: str) -> str:
-    """A new clinic on the server, and a publishable key for PAGE."""
+def clinic_widget_key(base_url: str, page: str = PAGE) -> str:
+    """A new clinic on the server, and a publishable key for `page`."""
     made = httpx.post(
         f"{base_url}/api/v1/tenants", json=tenant_spec(), headers={"X-Admin-Secret": ADMIN_SECRET}
     )
@@ -28,7 +28,7 @@ def clinic_widget_key(base_url: str) -> str:
     key = httpx.post(
         f"{base_url}/api/v1/api-keys",
         headers={"Authorization": f"Bearer {made.json()['api_key']['key']}"},
-        json={"kind": "publishable", "allowed_origins": [PAGE]},
+        json={"kind": "publishable", "allowed_origins": [page]},
     )
     assert key.status_code == 201, key.text
     return key.json()["key"]

@@ -4,31 +4,12 @@ a `frontdesk serve` of its own with the abuse limits on."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-
 import pytest
 import socketio
 
-from tests.conftest import LiveServer, serving_frontdesk
+from tests.conftest import LIMITED_CHATS_PER_ADDRESS as PER_ADDRESS
 from tests.webchat.test_chat_flood import clinic_widget_key
 from tests.webchat.test_webchat_socket import Client
-
-# The windows live in the shared Redis and are named after the limit: a limit of its own per run.
-PER_ADDRESS = random.randint(5, 40)
-
-
-@pytest.fixture(scope="module")
-def limited_server(settings, tmp_path_factory) -> Iterator[LiveServer]:
-    limits = {
-        "RATE_LIMITS_ENABLED": "true",
-        "RATE_LIMIT_CHAT_PER_IP": f"{PER_ADDRESS}/minute",
-        "RATE_LIMIT_CONVERSATIONS_PER_WIDGET_KEY": "2/hour",
-        "WIDGET_KEY_SHARE_PER_ADDRESS": "1",
-        "WIDGET_KEY_SHARE_PER_NETWORK": "1",
-    }
-    with serving_frontdesk(settings, tmp_path_factory.mktemp("limited"), limits, demo=False) as server:
-        yield server
 
 
 async def refused(base_url: str, key: str) -> dict:
