@@ -89,7 +89,7 @@ async def test_beyond_the_queue_a_message_is_refused_at_once_and_not_stored(db, 
     second = send(turns, caller, conversation, "second")
     await asyncio.sleep(0)  # queued behind the first
     with pytest.raises(RateLimited) as refused:
-        await send(turns, caller, conversation, "third")
+        await asyncio.wait_for(send(turns, caller, conversation, "third"), PATIENCE)
     assert refused.value.retry_after == 1 and not first.done()
     held.release.set()
     assert [m.text for m in (await first).messages] == ["first", "answered"]
