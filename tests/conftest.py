@@ -304,6 +304,9 @@ def limited_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory)
         "RATE_LIMIT_CONVERSATIONS_PER_WIDGET_KEY": "2/hour",
         "WIDGET_KEY_SHARE_PER_ADDRESS": "1",
         "WIDGET_KEY_SHARE_PER_NETWORK": "1",
+        # It answers a few connections: a small pool leaves the test server's connections to others.
+        "DB_POOL_SIZE": "3",
+        "DB_MAX_OVERFLOW": "3",
     }
     with serving_frontdesk(settings, tmp_path_factory.mktemp("limited"), limits, demo=False) as server:
         yield server
