@@ -74,7 +74,7 @@ async def cluster(settings, tmp_path) -> AsyncIterator[Cluster]:
         try:
             async with httpx.AsyncClient() as http:
                 for url in urls:
-                    deadline = time.monotonic() + 60
+                    deadline = time.monotonic() + 180  # four processes importing at once, on a busy machine
                     while True:
                         try:
                             if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
