@@ -28,6 +28,7 @@ from backend.core import http_errors, idempotency, logs, tracing
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
+from backend.core.listener import PgListener
 from backend.core.metrics import HttpMetricsMiddleware
 from backend.core.openapi_errors import document_errors
 from backend.core.rate_limits import RateLimits
@@ -52,13 +53,16 @@ from backend.telephony.voice_calls import PhoneCalls
 from backend.tenants import admin_endpoints as admin
 from backend.tenants import audit_endpoints as audit_log
 from backend.tenants import endpoints as tenant
+from backend.tenants import sessions
 from backend.tenants import team_endpoints as team
 from backend.webchat import endpoints as chat
 from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
+from backend.webchat.conversation_starts import ConversationStarts
 from backend.webchat.live import SocketLive
 from backend.webchat.service import WebChat
 from channels import webchat
+from channels.revocations import Revocations
 
 log = logging.getLogger(__name__)
 
@@ -124,20 +128,23 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     webhook_sender = WebhookSender(settings)
     rate_limits = RateLimits(settings.redis_url)
     template_processes = TemplateProcesses(RenderLimits.of(settings))
-
-    async def conversation_started(widget_key_id: str) -> None:
-        if settings.rate_limits_enabled:
-            await rate_limits.take(settings.rate_limit_conversations_per_widget_key, "starts", widget_key_id)
-
-    chat_service = WebChat(db, turns, clock=current_time, links=links, starts=conversation_started)
+    starts = ConversationStarts(settings, rate_limits, db, current_time)
+    chat_service = WebChat(db, turns, clock=current_time, links=links, starts=starts)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    # Turns given back and revocations committed by any process, heard by this one.
+    listener = PgListener(settings.async_database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    turns.gate.hear(listener)
+    revocations = Revocations()
+    listener.subscribe(sessions.REVOKED_CHANNEL, revocations.revoked)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
         log.info("purged %d expired idempotency keys", purged)
+        await listener.start()
         yield
+        await listener.close()
         await webhook_sender.close()
         await template_processes.close()
         await db.dispose()
@@ -157,8 +164,10 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.redis = redis
     app.state.rate_limits = rate_limits
     app.state.webchat = chat_service
-    app.state.chat_server = webchat.create_server(chat_service, manager)
-    staff_socket.register(app.state.chat_server, db, settings)
+    app.state.chat_server = webchat.create_server(
+        chat_service, manager, max_pending=settings.chat_max_pending_messages, revocations=revocations
+    )
+    staff_socket.register(app.state.chat_server, db, settings, revocations)
     live.attach(app.state.chat_server)
     app.state.live = live
     app.state.handoff_links = links

@@ -10,6 +10,7 @@ from openai import AsyncOpenAI
 from agent.llm import LlmConfig, LlmPlanner
 from agent.loop import Agent
 from backend.conversations.live import Live
+from backend.conversations.turn_gate import TurnGate
 from backend.conversations.turns import Turns
 from backend.core.db import Database
 from backend.core.settings import Settings
@@ -43,4 +44,5 @@ def build_turns(db: Database, settings: Settings, live: Live | None = None) -> T
         settings.chat_max_message_chars,
         settings.chat_messages_per_minute,
         live=live,
+        gate=TurnGate(settings.chat_max_pending_messages),
     )

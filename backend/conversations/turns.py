@@ -5,6 +5,10 @@ one committed transaction, so the message survives a crash; (2) run the agent, w
 own transactions; (3) store the replies and the new state and give the lease back. The lease (a
 timestamp, not a held connection) keeps two messages of one conversation from being answered at the
 same time; a lease left by a dead process runs out by itself.
+
+Waiting for a turn asks nothing of the database (turn_gate.py): messages of one conversation queue
+on a lock in this process, at most a few of them, and wait for another process's lease to be given
+back (its NOTIFY) or to run out. The conversation's message rate is checked before a message waits.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
@@ -30,6 +34,7 @@ from backend.conversations.desk import PracticeDesk, practice_info
 from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation, ConversationMessage
 from backend.conversations.service import StoredMessage
+from backend.conversations.turn_gate import Turn, TurnGate
 from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
@@ -40,7 +45,6 @@ from policy.input_limits import MAX_CHOICE_CHARS
 log = logging.getLogger(__name__)
 
 HISTORY_FOR_MODEL = 20
-LEASE_POLL_SECONDS = 0.05
 LEASE_WAIT_SECONDS = 30.0
 RATE_WINDOW = timedelta(minutes=1)
 TROUBLE_REPLY = "Sorry, something went wrong on my side. Please send that again in a moment."
@@ -94,15 +98,21 @@ class _Held:
     message: StoredMessage
 
 
+@dataclass(frozen=True)
+class _Leased:
+    """Another process is answering this conversation: its lease runs out in `seconds`."""
+
+    seconds: float
+
+
 # The statements of every turn, built once: building them cost more than running them.
-_PATIENT_MESSAGES_SINCE = (
-    select(func.count())
-    .select_from(ConversationMessage)
+_LATEST_PATIENT_MESSAGES = (
+    select(ConversationMessage.created_at)
     .where(
         ConversationMessage.conversation_id == bindparam("conversation_id"),
         ConversationMessage.role == "patient",
-        ConversationMessage.created_at > bindparam("since"),
     )
+    .order_by(ConversationMessage.seq.desc())
 )
 _BY_CLIENT_ID = select(ConversationMessage).where(
     ConversationMessage.conversation_id == bindparam("conversation_id"),
@@ -143,6 +153,7 @@ class Turns:
         max_chars: int,
         messages_per_minute: int = 20,
         live: Live | None = None,
+        gate: TurnGate | None = None,
     ) -> None:
         self.db = db
         self.agent = agent
@@ -150,14 +161,23 @@ class Turns:
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
+        self.gate = gate or TurnGate(max_pending=3)
+        # The oldest message that still counts against the rate, if the rate is used up.
+        self._limiting_message = _LATEST_PATIENT_MESSAGES.offset(messages_per_minute - 1).limit(1)
 
     async def _check_rate(self, session: AsyncSession, conversation_id: uuid.UUID, clock: datetime) -> None:
         """A public widget invites scripts: cap one conversation's messages a minute, counted in storage."""
-        recent = await session.scalar(
-            _PATIENT_MESSAGES_SINCE, {"conversation_id": conversation_id, "since": clock - RATE_WINDOW}
+        oldest = await session.scalar(self._limiting_message, {"conversation_id": conversation_id})
+        if oldest is not None and oldest > clock - RATE_WINDOW:
+            raise RateLimited.retry_in(
+                f"at most {self.messages_per_minute} messages a minute; please wait a moment",
+                (oldest + RATE_WINDOW - clock).total_seconds(),
+            )
+
+    async def _check_rate_now(self, conversation_id: uuid.UUID) -> None:
+        await self.db.transaction(
+            lambda session: self._check_rate(session, conversation_id, datetime.now(UTC))
         )
-        if (recent or 0) >= self.messages_per_minute:
-            raise RateLimited(f"at most {self.messages_per_minute} messages a minute; please wait a moment")
 
     async def answer(
         self,
@@ -183,40 +203,40 @@ class Turns:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
             )
-        claim = await self._claim(
-            caller.tenant, conversation_id, _Incoming(text, inbound.choice, client_message_id)
-        )
-        if isinstance(claim, _Replay):
-            return Answered(claim.messages)
-        await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
-        if isinstance(claim, _Held):
-            return Answered([claim.message])
-        state = claim.state
-        desk = PracticeDesk(self.db, caller, conversation_id, now)
-        understood = True
-        engine = "llm" if self.agent.llm is not None else "deterministic"
-        began = time.perf_counter()
-        try:
-            if responder is not None:
-                replies = await responder(state)
-            else:
-                result = await self.agent.turn(
-                    desk=desk,
-                    practice=claim.practice,
-                    state=state,
-                    history=claim.history,
-                    inbound=replace(inbound, text=text),
-                    channel=channel,
-                    now=now,
-                    channel_phone=channel_phone,
+        incoming = _Incoming(text, inbound.choice, client_message_id)
+        async with self.gate.turn(conversation_id, lambda: self._check_rate_now(conversation_id)) as turn:
+            claim = await self._claim(turn, caller.tenant, conversation_id, incoming)
+            if isinstance(claim, _Replay):
+                return Answered(claim.messages)
+            await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
+            if isinstance(claim, _Held):
+                return Answered([claim.message])
+            desk = PracticeDesk(self.db, caller, conversation_id, now)
+            engine = "llm" if self.agent.llm is not None else "deterministic"
+            began = time.perf_counter()
+            try:
+                if responder is not None:
+                    replies, understood = await responder(claim.state), True
+                else:
+                    result = await self.agent.turn(
+                        desk=desk,
+                        practice=claim.practice,
+                        state=claim.state,
+                        history=claim.history,
+                        inbound=replace(inbound, text=text),
+                        channel=channel,
+                        now=now,
+                        channel_phone=channel_phone,
+                    )
+                    replies, understood = result.replies, result.understood
+            except Exception:
+                log.exception("chat turn failed in conversation %s", conversation_id)
+                replies, understood = [Reply(text=TROUBLE_REPLY)], True
+            stored = await self.db.transaction(
+                lambda session: self._finish(
+                    session, caller.tenant, conversation_id, replies, claim.state, desk
                 )
-                replies, understood = result.replies, result.understood
-        except Exception:
-            log.exception("chat turn failed in conversation %s", conversation_id)
-            replies = [Reply(text=TROUBLE_REPLY)]
-        stored = await self.db.transaction(
-            lambda session: self._finish(session, caller.tenant, conversation_id, replies, state, desk)
-        )
+            )
         desk.audited()
         metrics.CHAT_TURN_LATENCY.labels(engine).observe(time.perf_counter() - began)
         metrics.CHAT_TURNS.labels(engine, channel, str(understood).lower()).inc()
@@ -234,40 +254,51 @@ class Turns:
             )
 
     async def _claim(
-        self, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
+        self, turn: Turn, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
     ) -> _Claim | _Replay | _Held:
+        """The claim, once no other process holds the conversation's lease: woken when it gives the
+        lease back, or when the lease runs out; never by asking again and again."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LEASE_WAIT_SECONDS
         while True:
+            turn.expect_release()
             claim = await self.db.transaction(
                 lambda session: self._try_claim(session, tenant, conversation_id, incoming)
             )
-            if claim is not None:
+            if not isinstance(claim, _Leased):
                 return claim
-            if loop.time() > deadline:
+            left = deadline - loop.time()
+            if left <= 0:
                 raise BusyRetry("the previous message of this conversation is still being answered")
-            await asyncio.sleep(LEASE_POLL_SECONDS)
+            await turn.wait_for_release(min(claim.seconds, left))
 
     async def _try_claim(
         self, session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
-    ) -> _Claim | _Replay | _Held | None:
-        """Store the message and take the lease; None while another turn of this conversation runs.
-        A conversation a person has taken over stores the message for them and takes no lease."""
+    ) -> _Claim | _Replay | _Held | _Leased:
+        """Store the message and take the lease; _Leased while another process answers this
+        conversation. A conversation a person has taken over stores the message for them and takes
+        no lease."""
         conversation = await _locked(session, tenant, conversation_id)
         # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
         clock = datetime.now(UTC)
-        leased = conversation.turn_lease_until is not None and conversation.turn_lease_until > clock
+        lease_until = conversation.turn_lease_until
+        # A small margin past the lease's end, so the look after waiting finds it over.
+        leased = (
+            _Leased((lease_until - clock).total_seconds() + 0.01)
+            if lease_until and lease_until > clock
+            else None
+        )
         if incoming.client_message_id is not None:
             retried = {"conversation_id": conversation_id, "client_message_id": incoming.client_message_id}
             earlier = (await session.execute(_BY_CLIENT_ID, retried)).scalar_one_or_none()
             if earlier is not None:
-                if leased:
-                    return None  # still being answered: wait, then replay
-                return _Replay(await _answer_to(session, earlier))
+                # Still being answered: wait, then replay.
+                return leased or _Replay(await _answer_to(session, earlier))
         held = conversation.handler == "staff"
-        if leased and not held:
-            return None
+        # Before waiting: a message over the rate is refused now, not after the turn ahead of it.
         await self._check_rate(session, conversation_id, clock)
+        if leased and not held:
+            return leased
         lease = conversation.turn_lease_until if held else clock + self.lease
         payload = {"choice": incoming.choice} if incoming.choice else {}
         message = StoredMessage(

@@ -270,6 +270,18 @@ class WebhookEndpointDisabled(EventData):
     failing_since: datetime
 
 
+class WidgetKeyLimitReached(EventData):
+    type: ClassVar[str] = "widget_key.limit_reached"
+    subject: ClassVar[str] = "api_key_id"
+    summary: ClassVar[str] = (
+        "A publishable key started as many conversations as its ceiling allows: new visitors of the "
+        "clinic's site are refused until the window frees up. Published at most once an hour per key."
+    )
+    api_key_id: uuid.UUID
+    limit: str = Field(description="The key's ceiling, e.g. `600 per 1 hour`")
+    retry_after_seconds: int = Field(description="Seconds until the key may start a conversation again")
+
+
 # ---- calendar sync ----
 
 
@@ -328,6 +340,7 @@ CATALOGUE: dict[str, type[EventData]] = {
         CustomerOptedIn,
         CustomerErased,
         WebhookEndpointDisabled,
+        WidgetKeyLimitReached,
         CalendarSyncFailed,
         CalendarConflictFound,
     )

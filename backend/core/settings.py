@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
     chat_max_message_chars: int = Field(default=MAX_TEXT_CHARS, ge=100, le=MAX_TEXT_CHARS)
     chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
+    # Messages of one chat connection, and of one conversation, sent and not yet answered (the one
+    # being answered included); one more is refused at once (RATE_LIMITED) without a query.
+    chat_max_pending_messages: int = Field(default=3, ge=1, le=50)
 
     # ---- outbound messages ----
     # Without Twilio credentials SMS go to the `log` provider; without an SMTP host, e-mail does.
@@ -158,6 +161,10 @@ class Settings(BaseSettings):
     rate_limit_twilio_per_ip: RateLimit = "6000/minute"  # Twilio webhooks, before their signature is checked
     rate_limit_api_per_key: RateLimit = "1200/minute"  # per secret key or workspace session
     rate_limit_conversations_per_widget_key: RateLimit = "600/hour"  # new conversations per publishable key
+    # The most of that ceiling one address, and one network (/24 IPv4, /48 IPv6), may use: a script
+    # cannot spend a clinic's conversations and lock its real visitors out.
+    widget_key_share_per_address: float = Field(default=0.02, gt=0, le=1)
+    widget_key_share_per_network: float = Field(default=0.05, gt=0, le=1)
     staff_lockout_failures: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Failed sign-ins per address (IP) in a 15-minute moving window before it is refused (429).

@@ -26,8 +26,9 @@ async def _open(
     request: Request, key: str, origin: str, token: str | None, *, resume_only: bool = True
 ) -> tuple[WebChat, ChatSession]:
     chat: WebChat = request.app.state.webchat
+    address = request.client.host if request.client else ""
     try:
-        return chat, await chat.open_session(key, origin, token, resume_only=resume_only)
+        return chat, await chat.open_session(key, origin, token, address, resume_only=resume_only)
     except ChatRefused as refusal:
         if isinstance(refusal.__cause__, RateLimited):
             raise refusal.__cause__ from None

@@ -26,6 +26,7 @@ from backend import tables  # noqa: F401  (every table known before the first qu
 from backend.calendars.push import CalendarPusher
 from backend.calendars.sync import CalendarSync
 from backend.conversations.receptionist import build_turns
+from backend.conversations.turn_gate import TURNS_CHANNEL
 from backend.core import events, metrics
 from backend.core.db import Database
 from backend.core.outages import Outage
@@ -201,6 +202,11 @@ class WorkerProcess:
 
         await listener.add_listener(NUDGE_CHANNEL, nudged)
         await listener.add_listener(EVENTS_CHANNEL, lambda _c, _p, _ch, table: self.pump.nudge(table))
+        # A text's turn waiting for another process's lease is woken when it is given back.
+        gate = self.inbox.turns.gate
+        await listener.add_listener(TURNS_CHANNEL, lambda _c, _p, _ch, payload: gate.released(payload))
+        listener.add_termination_listener(lambda _c: gate.heard(False))
+        gate.heard(True)
         self._listener = listener
 
     async def close(self) -> None:

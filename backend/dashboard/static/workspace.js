@@ -194,6 +194,9 @@
       });
     };
     var timer = null;
+    // The server ends the connection when the session is signed out, the member removed or their
+    // role changed: reload, to the sign-in page or as the new role.
+    socket.on("disconnect", function (reason) { if (reason === "io server disconnect") location.reload(); });
     socket.on("conversation.message", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
     socket.on("conversation.updated", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
   }
