@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import socketio
 
-from channels.inbound import InvalidInput, chat_message
+from channels.inbound import InvalidInput, chat_auth, chat_hello, chat_message
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +77,17 @@ def create_server(
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        auth = auth if isinstance(auth, dict) else {}
         origin = environ.get("HTTP_ORIGIN", "")
-        key = auth.get("key")
-        if not isinstance(key, str) or not key:
+        if not isinstance(auth, dict) or not auth.get("key"):
             raise socketio.exceptions.ConnectionRefusedError(
                 "missing widget key: set data-key on the widget's script tag"
             )
-        token = auth.get("token") if isinstance(auth.get("token"), str) else None
         try:
-            session = await backend.open_session(key, origin, token)
+            credentials = chat_auth(auth)
+        except InvalidInput as invalid:
+            raise socketio.exceptions.ConnectionRefusedError(str(invalid)) from None
+        try:
+            session = await backend.open_session(credentials.key, origin, credentials.token)
         except ChatRefused as refusal:
             raise socketio.exceptions.ConnectionRefusedError(str(refusal)) from None
         await sio.save_session(sid, {"chat": session})
@@ -96,8 +97,10 @@ def create_server(
     async def hello(sid: str, data: Any = None) -> dict[str, Any]:
         """The client's first event after connecting: its resume token and what it missed."""
         session = await _session(sio, sid)
-        after = data.get("last_seq", 0) if isinstance(data, dict) else 0
-        after = after if isinstance(after, int) and after >= 0 else 0
+        try:
+            after = chat_hello(data).last_seq
+        except InvalidInput as invalid:
+            return _error("VALIDATION_ERROR", f"{invalid.field}: {invalid.message}")
         return {"token": session.token, "messages": await backend.history(session, after)}
 
     @sio.event
