@@ -43,6 +43,7 @@ from backend.messaging.senders.log import LogSender
 from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
 from backend.telephony.sms_inbox import SmsInbox
+from backend.tenants import sign_in_guard
 from backend.webchat.live import SocketLive
 
 log = logging.getLogger("frontdesk.worker")
@@ -137,6 +138,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     with metrics.timed(metrics.JOB_LATENCY, job="sweep"):
         await sweep_lapsed_holds(ctx["db"], _now())
         await _forget_old_events(ctx["db"], ctx["settings"])
+        await ctx["db"].transaction(lambda session: sign_in_guard.purge(session, ctx["settings"], _now()))
         await _ensure_listening(ctx)
         return await process(ctx)
 

@@ -55,7 +55,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": _field(tuple(item.get("loc", ()))), "message": item.get("msg", "invalid")}
+            {
+                "field": _field(tuple(item.get("loc", ()))),
+                "message": str(item.get("msg", "invalid")).removeprefix("Value error, "),
+            }
             for item in error.errors()
         ]
         first = problems[0] if problems else {"field": "", "message": "invalid request"}

@@ -204,7 +204,6 @@ ERROR_MEANINGS = {
     409: "In conflict with the current state; the message says which",
     410: "Gone",
     422: "The request is invalid; `details.errors` lists each field",
-    423: "Locked: too many failed attempts; try again later",
     429: "Too many requests; retry after the time in `Retry-After`",
 }
 

@@ -143,8 +143,12 @@ class Settings(BaseSettings):
     rate_limit_twilio_per_ip: RateLimit = "6000/minute"  # Twilio webhooks, before their signature is checked
     rate_limit_api_per_key: RateLimit = "1200/minute"  # per secret key or workspace session
     rate_limit_conversations_per_widget_key: RateLimit = "600/hour"  # new conversations per publishable key
+    # Wrong passwords for one account from one address (within the lockout time) before that address
+    # must wait out the lockout; from all addresses together, before addresses the account has never
+    # signed in from must wait (tenants/sign_in_guard.py).
     staff_lockout_failures: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    staff_account_lockout_failures: int = Field(default=50, ge=1, le=10_000)
     # Failed sign-ins per address (IP) in a 15-minute moving window before it is refused (429).
     login_failures_per_ip: int = Field(default=20, ge=1, le=10_000)
 

@@ -2,7 +2,8 @@
 
 The sign-in form is protected against login CSRF by a double-submit token (a cookie and a form
 field that must match), since there is no session yet to tie it to. Failures are throttled per
-account (lockout, in the database) and per IP address (a moving window in Redis).
+account and address (`tenants.sign_in_guard`, in the database) and per IP address (a moving window
+in Redis).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from backend.core.errors import AppError
 from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
 from backend.dashboard.render import PREFIX, StaffPage, templates
-from backend.tenants import sessions, staff
+from backend.tenants import sessions, sign_in_guard, staff
 from backend.tenants.models import StaffUser
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -104,8 +105,8 @@ async def login(
     async def work(session: AsyncSession) -> StaffUser | AppError:
         # A refusal is returned, not raised, so the failed attempt it counted is committed.
         try:
-            user = await staff.authenticate(session, settings, email, password, now)
-        except (staff.LoginRefused, staff.AccountLocked) as refusal:
+            user = await staff.authenticate(session, settings, email, password, ip, now)
+        except (staff.LoginRefused, sign_in_guard.TooManyFailures) as refusal:
             return refusal
         return user
 
@@ -113,7 +114,9 @@ async def login(
     if isinstance(outcome, AppError):
         if isinstance(outcome, staff.LoginRefused):
             await limits.count(per_ip, "login-ip", ip)
-        return refuse(outcome.message[:1].upper() + outcome.message[1:] + ".", outcome.status)
+        page = refuse(outcome.message[:1].upper() + outcome.message[1:] + ".", outcome.status)
+        page.headers.update(outcome.headers)  # Retry-After when this address must wait
+        return page
     user_agent = request.headers.get("user-agent", "")
     token = await db.transaction(
         lambda session: sessions.open_session(session, settings, outcome, user_agent, now)
@@ -126,8 +129,10 @@ async def logout(
     request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     token = request.cookies.get(sessions.COOKIE, "")
-    if sessions.csrf_ok(token, csrf_token):
-        await db.transaction(lambda session: sessions.end(session, token, now))
+    if not sessions.csrf_ok(token, csrf_token):
+        # Another site's form cannot sign anyone out: nothing ends, no cookie is cleared.
+        return RedirectResponse(PREFIX + "/schedule", status_code=303)
+    await db.transaction(lambda session: sessions.end(session, token, now))
     response = RedirectResponse(PREFIX + "/login", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
