@@ -86,6 +86,15 @@ def _no_nul(value: Any, path: str = "") -> None:
             _no_nul(item, f"{path}[{index}]")
 
 
+def _nul_free(value: str) -> str:
+    _no_nul(value, "field")
+    return value
+
+
+# A form field (the workspace's sign-in and reset forms) under the same rule as a JSON body.
+FormText = Annotated[str, AfterValidator(_nul_free)]
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.deps import Db, Now, get_settings
 from backend.core.errors import AppError
 from backend.core.rate_limits import RateLimits
+from backend.core.schemas import FormText
 from backend.core.settings import Settings
 from backend.dashboard.render import PREFIX, StaffPage, templates
 from backend.tenants import sessions, sign_in_guard, staff
@@ -83,10 +84,10 @@ async def login(
     db: Db,
     now: Now,
     settings: Config,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "",
+    email: Annotated[FormText, Form(max_length=254)] = "",
+    password: Annotated[FormText, Form(max_length=200)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
+    next: Annotated[FormText, Form(max_length=500)] = "",
 ) -> Response:
     def refuse(message: str, status_code: int) -> HTMLResponse:
         return _form(request, "login.html", status_code, next=_safe_next(next), email=email, error=message)
@@ -126,7 +127,7 @@ async def login(
 
 @router.post("/logout")
 async def logout(
-    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[str, Form()] = ""
+    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[FormText, Form()] = ""
 ) -> Response:
     token = request.cookies.get(sessions.COOKIE, "")
     if not sessions.csrf_ok(token, csrf_token):
@@ -140,7 +141,7 @@ async def logout(
 
 @router.post("/logout-everywhere")
 async def logout_everywhere(
-    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[str, Form()] = ""
+    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[FormText, Form()] = ""
 ) -> Response:
     token = request.cookies.get(sessions.COOKIE, "")
     if not sessions.csrf_ok(token, csrf_token):
@@ -164,8 +165,8 @@ async def reset_request(
     db: Db,
     now: Now,
     settings: Config,
-    email: Annotated[str, Form(max_length=254)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
+    email: Annotated[FormText, Form(max_length=254)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
 ) -> HTMLResponse:
     if not _form_ok(request, form_token):
         return _form(request, "reset_request.html", 403, error="This form had expired; please try again.")
@@ -240,8 +241,8 @@ async def accept_invite(
     db: Db,
     now: Now,
     settings: Config,
-    password: Annotated[str, Form(max_length=200)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[FormText, Form(max_length=200)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
 ) -> Response:
     return await _redeem(request, db, now, settings, "invite", token, password, form_token)
 
@@ -258,7 +259,7 @@ async def reset_password(
     db: Db,
     now: Now,
     settings: Config,
-    password: Annotated[str, Form(max_length=200)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[FormText, Form(max_length=200)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
 ) -> Response:
     return await _redeem(request, db, now, settings, "reset", token, password, form_token)

@@ -12,7 +12,7 @@ from backend.tenants import sessions
 from tests.conftest import at, in_process_app, local_day
 from tests.support.db import rows, scalar
 from tests.support.messaging import book_at, new_phone
-from tests.support.workspace import PASSWORD, browser_like, invite_staff, new_clinic, sign_in
+from tests.support.workspace import PASSWORD, browser_like, form_token, invite_staff, new_clinic, sign_in
 
 
 async def test_a_change_without_the_sessions_csrf_token_is_refused_and_changes_nothing(client, db):
@@ -197,3 +197,25 @@ async def test_signing_out_without_the_csrf_token_signs_nobody_out(client):
     out = await owner.http.post("/app/logout", data={"csrf_token": owner.csrf})
     assert out.status_code == 303 and out.headers["location"] == "/app/login"
     assert (await owner.http.get("/api/v1/tenant")).status_code == 401
+
+
+async def test_a_nul_in_the_sign_in_or_reset_form_is_a_422(client):
+    http = browser_like(client, somewhere())
+    for path, fields in (
+        ("/app/login", {"email": "a\x00b@clinic.example", "password": PASSWORD}),
+        ("/app/reset", {"email": "a\x00b@clinic.example"}),
+    ):
+        token = await form_token(http, path)
+        response = await http.post(path, data=fields | {"form_token": token})
+        assert response.status_code == 422, response.text
+        assert "NUL" in response.json()["error"]["message"]
+
+
+async def test_a_csrf_token_with_characters_no_token_has_is_refused_not_a_500(client):
+    owner = await new_clinic(client)
+    forged = await owner.http.post(
+        "/api/v1/providers", json={"name": "Dr. New", "hours": []}, headers={"X-CSRF-Token": b"\xe9" * 64}
+    )
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "CSRF_FAILED"
+    out = await owner.http.post("/app/logout", data={"csrf_token": "é"})
+    assert out.status_code == 303 and (await owner.http.get("/api/v1/tenant")).status_code == 200
