@@ -148,14 +148,11 @@ async def run(
         try:
             case.validate_response(response, checks=CHECKS)
         except FailureGroup as failures:
-            where = f"{case.operation.method.upper()} {case.operation.path} -> {response.status_code}"
-            for failure in failures.exceptions:
-                kind = tally.server_errors if response.status_code >= 500 else tally.schema_mismatches
-                kind.append(f"{where}: {failure.title}: {response.text[:300]}")
-        except AssertionError as failure:
-            where = f"{case.operation.method.upper()} {case.operation.path} -> {response.status_code}"
-            kind = tally.server_errors if response.status_code >= 500 else tally.schema_mismatches
-            kind.append(f"{where}: {failure}: {response.text[:300]}")
+            found = tally.server_errors if response.status_code >= 500 else tally.schema_mismatches
+            found += [
+                f"{operation} -> {response.status_code}: {failure.title}: {response.text[:300]}"
+                for failure in failures.exceptions
+            ]
     return tally
 
 
