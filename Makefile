@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/hostile_input.py
 	$(BIN)/python bench/operations_overhead.py
 	$(BIN)/python bench/calendar_sync.py
+	$(BIN)/python bench/schemathesis_run.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -33,6 +33,7 @@ from backend.core.metrics import HttpMetricsMiddleware
 from backend.core.openapi_errors import document_errors
 from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
+from backend.core.url_input import RefuseNulInUrl
 from backend.customers import endpoints as customers
 from backend.dashboard import site as dashboard
 from backend.events import stream_endpoints as event_stream
@@ -176,8 +177,11 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.webhook_sender = webhook_sender
     app.state.template_processes = template_processes
     http_errors.install(app)
+    # The last added runs first: correlation id, then the 500 envelope around everything after it.
+    app.add_middleware(RefuseNulInUrl)
     app.add_middleware(IpRateLimitMiddleware, settings=settings, limits=app.state.rate_limits)
     app.add_middleware(ChatCorsMiddleware)
+    app.add_middleware(http_errors.UnexpectedErrors)
     app.add_middleware(CorrelationIdMiddleware)
     if settings.metrics_enabled:
         app.add_middleware(HttpMetricsMiddleware)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import socketio
 
-from channels.inbound import InvalidInput, chat_message
+from channels.inbound import InvalidInput, chat_auth, chat_hello, chat_message
 from channels.revocations import Revocations
 
 log = logging.getLogger(__name__)
@@ -153,18 +153,19 @@ def create_server(
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         refused_in_front(environ)
         scope = environ.get("asgi.scope") or {}
-        auth = auth if isinstance(auth, dict) else {}
         origin = environ.get("HTTP_ORIGIN", "")
-        key = auth.get("key")
-        if not isinstance(key, str) or not key:
+        if not isinstance(auth, dict) or not auth.get("key"):
             raise ChatRefused(
                 "missing widget key: set data-key on the widget's script tag", code="UNAUTHORIZED"
             ).connect_error()
-        token = auth.get("token") if isinstance(auth.get("token"), str) else None
+        try:
+            credentials = chat_auth(auth)
+        except InvalidInput as invalid:
+            raise ChatRefused(str(invalid), code="VALIDATION_ERROR").connect_error() from None
         address = (scope.get("client") or ("",))[0]
         checked_at = revocations.clock()
         try:
-            session = await backend.open_session(key, origin, token, address)
+            session = await backend.open_session(credentials.key, origin, credentials.token, address)
         except ChatRefused as refusal:
             raise refusal.connect_error() from None
         await sio.save_session(sid, {"chat": session})
@@ -177,8 +178,10 @@ def create_server(
     async def hello(sid: str, data: Any = None) -> dict[str, Any]:
         """The client's first event after connecting: its resume token and what it missed."""
         session = await _session(sio, sid)
-        after = data.get("last_seq", 0) if isinstance(data, dict) else 0
-        after = after if isinstance(after, int) and after >= 0 else 0
+        try:
+            after = chat_hello(data).last_seq
+        except InvalidInput as invalid:
+            return _error("VALIDATION_ERROR", f"{invalid.field}: {invalid.message}")
         return {"token": session.token, "messages": await backend.history(session, after)}
 
     @sio.event

@@ -29,6 +29,7 @@ from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.schemas import error_responses
 from backend.tenants.deps import TenantCaller
+from policy.input_limits import MAX_SEQUENCE
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
@@ -126,7 +127,7 @@ async def conversation_messages(
     conversation_id: uuid.UUID,
     caller: TenantCaller,
     db: Db,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
 ) -> list[ChatMessageOut]:
     """The messages after sequence number `after` (to catch up on a thread already shown)."""
 

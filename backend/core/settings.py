@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -165,8 +166,12 @@ class Settings(BaseSettings):
     # cannot spend a clinic's conversations and lock its real visitors out.
     widget_key_share_per_address: float = Field(default=0.02, gt=0, le=1)
     widget_key_share_per_network: float = Field(default=0.05, gt=0, le=1)
+    # Wrong passwords for one account from one address (within the lockout time) before that address
+    # must wait out the lockout; from all addresses together, before addresses the account has never
+    # signed in from must wait (tenants/sign_in_guard.py).
     staff_lockout_failures: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    staff_account_lockout_failures: int = Field(default=50, ge=1, le=10_000)
     # Failed sign-ins per address (IP) in a 15-minute moving window before it is refused (429).
     login_failures_per_ip: int = Field(default=20, ge=1, le=10_000)
 
@@ -215,6 +220,9 @@ class Settings(BaseSettings):
     calendar_retry_schedule_seconds: list[Annotated[int, Field(ge=1, le=86400)]] = Field(
         default_factory=lambda: [30, 120, 480], min_length=1, max_length=10
     )
+    # The private networks a CalDAV server may be on (a self-hosted Nextcloud on the clinic's LAN),
+    # checked at every connection. Unset: all of them outside production, none in production.
+    calendar_private_networks: list[IPv4Network | IPv6Network] | None = Field(default=None, max_length=50)
 
     log_level: str = "INFO"
     # Request-latency histograms on every HTTP request (the /metrics endpoint is there either way).
@@ -315,6 +323,13 @@ class Settings(BaseSettings):
     @property
     def webhooks_reach_private_networks(self) -> bool:
         return self.webhook_allow_private_targets and self.environment != "production"
+
+    @property
+    def calendar_reachable_private_networks(self) -> list[IPv4Network | IPv6Network] | None:
+        """The private networks CalDAV requests may reach; None: any address at all."""
+        if self.calendar_private_networks is None:
+            return [] if self.environment == "production" else None
+        return self.calendar_private_networks
 
     @property
     def sms_provider(self) -> Literal["twilio", "log"]:

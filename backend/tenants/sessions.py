@@ -50,7 +50,8 @@ def csrf_for(token: str) -> str:
 
 
 def csrf_ok(token: str, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(csrf_for(token), given)
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry them.
+    return given is not None and hmac.compare_digest(csrf_for(token).encode(), given.encode())
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from backend.messaging.senders.twilio_sms import TwilioSender
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.messaging.tenant_wording import TenantWording
 from backend.telephony.sms_inbox import SmsInbox
+from backend.tenants import sign_in_guard
 from backend.webchat.live import SocketLive
 from backend.worker.queue import ArqQueue
 
@@ -172,6 +173,7 @@ class WorkerProcess:
         )
         await sweep_lapsed_holds(self.db, now)
         await self._forget_old_events(now)
+        await self.db.transaction(lambda session: sign_in_guard.purge(session, self.settings, now))
         await outbox_alerts.check(self.db, self.settings, now)
 
     async def _forget_old_events(self, now: datetime) -> None:

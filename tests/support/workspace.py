@@ -30,9 +30,13 @@ class Staff:
         return {"X-CSRF-Token": self.csrf}
 
 
-def browser_like(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """A client with its own cookie jar, on the same app as the shared test client."""
-    return httpx.AsyncClient(transport=client._transport, base_url=client.base_url, follow_redirects=False)
+def browser_like(client: httpx.AsyncClient, address: str | None = None) -> httpx.AsyncClient:
+    """A client with its own cookie jar, on the same app as the shared test client (from another
+    network address, if given)."""
+    transport = client._transport
+    if address is not None:
+        transport = httpx.ASGITransport(app=transport.app, client=(address, 40000))  # type: ignore[attr-defined]
+    return httpx.AsyncClient(transport=transport, base_url=client.base_url, follow_redirects=False)
 
 
 async def form_token(http: httpx.AsyncClient, path: str) -> str:
