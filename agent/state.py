@@ -44,6 +44,14 @@ class Search(BaseModel):
     far_date_confirmed: bool = False
 
 
+class SafetyCheck(BaseModel):
+    """A warning sign the patient was asked about ("Is this happening right now?"), and the message
+    it was in, which a "no" goes on with."""
+
+    category: str
+    text: str
+
+
 class ConversationState(BaseModel):
     turn: int = 0
     # What the conversation is doing: book | reschedule | cancel | lookup | waitlist.
@@ -75,6 +83,7 @@ class ConversationState(BaseModel):
     handed_to_human: bool = False
     # Messages in a row the engine could not place: after two, it offers a person.
     misses: int = 0
+    safety_check: SafetyCheck | None = None
 
     @property
     def has_contact(self) -> bool:

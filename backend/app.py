@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -56,6 +57,7 @@ from backend.webchat import endpoints as chat
 from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
 from backend.webchat.live import SocketLive
+from backend.webchat.presence import StaffPresence
 from backend.webchat.service import WebChat
 from channels import webchat
 
@@ -117,7 +119,8 @@ class ChatCorsMiddleware:
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    live = SocketLive()
+    presence = StaffPresence(settings.redis_url)
+    live = SocketLive(presence=presence)
     turns = build_turns(db, settings, live)
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
@@ -135,7 +138,10 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
         log.info("purged %d expired idempotency keys", purged)
+        renewing = asyncio.create_task(presence.keep_renewing())
         yield
+        renewing.cancel()
+        await presence.close()
         await webhook_sender.close()
         await db.dispose()
         if app.state.tracer_provider is not None:
@@ -155,7 +161,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.rate_limits = rate_limits
     app.state.webchat = chat_service
     app.state.chat_server = webchat.create_server(chat_service, manager)
-    staff_socket.register(app.state.chat_server, db, settings)
+    staff_socket.register(app.state.chat_server, db, settings, presence)
     live.attach(app.state.chat_server)
     app.state.live = live
     app.state.handoff_links = links

@@ -44,6 +44,7 @@ from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
 from backend.telephony.sms_inbox import SmsInbox
 from backend.webchat.live import SocketLive
+from backend.webchat.presence import StaffPresence
 
 log = logging.getLogger("frontdesk.worker")
 
@@ -156,8 +157,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["db"] = Database(settings)
     ctx["runner"] = ActionRunner(ctx["db"], settings)
     # Write-only: the worker pushes to browsers through Redis, it holds no connections itself.
+    # Asks Redis which clinics have staff online, to tell a texting patient the truth.
+    ctx["presence"] = StaffPresence(settings.redis_url)
     live = (
-        SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True))
+        SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True), ctx["presence"])
         if settings.redis_url
         else None
     )
@@ -188,6 +191,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     for task in ctx["loop_tasks"]:
         task.cancel()
     await ctx["pump"].close()
+    await ctx["presence"].close()
     await ctx["dispatcher"].close()
     await ctx["db"].dispose()
 

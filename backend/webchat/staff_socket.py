@@ -1,4 +1,5 @@
-"""The inbox's live connection: Socket.IO namespace `/staff`, one room per clinic.
+"""The inbox's live connection: Socket.IO namespace `/staff`, one room per clinic; each connection
+counts as a member of staff online (presence.py) while it lasts.
 
 A browser joins with its workspace session cookie. The page must come from this server (the
 Origin must match the Host): a session cookie alone would otherwise let any site's script listen
@@ -18,6 +19,7 @@ from backend.core.deps import current_time
 from backend.core.settings import Settings
 from backend.tenants import sessions
 from backend.webchat.live import STAFF_NAMESPACE, staff_room
+from backend.webchat.presence import StaffPresence
 
 
 def _cookie(environ: dict[str, Any]) -> str | None:
@@ -36,7 +38,7 @@ def same_origin(environ: dict[str, Any]) -> bool:
     return bool(origin and host) and urlsplit(origin).netloc == host
 
 
-def register(sio: socketio.AsyncServer, db: Database, settings: Settings) -> None:
+def register(sio: socketio.AsyncServer, db: Database, settings: Settings, presence: StaffPresence) -> None:
     @sio.on("connect", namespace=STAFF_NAMESPACE)
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         if not same_origin(environ):
@@ -50,3 +52,8 @@ def register(sio: socketio.AsyncServer, db: Database, settings: Settings) -> Non
         if signed is None:
             raise socketio.exceptions.ConnectionRefusedError("sign in to the workspace first")
         await sio.enter_room(sid, staff_room(signed.tenant.id), namespace=STAFF_NAMESPACE)
+        await presence.arrived(sid, signed.tenant.id)
+
+    @sio.on("disconnect", namespace=STAFF_NAMESPACE)
+    async def disconnect(sid: str, *_: Any) -> None:
+        await presence.left(sid)

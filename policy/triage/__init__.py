@@ -40,6 +40,33 @@ class Triage:
     category: str | None = None
     # Signs seen but set aside: (category, reason), e.g. ("stroke", "history").
     dismissed: tuple[tuple[str, str], ...] = ()
+    urgent: bool = False
+    # First aid from published guidance for an urgent dental problem, where there is one.
+    advice: str | None = None
+
+    @property
+    def band(self) -> str:
+        """emergency | possible | urgent | routine."""
+        if self.emergency:
+            return "emergency"
+        return "urgent" if self.urgent else "routine"
+
+
+# Interim urgent dental signs (category, pattern, first aid); the layered detectors replace them.
+_URGENT_DENTAL = (
+    (
+        "knocked_out_tooth",
+        re.compile(r"\btooth (?:got |was |has been )?knocked out\b|\bknocked (?:\w+ ){0,2}tooth out\b"),
+        "If it is an adult tooth, hold it by the crown, not the root, and keep it in milk (or put it "
+        "back in its socket if you can); it has the best chance if a dentist sees it within the hour.",
+    ),
+    (
+        "bleeding_after_extraction",
+        re.compile(r"\bbleeding (?:\w+ ){0,4}(?:won'?t|will not|doesn'?t|does not) stop\b.*\bextract"),
+        "Bite firmly on a clean, rolled-up gauze or cloth over the socket for 20 minutes without "
+        "checking it.",
+    ),
+)
 
 
 def normalize(text: str) -> str:
@@ -60,6 +87,10 @@ def assess(text: str) -> Triage:
                 return Triage(True, sign.category, tuple(dismissed))
             if (sign.category, reason) not in dismissed:
                 dismissed.append((sign.category, reason))
+    for category, pattern, advice in _URGENT_DENTAL:
+        match = pattern.search(message)
+        if match and discounted(message, match.start(), match.end()) is None:
+            return Triage(False, category, tuple(dismissed), urgent=True, advice=advice)
     return Triage(False, None, tuple(dismissed))
 
 
@@ -69,7 +100,7 @@ def safety_message(category: str, country: str) -> str:
     message = (
         f"This sounds like it could be a medical emergency. Please call {number} (or your local "
         "emergency number) right now, or go to the nearest emergency department. "
-        "This chat cannot help in an emergency and no one is monitoring it live."
+        "This chat cannot help in an emergency."
     )
     if category == "self_harm":
         line = CRISIS_LINES.get(country)
