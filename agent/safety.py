@@ -68,9 +68,12 @@ class SafetyDesk(Desk, Protocol):
 def alerted_sentence(alerted: ClinicAlerted) -> str:
     paged = " and texted the person on call" if alerted.on_call_texted else ""
     if alerted.staff_online:
-        return f"I've alerted the clinic{paged}, and a member of staff is online now and can see this chat."
+        return (
+            f"I've alerted the clinic{paged}, and a member of staff is online now and can see this "
+            "conversation."
+        )
     if alerted.staff_online is False:
-        return f"I've alerted the clinic{paged}, but no one is watching this chat right now."
+        return f"I've alerted the clinic{paged}, but no one is watching this conversation right now."
     return f"I've alerted the clinic{paged}."
 
 

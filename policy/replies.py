@@ -110,8 +110,8 @@ _PRICE = re.compile(
 _POLICY = re.compile(
     r"\b(?:insurance|insurer|insured|medicaid|medicare|nhs|in-network|out-of-network|copay|co-pay"
     r"|deductible|covered by|coverage|cover (?:it|the cost)|refund\w*|deposit|payment plans?|financing"
-    r"|instal?lments?|cancellation (?:fee|charge|policy)|no-show (?:fee|charge|policy)|late (?:fee|charge"
-    r"|policy)|(?:fee|charge) (?:for|if) (?:cancel|missing|missed|late)|we (?:accept|take|don'?t take|do "
+    r"|instal?lments?|fees?|penalt(?:y|ies)|surcharges?|cancellation (?:charge|policy)|no-show (?:charge"
+    r"|policy)|late (?:charge|policy)|we (?:accept|take|don'?t take|do "
     r"not take|don'?t accept|do not accept) (?:\w+ ){0,2}(?:cards?|cash|checks?|cheques?|payments?"
     r"|insurance|plans?|patients?)|walk-ins?)\b",
     re.I,
