@@ -103,28 +103,42 @@ class Agent:
         value = inbound.meaning or _tapped(inbound.choice, state) or resolve_choice(text, state)
         facts = TurnFacts(channel=channel, now=now, user_text=value, channel_phone=channel_phone)
         tools = WitnessedTools(desk, practice, state, facts)
+        visit = None
         if band == "urgent":
             assert category is not None
-            replies += await safety.urgent(desk, tools, category, assessment.advice, now)
-            return TurnResult(replies, engine="triage", tool_calls=tools.calls)
+            visit = await safety.urgent_visit(desk, tools, category, assessment.advice, now)
+        planned, engine, understood = await self._plan(desk, tools, history, text, value, now)
+        if visit is not None:
+            planned, engine = await safety.with_urgent_visit(visit, tools, planned, understood), "triage"
+        return TurnResult(replies + planned, engine=engine, tool_calls=tools.calls, understood=understood)
+
+    async def _plan(
+        self,
+        desk: SafetyDesk,
+        tools: WitnessedTools,
+        history: list[HistoryMessage],
+        text: str,
+        value: str,
+        now: datetime,
+    ) -> tuple[list[Reply], str, bool]:
+        """The planner's replies (the model's, checked by the reply rules; else the deterministic
+        engine's), which engine gave them, and whether it made anything of the message."""
+        apology: list[Reply] = []
         if self.llm is not None:
             try:
                 answered = await asyncio.wait_for(
-                    self.llm.respond(tools, practice, history, text, now),
+                    self.llm.respond(tools, tools.practice, history, text, now),
                     timeout=self.llm.config.timeout_seconds,
                 )
-                replies += await safety.checked(desk, answered, safety.reply_facts(tools, now))
-                return TurnResult(replies, engine="llm", tool_calls=tools.calls)
+                return await safety.checked(desk, answered, safety.reply_facts(tools, now)), "llm", True
             except (LlmUnavailable, TimeoutError) as error:
                 log.warning(
                     "LLM unavailable (%s); the deterministic engine answers this turn", error or "timeout"
                 )
-                replies.append(Reply(text=FALLBACK_APOLOGY))
+                apology = [Reply(text=FALLBACK_APOLOGY)]
         planner = DeterministicPlanner(tools, now)
-        replies += await planner.respond(value)
-        return TurnResult(
-            replies, engine="deterministic", tool_calls=tools.calls, understood=planner.understood
-        )
+        planned = await planner.respond(value)
+        return apology + planned, "deterministic", planner.understood
 
 
 def _tapped(choice: str | None, state: ConversationState) -> str | None:

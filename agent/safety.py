@@ -134,39 +134,58 @@ def not_now_reply(practice: PracticeInfo) -> Reply:
     return Reply(text=f"Okay. If it does happen, call {number} straight away.")
 
 
-async def urgent(
-    desk: SafetyDesk,
-    tools: ToolExecutor,
-    category: str,
-    advice: str | None,
-    now: datetime,
-) -> list[Reply]:
-    """First aid, the alert, then the earliest free time today (or a person when there is none)."""
+@dataclass(frozen=True)
+class UrgentVisit:
+    """What an urgent dental problem brings to the turn: first aid and what the clinic was told
+    (`lead`), and the earliest free time today for the clinic's visit for it, if there is one."""
+
+    lead: str
+    service: ServiceInfo
+    slot: SlotInfo | None
+
+
+async def urgent_visit(
+    desk: SafetyDesk, tools: ToolExecutor, category: str, advice: str | None, now: datetime
+) -> UrgentVisit:
     practice, state = tools.practice, tools.state
     await desk.record_safety("triage.urgent", {"category": category, "rule": "triage.urgent"})
     alerted = await desk.alert_clinic("urgent", category)
     said = ("That needs a dentist today.", advice, alerted_sentence(alerted))
-    lead = " ".join(part for part in said if part)
     service = urgent_service(practice, state)
     today = now.astimezone(ZoneInfo(practice.timezone)).date()
     found = await tools.call("check_availability", {"service_id": service.id, "date_from": today.isoformat()})
-    later_today = sorted(
-        (s for s in (found.result if found.ok else []) if s.starts_at > now), key=lambda s: s.starts_at
-    )
-    if not later_today:
-        reason = f"urgent dental problem ({category}); no free time left today"
+    later_today = [s for s in (found.result if found.ok else []) if s.starts_at > now]
+    slot = min(later_today, key=lambda s: s.starts_at) if later_today else None
+    return UrgentVisit(" ".join(part for part in said if part), service, slot)
+
+
+async def with_urgent_visit(
+    visit: UrgentVisit, tools: ToolExecutor, planned: list[Reply], understood: bool
+) -> list[Reply]:
+    """The urgent visit first. A message that asked for something the planner understood ("could I
+    come in with a broken tooth on the 1st") keeps its answer after it, and the patient can still
+    say "today"; otherwise the earliest time today is the one offer (or a person when there is none)."""
+    state, timezone = tools.state, tools.practice.timezone
+    if visit.slot is None:
+        reason = f"urgent dental problem; no free time left today ({visit.service.name})"
         asked = await tools.call("request_human", {"reason": reason})
-        state.task = state.awaiting = None
-        state.choices = []
-        if not asked.ok:
-            return [Reply(text=f"{lead} There's no free time left today. Please call the clinic.")]
-        return [
-            Reply(
-                text=f"{lead} There's no free time left today, so I've asked the team to get back to you "
-                "as soon as they can."
-            )
-        ]
-    return [_offer_first(lead, service, later_today[0], state, practice.timezone, today)]
+        note = (
+            "There's no free time left today, so I've asked the team to get back to you as soon as they can."
+            if asked.ok
+            else "There's no free time left today. Please call the clinic."
+        )
+        if not understood:
+            state.task = state.awaiting = None
+            state.choices = []
+            planned = []
+        return [Reply(text=f"{visit.lead} {note}"), *planned]
+    if understood:
+        earliest = f"{time_label(visit.slot.starts_at, timezone)} with {visit.slot.provider_name}"
+        mention = f'The earliest time today is {earliest}: say "today" if you\'d like to come in then.'
+        return [Reply(text=f"{visit.lead} {mention}"), *planned]
+    state.misses = 0
+    today = visit.slot.starts_at.astimezone(ZoneInfo(timezone)).date()
+    return [_offer_first(visit.lead, visit.service, visit.slot, state, timezone, today)]
 
 
 def urgent_service(practice: PracticeInfo, state: ConversationState) -> ServiceInfo:

@@ -175,6 +175,19 @@ async def test_an_urgent_dental_problem_gets_first_aid_and_the_earliest_time_tod
     ]
 
 
+async def test_an_urgent_problem_with_a_request_keeps_the_request_after_the_time_today(db, tenant):
+    day = local_day(10)
+    chat = await open_chat(db, tenant.id, at(local_day(3), "10:07"))
+    reply = await chat.say(f"could I come in for a check-up with a broken tooth on {day:%B} {day.day}?")
+    first, then = chat.replies
+    assert first.text.startswith("That needs a dentist today.") and "I've alerted the clinic" in first.text
+    assert 'The earliest time today is 10:15 AM with Dr. Adams: say "today"' in first.text
+    assert f"{day:%B} {day.day}" in then.text and chat.time_chips  # what they asked for, on their day
+    assert (await flag_of(db, chat))["triage_band"] == "urgent", reply
+    await chat.say("today please")
+    assert chat.time_chips[0]["label"].endswith("at 10:15 AM")
+
+
 async def test_an_urgent_problem_with_no_time_left_today_goes_to_a_person(db, tenant):
     chat = await open_chat(db, tenant.id, at(local_day(3), "16:50"))
     reply = await chat.say(KNOCKED_OUT)
