@@ -79,9 +79,10 @@ class Agent:
                 band, category = "emergency", check.category
             elif answer is not None:
                 replies.append(safety.not_now_reply(practice))
-            if answer == "bare_no":  # go on with what they asked in the first place
+            if answer == "bare_no":  # go on with what they said, where the conversation was
                 text = check.text
                 inbound = replace(inbound, text=text, choice=None, meaning=None)
+                state.awaiting, state.choices = check.awaiting, check.choices
         elif (
             band == "routine"
             and assessment.dismissed

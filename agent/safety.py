@@ -94,7 +94,9 @@ async def ask_if_happening(
 ) -> list[Reply]:
     """The emergency line, and the question whose yes makes it an emergency."""
     await desk.record_safety("triage.possible", {"category": category, "source": source})
-    state.safety_check = SafetyCheck(category=category, text=text)
+    state.safety_check = SafetyCheck(
+        category=category, text=text, awaiting=state.awaiting, choices=state.choices
+    )
     state.awaiting = None
     chips = (NOW_CHIP, NOT_NOW_CHIP)
     state.choices = [Choice(label=c.label, value=c.value) for c in chips]

@@ -45,11 +45,13 @@ class Search(BaseModel):
 
 
 class SafetyCheck(BaseModel):
-    """A warning sign the patient was asked about ("Is this happening right now?"), and the message
-    it was in, which a "no" goes on with."""
+    """A warning sign the patient was asked about ("Is this happening right now?"): the message it
+    was in, and what the conversation was waiting for before, which a "no" goes on with."""
 
     category: str
     text: str
+    awaiting: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
 
 
 class ConversationState(BaseModel):

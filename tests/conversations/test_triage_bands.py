@@ -211,3 +211,29 @@ async def test_a_past_or_negated_sign_never_escalates_or_alerts(db, client, tena
     assert "911" not in reply and "alerted" not in reply
     assert (await flag_of(db, chat))["triage_band"] is None
     assert await alerts_of(db, tenant.id) == [] and await events_of(db, tenant.id) == []
+
+
+async def test_a_possible_emergency_asks_and_never_blocks_the_booking(db, client, tenant):
+    await on_call(client, tenant)
+    chat = await open_chat(db, tenant.id, at(local_day(3), "08:00"))
+    await chat.hold_with_details()
+    asked = await chat.say("I feel like I might pass out")
+    assert "911" in asked and asked.endswith("Is this happening right now?")
+    assert [c["label"] for c in chat.chips] == ["Yes, it's happening now", "No"]
+    assert (await flag_of(db, chat))["triage_band"] is None and await alerts_of(db, tenant.id) == []
+
+    carried_on = await chat.say("no")
+    # Back where it was: the summary again, since a yes must answer it in the very next message.
+    assert carried_on.startswith("Okay. If it does happen, call 911 straight away.\nShall I book Check-up")
+    assert "You're booked!" in await chat.say("yes")
+    assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 1
+
+
+async def test_a_yes_to_the_question_is_an_emergency(db, client, tenant):
+    await on_call(client, tenant)
+    chat = await open_chat(db, tenant.id, at(local_day(3), "08:00"))
+    await chat.say("I feel like I might pass out")
+    escalated = await chat.say("1")  # the numbered option, as on SMS
+    assert "I've alerted the clinic and texted the person on call" in escalated
+    assert (await flag_of(db, chat))["triage_band"] == "emergency"
+    assert [e["type"] for e in await events_of(db, tenant.id)] == ["conversation.emergency"]
