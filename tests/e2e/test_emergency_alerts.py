@@ -286,3 +286,18 @@ async def test_an_emergency_texted_in_reaches_staff_phone_and_webhook(browser, c
     alerted = await staff.evaluate("window.__alerts")
     assert alerted["notes"] and alerted["tones"] > 0
     await staff.context.close()
+
+
+async def test_the_on_call_number_is_set_in_the_workspace_settings(browser, clinic):  # noqa: F811
+    staff = await staff_inbox(browser, clinic)
+    await staff.goto(f"{clinic.base_url}/app/settings")
+    field = staff.get_by_label("On-call number (texted at once about emergencies)")
+    await expect(field).to_have_value(clinic.on_call)
+    form = staff.locator("form", has=field)
+    await field.fill("617-555-0100")
+    await form.get_by_role("button", name="Save").click()
+    await expect(form.get_by_role("alert")).to_contain_text("E.164")
+    await field.fill(clinic.on_call)
+    await form.get_by_role("button", name="Save").click()
+    await expect(staff.get_by_role("status")).to_contain_text("Saved")
+    await staff.context.close()
