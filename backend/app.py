@@ -60,7 +60,6 @@ from backend.webchat.live import SocketLive
 from backend.webchat.presence import StaffPresence
 from backend.webchat.service import WebChat
 from channels import webchat
-from policy.triage import classifier as triage_classifier
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +138,6 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
         log.info("purged %d expired idempotency keys", purged)
-        # Triage's classifier trains once per process: before the first message, off the event
-        # loop, rather than stalling every request (and an emergency's alert) during one.
-        await asyncio.to_thread(triage_classifier.model)
         renewing = asyncio.create_task(presence.keep_renewing())
         yield
         renewing.cancel()

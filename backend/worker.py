@@ -45,7 +45,6 @@ from backend.messaging.senders.twilio_sms import TwilioSender
 from backend.telephony.sms_inbox import SmsInbox
 from backend.webchat.live import SocketLive
 from backend.webchat.presence import StaffPresence
-from policy.triage import classifier as triage_classifier
 
 log = logging.getLogger("frontdesk.worker")
 
@@ -156,8 +155,6 @@ async def startup(ctx: dict[str, Any]) -> None:
     if settings.worker_metrics_port:
         prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.host)
     ctx["db"] = Database(settings)
-    # Trained before the first text is answered, off the event loop (see backend/app.py).
-    await asyncio.to_thread(triage_classifier.model)
     ctx["runner"] = ActionRunner(ctx["db"], settings)
     # Write-only: the worker pushes to browsers through Redis, it holds no connections itself.
     # Asks Redis which clinics have staff online, to tell a texting patient the truth.
