@@ -41,6 +41,7 @@ from backend.events.documentation import document_webhooks
 from backend.events.sender import WebhookSender
 from backend.messaging import endpoints as notifications
 from backend.messaging import outbox_endpoints as outbox
+from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.patients import endpoints as patients
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
@@ -125,6 +126,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
     rate_limits = RateLimits(settings.redis_url)
+    template_processes = TemplateProcesses(RenderLimits.of(settings))
 
     async def conversation_started(widget_key_id: str) -> None:
         if settings.rate_limits_enabled:
@@ -143,6 +145,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         renewing.cancel()
         await presence.close()
         await webhook_sender.close()
+        await template_processes.close()
         await db.dispose()
         if app.state.tracer_provider is not None:
             app.state.tracer_provider.shutdown()  # flush the spans still batched
@@ -168,6 +171,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
     app.state.webhook_sender = webhook_sender
+    app.state.template_processes = template_processes
     http_errors.install(app)
     app.add_middleware(IpRateLimitMiddleware, settings=settings, limits=app.state.rate_limits)
     app.add_middleware(ChatCorsMiddleware)

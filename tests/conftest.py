@@ -32,6 +32,7 @@ from backend.core import embedded, migrations
 from backend.core.crypto import KeyRing
 from backend.core.db import Database
 from backend.core.settings import Settings
+from backend.messaging.template_processes import TemplateProcesses
 from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
 
@@ -86,14 +87,20 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 
 @asynccontextmanager
-async def in_process_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on these settings, called in-process through httpx."""
+async def in_process_app(
+    settings: Settings, template_processes: TemplateProcesses | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on these settings, called in-process through httpx (rendering tenant templates in
+    `template_processes`, if given)."""
     app = create_app(settings)
+    if template_processes is not None:
+        app.state.template_processes = template_processes
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
     ) as c:
         yield c
     await app.state.webhook_sender.close()
+    await app.state.template_processes.close()
     await app.state.db.dispose()
     await app.state.redis.aclose()
 

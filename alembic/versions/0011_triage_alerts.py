@@ -6,7 +6,7 @@ shows unacknowledged ones first. `disclosed_at` records when the patient was tol
 to an automated assistant, so a text thread is told once.
 
 Revision ID: 0011
-Revises: 0012
+Revises: 0010
 Create Date: 2026-12-05
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0012"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     # Every Redis call the worker makes (arq, live pushes to browsers) gives up after this long: a
     # frozen Redis is an error the worker rides out, not a hang.
     worker_redis_timeout_seconds: float = Field(default=2, gt=0, le=30)
+    # Tenant templates render in child processes (per API and worker process): how many, the
+    # wall-clock time after which a render's process is killed, its CPU-time limit (the kernel
+    # ends it), and its address-space limit.
+    template_processes: int = Field(default=2, ge=1, le=16)
+    template_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    template_cpu_seconds: int = Field(default=1, ge=1, le=30)
+    template_memory_mb: int = Field(default=256, ge=64, le=4096)
     provider_timeout_seconds: float = Field(default=15, gt=0, le=120)
     # Per recipient: at most this many SMS in the sliding window; more wait until the window allows.
     sms_rate_limit_count: int = Field(default=10, ge=1, le=1000)

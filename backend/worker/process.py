@@ -39,6 +39,8 @@ from backend.messaging.senders import Sender
 from backend.messaging.senders.log import LogSender
 from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
+from backend.messaging.template_processes import RenderLimits, TemplateProcesses
+from backend.messaging.tenant_wording import TenantWording
 from backend.telephony.sms_inbox import SmsInbox
 from backend.webchat.live import SocketLive
 from backend.webchat.presence import StaffPresence
@@ -109,11 +111,15 @@ class WorkerProcess:
         self.runner = ActionRunner(self.db, settings)
         self.calendar_pusher = CalendarPusher(self.db, settings)
         self.pump = WebhookPump(self.db, settings)
+        self.template_processes = TemplateProcesses(RenderLimits.of(settings))
+        self.wording = TenantWording(self.db, self.template_processes)
         self.queue = ArqQueue(settings, CalendarSync(self.db, settings))
         self.loops = {
             "inbound_sms": NudgedLoop("answering texts", self._answer_texts),
             "scheduled_actions": NudgedLoop("scheduled actions", lambda: self.runner.run_due(_now())),
             "calendar_pushes": NudgedLoop("calendar pushes", lambda: self.calendar_pusher.push_due(_now())),
+            # Outbox rows waiting for their tenant's wording (`tenant_wording.py`).
+            "outbox_rendering": NudgedLoop("rewording messages", self._reword),
         }
         self._listener: asyncpg.Connection | None = None
         self._sweep_outage = Outage(log, "the worker's sweep")
@@ -138,6 +144,12 @@ class WorkerProcess:
         # The replies of each batch go out while the next batch is answered: under a steady stream
         # of texts the inbox is never empty, and replies must not wait for it to be.
         while await self.inbox.process_due(_now()):
+            self.dispatcher.nudge()
+
+    async def _reword(self) -> None:
+        """Put queued messages in their tenant's own wording (in a template process); those done
+        are `pending` now, so the dispatcher is woken (an UPDATE sends no insert nudge)."""
+        if await self.wording.render_due(_now()):
             self.dispatcher.nudge()
 
     async def _sweep_forever(self) -> None:
@@ -203,8 +215,14 @@ class WorkerProcess:
                 await self._listener.close()
         await self.pump.close()
         await self.dispatcher.close()
+        await self.template_processes.close()
         await self.presence.close()
         await self.db.dispose()
+
+
+# How long a stopping worker gives sends in flight and their recording (a supervisor's SIGKILL
+# usually follows SIGTERM after 10 to 30 seconds).
+SHUTDOWN_SECONDS = 10.0
 
 
 def _live(settings: Settings, presence: StaffPresence) -> SocketLive | None:
@@ -234,5 +252,10 @@ async def run(settings: Settings) -> None:
     except asyncio.CancelledError:
         log.info("worker stopping")
     finally:
-        await worker.close()
-        log.info("worker stopped")
+        # A stop must not wait on a database that refuses connections: what is still unrecorded
+        # after this is reconciled with the provider by the next worker, never sent twice.
+        try:
+            await asyncio.wait_for(worker.close(), timeout=SHUTDOWN_SECONDS)
+            log.info("worker stopped")
+        except TimeoutError:
+            log.warning("worker stopped before its last answers were recorded; they will be reconciled")

@@ -61,33 +61,43 @@ def _env(settings, fake: twilio.FakeTwilio, data_dir) -> dict[str, str]:
 async def cluster(settings, tmp_path) -> AsyncIterator[Cluster]:
     async with running_fake_twilio() as fake:
         env = _env(settings, fake, tmp_path)
-        processes, urls = [], []
-        for _ in range(2):
-            port = _free_port()
-            command = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
-            processes.append(await asyncio.to_thread(subprocess.Popen, command, cwd=ROOT, env=env))
-            urls.append(f"http://127.0.0.1:{port}")
-        for _ in range(2):
-            worker = [sys.executable, "-m", "backend.cli", "worker"]
-            processes.append(await asyncio.to_thread(subprocess.Popen, worker, cwd=ROOT, env=env))
-        async with httpx.AsyncClient() as http:
-            for url in urls:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, "frontdesk serve did not start"
-                    await asyncio.sleep(0.2)
+        processes: list[subprocess.Popen] = []
+        urls = []
         try:
+            for _ in range(2):
+                port = _free_port()
+                command = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
+                processes.append(await asyncio.to_thread(subprocess.Popen, command, cwd=ROOT, env=env))
+                urls.append(f"http://127.0.0.1:{port}")
+            for _ in range(2):
+                worker = [sys.executable, "-m", "backend.cli", "worker"]
+                processes.append(await asyncio.to_thread(subprocess.Popen, worker, cwd=ROOT, env=env))
+            async with httpx.AsyncClient() as http:
+                for url in urls:
+                    await _until_ready(http, url)
             yield Cluster(urls, fake)
         finally:
+            # Also when a process never came up: a leaked cluster would hold the test database's
+            # connections for every test after this one.
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(timeout=30)
+                try:
+                    await asyncio.to_thread(process.wait, 30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+async def _until_ready(http: httpx.AsyncClient, url: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "frontdesk serve did not start"
+        await asyncio.sleep(0.2)
 
 
 async def _clinic(base: str) -> tuple[dict, httpx.AsyncClient, str]:
