@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -61,6 +62,7 @@ from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
 from backend.webchat.conversation_starts import ConversationStarts
 from backend.webchat.live import SocketLive
+from backend.webchat.presence import StaffPresence
 from backend.webchat.service import WebChat
 from channels import webchat
 from channels.revocations import Revocations
@@ -123,7 +125,8 @@ class ChatCorsMiddleware:
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    live = SocketLive()
+    presence = StaffPresence(settings.redis_url)
+    live = SocketLive(presence=presence)
     turns = build_turns(db, settings, live)
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
@@ -144,7 +147,10 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
         log.info("purged %d expired idempotency keys", purged)
         await listener.start()
+        renewing = asyncio.create_task(presence.keep_renewing())
         yield
+        renewing.cancel()
+        await presence.close()
         await listener.close()
         await webhook_sender.close()
         await template_processes.close()
@@ -168,7 +174,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.chat_server = webchat.create_server(
         chat_service, manager, max_pending=settings.chat_max_pending_messages, revocations=revocations
     )
-    staff_socket.register(app.state.chat_server, db, settings, revocations)
+    staff_socket.register(app.state.chat_server, db, settings, revocations, presence)
     live.attach(app.state.chat_server)
     app.state.live = live
     app.state.handoff_links = links

@@ -332,7 +332,8 @@
   }
 
   function greet() {
-    bubble("assistant", "Hi! I can book, reschedule or cancel an appointment for you. How can I help?");
+    // Once per conversation: only a conversation with nothing stored yet is greeted.
+    bubble("assistant", GREETING);
     showChips([
       { label: "Book an appointment", value: "intent:book" },
       { label: "Reschedule", value: "intent:reschedule" },

@@ -30,6 +30,7 @@ from agent.loop import Agent, Inbound
 from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
+from backend.conversations.alerts import ClinicAlarm
 from backend.conversations.desk import PracticeDesk, practice_info
 from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation, ConversationMessage
@@ -74,6 +75,8 @@ class Answered:
 
     messages: list[StoredMessage]
     understood: bool = True
+    # The replies are triage's (a safety message): a text may run a segment longer rather than cut.
+    whole: bool = False
 
     @property
     def replies(self) -> list[StoredMessage]:
@@ -135,6 +138,11 @@ _MOVE_ON = (
     .values(last_seq=bindparam("new_last_seq"), turn_lease_until=bindparam("new_lease"))
 )
 _MOVE_ON_WITH_STATE = _MOVE_ON.values(state=bindparam("new_state"))
+_DISCLOSED = (
+    update(Conversation.__table__)
+    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
+    .values(disclosed_at=bindparam("at"))
+)
 _LOCKED = (
     select(Conversation)
     .where(Conversation.id == bindparam("conversation_id"), Conversation.tenant_id == bindparam("tenant_id"))
@@ -154,10 +162,12 @@ class Turns:
         messages_per_minute: int = 20,
         live: Live | None = None,
         gate: TurnGate | None = None,
+        public_base_url: str = "",
     ) -> None:
         self.db = db
         self.agent = agent
         self.live: Live = live or Unwatched()
+        self.alarm = ClinicAlarm(self.live, public_base_url)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
@@ -190,10 +200,13 @@ class Turns:
         client_message_id: str | None = None,
         channel_phone: str | None = None,
         responder: Responder | None = None,
+        disclosure: str | None = None,
     ) -> Answered:
         """The patient's message and the replies to it, in order; a retried message (same client id)
         is not answered twice. `responder` answers instead of the agent (something the channel
-        settles itself, like a "C" to a reminder), in the same stored thread."""
+        settles itself, like a "C" to a reminder), in the same stored thread. `disclosure` goes
+        before the first reply the conversation ever gets (a channel that has not said otherwise
+        that this is an automated assistant)."""
         text = clean_text(inbound.text)
         if not text:
             raise ValidationFailed("text", "the message is empty")
@@ -211,12 +224,13 @@ class Turns:
             await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
             if isinstance(claim, _Held):
                 return Answered([claim.message])
-            desk = PracticeDesk(self.db, caller, conversation_id, now)
+            desk = PracticeDesk(self.db, caller, conversation_id, now, self.alarm)
+            understood, whole = True, False
             engine = "llm" if self.agent.llm is not None else "deterministic"
             began = time.perf_counter()
             try:
                 if responder is not None:
-                    replies, understood = await responder(claim.state), True
+                    replies = await responder(claim.state)
                 else:
                     result = await self.agent.turn(
                         desk=desk,
@@ -229,19 +243,20 @@ class Turns:
                         channel_phone=channel_phone,
                     )
                     replies, understood = result.replies, result.understood
+                    whole = result.engine == "triage"
             except Exception:
                 log.exception("chat turn failed in conversation %s", conversation_id)
                 replies, understood = [Reply(text=TROUBLE_REPLY)], True
             stored = await self.db.transaction(
                 lambda session: self._finish(
-                    session, caller.tenant, conversation_id, replies, claim.state, desk
+                    session, caller.tenant, conversation_id, replies, claim.state, desk, disclosure
                 )
             )
         desk.audited()
         metrics.CHAT_TURN_LATENCY.labels(engine).observe(time.perf_counter() - began)
         metrics.CHAT_TURNS.labels(engine, channel, str(understood).lower()).inc()
         await self._show_staff(caller.tenant, conversation_id, channel, stored)
-        return Answered([claim.message, *stored], understood)
+        return Answered([claim.message, *stored], understood, whole)
 
     async def _show_staff(
         self, tenant: TenantContext, conversation_id: uuid.UUID, channel: str, messages: list[StoredMessage]
@@ -320,6 +335,7 @@ class Turns:
         replies: list[Reply],
         state: ConversationState,
         desk: PracticeDesk,
+        disclosure: str | None,
     ) -> list[StoredMessage]:
         desk.audit_pending(session)
         conversation = await _locked(session, tenant, conversation_id)
@@ -327,6 +343,9 @@ class Turns:
             # Taken over while the agent was thinking: a person answers now, not this turn.
             replies = []
         clock = datetime.now(UTC)
+        if disclosure is not None and replies and conversation.disclosed_at is None:
+            replies = [replace(replies[0], text=f"{disclosure} {replies[0].text}"), *replies[1:]]
+            await session.execute(_DISCLOSED, {"conversation_id": conversation.id, "at": clock})
         messages = [
             StoredMessage(conversation.last_seq + n, "assistant", reply.text, reply.payload(), clock)
             for n, reply in enumerate(replies, start=1)

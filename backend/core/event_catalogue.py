@@ -165,6 +165,33 @@ class ConversationHandedBack(EventData):
     channel: Channel
 
 
+class _ConversationFlagged(EventData):
+    subject: ClassVar[str] = "conversation_id"
+    conversation_id: uuid.UUID
+    channel: Channel
+    category: str = Field(
+        description="What triage recognised, e.g. `cardiac`, `stroke`, `knocked_out_tooth`; never the "
+        "patient's words"
+    )
+
+
+class ConversationEmergency(_ConversationFlagged):
+    type: ClassVar[str] = "conversation.emergency"
+    summary: ClassVar[str] = (
+        "Triage recognised signs of a medical emergency in a conversation: the patient was told to call "
+        "the emergency number, and the clinic is alerted (inbox, on-call text, e-mail). Once per "
+        "conversation."
+    )
+
+
+class ConversationUrgent(_ConversationFlagged):
+    type: ClassVar[str] = "conversation.urgent"
+    summary: ClassVar[str] = (
+        "Triage recognised an urgent dental problem in a conversation: the patient was offered the "
+        "earliest time today (or a person), and the clinic is alerted. Once per conversation."
+    )
+
+
 # ---- messages ----
 
 
@@ -329,6 +356,8 @@ CATALOGUE: dict[str, type[EventData]] = {
         ConversationNeedsHuman,
         ConversationTakenOver,
         ConversationHandedBack,
+        ConversationEmergency,
+        ConversationUrgent,
         MessageQueued,
         MessageSuppressed,
         MessageSent,

@@ -41,6 +41,19 @@ def _wall_clock(value: Any) -> Any:
     )
 
 
+def _e164(value: str) -> str:
+    if not re.fullmatch(E164_PATTERN, value):
+        raise ValueError("must be a phone number in E.164 form, like +16175550100")
+    return value
+
+
+E164Phone = Annotated[
+    str,
+    AfterValidator(_e164),
+    WithJsonSchema({"type": "string", "pattern": E164_PATTERN, "examples": ["+16175550100"]}),
+]
+
+
 # A wall-clock time of day in the tenant's timezone ("09:00" or "09:00:00"). Declared as a
 # pattern, not `format: time`: that format is RFC 3339's full-time, which requires an offset.
 LocalTime = Annotated[
@@ -158,8 +171,11 @@ class TenantSettings(Input):
     # Region for phone numbers written without a country code.
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     # A number where patients reach a person; offered when they ask for one.
-    staff_phone: str | None = Field(default=None, pattern=E164_PATTERN)
-    # Where operational alerts go (a webhook endpoint switched off after failing for days).
+    staff_phone: E164Phone | None = None
+    # Texted at once when triage flags an emergency or an urgent dental problem, day or night.
+    on_call_phone: E164Phone | None = None
+    # Where operational alerts go (a webhook endpoint switched off after failing for days, and
+    # emergencies and urgent problems flagged in conversations).
     alert_email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     # Reminders this many hours before the visit, counted on the local wall clock (so "24" is the
     # same time the day before, across a DST change too).

@@ -1,4 +1,5 @@
-"""The inbox's live connection: Socket.IO namespace `/staff`, one room per clinic.
+"""The inbox's live connection: Socket.IO namespace `/staff`, one room per clinic; each connection
+counts as a member of staff online (presence.py) while it lasts.
 
 A browser joins with its workspace session cookie. The page must come from this server (the
 Origin must match the Host): a session cookie alone would otherwise let any site's script listen
@@ -24,6 +25,7 @@ from backend.core.deps import current_time
 from backend.core.settings import Settings
 from backend.tenants import sessions
 from backend.webchat.live import STAFF_NAMESPACE, staff_room
+from backend.webchat.presence import StaffPresence
 from channels.revocations import Revocations
 from channels.webchat import ChatRefused, refused_in_front
 
@@ -44,7 +46,13 @@ def same_origin(environ: dict[str, Any]) -> bool:
     return bool(origin and host) and urlsplit(origin).netloc == host
 
 
-def register(sio: socketio.AsyncServer, db: Database, settings: Settings, revocations: Revocations) -> None:
+def register(
+    sio: socketio.AsyncServer,
+    db: Database,
+    settings: Settings,
+    revocations: Revocations,
+    presence: StaffPresence,
+) -> None:
     @sio.on("connect", namespace=STAFF_NAMESPACE)
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         refused_in_front(environ)
@@ -68,3 +76,8 @@ def register(sio: socketio.AsyncServer, db: Database, settings: Settings, revoca
             raise ChatRefused(
                 "signed out: sign in to the workspace again", code="UNAUTHORIZED"
             ).connect_error()
+        await presence.arrived(sid, signed.tenant.id)
+
+    @sio.on("disconnect", namespace=STAFF_NAMESPACE)
+    async def disconnect(sid: str, *_: Any) -> None:
+        await presence.left(sid)

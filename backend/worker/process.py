@@ -45,6 +45,7 @@ from backend.messaging.tenant_wording import TenantWording
 from backend.telephony.sms_inbox import SmsInbox
 from backend.tenants import sign_in_guard
 from backend.webchat.live import SocketLive
+from backend.webchat.presence import StaffPresence
 from backend.worker.queue import ArqQueue
 
 log = logging.getLogger("frontdesk.worker")
@@ -104,7 +105,11 @@ class WorkerProcess:
         self.started_at = _now()
         self.db = Database(settings)
         self.dispatcher = Dispatcher(self.db, settings, build_senders(settings))
-        self.inbox = SmsInbox(self.db, settings, build_turns(self.db, settings, _live(settings)))
+        # Which clinics have staff online (Redis), so a texting patient is told the truth.
+        self.presence = StaffPresence(settings.redis_url)
+        self.inbox = SmsInbox(
+            self.db, settings, build_turns(self.db, settings, _live(settings, self.presence))
+        )
         self.runner = ActionRunner(self.db, settings)
         self.calendar_pusher = CalendarPusher(self.db, settings)
         self.pump = WebhookPump(self.db, settings)
@@ -219,6 +224,7 @@ class WorkerProcess:
         await self.pump.close()
         await self.dispatcher.close()
         await self.template_processes.close()
+        await self.presence.close()
         await self.db.dispose()
 
 
@@ -227,14 +233,16 @@ class WorkerProcess:
 SHUTDOWN_SECONDS = 10.0
 
 
-def _live(settings: Settings) -> SocketLive | None:
+def _live(settings: Settings, presence: StaffPresence) -> SocketLive | None:
     """Write-only: the worker pushes to browsers through Redis, it holds no connections itself. A
     push waits for Redis at most the timeout: a live update is a courtesy, the stored reply counts."""
     if not settings.redis_url:
         return None
     timeout = settings.worker_redis_timeout_seconds
     options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-    return SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True, redis_options=options))
+    return SocketLive(
+        socketio.AsyncRedisManager(settings.redis_url, write_only=True, redis_options=options), presence
+    )
 
 
 async def run(settings: Settings) -> None:
