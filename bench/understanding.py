@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from datetime import time as clock
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from twilio.request_validator import RequestValidator
@@ -39,8 +40,7 @@ from agent.understanding import Context, read  # noqa: E402
 from bench.common import ADMIN_SECRET  # noqa: E402
 from bench.outbox import sms_deployment  # noqa: E402
 from policy.triage import assess  # noqa: E402
-from tests.conversations.corpus import SCRIPTS  # noqa: E402
-from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run  # noqa: E402
+from tests.conversations.runner import Heard, Outcome, WebPatient, corpus, new_clinic, run  # noqa: E402
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
 
 # The evaluation data lives beside the repository (shared/data); --sgd points elsewhere.
@@ -186,24 +186,25 @@ class TextingPatient:
     """A phone texting the practice: signed webhooks in, the answer read at the Twilio server."""
 
     def __init__(
-        self, base: str, public: str, twilio_url: str, practice: str, client: httpx.AsyncClient
+        self, base: str, public: str, twilio_url: str, phone: str, practice: str, client: httpx.AsyncClient
     ) -> None:
         self.base, self.public, self.twilio_url, self.practice = base, public, twilio_url, practice
+        self.phone = phone
         self.client = client
         self.validator = RequestValidator(AUTH_TOKEN)
         self.count = 0
 
     async def _received(self) -> list[str]:
         messages = (await self.client.get(self.twilio_url + "/_received")).json()
-        return [m["body"] for m in messages if m["to"] == PATIENT["phone"] and m["from"] == self.practice]
+        return [m["body"] for m in messages if m["to"] == self.phone and m["from"] == self.practice]
 
-    async def say(self, text: str) -> str:
+    async def say(self, text: str) -> Heard:
         before = len(await self._received())
         self.count += 1
         params = {
             "MessageSid": f"SM{abs(hash((self.practice, self.count))) % 10**32:032d}",
             "AccountSid": ACCOUNT_SID,
-            "From": PATIENT["phone"],
+            "From": self.phone,
             "To": self.practice,
             "Body": text,
             "NumMedia": "0",
@@ -219,21 +220,23 @@ class TextingPatient:
             received = await self._received()
             if len(received) > before:
                 await asyncio.sleep(0.4)  # a booking's confirmation text follows its reply
-                return "\n".join((await self._received())[before:])
-        return ""
+                return Heard("\n".join((await self._received())[before:]))
+        return Heard("")
 
 
 async def run_conversations(base: str, public: str, twilio_url: str) -> list[Outcome]:
     outcomes = []
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for script in SCRIPTS:
-            clinic = await new_clinic(client, ADMIN_SECRET, with_number=script.channel == "sms")
-            if script.channel == "sms":
+        for case in corpus():
+            sms = case.script.channel == "sms"
+            today = datetime.now(ZoneInfo(case.clinic["timezone"])).date()
+            clinic = await new_clinic(client, ADMIN_SECRET, case.clinic, today, with_number=sms)
+            if sms:
                 assert clinic.number is not None
-                patient = TextingPatient(base, public, twilio_url, clinic.number, client)
-                outcomes.append(await run(script, clinic, patient, "sms"))
+                patient = TextingPatient(base, public, twilio_url, case.patient.phone, clinic.number, client)
+                outcomes.append(await run(case, clinic, patient))
             else:
-                outcomes.append(await run(script, clinic, WebPatient(client, clinic.widget_key), "web"))
+                outcomes.append(await run(case, clinic, WebPatient(client, clinic.widget_key)))
     return outcomes
 
 
@@ -242,18 +245,21 @@ def conversations() -> None:
         started = time.monotonic()
         outcomes = asyncio.run(run_conversations(deployment.base, deployment.public, deployment.twilio_url))
         elapsed = time.monotonic() - started
-    print(f"Scripted conversations, typed only ({elapsed:.0f} s):")
-    for channel in ("web", "sms"):
-        mine = [o for o in outcomes if o.channel == channel]
+    print(f"Scripted conversations, typed only ({elapsed:.0f} s), passed per class and channel:")
+    groups: dict[tuple[str, str], list[Outcome]] = collections.defaultdict(list)
+    for outcome in outcomes:
+        script = outcome.case.script
+        groups[(script.kind or "-", script.channel)].append(outcome)
+        groups[("all", script.channel)].append(outcome)
+        groups[("all", "both")].append(outcome)
+    for (kind, channel), mine in sorted(groups.items(), key=lambda kv: (kv[0][0] == "all", kv[0])):
         passed = sum(o.passed for o in mine)
         stuck = sum(o.stuck for o in mine)
-        share = 100 * passed / len(mine)
-        print(f"  {channel:<4} {passed:3d}/{len(mine):<3d} passed ({share:5.1f}%), {stuck} stuck")
-    passed = sum(o.passed for o in outcomes)
-    print(f"  all  {passed:3d}/{len(outcomes):<3d} passed ({100 * passed / len(outcomes):5.1f}%)")
+        print(f"  {kind:<22} {channel:<5} {passed:3d}/{len(mine):<3d} passed, {stuck} stuck")
     for outcome in outcomes:
         if not outcome.passed:
-            print(f"    failed ({outcome.channel}) {outcome.script.name}: {'; '.join(outcome.problems)}")
+            script, why = outcome.case.script, "; ".join(outcome.problems)
+            print(f"    failed ({script.channel}, {script.kind}) {script.name}: {why}")
 
 
 if __name__ == "__main__":
