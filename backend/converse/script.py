@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_INT = "tag:yaml.org,2002:int"
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
@@ -30,14 +31,6 @@ class BookingSpec(_Spec):
     time: Annotated[str, Field(pattern=HH_MM)]
     status: Literal["booked", "confirmed", "cancelled"] = "booked"
     provider: str | None = None
-
-    @field_validator("time", mode="before")
-    @classmethod
-    def _sexagesimal(cls, value: Any) -> Any:
-        # YAML 1.1 reads an unquoted 10:00 as the number 600 (base 60): give it back as written.
-        if isinstance(value, int) and 0 <= value < 24 * 60:
-            return f"{value // 60:02d}:{value % 60:02d}"
-        return value
 
 
 class Checks(_Spec):
@@ -77,7 +70,7 @@ class Script(_Spec):
     @classmethod
     def _plain_lines(cls, lines: Any) -> Any:
         if isinstance(lines, list):
-            return [{"text": line} if isinstance(line, str) else line for line in lines]
+            return [line if isinstance(line, dict) else {"text": str(line)} for line in lines]
         return lines
 
 
@@ -102,12 +95,34 @@ class ScriptFile(_Spec):
 
 
 def load(path: Path) -> ScriptFile:
-    """A script file (YAML, or JSON, which YAML reads too). A `clinic` given as a string is the path
-    of a file holding it, relative to this one."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and isinstance(data.get("clinic"), str):
-        data["clinic"] = yaml.safe_load((path.parent / data["clinic"]).read_text(encoding="utf-8"))
+    """A script file (YAML, or JSON, which YAML reads too). A `clinic` (of the file or of a script)
+    given as a string is the path of a file holding it, relative to this one."""
+    data = _read(path)
+    if isinstance(data, dict):
+        for holder in [data, *(s for s in data.get("scripts") or [] if isinstance(s, dict))]:
+            if isinstance(holder.get("clinic"), str):
+                holder["clinic"] = _read(path.parent / holder["clinic"])
     return ScriptFile.model_validate(data)
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML with the 1.2 core schema's scalars: `yes`, `no`, `on`, `off` and `10:00` stay text (1.1
+    reads them as booleans and a number in base 60), which is what a patient's line means."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in {"tag:yaml.org,2002:bool", _INT}]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_INT, r"^[-+]?[0-9]+$", "-+0123456789"),
+):
+    _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _read(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Yaml12Loader)  # noqa: S506 (a SafeLoader)
 
 
 # ---- days ----
