@@ -29,6 +29,7 @@ class Context:
     providers: tuple[Person, ...] = ()
     offered: tuple[Offered, ...] = ()
     expecting: str | None = None
+    profile: str = ""  # the kind of practice (healthcare, salon, ...): which services it may be asked for
 
 
 @dataclass(frozen=True)
