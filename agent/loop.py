@@ -1,4 +1,5 @@
-"""One conversation turn for every channel: triage -> planner (LLM or deterministic) -> replies."""
+"""One conversation turn for every channel: triage -> understanding (a language model's or the rules')
+-> the dialogue manager -> replies."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agent.dialogue import DeterministicPlanner, resolve_choice
+from agent.dialogue.planner import is_chip
 from agent.executor import ToolExecutor, TurnFacts
 from agent.llm import HistoryMessage, LlmPlanner, LlmUnavailable
 from agent.ports import Desk, PracticeInfo
@@ -17,8 +19,6 @@ from policy import triage
 from policy.input_limits import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
-
-FALLBACK_APOLOGY = "Sorry, my assistant is having trouble right now, so let's keep it simple."
 
 
 @dataclass(frozen=True)
@@ -70,21 +70,21 @@ class Agent:
         value = inbound.meaning or _tapped(inbound.choice, state) or resolve_choice(text, state)
         facts = TurnFacts(channel=channel, now=now, user_text=value, channel_phone=channel_phone)
         tools = ToolExecutor(desk, practice, state, facts)
-        replies: list[Reply] = []
-        if self.llm is not None:
+        planner = DeterministicPlanner(tools, now)
+        if self.llm is not None and not is_chip(value):
             try:
-                replies = await asyncio.wait_for(
-                    self.llm.respond(tools, practice, history, text, now),
+                acts = await asyncio.wait_for(
+                    self.llm.understand(practice, state, planner.turn.context(), history, text, now),
                     timeout=self.llm.config.timeout_seconds,
                 )
-                return TurnResult(replies, engine="llm", tool_calls=tools.calls)
             except (LlmUnavailable, TimeoutError) as error:
-                log.warning(
-                    "LLM unavailable (%s); the deterministic engine answers this turn", error or "timeout"
+                log.warning("LLM unavailable (%s); the rules read this turn", error or "timeout")
+            else:
+                replies = await planner.respond(value, acts)
+                return TurnResult(
+                    replies, engine="llm", tool_calls=tools.calls, understood=planner.understood
                 )
-                replies = [Reply(text=FALLBACK_APOLOGY)]
-        planner = DeterministicPlanner(tools, now)
-        replies += await planner.respond(value)
+        replies = await planner.respond(value)
         return TurnResult(
             replies, engine="deterministic", tool_calls=tools.calls, understood=planner.understood
         )

@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from agent.understanding import booked, commands, lexicon, questions
 from agent.understanding.reading import Context, Reading, read
 from agent.understanding.text import blank, normalize
-from agent.understanding.times import TimeAsk
 
 TASK_INTENTS = ("human", "waitlist", "cancel", "reschedule", "lookup")
 EXISTING_TOPICS = {"cancel": "cancel", "reschedule": "move", "lookup": "lookup"}
@@ -39,8 +38,8 @@ STRONG, MEDIUM, WEAK = 0.9, 0.7, 0.5
 
 # Where one request may end and another begin: after a sentence, before "and", "also", "if so"...
 _BREAKS = re.compile(
-    r"(?<=[?!;])\s+|(?<=\.)\s+(?=[a-zA-Z])|\s*,?\s+(?=(?:and|also|plus|then|but|if so|if not|otherwise"
-    r"|or else)\b)|,\s+(?=(?:can|could|would|will|do|is|are) (?:you|i|we|there)\b)",
+    r"(?<=[?!;])\s+|(?<=\.)\s+(?=[a-zA-Z])|\s*,?\s+(?=(?:and(?! a half| half)|also|plus|then|but|if so|if not"
+    r"|otherwise|or else)\b)|,\s+(?=(?:can|could|would|will|do|is|are) (?:you|i|we|there)\b)",
     re.IGNORECASE,
 )
 _ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|st|no|vs|etc|approx|[a-z])\.$", re.IGNORECASE)
@@ -154,7 +153,8 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
         return acts
     task = next((i for i in ("cancel", "reschedule", "lookup") if i in found), None)
     if task == "reschedule" and any(a.kind == "existing" and a.topic == "cancel" for a in before):
-        task, found = None, found | {"book"}  # "cancel it and rebook": a new booking
+        act("book")  # "cancel it and rebook": a new booking
+        return acts
     if task is not None:
         acts.append(_existing(piece, message, reading, context, EXISTING_TOPICS[task]))
         return acts
@@ -173,17 +173,22 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
         act("answer", topic="duration", subject=message)
         return acts
     if missing:
-        for mention in missing:
-            act("not_offered", subject=mention.term.name, topic="lexicon")
         spans = [(m.start, m.end) for m in missing]
         rest = read(blank(message, spans), context)
+        for mention in missing:
+            acts.append(Act("not_offered", rest, subject=mention.term.name, topic="lexicon", said=piece))
         if rest.services or (rest.says_when and not reading.services):
             acts.append(Act("book", rest, MEDIUM, said=piece))
         return acts
     if asks == "price":
         act("answer", topic="price", subject=message)
         return acts
-    if asks == "offered" and reading.services:
+    if reading.relative is not None and booked.descriptions(
+        message, [n for s in context.services for n in s.names]
+    ):
+        acts.append(_existing(piece, message, reading, context, "move"))  # "make my check-up an hour later"
+        return acts
+    if asks == "offered" and reading.services and not reading.says_when:
         act("answer", topic="offered", subject=message)
         return acts
     unknown = questions.asked_for(message) if not reading.services else None
@@ -193,9 +198,12 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
     if asks == "question" and not _fills_something(reading, found):
         act("answer", topic="question", subject=message)
         return acts
-    if commands.declines(message) and not (reading.changes_search or found & {"book", "another"}):
-        act("decline")
-        return acts
+    ending = commands.declines(message)
+    if ending is not None and not found & {"book", "another"}:
+        rest = read(blank(message, [ending]), context)  # "I'll call back later": "later" is the ending
+        if not rest.changes_search:
+            act("decline")
+            return acts
     if commands.keeps(message) and not reading.changes_search:
         act("decline", topic="keep")
         return acts
@@ -204,7 +212,7 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
         return acts
     earliest = _EARLIEST.search(message) is not None
     if earliest:
-        reading = replace(reading, time=replace(reading.time or TimeAsk(), earliest=True))
+        reading = replace(reading, first_free=True)
     if found & {"book", "another"}:
         acts.append(Act("book", reading, STRONG, topic="another" if "another" in found else None, said=piece))
         return acts
@@ -260,6 +268,7 @@ def _existing(piece: str, message: str, reading: Reading, context: Context, topi
     target = read(blank(message, spans), context) if spans else reading
     moved = replace(
         reading,
+        text=target.text,
         services=(),
         days=target.days,
         time=target.time,

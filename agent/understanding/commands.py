@@ -38,7 +38,7 @@ _DECLINE = re.compile(
     r"confirm with|see what) (?:my|the|our)\b"
     r"|\b(?:i'?ll|i will|let me|i need to|i have to|i'?m going to)\s+(?:think about it|think it over|"
     r"have a think|sleep on it|get back to you|call back|call you back|ring back|come back|check my|"
-    r"check with|look at my|leave it|let you know|hold off|wait)\b"
+    r"check with|look at my|leave it|let you know|hold off|wait)\b(?:\s+later)?"
     r"|\bleave it (?:for now|there|for today|for the moment|for the time being)\b"
     r"|\b(?:forget (?:it|about it)|never ?mind|nevermind|nvm|don'?t worry(?: about it)?|no worries|"
     r"maybe later|maybe another time|not (?:right )?now|not today|not at the moment|not for now|"
@@ -61,9 +61,11 @@ def command(message: str) -> str | None:
     return next((name for name, pattern in _COMMAND_RES if pattern.match(message)), None)
 
 
-def declines(message: str) -> bool:
-    """Whether the message ends what is on the table, politely: not now, not here, not this."""
-    return bool(_DECLINE.search(message))
+def declines(message: str) -> tuple[int, int] | None:
+    """Where the message ends what is on the table, politely (not now, not here, not this), if it
+    does."""
+    match = _DECLINE.search(message)
+    return match.span() if match else None
 
 
 def keeps(message: str) -> bool:

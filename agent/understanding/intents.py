@@ -27,8 +27,8 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
         r"\b(cancel(?!lation list)|call (it |that |this )?off|can'?t make it|cannot make it|won'?t make it|"
         r"can'?t come|cannot come|won'?t be (able to )?(make it|come|coming|attend\w*|there)|"
         r"not (going to|gonna) (be able to )?(make it|come|be there)|(scrap|drop|delete|remove|ditch|"
-        r"axe|scratch) (my|our|this|that|the)\b(?! (kids?|son|daughter|children|husband|wife|partner|mum|mom"
-        r"|dad|car|keys|phone|number)\b)|get rid of|"
+        r"axe|scratch) ((my|our|this|that|the)\b(?! (kids?|son|daughter|children|husband|wife|partner|mum|mom"
+        r"|dad|car|keys|phone|number)\b)|booking|appointment|appt|reservation)|get rid of|"
         r"take me off|no longer need|(won'?t|will not|don'?t|do not) (be )?need(ing)? (the|my|this|that|"
         r"it|an?)\b|have to cancel|need to cancel|unbook)",
     ),
@@ -93,6 +93,7 @@ _SHIFTS: tuple[tuple[str, str], ...] = (
         r"\b(none of (those|these|them|the above)|neither|those (don'?t|do not|won'?t) work|not those|"
         r"(those|these|they) (are|'re) (no good|not good)|none work)\b",
     ),
+    ("later_week", r"\blater (?:in|this) (?:the )?week\b|\bend of the week\b"),
     (
         "other_days",
         r"\b((an)?other|a different|different|another) (day|days|date|dates)\b|\bnot (on )?that day\b",
@@ -123,7 +124,8 @@ def is_no(message: str) -> bool:
 
 
 def shift(message: str) -> str | None:
-    """How the patient wants the search moved: none | other_days | later | earlier | more."""
+    """How the patient wants the search moved: none | later_week | other_days | later | earlier |
+    more."""
     return next((name for name, pattern in _SHIFT_RES if pattern.search(message)), None)
 
 

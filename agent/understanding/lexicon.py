@@ -116,6 +116,11 @@ def mentions(message: str, terms: Sequence[Term]) -> list[Mention]:
     return sorted(found, key=lambda m: m.start)
 
 
+def named(name: str) -> Term | None:
+    """The term said back as `name`."""
+    return next((t for t in (*DENTAL, *MEDICAL, *SALON) if t.name == name), None)
+
+
 def offered(term: Term, names: Iterable[str]) -> bool:
     """Whether one of the catalogue's names (names, aliases, descriptions) is this term."""
     pattern = _compiled((term,))[0][1]

@@ -116,7 +116,7 @@ def read_relative(message: str) -> tuple[Relative | None, list[tuple[int, int]]]
             moved_by(moved["n"], moved["unit"], moved["dir"] in _LATER)
         else:
             spans.pop()
-    after = take(rf"\bthe (?:{_WD} after(?: that)?|following {_WD.replace('wd', 'wd2')})\b")
+    after = take(rf"\bthe (?:{_WD} after(?: that)?(?! next)|following {_WD.replace('wd', 'wd2')})\b")
     if after:
         found["weekday_after"] = WEEKDAYS.index(after["wd"] or after["wd2"])
     take(r"\bthe (?:week after(?! next)|following week)\b", week_after=True)

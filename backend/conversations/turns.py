@@ -279,7 +279,7 @@ class Turns:
         recent = await session.execute(_HISTORY, {"conversation_id": conversation_id, "seq": message.seq})
         history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
         state = ConversationState.model_validate(conversation.state or {})
-        return _Claim(message, state, history, await practice_info(session, tenant))
+        return _Claim(message, state, history, await practice_info(session, tenant, clock))
 
     async def _finish(
         self,

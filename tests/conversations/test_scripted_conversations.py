@@ -48,12 +48,18 @@ async def test_a_patient_typing_on_the_web(case, client):
     _judge(case, outcome)
 
 
+@pytest.fixture(scope="module")
+async def phones(db, settings):
+    """One set of phone lines for every texting script (each on its own clinic and number)."""
+    async with phone_lines(db, settings) as lines:
+        yield lines
+
+
 @pytest.mark.parametrize("case", SMS, ids=[c.id for c in SMS])
-async def test_a_patient_texting(case, db, settings):
-    async with phone_lines(db, settings) as phones:
-        clinic = await new_clinic(phones.web, ADMIN_SECRET, case.clinic, _today(case), with_number=True)
-        assert clinic.number is not None
-        outcome = await run(case, clinic, SmsPatient(phones, case.patient.phone, clinic.number))
+async def test_a_patient_texting(case, phones):
+    clinic = await new_clinic(phones.web, ADMIN_SECRET, case.clinic, _today(case), with_number=True)
+    assert clinic.number is not None
+    outcome = await run(case, clinic, SmsPatient(phones, case.patient.phone, clinic.number))
     _judge(case, outcome)
 
 
