@@ -92,7 +92,7 @@ def main() -> None:
         "rapidfuzz partial_token_set_ratio": fuzzy(entries, fuzz.partial_token_set_ratio),
         "BM25 (rank_bm25, stemmed)": bm25(entries),
     }
-    print(f"FAQ matching: {len(entries)} entries, {len(tuning)} tuning and {len(held_out)} held-out questions")
+    print(f"FAQ matching: {len(entries)} entries, {len(tuning)} tuning, {len(held_out)} held-out questions")
     print(f"  {'matcher':36} {'threshold':>9} {'right':>6} {'wrong':>6} {'silent':>7} {'us/q':>6}")
     for name, scorer in matchers.items():
         threshold = tune(scorer, tuning)
