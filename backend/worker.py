@@ -30,6 +30,8 @@ from arq.worker import Worker
 from backend import tables  # noqa: F401  (every table known before the first query)
 from backend.calendars.push import CalendarPusher
 from backend.calendars.sync import CalendarSync
+from backend.conversations import lapses
+from backend.conversations.live import Unwatched
 from backend.conversations.receptionist import build_turns
 from backend.core import events, metrics
 from backend.core.db import Database
@@ -135,7 +137,8 @@ async def sync_calendars(ctx: dict[str, Any]) -> int:
 
 async def sweep(ctx: dict[str, Any]) -> int:
     with metrics.timed(metrics.JOB_LATENCY, job="sweep"):
-        await sweep_lapsed_holds(ctx["db"], _now())
+        lapsed = await sweep_lapsed_holds(ctx["db"], _now())
+        await lapses.tell_chats(ctx["db"], ctx["live"], lapsed)
         await _forget_old_events(ctx["db"], ctx["settings"])
         await _ensure_listening(ctx)
         return await process(ctx)
@@ -161,6 +164,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         if settings.redis_url
         else None
     )
+    ctx["live"] = live or Unwatched()
     ctx["inbox"] = SmsInbox(ctx["db"], settings, build_turns(ctx["db"], settings, live))
     ctx["dispatcher"] = Dispatcher(ctx["db"], settings, build_senders(settings))
     ctx["calendar_pusher"] = CalendarPusher(ctx["db"], settings)

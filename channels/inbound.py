@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from policy.input_limits import MAX_CHOICE_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS, MAX_TEXT_CHARS
 
@@ -28,6 +29,14 @@ MAX_TWILIO_OTHER_CHARS = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def too_long(limit: int) -> str:
+    """What a patient is told about a message over the limit: kind, and what to do instead."""
+    return (
+        f"that message is too long for me to read in one go: please keep it under {limit:,} characters, "
+        "or send it in parts"
+    )
+
+
 def clean_text(raw: str) -> str:
     """The text without control characters, trimmed: what every transport stores and reads."""
     return _CONTROL.sub("", raw).strip()
@@ -36,7 +45,7 @@ def clean_text(raw: str) -> str:
 class ChatMessage(BaseModel):
     """A web chat message, the same over Socket.IO and over HTTP."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(min_length=1, description=f"At most {MAX_TEXT_CHARS} characters")
     choice: str | None = Field(
         default=None, max_length=MAX_CHOICE_CHARS, description="Value of the quick reply tapped"
     )
@@ -50,6 +59,13 @@ class ChatMessage(BaseModel):
     @classmethod
     def _no_controls(cls, value: str | None) -> str | None:
         return None if value is None else _CONTROL.sub("", value)
+
+    @field_validator("text")
+    @classmethod
+    def _not_too_long(cls, value: str) -> str:
+        if len(value) > MAX_TEXT_CHARS:
+            raise PydanticCustomError("too_long", too_long(MAX_TEXT_CHARS))
+        return value
 
 
 def chat_message(data: object) -> ChatMessage:

@@ -29,7 +29,7 @@ DENTAL = (
     Term("root canal treatment", r"root canals?|endodontic\w*|root treatments?"),
     Term("Invisalign", r"invisalign|clear aligners?|aligners?"),
     Term("braces", r"braces"),
-    Term("orthodontic treatment", r"orthodontic\w*|orthodontist|orthodontics"),
+    Term("orthodontic treatment", r"orthodontic\w*|orthodontist|orthodontics|(?:teeth|tooth) straighten\w*"),
     Term("veneers", r"veneers?"),
     Term("crowns", r"crowns?"),
     Term("bridges", r"(?:dental )?bridges?|bridgework"),

@@ -34,7 +34,7 @@ from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
-from channels.inbound import clean_text
+from channels.inbound import clean_text, too_long
 from policy.input_limits import MAX_CHOICE_CHARS
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class Turns:
         if not text:
             raise ValidationFailed("text", "the message is empty")
         if len(text) > self.max_chars:
-            raise ValidationFailed("text", f"the message is longer than {self.max_chars} characters")
+            raise ValidationFailed("text", too_long(self.max_chars))
         if inbound.choice is not None and len(inbound.choice) > MAX_CHOICE_CHARS:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
