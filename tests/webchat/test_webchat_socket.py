@@ -5,26 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 
-import httpx
 import pytest
 import socketio
 
 from backend.conversations import lapses
 from backend.messaging.actions import sweep_lapsed_holds
 from backend.webchat.live import SocketLive
-
-PAGE = "https://clinic.example"
-
-
-@pytest.fixture(scope="module")
-def widget_key(live_server) -> str:
-    response = httpx.post(
-        f"{live_server.base_url}/api/v1/api-keys",
-        headers={"Authorization": f"Bearer {live_server.demo_key}"},
-        json={"kind": "publishable", "allowed_origins": [PAGE]},
-    )
-    assert response.status_code == 201
-    return response.json()["key"]
+from tests.webchat.conftest import PAGE
 
 
 class Client:
