@@ -164,5 +164,16 @@ def _system_prompt(practice: PracticeInfo, tools: ToolExecutor, now: datetime) -
         "and cancel only after a clear yes in a later message. Dates further than "
         f"{practice.far_date_confirm_days} days need the patient's confirmation (far_date_confirmed). "
         "If someone describes an emergency, tell them to call the emergency number.\n"
-        f"Services:\n{services}\nOpening hours:\n{hours}\n" + "\n".join(facts)
+        f"Services:\n{services}\nOpening hours:\n{hours}\n{_faq_prompt(practice)}" + "\n".join(facts)
+    )
+
+
+def _faq_prompt(practice: PracticeInfo) -> str:
+    """The clinic's FAQ, the only source for prices, insurance, payment and policies."""
+    if not practice.faq:
+        return "The clinic has no FAQ: questions beyond services and hours go to a person.\n"
+    entries = "\n".join(f"- Q: {' / '.join(e.questions)}\n  A: {e.answer}" for e in practice.faq)
+    return (
+        "The clinic's FAQ. Answer questions from it in its words; never state a price, an insurance "
+        f"plan or a policy that is not in it (offer a person instead):\n{entries}\n"
     )

@@ -79,6 +79,13 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
 class PracticeInfo:
     """What the receptionist knows about the practice without asking a tool."""
 
@@ -91,6 +98,7 @@ class PracticeInfo:
     staff_phone: str | None = None
     services: tuple[ServiceInfo, ...] = field(default_factory=tuple)
     providers: tuple[ProviderInfo, ...] = field(default_factory=tuple)
+    faq: tuple[FaqEntry, ...] = ()
 
 
 class ToolFailure(Exception):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.ports import (
     BookingInfo,
     Contact,
+    FaqEntry,
     HoldInfo,
     PracticeInfo,
     ProviderInfo,
@@ -37,6 +38,7 @@ from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
+from backend.faq import service as faq
 from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
@@ -292,6 +294,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext) -> Practic
     services, links = await catalog.list_services(session, tenant)
     providers = await catalog.active_providers(session, tenant)
     hours = await catalog.opening_hours(session, tenant)
+    answers = await faq.for_receptionist(session, tenant)
     settings = tenant.settings
     return PracticeInfo(
         name=tenant.name,
@@ -303,6 +306,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext) -> Practic
         staff_phone=settings.staff_phone,
         services=tuple(_service_info(s, links.get(s.id, [])) for s in services),
         providers=tuple(ProviderInfo(str(pid), name) for pid, name in providers),
+        faq=tuple(FaqEntry(str(eid), tuple(questions), answer) for eid, questions, answer in answers),
     )
 
 
