@@ -2,7 +2,11 @@
 
 Each entry is one answer with the several ways patients ask for it, an optional topic (address,
 parking, insurance, prices, payment, what to bring, visit length, cancellation policy, other) and
-its place in the list. Owned by backend/faq; read once per chat turn, in list order.
+its place in the list. Owned by backend/faq, in list order.
+
+A tenant's `practice_revision` counts changes to what the receptionist is told about the practice
+(its FAQ): the tenant row is read for every message anyway, so a process keeps what it read under
+that revision and reads the FAQ again only when the revision moved, in whichever process changed it.
 
 Revision ID: 0013
 Revises: 0009
@@ -54,9 +58,13 @@ def upgrade() -> None:
             "topic IN (" + ", ".join(f"'{t}'" for t in TOPICS) + ")", name="faq_entries_topic_check"
         ),
     )
-    # The receptionist reads a clinic's whole FAQ in list order on every turn.
+    # The receptionist reads a clinic's whole FAQ in list order.
     op.create_index("ix_faq_entries_tenant_position", "faq_entries", ["tenant_id", "position", "created_at"])
+    op.add_column(
+        "tenants", sa.Column("practice_revision", sa.BigInteger, nullable=False, server_default="0")
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("tenants", "practice_revision")
     op.drop_table("faq_entries")

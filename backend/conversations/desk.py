@@ -306,7 +306,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext) -> Practic
         staff_phone=settings.staff_phone,
         services=tuple(_service_info(s, links.get(s.id, [])) for s in services),
         providers=tuple(ProviderInfo(str(pid), name) for pid, name in providers),
-        faq=tuple(FaqEntry(str(eid), tuple(questions), answer) for eid, questions, answer in answers),
+        faq=tuple(FaqEntry(str(a.id), a.questions, a.answer) for a in answers),
     )
 
 

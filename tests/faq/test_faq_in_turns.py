@@ -12,6 +12,7 @@ from backend.conversations.receptionist import build_agent
 from tests.conftest import at, local_day
 from tests.fakes.openai_server import running_fake_openai, text
 from tests.support.chat import open_chat
+from tests.support.db import caller_for
 
 PARKING = {
     "questions": ["Where can I park?", "Is there parking?"],
@@ -59,11 +60,14 @@ async def test_a_turn_answers_from_the_faq_as_it_is_now(db, client, make_tenant,
     assert "Other clinic's lot." not in prompt
     assert prompt.index("Delta Dental") < prompt.index("Park behind"), "in the clinic's list order"
 
-    # A change through the API is what the very next turn knows.
+    # A change through the API is what the very next turn knows (every channel reads the clinic
+    # afresh for each message, as the chat does here).
     entry = f"/api/v1/faq/{made.json()['id']}"
     changed = await client.patch(entry, json={"answer": "Use the garage next door."}, headers=clinic.auth)
     assert changed.status_code == 200
+    chat.caller = await caller_for(db, clinic.id, chat.caller.actor)
     assert await chat.say("and where do I park again?") == "Use the garage next door."
     assert (await client.delete(entry, headers=clinic.auth)).status_code == 204
+    chat.caller = await caller_for(db, clinic.id, chat.caller.actor)
     assert "find a person" in await chat.say("sorry, parking?")
     assert "garage" not in fake_openai.requests[-1]["messages"][0]["content"]
