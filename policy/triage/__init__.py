@@ -1,18 +1,32 @@
 """Emergency triage: runs on every patient message before anything else.
 
-Recall first: a warning sign of any emergency category (`signs`) flags the message unless the words
-around it say it is not happening now (`context`: negation, history, other contexts, figures of
-speech). A false alarm costs one safety message; a miss can cost a life. Every decision names its
-category, and a sign that was set aside names why, so both can be audited.
+Recall first, in layers. Three independent detectors read the message: the sign patterns of public
+first-aid guidance (`signs`), combinations of lay symptom words (`combinations`), and a classifier
+over character n-grams trained from the labelled corpus (`classifier`); the urgent dental level has
+its own rules (`dental`). Every detector reads a sign in its context (`context`): negated, past
+history, another context or a figure of speech never escalates.
+
+Bands:
+- "emergency": a sign pattern, a confident combination, or two detectors agreeing; also dental
+  swelling that spreads, and bleeding after a procedure with signs of shock;
+- "possible": one detector alone, unsure: the emergency line is shown and the patient asked;
+- "urgent": the urgent dental level, with first-aid advice where guidance gives one;
+- "routine".
+`assess` is pure: the same text gives the same assessment, and it never does I/O (the classifier is
+trained once per process, on first use).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from policy.triage.context import discounted
-from policy.triage.signs import SIGNS
+from policy.triage import classifier, signs
+from policy.triage.combinations import SYMPTOM, Finding, combine
+from policy.triage.dental import ADVICE, DentalFinding, dental
+from policy.triage.normalizing import normalize
+from policy.triage.notes import Notes
+
+__all__ = ["Readings", "Triage", "assess", "band", "normalize", "read", "safety_message"]
 
 EMERGENCY_NUMBERS = {
     "US": "911",
@@ -32,35 +46,80 @@ CRISIS_LINES = {
     "AU": "call 13 11 14 (Lifeline)",
 }
 _POISON_LINES = {"US": "Poison Control at 1-800-222-1222"}
+# An emergency reading a dental finding explains better: bleeding that will not stop after an
+# extraction without signs of shock, a swelling from a tooth that does not spread.
+_DENTAL_LOOKALIKES = frozenset({"bleeding", "anaphylaxis", "dental_infection"})
 
 
 @dataclass(frozen=True)
 class Triage:
-    emergency: bool
+    band: str = "routine"  # "emergency", "possible", "urgent" or "routine"
     category: str | None = None
+    # The detectors that found it: "signs", "combinations", "classifier", "dental".
+    detectors: tuple[str, ...] = ()
     # Signs seen but set aside: (category, reason), e.g. ("stroke", "history").
     dismissed: tuple[tuple[str, str], ...] = ()
+    # First-aid advice from published guidance, for an urgent dental category that has one.
+    advice: str | None = None
+
+    @property
+    def emergency(self) -> bool:
+        return self.band == "emergency"
 
 
-def normalize(text: str) -> str:
-    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    return re.sub(r"\s+", " ", text).strip()
+@dataclass(frozen=True)
+class Readings:
+    """What each detector found in one message, before the bands are decided."""
+
+    signs: str | None
+    combinations: Finding | None
+    classifier: tuple[str, float] | None
+    dental: DentalFinding | None
+    dismissed: tuple[tuple[str, str], ...]
+
+
+def read(text: str, *, with_classifier: bool = True) -> Readings:
+    notes = Notes(normalize(text))
+    found_signs = signs.find(notes)
+    combination = combine(notes)
+    dental_finding = dental(notes)
+    opinion = classifier.opinion(notes.unread()) if with_classifier and notes.holds(SYMPTOM) else None
+    return Readings(found_signs, combination, opinion, dental_finding, tuple(notes.dismissed))
+
+
+def band(readings: Readings) -> Triage:
+    votes = [
+        (name, category)
+        for name, category in (
+            ("signs", readings.signs),
+            ("combinations", readings.combinations.category if readings.combinations else None),
+            ("classifier", readings.classifier[0] if readings.classifier else None),
+        )
+        if category is not None
+    ]
+    detectors = tuple(name for name, _ in votes)
+    dismissed = readings.dismissed
+    found_dental = readings.dental
+    if found_dental is not None and found_dental.emergency:
+        return Triage("emergency", found_dental.category, (*detectors, "dental"), dismissed)
+    if found_dental is not None and {category for _, category in votes} <= _DENTAL_LOOKALIKES:
+        category = found_dental.category
+        if category == "dental_infection":
+            return Triage("emergency", category, (*detectors, "dental"), dismissed)
+        return Triage("urgent", category, ("dental",), dismissed, ADVICE.get(category))
+    if not votes:
+        return Triage("routine", None, (), dismissed)
+    confident = readings.signs is not None or (readings.combinations and readings.combinations.confident)
+    category = votes[0][1]
+    if confident or len(votes) >= 2:
+        return Triage("emergency", category, detectors, dismissed)
+    return Triage("possible", category, detectors, dismissed)
 
 
 def assess(text: str) -> Triage:
-    message = normalize(text)
-    dismissed: list[tuple[str, str]] = []
-    for sign in SIGNS:
-        first, *rest = sign.patterns
-        if not all(pattern.search(message) for pattern in rest):
-            continue
-        for match in first.finditer(message):
-            reason = discounted(message, match.start(), match.end())
-            if reason is None:
-                return Triage(True, sign.category, tuple(dismissed))
-            if (sign.category, reason) not in dismissed:
-                dismissed.append((sign.category, reason))
-    return Triage(False, None, tuple(dismissed))
+    """The band of a patient's message, its category, the detectors that found it and why signs
+    were set aside."""
+    return band(read(text))
 
 
 def safety_message(category: str, country: str) -> str:

@@ -22,20 +22,36 @@ _HISTORY = re.compile(
     r"(?:\d+|a|one|two|three|four|five|six|few|several|couple of|many) (?:years?|months?|decades?) (?:ago"
     r"|back)|"
     r"years ago|ages ago|long time ago|in (?:19|20)\d\d|history of|in the past|previously|previous|used to|"
-    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she) was (?:young|little|a kid|a child|younger|small)"
+    r"as a (?:child|kid|teenager|baby)|when (?:i|he|she|they) (?:was|were) (?:young|little|a kid"
+    r"|a child|younger"
+    r"|small|a baby|a toddler|a teenager)"
     r"|survivor|"
     r"recovered|recovering|once when|had (?:one|it) once|(?:after|since|following) (?:my|his|her|their) "
     r"(?:stroke|heart attack|surgery|seizure|overdose|operation)|medication for|medicine for|meds for|"
     r"treated for|diagnosed with|epilep\w*|i'?m fine now|was fine|it'?s stopped|it stopped|stopped now|"
     r"was checked|got checked|been checked|nothing new|as usual|always|usually|for years|chronic"
-    r"|normal for me|"
-    r"last time|since (?:covid|my|\w+ (?:years?|months?)|(?:19|20)\d\d|last)|(?:my|the) doctor knows|"
+    r"|normal for me|back then|ever since|since then|"
+    r"last time|since (?:covid|my|\w+ (?:years?|months?)|(?:19|20)\d\d|last (?:year|month|time|spring|summer"
+    r"|winter|autumn|fall))|(?:my|the) doctor knows|"
     r"well controlled|under control)\b"
 )
 _NOW = re.compile(
     r"\b(?:now|right now|currently|at the moment|again|still|just|this minute|another|today|tonight"
     r"|this morning|"
     r"minutes? ago|an hour ago|hours ago|started|i think|we think)\b"
+)
+# Long ago, said anywhere in the sentence: "he had a seizure last year, shaking all over" is history
+# unless the sign's own clause says it is happening ("... and now he's shaking").
+_LONG_AGO = re.compile(
+    r"\b(?:last (?:year|month|spring|summer|winter|autumn|fall|decade)|(?:years?|months?|decades?|ages) ago"
+    r"|in (?:19|20)\d\d|back then|at the time|as a (?:child|kid|teenager|baby)|when (?:i|he|she"
+    r"|they) (?:was|were)"
+    r" (?:young|little|a kid|a child|a baby|a toddler|a teenager))\b"
+)
+_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|won'?t|can'?t|isn'?t|getting|started)\b|'(?:s|m|re)\b")
+# A question about what would happen: "will the extraction bleed a lot?", "could it swell?".
+_WHAT_IF = re.compile(
+    r"\b(?:will|would|could|might|can|does|do) (?:i|it|he|she|they|you|we|the \w+|my \w+)\s+(?:\w+\s+)?$"
 )
 # "had a stroke", "had chest pain": in the past unless something says it is now.
 _PAST_TENSE = re.compile(r"\b(?:had|have had|has had|'ve had)\s+(?:a |an |some |one )?$")
@@ -46,7 +62,14 @@ _OTHER_CONTEXT = re.compile(
     r"|warning signs|"
     r"what is an?|how (?:to|do you) (?:spot|recognise|recognize|tell)|risk of|prevent\w*|if swallowed|"
     r"in case of|what (?:should|do|would) (?:i|we|you) do if|what happens if|exercises?|"
-    r"by the (?:anaesthetic|anesthetic|gas|sedation|sedative|meds|medication))\b"
+    r"by the (?:anaesthetic|anesthetic|gas|sedation|sedative|meds|medication)|"
+    # A hypothetical: "what do I do if someone collapses", "in case a patient faints".
+    r"(?:if|in case|when|whether) (?:someone|somebody|anyone|a person|a patient|people|a child|a kid)|"
+    # Asking what is normal, or what the numbing does, is not reporting an emergency.
+    r"is (?:it|that|this) normal|normal (?:to|for)|(?:numb\w*|anaesthetic|anesthetic|injection) wearing off|"
+    r"from the (?:numb\w*|anaesthetic|anesthetic|injection|local)|"
+    # Fear of blood or needles is dental anxiety, not blood loss.
+    r"(?:sight of|when (?:i|he|she|they) sees?|seeing|scared of|afraid of)\s+(?:blood|needles?|the needle))\b"
 )
 _FIGURES = re.compile(
     r"\b(?:gave|give|gives|giving|nearly had|almost had|going to have|gonna have|about to have|nearly gave|"
@@ -54,14 +77,32 @@ _FIGURES = re.compile(
     r"|\bheart attack (?:when|at|seeing|looking)\b|\bstroke of (?:luck|genius|the pen|midnight)\b"
     r"|\b(?:from|when) laughing\b|\bdied laughing\b|\blaughing so hard\b|\b(?:lol|lmao|haha\w*|jk"
     r"|just kidding)\b"
-    r"|\btakes? (?:my|his|her) breath away\b|\bpassed out (?:on the couch|in front of the tv|asleep)\b"
+    r"|\btakes? (?:my|his|her) breath away\b"
+    r"|\bchok(?:e|ed|es|ing) (?:up|back (?:the |my |his |her )?tears)\b|\bchoked with emotion\b"
+    r"|\bbleed(?:ing)? (?:money|\w+ dry)\b|\b(?:bank account|wallet|budget) is bleeding\b"
+    r"|\b(?:shak(?:ing|es|y)|trembl\w*) (?:with|from) (?:nerves|fear|excitement|anticipation|cold)\b"
+    r"|\bheart (?:stopped|sank|skipped a beat|dropped) when\b"
 )
+# Habits are not emergencies: "won't wake up for school", "passed out on the sofa after a long shift".
+_HABIT = re.compile(
+    r"\b(?:wake|waking|get|getting) up (?:for (?:school|work|college|class)|in the mornings?|early|on time"
+    r"|before (?:noon|\d+))\b|\bmornings\b|\bweekends\b|\bpassed out (?:on the (?:couch|sofa|bed)"
+    r"|in front of the tv|asleep|after a long (?:day|shift|night))"
+)
+# Cold symptoms are not breathing trouble: "stuffy nose, can't breathe through it", "a bit wheezy".
+_NASAL = re.compile(
+    r"\b(?:nose|nostrils?|stuffy|blocked|bunged|congest\w*|sinus\w*|snott?y|sniffl\w*|runny|through it)\b"
+)
+_MILD = re.compile(
+    r"\b(?:a bit|a little|slightly|bit of|little bit|kinda|a tad) (?:wheez\w*|breathless|chesty"
+    r"|short of breath|out of breath)\b"
+)
+_MILD_AIRWAY = re.compile(r"breath|air|wheez|chesty")
 # Breathless from exertion is ordinary; only the mild forms of breathlessness are taken back by it.
 _MILD_BREATHLESS = re.compile(r"out of breath|short of breath|breathless")
 _EXERTION = re.compile(
-    r"\b(?:after|from|when) (?:running|jogging|exercise|exercising|the gym|a workout|climbing|walking"
-    r"|rushing|"
-    r"i (?:run|ran|exercise|climb|walk|rushed))\b|\bon the stairs\b|\bclimbing stairs\b"
+    r"\b(?:ran|run|running|rushed|rushing|jog\w*|climb\w*|stairs|gym|workout|exercis\w*"
+    r"|hurried|sprint\w*|cycl\w*)\b"
 )
 
 
@@ -95,13 +136,22 @@ def discounted(message: str, start: int, end: int) -> str | None:
     around = f"{before} {message[start:end]} {after}"
     if _NEGATION.search(before):
         return "negation"
+    if _WHAT_IF.search(before):
+        return "other_context"
     said = sentence(message, start, end)
     if _FIGURES.search(said) or (_MILD_BREATHLESS.search(message[start:end]) and _EXERTION.search(said)):
         return "figure_of_speech"
     if _OTHER_CONTEXT.search(around):
         return "other_context"
+    if _HABIT.search(said):
+        return "habit"
+    sign = message[start:end]
+    if _MILD_AIRWAY.search(sign) and (_NASAL.search(f"{before} {sign} {after}") or _MILD.search(said)):
+        return "cold_symptoms"
     current = _NOW.search(around)
     if _HISTORY.search(around) and not current:
+        return "history"
+    if _LONG_AGO.search(said) and not current and not _PRESENT.search(around):
         return "history"
     if (_PAST_TENSE.search(before) or re.match(r"(?:had|has had)\b", message[start:end])) and not current:
         return "history"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from policy.triage.notes import Notes
+
 _PERSON = r"(?:my|his|her|their|the)"
 _CHILD = (
     r"\b(?:baby|babies|infant|newborn|toddler|child|kid|son|daughter|little (?:boy|girl|one)|grandson|"
@@ -244,7 +246,18 @@ SIGNS: tuple[Sign, ...] = (
     ),
     _sign(
         "head_injury",
-        r"\b(?:was|got|been|is|being) knocked out\b(?! (?:a |my |his |her |their )?(?:tooth|teeth|filling"
+        # A tooth knocked out is the urgent dental level, not a head injury.
+        r"\b(?<!tooth )(?<!teeth )(?<!tooth has )(?:was|got|been|is|being|were) knocked out\b"
+        r"(?! (?:a |my |his |her |their )?(?:tooth|teeth|filling"
         r"|crown))",
     ),
 )
+
+
+def find(notes: Notes) -> str | None:
+    """The category of the first sign that holds now in the (normalised) message, or None."""
+    for sign in SIGNS:
+        first, *rest = sign.patterns
+        if all(pattern.search(notes.message) for pattern in rest) and notes.current(first, sign.category):
+            return sign.category
+    return None

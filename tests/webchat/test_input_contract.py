@@ -7,24 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from tests.support.messaging import new_phone
 from tests.support.phone import phone_lines
-from tests.webchat.test_webchat_socket import PAGE, Client
+from tests.webchat.conftest import PAGE
+from tests.webchat.test_webchat_socket import Client
 
 HOSTILE = ["a@" * 1000, "+1" * 1000, "1 " * 1000, "a." * 1000, "2nd " * 500, "(1" * 1000]
-
-
-@pytest.fixture(scope="module")
-def widget_key(live_server) -> str:
-    response = httpx.post(
-        f"{live_server.base_url}/api/v1/api-keys",
-        headers={"Authorization": f"Bearer {live_server.demo_key}"},
-        json={"kind": "publishable", "allowed_origins": [PAGE]},
-    )
-    assert response.status_code == 201
-    return response.json()["key"]
 
 
 async def test_an_oversized_choice_is_refused_before_anything_reads_it(live_server, widget_key):
