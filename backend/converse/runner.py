@@ -9,6 +9,7 @@ from the script's `clinic` for each script), scripts may run side by side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from pydantic import ValidationError
 
 from backend.converse.clinic import STANDING, Clinic, ClinicProblem
@@ -115,6 +117,8 @@ async def run_case(
             outcome.problems += check_bookings(script.expect.bookings, mine, days, today, clinic.timezone)
     except (ClinicProblem, ChatFailed, ValueError) as problem:
         outcome.problems.append(str(problem))
+    except httpx.HTTPError as broken:
+        outcome.problems.append(f"the server could not be reached: {broken!r}")
     if shared and not keep:
         await _tidy_up(outcome, clinic, today, made)
     return outcome
@@ -189,7 +193,7 @@ async def _tidy_up(outcome: Outcome, clinic: Clinic, today: date, made: list[str
         for booking in await clinic.bookings(today):
             if booking["id"] in made and booking["status"] in STANDING:
                 await clinic.cancel(booking["id"])
-    except ClinicProblem as problem:
+    except (ClinicProblem, httpx.HTTPError) as problem:
         outcome.problems.append(f"tidying up: {problem}")
 
 
@@ -214,14 +218,15 @@ async def run_all(
         async with gate:
             try:
                 clinic = await open_clinic(case)
-            except ClinicProblem as problem:
-                outcome = Outcome(case, [f"could not open the clinic: {problem}"])
-            else:
                 if case.script.channel == "sms" and clinic.number is None and not shared:
                     await _give_number(clinic)
+            except (ClinicProblem, httpx.HTTPError) as problem:
+                outcome = Outcome(case, [f"could not open the clinic: {problem}"])
+            else:
                 outcome = await run_case(case, clinic, shared=shared, sms=sms, keep=keep)
                 if not shared:
-                    await clinic.close()
+                    with contextlib.suppress(ClinicProblem, httpx.HTTPError):
+                        await clinic.close()  # a clinic of its own: its key is the run's to revoke
             on_outcome(outcome)
             return outcome
 
