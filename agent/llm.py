@@ -134,9 +134,18 @@ def system_prompt(practice: PracticeInfo, state: ConversationState, now: datetim
         "human, "
         "restart, help, menu, greet, thanks, bye, unknown. Use only the service and provider ids below; "
         "dates as YYYY-MM-DD, times as 24-hour HH:MM. Give a confidence, and an alternative_kind when a "
-        "second reading is close.\n"
-        f"Services:\n{services}\nProviders:\n{providers}\nOpening hours:\n{hours}\n" + _where(practice, state)
+        "second reading is close. A question the clinic's FAQ answers is an answer act with its faq_id.\n"
+        f"Services:\n{services}\nProviders:\n{providers}\nOpening hours:\n{hours}\n{_faq(practice)}"
+        + _where(practice, state)
     )
+
+
+def _faq(practice: PracticeInfo) -> str:
+    """The questions of the clinic's FAQ with their ids: the manager says the clinic's own answer, so
+    the model never words a price, a plan or a policy itself."""
+    if not practice.faq:
+        return "The clinic has no FAQ.\n"
+    return "FAQ:\n" + "\n".join(f"- {e.id}: {' / '.join(e.questions)}" for e in practice.faq) + "\n"
 
 
 def _where(practice: PracticeInfo, state: ConversationState) -> str:

@@ -66,6 +66,9 @@ class ActOut(_Out):
     subject: str = Field(
         default="", max_length=100, description="not_offered: the service asked for, as said"
     )
+    faq_id: str | None = Field(
+        default=None, max_length=100, description="answer: the id of the FAQ entry that answers it"
+    )
     service_id: str | None = Field(default=None, description="a service id from the catalogue")
     provider_id: str | None = Field(default=None, description="a provider id from the list")
     date_from: date | None = Field(default=None, description="the day asked for (YYYY-MM-DD), or the first")
@@ -134,6 +137,7 @@ def _act(out: ActOut, context: Context) -> Act:
         alternative = Act(
             out.alternative_kind, reading, MEDIUM, topic=alt_topic, said=out.said, hint=Reading(text="")
         )
+    faq = out.faq_id if out.kind == "answer" and out.faq_id in context.faq_ids else None
     return Act(
         out.kind,
         reading,
@@ -143,6 +147,7 @@ def _act(out: ActOut, context: Context) -> Act:
         said=out.said,
         hint=hint,
         alternative=alternative,
+        faq=faq,
     )
 
 

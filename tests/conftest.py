@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -34,6 +32,7 @@ from backend.core.db import Database
 from backend.core.settings import Settings
 from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
+from tests.support.processes import started
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SECRET = "test-admin-secret"
@@ -214,17 +213,13 @@ class LiveServer:
     owner_password: str
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
-    port = _free_port()
-    data_dir = tmp_path_factory.mktemp("live")
-    output = data_dir / "serve.log"
-    env = {
+def server_env(database_url: str, redis_url: str, data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a `frontdesk serve` process of the suite's, listening on `port`."""
+    return {
         **os.environ,
         "ENVIRONMENT": "test",
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "ADMIN_SECRET": ADMIN_SECRET,
         "SECRETS_KEYS": SECRETS_KEYS,
         "DATA_DIR": str(data_dir),
@@ -232,32 +227,29 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "DB_MAX_OVERFLOW": "20",
         "RATE_LIMITS_ENABLED": "false",
         "LOG_LEVEL": "WARNING",
-        # Twilio reaches this server at its own address; nothing is sent (no worker runs here).
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
+        **extra,
     }
-    with output.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
+    port = _free_port()
+    data_dir = tmp_path_factory.mktemp("live")
+    output = data_dir / "serve.log"
+    # Twilio reaches this server at its own address; nothing is sent (no worker runs here).
+    env = server_env(settings.database_url or "", settings.redis_url or "", data_dir, port)
+    process = started(
+        [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
+        env,
+        f"http://127.0.0.1:{port}/health",
+        output,
+    )
     base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"frontdesk serve did not start:\n{output.read_text()}")
-        time.sleep(0.2)
     try:
         yield LiveServer(
             base_url=base_url,

@@ -97,9 +97,10 @@ def not_offered(turn: Turn, act: Act, alone: bool) -> Reply:
 
 
 def from_faq(turn: Turn, act: Act, alone: bool) -> Reply:
-    match = faq.best_match(act.subject or act.said, turn.practice.faq)
-    if match is not None:
-        return _say(turn, match.entry.answer, (), alone)
+    chosen = next((e for e in turn.practice.faq if e.id == act.faq), None)
+    match = faq.best_match(act.subject or act.said, turn.practice.faq) if chosen is None else None
+    if chosen is not None or match is not None:
+        return _say(turn, (chosen or match.entry).answer, (), alone)  # type: ignore[union-attr]
     call = f" or call us on {turn.practice.staff_phone}" if turn.practice.staff_phone else ""
     if act.topic == "price":
         text = f"I can't quote prices here: a member of the {turn.practice.name} team can tell you{call}."

@@ -51,6 +51,7 @@ class Turn:
             ),
             expecting=_expecting(state.awaiting),
             profile=practice.profile,
+            faq_ids=tuple(e.id for e in practice.faq),
         )
 
     def say(

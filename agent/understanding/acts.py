@@ -66,6 +66,7 @@ class Act:
     said: str = ""  # the words of the message this act comes from
     hint: Reading | None = None  # existing: the words that say which booking
     alternative: Act | None = None  # the runner-up reading, when it was close
+    faq: str | None = None  # answer: the FAQ entry a reader chose (a language model does)
 
 
 def read_acts(text: str, context: Context) -> list[Act]:

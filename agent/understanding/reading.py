@@ -30,6 +30,7 @@ class Context:
     offered: tuple[Offered, ...] = ()
     expecting: str | None = None
     profile: str = ""  # the kind of practice (healthcare, salon, ...): which services it may be asked for
+    faq_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

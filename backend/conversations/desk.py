@@ -22,6 +22,7 @@ from agent.ports import (
     ClosureInfo,
     Contact,
     DayHours,
+    FaqEntry,
     HoldInfo,
     PracticeInfo,
     ProviderInfo,
@@ -38,6 +39,7 @@ from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
+from backend.faq import service as faq
 from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
@@ -302,6 +304,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext, now: datet
     providers = await catalog.active_providers(session, tenant)
     hours = await catalog.opening_hours(session, tenant)
     closures = await catalog.practice_closures(session, tenant, now)
+    answers = await faq.for_receptionist(session, tenant)
     settings = tenant.settings
     return PracticeInfo(
         name=tenant.name,
@@ -316,6 +319,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext, now: datet
         profile=tenant.profile,
         week=weekly_hours(hours),
         closures=tuple(ClosureInfo(starts, ends, reason) for starts, ends, reason in closures),
+        faq=tuple(FaqEntry(str(a.id), a.questions, a.answer) for a in answers),
     )
 
 

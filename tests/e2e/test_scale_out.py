@@ -70,18 +70,20 @@ async def cluster(settings, tmp_path) -> AsyncIterator[Cluster]:
         for _ in range(2):
             worker = [sys.executable, "-m", "backend.cli", "worker"]
             processes.append(await asyncio.to_thread(subprocess.Popen, worker, cwd=ROOT, env=env))
-        async with httpx.AsyncClient() as http:
-            for url in urls:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, "frontdesk serve did not start"
-                    await asyncio.sleep(0.2)
+        # Stopped whatever happens, a start that takes too long included: a worker left running
+        # would go on taking the suite's outbox rows.
         try:
+            async with httpx.AsyncClient() as http:
+                for url in urls:
+                    deadline = time.monotonic() + 60
+                    while True:
+                        try:
+                            if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
+                                break
+                        except httpx.TransportError:
+                            pass
+                        assert time.monotonic() < deadline, "frontdesk serve did not start"
+                        await asyncio.sleep(0.2)
             yield Cluster(urls, fake)
         finally:
             for process in processes:
