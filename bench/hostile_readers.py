@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.dialogue.planner import resolve_choice  # noqa: E402
 from agent.state import Choice, ConversationState  # noqa: E402
-from agent.understanding import Context, Named, Offered, Person, contact, read  # noqa: E402
+from agent.understanding import Context, Named, Offered, Person, contact, read, read_acts  # noqa: E402
 from channels import sms, voice  # noqa: E402
 from policy import confirmation, redaction, triage  # noqa: E402
 from policy.input_limits import MAX_TEXT_CHARS  # noqa: E402
@@ -53,9 +53,10 @@ STATE = ConversationState(choices=[Choice(label=o.label, value=f"slot:{i}") for 
 
 
 def readers() -> dict[str, Callable[[str], object]]:
-    full = Context(today=TODAY, services=SERVICES, providers=PROVIDERS, offered=OFFERED)
+    full = Context(today=TODAY, services=SERVICES, providers=PROVIDERS, offered=OFFERED, profile="healthcare")
     return {
         "understanding.read": lambda t: read(t, full),
+        "understanding.read_acts": lambda t: read_acts(t, full),
         "understanding.read (expecting name)": lambda t: read(t, Context(today=TODAY, expecting="name")),
         "understanding.read (expecting time)": lambda t: read(t, Context(today=TODAY, expecting="time")),
         "contact.find_email": contact.find_email,

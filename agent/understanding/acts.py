@@ -29,7 +29,8 @@ import re
 from dataclasses import dataclass, replace
 
 from agent.understanding import booked, commands, lexicon, questions
-from agent.understanding.reading import Context, Reading, read
+from agent.understanding import reading as readers
+from agent.understanding.reading import Context, Reading
 from agent.understanding.text import blank, normalize
 
 TASK_INTENTS = ("human", "waitlist", "cancel", "reschedule", "lookup")
@@ -69,8 +70,22 @@ class Act:
     faq: str | None = None  # answer: the FAQ entry a reader chose (a language model does)
 
 
+class _Memo:
+    """One message's readings, each text read once however many requests look at it."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.readings: dict[str, Reading] = {}
+
+    def __call__(self, text: str) -> Reading:
+        if text not in self.readings:
+            self.readings[text] = readers.read(text, self.context)
+        return self.readings[text]
+
+
 def read_acts(text: str, context: Context) -> list[Act]:
     """The acts of a message, in the order it says them."""
+    read = _Memo(context)
     message = normalize(text)
     command = commands.command(message)
     if command is not None:
@@ -78,8 +93,8 @@ def read_acts(text: str, context: Context) -> list[Act]:
     catalogue = " ".join(n for s in context.services for n in (*s.names, s.description)).lower()
     terms = lexicon.terms_for(context.profile, catalogue)
     acts: list[Act] = []
-    for group in _groups(text, context, terms):
-        acts += _acts_of(group, context, terms, acts)
+    for group in _groups(text, read, terms):
+        acts += _acts_of(group, read, terms, acts)
     acts = _inherit(acts)
     if not any(a.kind != "frame" or a.reading.understood for a in acts):
         reason = commands.unreadable(message)
@@ -90,7 +105,7 @@ def read_acts(text: str, context: Context) -> list[Act]:
 # ---- one message, cut where a new request begins ----
 
 
-def _groups(text: str, context: Context, terms: tuple[lexicon.Term, ...]) -> list[str]:
+def _groups(text: str, read: _Memo, terms: tuple[lexicon.Term, ...]) -> list[str]:
     """The message cut into pieces that each carry a request; a piece that asks nothing of its own
     ("my name's Jane") stays with the one before it."""
     cuts = [0]
@@ -102,9 +117,11 @@ def _groups(text: str, context: Context, terms: tuple[lexicon.Term, ...]) -> lis
         cuts.append(match.end())
     cuts.append(len(text))
     pieces = [(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1) if text[cuts[i] : cuts[i + 1]].strip()]
+    if len(pieces) <= 1:
+        return [text]
     groups: list[list[int]] = []  # [start, end, what the group is]
     for start, end in pieces:
-        what = _what(text[start:end], context, terms)
+        what = _what(text[start:end], read, terms)
         if groups and (what == "none" or (what == "slots" and groups[-1][2] != "question")):
             groups[-1][1] = end
         elif groups and (groups[-1][2] == "none" or (groups[-1][2] == "slots" and what == "request")):
@@ -114,11 +131,11 @@ def _groups(text: str, context: Context, terms: tuple[lexicon.Term, ...]) -> lis
     return [text[start:end] for start, end, _ in groups]
 
 
-def _what(piece: str, context: Context, terms: tuple[lexicon.Term, ...]) -> str:
+def _what(piece: str, read: _Memo, terms: tuple[lexicon.Term, ...]) -> str:
     """ "request" (asks for something to be done), "question" (asks to be told something), "slots"
     (says what, when or who, nothing more) or "none"."""
     message = normalize(piece)
-    reading = read(piece, context)
+    reading = read(piece)
     asks = questions.topic(message)
     if set(reading.intents) & {*TASK_INTENTS, "book", "another"}:
         return "request"
@@ -139,9 +156,10 @@ def _what(piece: str, context: Context, terms: tuple[lexicon.Term, ...]) -> str:
 # ---- the acts of one request ----
 
 
-def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], before: list[Act]) -> list[Act]:
+def _acts_of(piece: str, read: _Memo, terms: tuple[lexicon.Term, ...], before: list[Act]) -> list[Act]:
+    context = read.context
     message = normalize(piece)
-    reading = read(piece, context)
+    reading = read(piece)
     found = set(reading.intents)
     asks = questions.topic(message)
     acts: list[Act] = []
@@ -157,7 +175,7 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
         act("book")  # "cancel it and rebook": a new booking
         return acts
     if task is not None:
-        acts.append(_existing(piece, message, reading, context, EXISTING_TOPICS[task]))
+        acts.append(_existing(piece, message, reading, read, EXISTING_TOPICS[task]))
         return acts
     if "waitlist" in found:
         act("waitlist")
@@ -175,7 +193,7 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
         return acts
     if missing:
         spans = [(m.start, m.end) for m in missing]
-        rest = read(blank(message, spans), context)
+        rest = read(blank(message, spans))
         for mention in missing:
             acts.append(Act("not_offered", rest, subject=mention.term.name, topic="lexicon", said=piece))
         if rest.services or (rest.says_when and not reading.services):
@@ -187,7 +205,7 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
     if reading.relative is not None and booked.descriptions(
         message, [n for s in context.services for n in s.names]
     ):
-        acts.append(_existing(piece, message, reading, context, "move"))  # "make my check-up an hour later"
+        acts.append(_existing(piece, message, reading, read, "move"))  # "make my check-up an hour later"
         return acts
     if asks == "offered" and reading.services and not reading.says_when:
         act("answer", topic="offered", subject=message)
@@ -201,7 +219,7 @@ def _acts_of(piece: str, context: Context, terms: tuple[lexicon.Term, ...], befo
         return acts
     ending = commands.declines(message)
     if ending is not None and not found & {"book", "another"}:
-        rest = read(blank(message, [ending]), context)  # "I'll call back later": "later" is the ending
+        rest = read(blank(message, [ending]))  # "I'll call back later": "later" is the ending
         if not rest.changes_search:
             act("decline")
             return acts
@@ -256,17 +274,17 @@ def _frame(piece: str, message: str, reading: Reading) -> Act:
     return Act("frame", reading, STRONG, said=piece)
 
 
-def _existing(piece: str, message: str, reading: Reading, context: Context, topic: str) -> Act:
+def _existing(piece: str, message: str, reading: Reading, read: _Memo, topic: str) -> Act:
     """A booking the patient has: the words that describe it pick which; for a move, the rest say
     where it goes."""
-    words = [n for s in context.services for n in s.names]
+    words = [n for s in read.context.services for n in s.names]
     spans = booked.descriptions(message, words)
     described = " ".join(message[s:e] for s, e in spans)
-    hint = read(described, context) if described else Reading(text="")
+    hint = read(described) if described else Reading(text="")
     if topic != "move":
         hint = replace(hint, days=hint.days or reading.days, services=hint.services or reading.services)
         return Act("existing", reading, STRONG, topic=topic, said=piece, hint=hint)
-    target = read(blank(message, spans), context) if spans else reading
+    target = read(blank(message, spans)) if spans else reading
     moved = replace(
         reading,
         text=target.text,

@@ -88,10 +88,17 @@ def read_cases(paths: Sequence[Path]) -> list[Case]:
 
 
 async def run_case(
-    case: Case, clinic: Clinic, *, shared: bool, sms: SmsLine | None = None, keep: bool = False
+    case: Case,
+    clinic: Clinic,
+    *,
+    shared: bool,
+    sms: SmsLine | None = None,
+    keep: bool = False,
+    talker: Talker | None = None,
 ) -> Outcome:
     """One script on `clinic`. `shared`: the clinic is in use, so judge only what this script made
-    and cancel it afterwards (unless `keep`)."""
+    and cancel it afterwards (unless `keep`). `talker` speaks for the patient instead of the chat
+    API or a text to the clinic's number (a test's phone, for instance)."""
     outcome = Outcome(case)
     script, patient = case.script, case.patient
     today = datetime.now(ZoneInfo(clinic.timezone)).date()
@@ -105,7 +112,7 @@ async def run_case(
         earlier = {b["id"] for b in await clinic.bookings(today)} if shared and reads_bookings else set()
         await _set_up(case, clinic, today, days, values, made)
         try:
-            await _converse(outcome, _talker(case, clinic, sms), days, values)
+            await _converse(outcome, talker or _talker(case, clinic, sms), days, values)
         finally:
             if reads_bookings:
                 found = [b for b in await clinic.bookings(today) if _patients(b, patient)]
@@ -219,7 +226,7 @@ async def run_all(
             try:
                 clinic = await open_clinic(case)
                 if case.script.channel == "sms" and clinic.number is None and not shared:
-                    await _give_number(clinic)
+                    await give_number(clinic)
             except (ClinicProblem, httpx.HTTPError) as problem:
                 outcome = Outcome(case, [f"could not open the clinic: {problem}"])
             else:
@@ -233,7 +240,7 @@ async def run_all(
     return list(await asyncio.gather(*(one(case) for case in cases)))
 
 
-async def _give_number(clinic: Clinic) -> None:
+async def give_number(clinic: Clinic) -> None:
     """A fresh clinic's own number to text (an exchange may not start with 0 or 1)."""
     number = f"+1646{2_000_000 + uuid.uuid4().int % 8_000_000}"
     await clinic.call("POST", "/api/v1/phone-numbers", 201, json={"number": number, "label": "converse"})
