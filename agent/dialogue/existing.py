@@ -251,10 +251,13 @@ async def cancel_after_yes(turn: Turn, yes: bool) -> list[Reply]:
     state.task = None
     cancelled: BookingInfo = outcome.result
     tz = turn.practice.timezone
+    when = when_label(cancelled.starts_at, tz)
+    done = f"Your {cancelled.service_name} on {when} is cancelled (reference {cancelled.reference})."
+    if state.queued:  # what the patient asked for next follows at once: no need to ask
+        return [turn.say(done, card=booking_card(cancelled, tz))]
     return [
         turn.say(
-            f"Your {cancelled.service_name} on {when_label(cancelled.starts_at, tz)} is cancelled "
-            f"(reference {cancelled.reference}). Would you like to book another time?",
+            f"{done} Would you like to book another time?",
             (QuickReply("Book another time", "intent:book"),),
             card=booking_card(cancelled, tz),
         )
