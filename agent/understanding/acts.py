@@ -44,15 +44,18 @@ _BREAKS = re.compile(
     re.IGNORECASE,
 )
 _ABBREVIATION = re.compile(r"\b(?:dr|mr|mrs|ms|st|no|vs|etc|approx|[a-z])\.$", re.IGNORECASE)
-_INSTEAD = re.compile(r"\binstead\b|\brather\b|\bcan (?:i|we) (?:do|make it|come)\b")
-_MAKE_IT = re.compile(
-    r"\b(?:make it|can it be|could it be|could (?:i|we) (?:come|do|make it)|is there any chance)\b"
-)
+_INSTEAD = re.compile(r"\binstead\b|\brather\b")
+_MAKE_IT = re.compile(r"\b(?:make it|can it be|could it be|is there any chance)\b")
 _EARLIEST = re.compile(
     r"\b(?:your|the) (?:very )?first (?:\w+ ){0,3}?(?:slot|appointment|opening|time|spot)\b"
 )
 _DESCRIBES = re.compile(
     r"\b(?:i|we) (?:booked|have|had|made|got) (?:a|an|my|the)\b|\bmy (?:booking|appointment|reference) is\b"
+)
+# A change asked about rather than asked for: a question about the policy.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if|in case|when) (?:i|we|you|someone|a patient) (?:\w+ ){0,3}?(?:cancel|reschedul|move|miss)\w*"
+    r"|\b(?:cancellation|rescheduling) (?:policy|fee|charge)|\b(?:policy|fee|charge) for (?:cancel|miss)\w*"
 )
 MAX_PIECES = 8
 
@@ -137,6 +140,8 @@ def _what(piece: str, read: _Memo, terms: tuple[lexicon.Term, ...]) -> str:
     message = normalize(piece)
     reading = read(piece)
     asks = questions.topic(message)
+    if _only_describes(message, read.context):
+        return "slots"  # "my appointment on Tuesday, can we push it back an hour?": which one, then what
     if set(reading.intents) & {*TASK_INTENTS, "book", "another"}:
         return "request"
     if _DESCRIBES.search(message) or reading.reference:
@@ -171,6 +176,8 @@ def _acts_of(piece: str, read: _Memo, terms: tuple[lexicon.Term, ...], before: l
         act("human")
         return acts
     task = next((i for i in ("cancel", "reschedule", "lookup") if i in found), None)
+    if task is not None and asks is not None and _HYPOTHETICAL.search(message):
+        task = None  # "is there a charge if I have to cancel?": a question about the policy
     if task == "reschedule" and any(a.kind == "existing" and a.topic == "cancel" for a in before):
         act("book")  # "cancel it and rebook": a new booking
         return acts
@@ -244,6 +251,15 @@ def _acts_of(piece: str, read: _Memo, terms: tuple[lexicon.Term, ...], before: l
             return acts
     acts.append(Act("frame", reading, WEAK, said=piece))
     return acts
+
+
+def _only_describes(message: str, context: Context) -> bool:
+    """Whether a piece is nothing but the description of a booking ("my cleaning on Thursday")."""
+    spans = booked.descriptions(message, [n for s in context.services for n in s.names])
+    rest = blank(message, spans)
+    return bool(spans) and not re.search(
+        r"[a-z]{3,}", re.sub(r"\b(?:so|and|um|hi|hey|ok|well|re)\b", " ", rest)
+    )
 
 
 def _fills_something(reading: Reading, intents: set[str]) -> bool:

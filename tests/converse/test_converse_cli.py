@@ -213,19 +213,13 @@ async def test_scripts_on_fresh_clinics_side_by_side_on_the_web_and_by_text(
 @pytest.mark.skipif(not list(CORPUS.glob("*.yaml")), reason="the project's corpus is not on this branch")
 async def test_the_projects_corpus_through_the_command(settings, texting_server: TextingServer, tmp_path):
     """The corpus of tests/conversations/scripts, each script on a fresh clinic, web and SMS."""
-    try:
-        from tests.conversations.test_scripted_conversations import IN_PROGRESS
-    except ImportError:
-        IN_PROGRESS = frozenset()
     report = tmp_path / "corpus.json"
     run = on_fresh_clinics(settings, texting_server, CORPUS, report, parallel=4)
     results = json.loads(report.read_text())
-    failed = [s for s in results["scripts"] if not s["passed"] and s["class"] not in IN_PROGRESS]
-    assert not failed, explain(run)
+    assert not [s for s in results["scripts"] if not s["passed"]], explain(run)
     assert results["total"] >= 60
 
 
-@pytest.mark.xfail(reason="the receptionist answers from the FAQ once its matcher lands (issue 26, item 7)")
 async def test_the_demo_clinic_answers_from_its_faq(settings, live_server):
     run = converse(
         settings, str(HERE / "demo-faq.yaml"), "--tenant", "demo-dental", "--base-url", live_server.base_url
