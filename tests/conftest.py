@@ -32,7 +32,7 @@ from backend.core.db import Database
 from backend.core.settings import Settings
 from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
-from tests.support.processes import started
+from tests.support.processes import started, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SECRET = "test-admin-secret"
@@ -259,5 +259,4 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
             owner_password=(data_dir / "demo_owner_password").read_text().strip(),
         )
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
