@@ -34,7 +34,7 @@ from backend.core.settings import Settings
 from backend.messaging.template_processes import TemplateProcesses
 from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
-from tests.support.processes import started
+from tests.support.processes import started, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SECRET = "test-admin-secret"
@@ -270,8 +270,7 @@ def serving_frontdesk(
             owner_password=(data_dir / "demo_owner_password").read_text().strip() if demo else "",
         )
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from tests.conftest import _admin as run_on_server
 from tests.conftest import server_env
 from tests.fakes import twilio_server as twilio
 from tests.fakes.serving import free_port
-from tests.support.processes import started
+from tests.support.processes import started, stop
 
 # Out of the way of the suite's own Redis database.
 REDIS_DATABASE = 5
@@ -79,6 +79,5 @@ def texting_server(settings: Settings, data_dir: Path) -> Iterator[TextingServer
     finally:
         for process in (server, fake):
             if process is not None:
-                process.terminate()
-                process.wait(timeout=30)
+                stop(process)
         _on_server(settings.database_url, f'DROP DATABASE "{name}" WITH (FORCE)')
