@@ -247,6 +247,26 @@ class WebhookEndpointDisabled(EventData):
     failing_since: datetime
 
 
+class WebhookEndpointPaused(EventData):
+    type: ClassVar[str] = "webhook_endpoint.paused"
+    subject: ClassVar[str] = "webhook_endpoint_id"
+    summary: ClassVar[str] = (
+        "A webhook endpoint kept failing: its circuit opened, and its deliveries wait while it is "
+        "probed with one request at a time until it answers again. The clinic's owners were e-mailed."
+    )
+    webhook_endpoint_id: uuid.UUID
+    failing_since: datetime
+    error: str = Field(description="The last failure, as the delivery log shows it")
+
+
+class WebhookEndpointResumed(EventData):
+    type: ClassVar[str] = "webhook_endpoint.resumed"
+    subject: ClassVar[str] = "webhook_endpoint_id"
+    summary: ClassVar[str] = "A paused webhook endpoint answered again; its waiting deliveries go now."
+    webhook_endpoint_id: uuid.UUID
+    failing_since: datetime
+
+
 # ---- calendar sync ----
 
 
@@ -303,6 +323,8 @@ CATALOGUE: dict[str, type[EventData]] = {
         CustomerOptedIn,
         CustomerErased,
         WebhookEndpointDisabled,
+        WebhookEndpointPaused,
+        WebhookEndpointResumed,
         CalendarSyncFailed,
         CalendarConflictFound,
     )

@@ -1,16 +1,24 @@
-"""Every error leaves the server in one envelope: {"error": {"code", "message", "details", "retryable"}}."""
+"""Every error leaves the server in one envelope: {"error": {"code", "message", "details", "retryable"}}.
+
+Every error is answered here, inside the app, so the server keeps the client's connection open and
+logs nothing more: a database outage is a 503 with Retry-After and one log line per request, not a
+traceback.
+"""
 
 from __future__ import annotations
 
 import logging
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from backend.core.errors import AppError, envelope
+from backend.core.db import connection_failure, unavailable
+from backend.core.errors import AppError, DatabaseUnavailable, envelope
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +52,25 @@ def _field(location: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> JSONResponse:
+        if isinstance(error, DatabaseUnavailable):
+            cause = error.__cause__
+            log.warning(
+                "%s %s: %s (%s)",
+                request.method,
+                request.url.path,
+                error.code,
+                f"{type(cause).__name__}: {cause}"[:200] if cause else error.message,
+            )
         return error_response(error)
+
+    async def _database_error(request: Request, error: Exception) -> JSONResponse:
+        """A database error that escaped `Database.transaction` (a direct use of the engine)."""
+        if connection_failure(error):
+            return await _app_error(request, unavailable(error))
+        return await _unexpected(request, error)
+
+    for database_error in (DBAPIError, asyncpg.PostgresError):
+        app.add_exception_handler(database_error, _database_error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -69,16 +95,19 @@ def install(app: FastAPI) -> None:
         message = error.detail if isinstance(error.detail, str) else code.lower().replace("_", " ")
         return JSONResponse(envelope(code, message), status_code=error.status_code, headers=error.headers)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         correlation_id = getattr(request.state, "correlation_id", None)
-        log.exception("unhandled error (correlation id %s)", correlation_id)
+        log.error("unhandled error (correlation id %s)", correlation_id, exc_info=error)
         return JSONResponse(
             envelope(
                 "INTERNAL_ERROR",
-                "unexpected server error; nothing was changed. Quote the correlation id when reporting it.",
+                # It may have failed after its change was committed: never claim otherwise.
+                "unexpected server error. If you retry, send the same Idempotency-Key so that a change "
+                "already made is not made twice; quote the correlation id when reporting it.",
                 {"correlation_id": correlation_id},
                 retryable=True,
             ),
             status_code=500,
         )
+
+    app.add_exception_handler(Exception, _unexpected)

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Unset means "start an embedded server under data_dir" (development and tests only).
     database_url: str | None = None
     redis_url: str | None = None
+    # Every Redis call the API makes (rate limits, Socket.IO's fan-out, readiness) gives up after
+    # this long, connecting or reading: a frozen Redis slows a request by this much, never stalls it.
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10)
     data_dir: Path = Path("var")
 
     host: str = "127.0.0.1"
@@ -54,6 +57,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     # Waiting longer than this for a free connection answers 503 SERVER_BUSY (retryable).
     db_pool_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    # Opening a connection to PostgreSQL gives up after this long (503 DATABASE_UNAVAILABLE).
+    db_connect_timeout_seconds: float = Field(default=5, gt=0, le=60)
     # Any statement running longer is cancelled by PostgreSQL (a stuck query cannot hold a
     # connection and its locks for ever). 0 turns it off.
     db_statement_timeout_ms: int = Field(default=30_000, ge=0, le=3_600_000)
@@ -64,8 +69,6 @@ class Settings(BaseSettings):
     booking_max_attempts: int = Field(default=12, ge=1, le=50)
 
     idempotency_ttl_hours: int = Field(default=72, ge=72)
-    # An in-progress idempotency record older than this belongs to a request that died.
-    idempotency_lock_seconds: int = Field(default=60, ge=5)
 
     # A language model for free conversation. Unset (the default): the deterministic engine answers.
     llm_api_key: SecretStr | None = None
@@ -162,11 +165,13 @@ class Settings(BaseSettings):
     # take every slot).
     webhook_concurrency: int = Field(default=100, ge=1, le=1000)
     webhook_endpoint_concurrency: int = Field(default=10, ge=1, le=100)
-    # This many failures in a row pause an endpoint (a cool-down doubling up to the maximum, then
-    # one probe); failing without a single success this long disables it and alerts the clinic.
+    # A failing endpoint is probed (one request) every pause, doubling up to the maximum: it resumes
+    # within the maximum of its receiver recovering. This many failed rounds in a row (requests in
+    # flight together count once) pause it: only the probes go, and the clinic is told. Failing
+    # without a single success this long disables it and alerts the clinic.
     webhook_failure_threshold: int = Field(default=5, ge=1, le=100)
-    webhook_pause_seconds: float = Field(default=30, gt=0, le=3600)
-    webhook_max_pause_seconds: float = Field(default=3600, gt=0, le=86400)
+    webhook_pause_seconds: float = Field(default=10, gt=0, le=3600)
+    webhook_max_pause_seconds: float = Field(default=30, gt=0, le=3600)
     webhook_disable_after_hours: float = Field(default=96, gt=0, le=30 * 24)
     # Private, loopback and link-local targets: refused in production whatever this says; allowed
     # by default elsewhere, so a developer can point a webhook at their own machine.
