@@ -172,8 +172,9 @@ class Turns:
         responder: Responder | None = None,
     ) -> Answered:
         """The patient's message and the replies to it, in order; a retried message (same client id)
-        is not answered twice. `responder` answers instead of the agent (something the channel
-        settles itself, like a "C" to a reminder), in the same stored thread."""
+        is not answered twice, but one whose turn stored no reply (its process died) is answered now.
+        `responder` answers instead of the agent (something the channel settles itself, like a "C" to
+        a reminder), in the same stored thread."""
         text = clean_text(inbound.text)
         if not text:
             raise ValidationFailed("text", "the message is empty")
@@ -263,7 +264,12 @@ class Turns:
             if earlier is not None:
                 if leased:
                     return None  # still being answered: wait, then replay
-                return _Replay(await _answer_to(session, earlier))
+                answer = await _answer_to(session, earlier)
+                if len(answer) > 1 or conversation.handler == "staff":
+                    return _Replay(answer)
+                # Its turn stored no reply (the process answering it died): answer it now.
+                await _append(session, tenant, conversation, [], lease=clock + self.lease)
+                return await _claim_of(session, tenant, conversation, answer[0])
         held = conversation.handler == "staff"
         if leased and not held:
             return None
@@ -276,10 +282,7 @@ class Turns:
         [message] = await _append(session, tenant, conversation, [message], lease=lease)
         if held:
             return _Held(message)
-        recent = await session.execute(_HISTORY, {"conversation_id": conversation_id, "seq": message.seq})
-        history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
-        state = ConversationState.model_validate(conversation.state or {})
-        return _Claim(message, state, history, await practice_info(session, tenant))
+        return await _claim_of(session, tenant, conversation, message)
 
     async def _finish(
         self,
@@ -340,6 +343,16 @@ async def _append(
     return [
         replace(m, created_at=created_at) for m, created_at in zip(messages, stored.scalars(), strict=True)
     ]
+
+
+async def _claim_of(
+    session: AsyncSession, tenant: TenantContext, conversation: Conversation, message: StoredMessage
+) -> _Claim:
+    """What the agent needs to answer `message`: the state, the history before it, the practice."""
+    recent = await session.execute(_HISTORY, {"conversation_id": conversation.id, "seq": message.seq})
+    history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
+    state = ConversationState.model_validate(conversation.state or {})
+    return _Claim(message, state, history, await practice_info(session, tenant))
 
 
 async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:

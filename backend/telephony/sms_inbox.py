@@ -273,9 +273,9 @@ class SmsInbox:
             channel_phone=row.from_number,
             responder=responder,
         )
-        if not answered.replies:  # a member of staff has the conversation: they answer from the inbox
+        if not answered.replies:
             await self.db.transaction(
-                lambda session: _mark(session, row_id, "answered", now, handling="staff")
+                lambda session: _mark_held(session, tenant, conversation_id, row_id, now)
             )
             return
         text = compose_reply(answered.replies)
@@ -336,6 +336,17 @@ async def _last_reminded(
     reminded = await outbox.reminded_appointments(session, tenant.id, phone, now - REMINDER_REPLY_WINDOW)
     found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
     return _Reminded(found[0], found[1]) if found is not None else None
+
+
+async def _mark_held(
+    session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, row_id: uuid.UUID, now: datetime
+) -> None:
+    """No reply: answered only if a member of staff has the conversation (they answer from the
+    inbox); anything else is a failure, tried again while attempts are left."""
+    conversation = await conversations.get(session, tenant, conversation_id)
+    if conversation.handler != "staff":
+        raise RuntimeError(f"the turn of conversation {conversation_id} stored no reply")
+    await _mark(session, row_id, "answered", now, handling="staff")
 
 
 async def _mark(
