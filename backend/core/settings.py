@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     # How long the "text me a link" link to continue a call in the web chat works.
     handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
+    # A text being answered by a worker that has not finished after this long is taken up again by
+    # another (its worker died); its turn then runs if it stored no reply.
+    inbound_sms_lease_seconds: int = Field(default=90, ge=5, le=3600)
 
     # ---- the staff workspace ----
     # A session ends after this long without a request, and in any case this long after sign-in.

@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
 # A reminder is what a bare "C" or "R" answers for this long after it was sent.
 REMINDER_REPLY_WINDOW = timedelta(days=7)
-LEASE = timedelta(seconds=90)
 MAX_ATTEMPTS = 3
 
 
@@ -220,7 +219,7 @@ class SmsInbox:
         for row in rows:
             row.status = "processing"
             row.attempts += 1
-            row.lease_until = now + LEASE
+            row.lease_until = now + timedelta(seconds=self.settings.inbound_sms_lease_seconds)
             claimed.append((row.id, (row.tenant_id, row.to_number, row.from_number)))
         return claimed
 

@@ -12,19 +12,7 @@ from sqlalchemy.engine import make_url
 from backend.core import idempotency
 from backend.scheduling.guards import lock_key
 from tests.conftest import at, iso, local_day, utcnow
-from tests.support.db import rows, scalar
-
-
-async def key_held(db, scope, key):
-    """Whether a session holds the key's advisory lock (a bigint lock: its high and low halves)."""
-    lock = idempotency.lock_key(str(scope), key) & 0xFFFFFFFFFFFFFFFF
-    return await scalar(
-        db,
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1",
-        high=lock >> 32,
-        low=lock & 0xFFFFFFFF,
-    )
+from tests.support.db import key_held, rows, scalar
 
 
 def booking_body(tenant, when, name="Jane Doe"):

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import SecretStr
 
-from backend.telephony.sms_inbox import LEASE
 from tests.fakes.openai_server import running_fake_openai
 from tests.support.db import rows, scalar
 from tests.support.messaging import new_phone
@@ -55,7 +54,7 @@ async def test_a_text_whose_turn_died_midway_is_answered_when_taken_up_again(db,
                 " RETURNING 1",
                 c=stored["conversation_id"],
             )
-            later = datetime.now(UTC) + LEASE + timedelta(seconds=1)
+            later = datetime.now(UTC) + timedelta(seconds=settings.inbound_sms_lease_seconds + 1)
             assert await phones.inbox.process_due(later) == 1
             await phones.dispatcher.drain(later)
             [answer] = phones.received(patient)
