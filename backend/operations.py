@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import metrics, migrations
 from backend.core.db import Database
+from backend.events import circuits as webhook_circuits
 from backend.messaging import outbox_health
 
 router = APIRouter(tags=["operations"])
@@ -56,17 +57,23 @@ async def prometheus(request: Request) -> Response:
     db: Database = request.app.state.db
     now = datetime.now(UTC)
 
-    async def read(session: AsyncSession) -> tuple[dict[str, tuple[int, float]], dict[str, bool]]:
-        return await outbox_health.depth(session, now), await outbox_health.open_circuits(session, now)
+    async def read(session: AsyncSession) -> tuple[dict[str, tuple[int, float]], dict[str, bool], int]:
+        return (
+            await outbox_health.depth(session, now),
+            await outbox_health.open_circuits(session, now),
+            await webhook_circuits.paused_endpoints(session),
+        )
 
     try:
-        depth, circuits = await db.transaction(read)
+        depth, circuits, paused = await db.transaction(read)
     except Exception:  # the counters are still worth serving when the database is away
-        depth, circuits = {}, {}
+        depth, circuits, paused = {}, {}, None
     for status, (count, age) in depth.items():
         metrics.OUTBOX_DEPTH.labels(status).set(count)
         metrics.OUTBOX_OLDEST.labels(status).set(age)
     for provider, is_open in circuits.items():
         metrics.CIRCUIT_OPEN.labels(provider).set(1 if is_open else 0)
+    if paused is not None:
+        metrics.WEBHOOK_ENDPOINTS_PAUSED.set(paused)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

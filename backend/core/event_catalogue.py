@@ -267,6 +267,30 @@ class WebhookEndpointResumed(EventData):
     failing_since: datetime
 
 
+# ---- the providers messages go through ----
+
+
+class _ProviderCircuit(EventData):
+    subject: ClassVar[str] = "provider"
+    provider: str = Field(description="`twilio` (texts) or `smtp` (e-mails)")
+    channel: Literal["sms", "email"]
+    waiting: int = Field(description="The clinic's messages on this channel not sent yet")
+
+
+class ProviderPaused(_ProviderCircuit):
+    type: ClassVar[str] = "provider.paused"
+    summary: ClassVar[str] = (
+        "A provider kept failing: sending through it is paused and probed until it answers again. The "
+        "clinic's messages wait (none is lost); for texts, its owners were e-mailed."
+    )
+    retry_at: datetime = Field(description="When the provider is tried again")
+
+
+class ProviderResumed(_ProviderCircuit):
+    type: ClassVar[str] = "provider.resumed"
+    summary: ClassVar[str] = "A paused provider answered again; the messages waiting on it go now."
+
+
 # ---- calendar sync ----
 
 
@@ -325,6 +349,8 @@ CATALOGUE: dict[str, type[EventData]] = {
         WebhookEndpointDisabled,
         WebhookEndpointPaused,
         WebhookEndpointResumed,
+        ProviderPaused,
+        ProviderResumed,
         CalendarSyncFailed,
         CalendarConflictFound,
     )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from backend.core import metrics
 from backend.core.db import connection_failure, unavailable
 from backend.core.errors import AppError, DatabaseUnavailable, envelope
 
@@ -53,6 +54,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> JSONResponse:
         if isinstance(error, DatabaseUnavailable):
+            metrics.DATABASE_UNAVAILABLE.labels(error.code).inc()
             cause = error.__cause__
             log.warning(
                 "%s %s: %s (%s)",

@@ -37,7 +37,7 @@ class RateLimits:
         else:
             storage = storage_from_string("async+memory://")
         self.limiter = MovingWindowRateLimiter(storage)
-        self.guard = RedisGuard("rate limits (Redis): requests go through unchecked")
+        self.guard = RedisGuard("rate_limits", "rate limits (Redis): requests go through unchecked")
 
     async def exceeded(self, limit: str | RateLimitItem, *key: str) -> float | None:
         """Seconds until `key` may go again if it is over `limit`, else None (nothing counted)."""

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 import socketio
 
+from backend.core import metrics
 from backend.core.outages import Outage
 from backend.core.settings import Settings
 
@@ -42,10 +43,13 @@ def client(settings: Settings) -> aioredis.Redis | None:
 
 class RedisGuard:
     """Calls to Redis that fail open: a failure answers `fallback`, and so does every call in the
-    next `RETRY_AFTER_SECONDS`; then one call tries Redis again."""
+    next `RETRY_AFTER_SECONDS`; then one call tries Redis again. While it fails, the gauge
+    `frontdesk_redis_unavailable{client=…}` is 1."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, client: str, what: str) -> None:
         self.outage = Outage(log, what)
+        self.unavailable = metrics.REDIS_UNAVAILABLE.labels(client)
+        self.unavailable.set(0)
         self._idle_until = 0.0
 
     async def call(self, call: Callable[[], Awaitable[T]], fallback: T) -> T:
@@ -56,8 +60,11 @@ class RedisGuard:
         except Exception as error:  # refused, timed out, reset, or Redis's own error: all fail open
             self._idle_until = time.monotonic() + RETRY_AFTER_SECONDS
             self.outage.failed(error)
+            self.unavailable.set(1)
             return fallback
-        self.outage.recovered()
+        if self.outage.ongoing:
+            self.outage.recovered()
+            self.unavailable.set(0)
         return result
 
 
@@ -69,7 +76,7 @@ class RedisFanout(socketio.AsyncRedisManager):
     def __init__(self, settings: Settings) -> None:
         assert settings.redis_url is not None
         super().__init__(settings.redis_url, redis_options=timeouts(settings.redis_timeout_seconds))
-        self.guard = RedisGuard("pushing live updates through Redis")
+        self.guard = RedisGuard("live", "pushing live updates through Redis")
         self._listener_options = {
             "socket_connect_timeout": settings.redis_timeout_seconds,
             "socket_keepalive": True,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.settings import Settings
@@ -77,3 +77,9 @@ async def closed(session: AsyncSession, endpoint_ids: set[uuid.UUID], now: datet
 def reset(endpoint: WebhookEndpoint) -> None:
     endpoint.failures = 0
     endpoint.last_failure_at = endpoint.probe_at = endpoint.paused_until = endpoint.failing_since = None
+
+
+async def paused_endpoints(session: AsyncSession) -> int:
+    """Enabled endpoints of any tenant whose circuit is open (for /metrics)."""
+    query = select(func.count()).where(WebhookEndpoint.enabled, WebhookEndpoint.paused_until.is_not(None))
+    return await session.scalar(query) or 0
