@@ -37,6 +37,8 @@ bench: install
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/outbox.py
+	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/api_faults.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/event_delivery.py
 	$(BIN)/python bench/workspace_views.py

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from types import FrameType
 
 from backend.core.settings import Settings
@@ -21,6 +22,8 @@ from backend.core.settings import Settings
 log = logging.getLogger("frontdesk")
 
 MAX_BACKOFF_SECONDS = 60.0
+# A worker that ran this long before it died was healthy: the back-off starts over at 1 s.
+HEALTHY_SECONDS = 60.0
 
 
 def exit_cleanly_on_sigterm() -> None:
@@ -43,10 +46,12 @@ def service_environment(settings: Settings) -> dict[str, str]:
 
 class WorkerSupervisor:
     """Keeps one `frontdesk worker` running: a worker that exits is started again, after 1 s, then
-    2, 4 … up to a minute while it keeps dying, and each exit is logged as an error."""
+    2, 4 … up to a minute while it keeps dying (back to 1 s once one has run for a minute), and
+    each exit is logged as an error."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, healthy_seconds: float = HEALTHY_SECONDS) -> None:
         self.env = service_environment(settings)
+        self.healthy_seconds = healthy_seconds
         self.stopping = threading.Event()
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
@@ -63,9 +68,12 @@ class WorkerSupervisor:
         backoff = 1.0
         while not self.stopping.is_set():
             assert self.process is not None
+            started = time.monotonic()
             code = self.process.wait()
             if self.stopping.is_set():
                 return
+            if time.monotonic() - started >= self.healthy_seconds:
+                backoff = 1.0
             self.restarts += 1
             log.error("the worker exited with code %s; starting it again in %.0f s", code, backoff)
             if self.stopping.wait(backoff):

@@ -43,8 +43,9 @@ from bench.common import (  # noqa: E402
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER  # noqa: E402
 
 
-def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start(command: list[str], env: dict[str, str], root: Path = ROOT) -> subprocess.Popen:
+    """`command` run from `root` (another checkout runs its own code: bench/faults.py's "before")."""
+    return subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -117,11 +118,11 @@ def report(label: str, count: int, elapsed: float, latencies: list[float]) -> No
 
 
 async def outbox_run(
-    database_url: str, env: dict[str, str], workers: int, count: int
+    database_url: str, env: dict[str, str], workers: int, count: int, root: Path = ROOT
 ) -> tuple[float, list[float]]:
     connection = await asyncpg.connect(database_url)
     tenant = await insert_tenant(connection)
-    processes = [start([sys.executable, "-m", "backend.cli", "worker"], env) for _ in range(workers)]
+    processes = [start([sys.executable, "-m", "backend.cli", "worker"], env, root) for _ in range(workers)]
     try:
         await asyncio.sleep(5)  # start-up: migrations checked, LISTEN open, arq polling
         await connection.execute(

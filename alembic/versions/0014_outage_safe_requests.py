@@ -7,7 +7,7 @@ endpoint's circuit remembers when it last counted a failure (failures of request
 flight then belong to the same outage) and when it may next be probed.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-11
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,7 +22,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars.accounts import open_account
-from backend.calendars.alerts import tell_staff
 from backend.calendars.busy_time import OWN_GOOGLE_PROPERTY, OWN_UID_SUFFIX
 from backend.calendars.caldav_account import CalDavAccount
 from backend.calendars.models import CalendarConnection, CalendarEventLink, CalendarPush, CalendarSource
@@ -32,6 +31,7 @@ from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.event_catalogue import CalendarSyncFailed
 from backend.core.settings import Settings
+from backend.messaging import staff_alerts
 from backend.scheduling import booking
 from backend.tenants import service as tenants
 
@@ -133,7 +133,7 @@ class CalendarPusher:
                 error=error,
             ),
         )
-        await tell_staff(
+        await staff_alerts.tell_staff(
             session,
             caller,
             kind="calendar_push_failed",
@@ -145,6 +145,7 @@ class CalendarPusher:
             ),
             dedupe_key=f"calendar_push_failed:{push.id}",
             now=now,
+            see="Calendars",
         )
 
 

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.calendars import reading, watches
 from backend.calendars.accounts import open_account
-from backend.calendars.alerts import tell_staff
 from backend.calendars.google_account import GoogleAccount
 from backend.calendars.models import (
     BusyBlock,
@@ -38,6 +37,7 @@ from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.event_catalogue import CalendarConflictFound, CalendarSyncFailed
 from backend.core.settings import Settings
+from backend.messaging import staff_alerts
 from backend.scheduling import availability, guards
 from backend.tenants import service as tenants
 
@@ -322,7 +322,7 @@ async def _flag_conflicts(
             ),
         )
         local = starts.astimezone(tenant.timezone)
-        await tell_staff(
+        await staff_alerts.tell_staff(
             session,
             caller,
             kind="calendar_conflict",
@@ -334,6 +334,7 @@ async def _flag_conflicts(
             ),
             dedupe_key=f"calendar_conflict:{appointment_id}:{item_id}",
             now=now,
+            see="Calendars",
         )
     return found
 
@@ -374,7 +375,7 @@ async def _broken(
             error=error[:500],
         ),
     )
-    await tell_staff(
+    await staff_alerts.tell_staff(
         session,
         caller,
         kind="calendar_broken",
@@ -386,4 +387,5 @@ async def _broken(
         ),
         dedupe_key=f"calendar_broken:{connection.id}:{now:%Y-%m-%dT%H}",
         now=now,
+        see="Calendars",
     )

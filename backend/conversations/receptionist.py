@@ -3,6 +3,8 @@ engine, with a language model when one is configured) and the turn runner every 
 
 from __future__ import annotations
 
+import threading
+
 from openai import AsyncOpenAI
 
 from agent.llm import LlmConfig, LlmPlanner
@@ -11,6 +13,7 @@ from backend.conversations.live import Live
 from backend.conversations.turns import Turns
 from backend.core.db import Database
 from backend.core.settings import Settings
+from policy import triage
 
 
 def build_agent(settings: Settings) -> Agent:
@@ -31,6 +34,8 @@ def build_agent(settings: Settings) -> Agent:
 
 
 def build_turns(db: Database, settings: Settings, live: Live | None = None) -> Turns:
+    # Triage's classifier trains once per process; in the background, so no patient waits for it.
+    threading.Thread(target=triage.warm_up, name="triage-warm-up", daemon=True).start()
     return Turns(
         db,
         build_agent(settings),

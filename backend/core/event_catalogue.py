@@ -205,6 +205,29 @@ class MessageFailed(MessageData):
     error_code: str | None = None
 
 
+# ---- the outbox's health, as the clinic sees it ----
+
+
+class _OutboxAlert(EventData):
+    subject: ClassVar[str] = "operator_alert_id"
+    operator_alert_id: uuid.UUID
+    waiting: int = Field(description="The clinic's messages due and not yet sent")
+    oldest_waiting_seconds: int = Field(description="How long the oldest of them has waited")
+
+
+class OutboxDelayed(_OutboxAlert):
+    type: ClassVar[str] = "outbox.delayed"
+    summary: ClassVar[str] = (
+        "The clinic's messages are waiting longer (or piling up more) than they should; its owners were "
+        "e-mailed."
+    )
+
+
+class OutboxRecovered(_OutboxAlert):
+    type: ClassVar[str] = "outbox.recovered"
+    summary: ClassVar[str] = "The clinic's delayed messages are going out on time again."
+
+
 # ---- customers ----
 
 
@@ -343,6 +366,8 @@ CATALOGUE: dict[str, type[EventData]] = {
         MessageSent,
         MessageDelivered,
         MessageFailed,
+        OutboxDelayed,
+        OutboxRecovered,
         CustomerOptedOut,
         CustomerOptedIn,
         CustomerErased,

@@ -4,7 +4,8 @@
 What is counted where it happens (HTTP requests, chat turns, bookings and lost races, sends by
 provider, inbound webhooks, worker jobs, 503s for a database outage, Redis unreachable) lives here as
 module-level instruments; what is a state of the database (outbox depth and oldest age by status,
-open circuits, paused webhook endpoints) is read when scraped.
+messages due and unsent, open circuits, the workers' heartbeats, paused webhook endpoints) is read
+when scraped.
 """
 
 from __future__ import annotations
@@ -32,8 +33,13 @@ BOOKINGS = Counter("frontdesk_bookings_total", "Booking attempts by result", ["r
 # Serialization failures and deadlocks re-run from the start, and re-runs that had to run alone.
 TRANSACTION_RETRIES = Counter("frontdesk_transaction_retries_total", "Transactions re-run", ["sqlstate"])
 TRANSACTIONS_ALONE = Counter("frontdesk_transactions_alone_total", "Gated transactions re-run alone")
+# result: sent, failed, opted_out, unknown (no answer: reconciled later); and for rows whose outcome
+# was unknown, what the provider said: found (it had gone) or not_found (it goes again).
 SENDS = Counter(
     "frontdesk_messages_sent_total", "Outbox sends by provider and result", ["provider", "result"]
+)
+OUTBOX_UNRECORDED = Gauge(
+    "frontdesk_outbox_unrecorded_outcomes", "Send outcomes held in memory until the database takes them"
 )
 INBOUND_WEBHOOKS = Counter("frontdesk_inbound_webhooks_total", "Twilio webhooks received", ["kind", "status"])
 JOB_LATENCY = Histogram(
@@ -42,6 +48,18 @@ JOB_LATENCY = Histogram(
 OUTBOX_DEPTH = Gauge("frontdesk_outbox_messages", "Outbox rows by status", ["status"])
 OUTBOX_OLDEST = Gauge(
     "frontdesk_outbox_oldest_age_seconds", "Age of the oldest outbox row by status", ["status"]
+)
+# Messages due and not sent (over every tenant), and how long the oldest has waited since it was due.
+OUTBOX_DUE = Gauge("frontdesk_outbox_due_messages", "Outbox messages due and not yet sent")
+OUTBOX_DUE_OLDEST = Gauge(
+    "frontdesk_outbox_due_oldest_seconds", "How long the oldest message due and not sent has waited"
+)
+# From the workers' heartbeats in PostgreSQL, so the API reports a worker that is dead or stuck.
+WORKERS_ALIVE = Gauge(
+    "frontdesk_workers_alive", "Worker processes whose sweep ran in the last three intervals"
+)
+WORKER_LAST_BEAT = Gauge(
+    "frontdesk_worker_heartbeat_age_seconds", "Seconds since any worker's sweep last ran (+Inf: never)"
 )
 CIRCUIT_OPEN = Gauge("frontdesk_provider_circuit_open", "1 while a provider's circuit is open", ["provider"])
 # The API answering 503 because PostgreSQL is away (code: DATABASE_UNAVAILABLE, OUTCOME_UNKNOWN).

@@ -101,15 +101,24 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=5, ge=1, le=20)
     outbox_retry_base_seconds: float = Field(default=30, gt=0, le=3600)
     outbox_retry_max_seconds: float = Field(default=3600, gt=0, le=86400)
-    # A row claimed for sending longer ago than this belongs to a worker that died; it is sent again.
-    outbox_lease_seconds: int = Field(default=120, ge=1, le=3600)
-    outbox_batch_size: int = Field(default=50, ge=1, le=1000)
+    # A row being sent is leased for this long, and the lease is extended while its send is in flight;
+    # a lease that runs out means its worker died, and the provider is asked whether the message went
+    # before it is sent again. Keep it above PROVIDER_TIMEOUT_SECONDS.
+    outbox_lease_seconds: int = Field(default=60, ge=1, le=3600)
+    # Sends in flight per worker process; a worker claims only as many rows as it has free slots.
     outbox_send_concurrency: int = Field(default=20, ge=1, le=200)
+    # A clinic's owners are e-mailed (and an event written) when this many of its messages are due
+    # and unsent, or the oldest has waited this long; once more after it has cleared.
+    outbox_alert_waiting: int = Field(default=200, ge=1)
+    outbox_alert_after_seconds: int = Field(default=600, ge=10)
     # The periodic sweep behind the insert nudges: how often, at most, a missed row waits.
     worker_sweep_seconds: int = Field(default=5, ge=1, le=60)
     # The worker's CPU priority below the API's (nice): on a shared machine under load, Twilio's
     # webhooks keep their answer within its timeout while the queued replies wait their turn.
     worker_niceness: int = Field(default=10, ge=0, le=19)
+    # Every Redis call the worker makes (arq, live pushes to browsers) gives up after this long: a
+    # frozen Redis is an error the worker rides out, not a hang.
+    worker_redis_timeout_seconds: float = Field(default=2, gt=0, le=30)
     provider_timeout_seconds: float = Field(default=15, gt=0, le=120)
     # Per recipient: at most this many SMS in the sliding window; more wait until the window allows.
     sms_rate_limit_count: int = Field(default=10, ge=1, le=1000)

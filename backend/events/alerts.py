@@ -21,11 +21,11 @@ from backend.core.event_catalogue import (
     WebhookEndpointResumed,
 )
 from backend.events.models import WebhookEndpoint
-from backend.messaging import outbox
+from backend.messaging import staff_alerts
 from backend.tenants import service as tenants
-from backend.tenants import staff
 
 WORKER = "worker"
+WEBHOOK_SETTINGS = "Settings → Numbers, keys, team, webhooks"
 
 
 def shown_url(url: str) -> str:
@@ -44,7 +44,7 @@ async def paused(session: AsyncSession, endpoint: WebhookEndpoint, last_error: s
         caller,
         WebhookEndpointPaused(webhook_endpoint_id=endpoint.id, failing_since=since, error=last_error[:500]),
     )
-    await _tell_owners(
+    await staff_alerts.tell_staff(
         session,
         caller,
         kind="webhook_paused",
@@ -58,6 +58,7 @@ async def paused(session: AsyncSession, endpoint: WebhookEndpoint, last_error: s
         # At most one e-mail an hour for an endpoint that keeps pausing and resuming.
         dedupe_key=f"webhook_paused:{endpoint.id}:{now:%Y-%m-%dT%H}",
         now=now,
+        see=WEBHOOK_SETTINGS,
     )
 
 
@@ -86,7 +87,7 @@ async def disable_failing(
     events.emit(
         session, caller, WebhookEndpointDisabled(webhook_endpoint_id=endpoint.id, failing_since=since)
     )
-    await _tell_owners(
+    await staff_alerts.tell_staff(
         session,
         caller,
         kind="webhook_disabled",
@@ -101,6 +102,7 @@ async def disable_failing(
         ),
         dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}",
         now=now,
+        see=WEBHOOK_SETTINGS,
     )
 
 
@@ -111,32 +113,3 @@ async def _worker(session: AsyncSession, endpoint: WebhookEndpoint) -> Caller:
 
 def _local(caller: Caller, at: datetime) -> str:
     return f"{at.astimezone(caller.tenant.timezone):%A %d %B %Y, %H:%M}"
-
-
-async def _tell_owners(
-    session: AsyncSession,
-    caller: Caller,
-    *,
-    kind: str,
-    subject: str,
-    body: str,
-    dedupe_key: str,
-    now: datetime,
-) -> None:
-    """An urgent e-mail to the clinic's alert address and owners, once per `dedupe_key`."""
-    tenant = caller.tenant
-    for recipient in await staff.alert_recipients(session, tenant):
-        await outbox.enqueue(
-            session,
-            caller,
-            outbox.NewMessage(
-                kind=kind,
-                channel="email",
-                recipient=recipient,
-                subject=f"{tenant.name}: {subject}",
-                body=body,
-                dedupe_key=f"{dedupe_key}:{recipient}",
-                urgent=True,
-            ),
-            now,
-        )

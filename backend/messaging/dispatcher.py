@@ -1,14 +1,22 @@
-"""The outbox dispatcher: claim due rows, hand them to their providers, record what happened.
+"""The outbox dispatcher: keep every send slot busy with due rows, record each answer at once.
 
-Claiming commits before any provider is called (the row is `sending` under a lease), and each
-outcome is recorded in its own short transaction, so a provider that hangs holds no lock and a
-worker killed mid-send leaves a row another worker reclaims once the lease has passed.
+A process claims only as many rows as it has free send slots (`OUTBOX_SEND_CONCURRENCY`), so a
+row's lease starts when its send does, and the lease is extended while the provider works. Each
+send runs in a task of its own; its answer is committed on the loop's next turn, a few
+milliseconds later (answers that arrive together share one transaction), never after a batch. When
+the database cannot take them the answers stay in memory, and are written as soon as it is back;
+until then this process claims nothing. A row whose outcome is unknown (its worker died, or the
+provider did not answer) is looked up with the provider before it may be sent again
+(`outbox_claims.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -18,12 +26,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import metrics
 from backend.core.db import Database
 from backend.core.deps import current_time
+from backend.core.outages import Outage
 from backend.core.settings import Settings
-from backend.messaging import circuits, outbox
-from backend.messaging.outbox import Claimed, Outcome
-from backend.messaging.senders import Envelope, Sender, SendFailed
+from backend.messaging import circuits, outbox_claims
+from backend.messaging.outbox_claims import Claimed, Claims, Outcome
+from backend.messaging.senders import Sender, SendFailed
 
 log = logging.getLogger("frontdesk.outbox")
+
+# Answers that arrive within this of each other are recorded in one transaction.
+COALESCE_SECONDS = 0.005
+# After a failed turn (the database is away), the next try comes this much later, doubling.
+RETRY_SECONDS = (0.1, 2.0)
 
 
 class Dispatcher:
@@ -38,76 +52,192 @@ class Dispatcher:
         self.settings = settings
         self.senders = senders  # channel -> sender
         self.clock = clock
-        self._limit = asyncio.Semaphore(settings.outbox_send_concurrency)
+        self.providers = {channel: sender.name for channel, sender in senders.items()}
+        self._in_flight: dict[uuid.UUID, Claimed] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._answered: list[tuple[Claimed, Outcome]] = []
+        self._wake = asyncio.Event()
+        self._outage = Outage(log, "recording sends")
+        # Leases are extended at a third of their length, so one missed turn does not lose them.
+        self._lease_every = settings.outbox_lease_seconds / 3
+        self._leases_due = time.monotonic() + self._lease_every
 
-    async def run_once(self, now: datetime | None = None) -> int:
-        """Claim and send one batch; the number of rows handed to providers.
+    @property
+    def free_slots(self) -> int:
+        return self.settings.outbox_send_concurrency - len(self._in_flight)
 
-        The outcomes are recorded in one transaction per batch. Sends run concurrently.
-        """
+    def nudge(self) -> None:
+        """Rows may be due: claim what the free slots can take."""
+        self._wake.set()
+
+    # ---- one pass at a time: tests, and a clock under control ----
+
+    async def run_once(self, now: datetime | None = None) -> Claims:
+        """Claim what the free slots take, and wait for those sends, recording each answer as it
+        comes."""
         now = now or self.clock()
-        providers = {channel: sender.name for channel, sender in self.senders.items()}
+        claims = await self._claim(now)
+        while self._in_flight or self._answered:
+            if not self._answered:
+                await self._wake.wait()
+            self._wake.clear()
+            await self._record_answered(now)
+        return claims
 
-        async def claim(session: AsyncSession) -> list[Claimed]:
-            return await outbox.claim(session, self.settings, providers, now)
+    async def drain(self, now: datetime | None = None) -> int:
+        """Send until nothing is due; the total of rows claimed."""
+        total = 0
+        while True:
+            claims = await self.run_once(now)
+            total += len(claims.claimed)
+            # A reconciled row the provider never took is due again at once.
+            if not claims.more and not any(claimed.unknown_since for claimed in claims.claimed):
+                return total
 
-        batch = await self.db.transaction(claim)
-        if not batch:
-            return 0
-        outcomes = await asyncio.gather(*(self._send(claimed) for claimed in batch))
-        await self._record(batch, outcomes, now)
-        return len(batch)
+    # ---- the worker's loop ----
 
-    async def drain(self, now: datetime | None = None, max_batches: int | None = None) -> int:
-        """Send until nothing is due (or `max_batches` were sent); the total handed to providers."""
-        total = batches = 0
-        while (max_batches is None or batches < max_batches) and (sent := await self.run_once(now)):
-            total += sent
-            batches += 1
-        return total
-
-    async def _send(self, claimed: Claimed) -> Outcome:
-        sender = self.senders[claimed.channel]
-        envelope = Envelope(
-            str(claimed.id), claimed.channel, claimed.recipient, claimed.subject, claimed.body, claimed.sender
-        )
-        async with self._limit:
+    async def run(self) -> None:
+        """Until cancelled: claim into free slots whenever nudged, a send ends, or a tick passes."""
+        tick = min(self.settings.worker_sweep_seconds, self._lease_every)
+        delay = RETRY_SECONDS[0]
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=tick)
+            if self._in_flight:
+                await asyncio.sleep(COALESCE_SECONDS)  # answers come one by one: gather a few
+            self._wake.clear()
             try:
-                return Outcome(provider_message_id=await sender.send(envelope))
-            except SendFailed as failure:
-                log.warning("%s send of %s failed: %s", sender.name, claimed.id, failure.message)
-                return Outcome(
-                    error=failure.message,
-                    code=failure.code,
-                    permanent=failure.permanent,
-                    opted_out=failure.opted_out,
-                )
-            except Exception as error:  # a sender bug must not strand the row in `sending`
-                log.exception("%s send of %s raised", sender.name, claimed.id)
-                return Outcome(error=f"unexpected {type(error).__name__}", permanent=False)
+                await self._turn(self.clock())
+            except Exception as error:  # the database is away: keep the answers, try again soon
+                self._outage.failed(error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_SECONDS[1])
+                self._wake.set()
+            else:
+                self._outage.recovered()
+                delay = RETRY_SECONDS[0]
 
-    async def _record(self, batch: list[Claimed], outcomes: list[Outcome], now: datetime) -> None:
-        health: dict[str, list[Outcome]] = defaultdict(list)
-        for claimed, outcome in zip(batch, outcomes, strict=True):
-            health[claimed.provider].append(outcome)
-            result = "sent" if outcome.sent else "opted_out" if outcome.opted_out else "failed"
-            metrics.SENDS.labels(claimed.provider, result).inc()
+    async def _turn(self, now: datetime) -> None:
+        await self._record_answered(now)
+        if time.monotonic() >= self._leases_due:
+            held = list(self._in_flight.values())
+            await self.db.transaction(
+                lambda session: outbox_claims.extend_leases(session, self.settings, held, now)
+            )
+            self._leases_due = time.monotonic() + self._lease_every
+        if self.free_slots > 0:
+            claims = await self._claim(now)
+            if claims.more and self.free_slots > 0:
+                self._wake.set()  # rows were held back (quiet hours, limits): look again
+
+    async def close(self) -> None:
+        """Let sends in flight finish (within the provider's timeout) and record them."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=self.settings.provider_timeout_seconds + 1)
+        for delay in (0.0, 0.5, 1.0, 2.0):
+            await asyncio.sleep(delay)
+            try:
+                await self._record_answered(self.clock())
+                break
+            except Exception as error:
+                self._outage.failed(error)
+        if self._answered:
+            log.error(
+                "stopping with %d send outcomes unrecorded; their rows will be reconciled",
+                len(self._answered),
+            )
+        for sender in self.senders.values():
+            await sender.close()
+
+    # ---- the steps ----
+
+    async def _claim(self, now: datetime) -> Claims:
+        holding = [*self._in_flight.values(), *(claimed for claimed, _ in self._answered)]
+
+        async def claim(session: AsyncSession) -> Claims:
+            return await outbox_claims.claim(
+                session, self.settings, self.providers, now, self.free_slots, holding
+            )
+
+        claims = await self.db.transaction(claim)
+        for claimed in claims.claimed:
+            self._in_flight[claimed.id] = claimed
+            task = asyncio.create_task(self._attempt(claimed))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return claims
+
+    async def _attempt(self, claimed: Claimed) -> None:
+        outcome = await self._ask(claimed)
+        result = _result(claimed, outcome)
+        metrics.SENDS.labels(claimed.provider, result).inc()
+        self._answered.append((claimed, outcome))
+        del self._in_flight[claimed.id]
+        metrics.OUTBOX_UNRECORDED.set(len(self._answered))
+        self._wake.set()
+
+    async def _ask(self, claimed: Claimed) -> Outcome:
+        """Hand the row to its provider, or (outcome unknown) ask the provider whether it has it."""
+        sender = self.senders[claimed.channel]
+        try:
+            if claimed.unknown_since is not None:
+                found = await sender.find(claimed.envelope, claimed.unknown_since, claimed.known)
+                return Outcome(provider_message_id=found) if found else Outcome(never_sent=True)
+            return Outcome(provider_message_id=await sender.send(claimed.envelope))
+        except SendFailed as failure:
+            log.warning("%s send of %s failed: %s", sender.name, claimed.id, failure.message)
+            return Outcome(
+                error=failure.message,
+                code=failure.code,
+                permanent=failure.permanent and claimed.unknown_since is None,
+                opted_out=failure.opted_out and claimed.unknown_since is None,
+                # A lookup that failed leaves the outcome as unknown as it was.
+                maybe_sent=failure.maybe_sent or claimed.unknown_since is not None,
+            )
+        except Exception as error:  # a sender bug: whether it went is unknown, so ask before resending
+            log.exception("%s send of %s raised", sender.name, claimed.id)
+            return Outcome(error=f"unexpected {type(error).__name__}", maybe_sent=True)
+
+    async def _record_answered(self, now: datetime) -> None:
+        if not self._answered:
+            return
+        answered = self._answered[:]
 
         async def write(session: AsyncSession) -> None:
-            await outbox.record_outcomes(session, self.settings, list(zip(batch, outcomes, strict=True)), now)
-            for provider, results in health.items():
+            await outbox_claims.record(session, self.settings, answered, now)
+            for provider, outcomes in _by_provider(answered).items():
                 await circuits.record_provider_health(
                     session,
                     self.settings,
                     provider,
-                    succeeded=any(result.sent for result in results),
+                    succeeded=any(outcome.sent for outcome in outcomes),
                     # Permanent errors are about the message (a bad number), not the provider's health.
-                    failures=sum(1 for result in results if not result.sent and not result.permanent),
+                    failures=sum(1 for outcome in outcomes if _provider_failed(outcome)),
                     now=now,
                 )
 
         await self.db.transaction(write)
+        # Only now: answers that came in while this was being written wait for the next turn.
+        del self._answered[: len(answered)]
+        metrics.OUTBOX_UNRECORDED.set(len(self._answered))
+        if any(outcome.never_sent for _, outcome in answered):
+            self._wake.set()  # reconciled rows the provider never took are due again
 
-    async def close(self) -> None:
-        for sender in self.senders.values():
-            await sender.close()
+
+def _by_provider(answered: list[tuple[Claimed, Outcome]]) -> dict[str, list[Outcome]]:
+    grouped: dict[str, list[Outcome]] = defaultdict(list)
+    for claimed, outcome in answered:
+        grouped[claimed.provider].append(outcome)
+    return grouped
+
+
+def _provider_failed(outcome: Outcome) -> bool:
+    return not outcome.sent and not outcome.permanent and not outcome.never_sent
+
+
+def _result(claimed: Claimed, outcome: Outcome) -> str:
+    if claimed.unknown_since is not None:
+        return "found" if outcome.sent else "not_found" if outcome.never_sent else "unknown"
+    if outcome.sent:
+        return "sent"
+    return "opted_out" if outcome.opted_out else "unknown" if outcome.maybe_sent else "failed"

@@ -1,5 +1,5 @@
-"""Tables of the messaging domain: the outbox, scheduled actions, SMS opt-outs, provider circuits
-and tenant message templates.
+"""Tables of the messaging domain: the outbox, scheduled actions, SMS opt-outs, provider circuits,
+tenant message templates, and what operators watch (worker heartbeats, alerts raised to clinics).
 """
 
 from __future__ import annotations
@@ -51,6 +51,8 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]
+    # The claim holding a `sending` row: only it records the outcome or extends the lease.
+    claim_id: Mapped[uuid.UUID | None]
     last_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     provider: Mapped[str | None] = mapped_column(String(16))
@@ -115,3 +117,23 @@ class MessageTemplate(Base):
     part: Mapped[str] = mapped_column(String(16), primary_key=True)
     source: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class WorkerHeartbeat(Base):
+    """One per worker process, written every sweep: a stale one is a dead or stuck worker."""
+
+    __tablename__ = "worker_heartbeats"
+    worker: Mapped[str] = mapped_column(String(100), primary_key=True)  # host:pid:nonce
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime]
+
+
+class OperatorAlert(Base):
+    """Trouble a clinic was told about (its messages waiting too long), open until it clears."""
+
+    __tablename__ = "operator_alerts"
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    raised_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]

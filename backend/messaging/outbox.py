@@ -2,16 +2,8 @@
 
 A row is written in the transaction of the change that causes it, so a rolled-back booking sends
 nothing, and its dedupe key makes writing it twice harmless. The dispatcher (`dispatcher.py`)
-claims due rows with FOR UPDATE SKIP LOCKED; this module holds the steps it takes on rows:
-
-    pending ──claim──> sending ──> sent
-       ^                  │  └───> failed ──(backoff)──> claimed again … ──> permanently_failed
-       │                  └──(lease passes: the worker died)──> claimed again
-       └── quiet hours / rate limit defer it; opted_out and suppressed are final.
-
-Before an SMS is handed to a provider the opt-out table, the recipient's quiet hours (non-urgent
-messages only) and the per-recipient sliding-window rate limit are checked, in the claiming
-transaction, under a per-recipient advisory lock so two workers cannot both squeeze under it.
+claims due rows with FOR UPDATE SKIP LOCKED and moves them through their statuses with the steps
+in `outbox_claims.py`; quiet hours and rate limits defer a row, opted_out and suppressed are final.
 """
 
 from __future__ import annotations
@@ -20,29 +12,26 @@ import functools
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
-from backend.core.context import Caller, TenantContext
+from backend.core.context import Caller
 from backend.core.event_catalogue import (
     MessageData,
-    MessageFailed,
     MessageQueued,
-    MessageSent,
     MessageSuppressed,
 )
 from backend.core.settings import Settings
-from backend.messaging import circuits, opt_outs, sms_gate
+from backend.messaging import sms_gate
 from backend.messaging.models import OutboxMessage
 from backend.telephony import phone_numbers
-from backend.tenants import service as tenants
 from channels.segments import count_segments
 
 CLAIMABLE = ("pending", "failed", "rate_limited")
@@ -72,10 +61,10 @@ class NewMessage:
 
 def seal_body(settings: Settings, dedupe_key: str, text: str) -> str:
     """`text` sealed for the outbox row with this dedupe key: nobody who reads the row can read it."""
-    return settings.key_ring.seal(text, _sealed_context(dedupe_key))
+    return settings.key_ring.seal(text, sealed_context(dedupe_key))
 
 
-def _sealed_context(dedupe_key: str) -> str:
+def sealed_context(dedupe_key: str) -> str:
     return f"outbox:{dedupe_key}"
 
 
@@ -176,22 +165,6 @@ async def suppress_unsent(
         events.emit(session, caller, message_event(row, MessageSuppressed, reason=reason))
 
 
-# ---- the dispatcher's steps ----
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    channel: str
-    recipient: str
-    subject: str | None
-    body: str
-    attempts: int
-    provider: str
-    sender: str | None
-
-
 # Every inbound text runs it: built once, as building it cost more than running it.
 _REMINDED = (
     select(OutboxMessage.appointment_id, func.max(OutboxMessage.last_attempt_at).label("last"))
@@ -217,95 +190,6 @@ async def reminded_appointments(
     return [appointment_id for appointment_id, _ in rows]
 
 
-async def claim(
-    session: AsyncSession,
-    settings: Settings,
-    providers: dict[str, str],
-    now: datetime,
-) -> list[Claimed]:
-    """Take up to a batch of due rows for sending; rows that must not be sent get their status here.
-
-    `providers` maps channel -> provider name. A channel whose provider's circuit is open is left
-    alone; a half-open one (cool-down over) gets a single probe row.
-    """
-    circuit_states = await circuits.states(session, list(providers.values()), settings, now)
-    tenants_seen: dict[uuid.UUID, TenantContext] = {}
-    claimed: list[Claimed] = []
-    for channel, provider in providers.items():
-        state = circuit_states.get(provider, "closed")
-        if state == "open":
-            continue
-        limit = 1 if state == "half_open" else settings.outbox_batch_size
-        query = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.channel == channel,
-                or_(
-                    and_(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.next_attempt_at <= now),
-                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now),
-                ),
-            )
-            .order_by(OutboxMessage.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        rows = list((await session.execute(query)).scalars())
-        for row in rows:
-            if row.tenant_id not in tenants_seen:
-                tenants_seen[row.tenant_id] = await tenants.get_context(session, row.tenant_id)
-        held = await sms_gate.decide(session, settings, tenants_seen, rows, now) if channel == "sms" else {}
-        for row in rows:
-            if (hold := held.get(row.id)) is not None:
-                _hold(session, row, hold)
-                continue
-            row.status = "sending"
-            row.attempts += 1
-            row.provider = provider
-            row.last_attempt_at = now
-            row.lease_until = now + timedelta(seconds=settings.outbox_lease_seconds)
-            body = row.body
-            if row.sealed_body is not None:
-                body = settings.key_ring.open(row.sealed_body, _sealed_context(row.dedupe_key))
-            claimed.append(
-                Claimed(
-                    row.id,
-                    row.tenant_id,
-                    row.channel,
-                    row.recipient,
-                    row.subject,
-                    body,
-                    row.attempts,
-                    provider,
-                    row.sender,
-                )
-            )
-    await session.flush()
-    return claimed
-
-
-def _hold(session: AsyncSession, row: OutboxMessage, hold: sms_gate.Hold) -> None:
-    if hold.status == "opted_out":
-        _finish(session, row, "opted_out", hold.error)
-        return
-    row.status = hold.status
-    row.next_attempt_at = hold.next_attempt_at or row.next_attempt_at
-    if hold.error:
-        row.error = hold.error
-
-
-def _finish(session: AsyncSession, row: OutboxMessage, status: str, error: str | None = None) -> None:
-    row.status = status
-    row.lease_until = None
-    row.error = error
-    row.sealed_body = None  # a private link leaves no trace once its message is settled
-    if status == "sent":
-        event: MessageData = message_event(row, MessageSent)
-    else:
-        reason = "opted_out" if status == "opted_out" else "provider_error"
-        event = message_event(row, MessageFailed, reason=reason, error_code=row.error_code)
-    events.record(session, row.tenant_id, event, correlation_id=row.correlation_id)
-
-
 def message_event(row: OutboxMessage, event: type[M], **fields: Any) -> M:
     """The catalogue event `event` about the message in `row`."""
     return event(
@@ -316,62 +200,6 @@ def message_event(row: OutboxMessage, event: type[M], **fields: Any) -> M:
         customer_id=row.customer_id,
         **fields,
     )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened when a claimed row was handed to its provider."""
-
-    provider_message_id: str | None = None
-    error: str | None = None
-    code: str | None = None
-    permanent: bool = False
-    opted_out: bool = False
-
-    @property
-    def sent(self) -> bool:
-        return self.provider_message_id is not None
-
-
-async def record_outcomes(
-    session: AsyncSession, settings: Settings, results: list[tuple[Claimed, Outcome]], now: datetime
-) -> None:
-    """What the providers answered for a batch: the rows are read and locked in one statement."""
-    # Only the claim that is still current may write: if this worker was presumed dead and the row
-    # re-claimed, the newer attempt owns it.
-    current = await session.execute(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_([claimed.id for claimed, _ in results]), OutboxMessage.status == "sending"
-        )
-        .order_by(OutboxMessage.id)
-        .with_for_update()
-    )
-    rows = {row.id: row for row in current.scalars()}
-    for claimed, outcome in results:
-        row = rows.get(claimed.id)
-        if row is not None and row.attempts == claimed.attempts:
-            await _apply_outcome(session, settings, row, outcome, now)
-
-
-async def _apply_outcome(
-    session: AsyncSession, settings: Settings, row: OutboxMessage, outcome: Outcome, now: datetime
-) -> None:
-    row.error_code = outcome.code
-    if outcome.sent:
-        row.provider_message_id = outcome.provider_message_id
-        row.sent_at = now
-        _finish(session, row, "sent")
-    elif outcome.opted_out:
-        await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
-        _finish(session, row, "opted_out", outcome.error)
-    elif outcome.permanent or row.attempts >= settings.outbox_max_attempts:
-        _finish(session, row, "permanently_failed", outcome.error)
-    else:
-        row.status = "failed"
-        row.lease_until = None
-        row.error = outcome.error
-        row.next_attempt_at = now + timedelta(seconds=retry_delay(settings, row.attempts))
 
 
 def retry_delay(settings: Settings, attempts: int) -> float:

@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import events
 from backend.core.context import Caller
 from backend.core.event_catalogue import ProviderPaused, ProviderResumed
-from backend.messaging import outbox
+from backend.messaging import outbox, staff_alerts
 from backend.messaging.models import OutboxMessage
 from backend.tenants import service as tenants
-from backend.tenants import staff
 
 # The channel each provider that can fail carries (the `log` provider never fails).
 CHANNELS = {"twilio": "sms", "smtp": "email"}
@@ -67,26 +66,19 @@ async def _caller(session: AsyncSession, tenant_id: uuid.UUID, provider: str) ->
 async def _tell_owners(
     session: AsyncSession, caller: Caller, provider: str, waiting: int, now: datetime
 ) -> None:
-    tenant = caller.tenant
-    for recipient in await staff.alert_recipients(session, tenant):
-        await outbox.enqueue(
-            session,
-            caller,
-            outbox.NewMessage(
-                kind="provider_paused",
-                channel="email",
-                recipient=recipient,
-                subject=f"{tenant.name}: texts to patients are paused",
-                body=(
-                    f"Frontdesk's text provider ({provider}) is failing, so sending texts is paused: "
-                    f"{waiting} of your clinic's texts (confirmations, reminders, replies) are waiting. "
-                    "None is lost: Frontdesk keeps trying and sends them as soon as the provider answers "
-                    "again. If this goes on, tell whoever runs your Frontdesk server.\n\n"
-                    "See Messages in the Frontdesk workspace."
-                ),
-                # At most one e-mail an hour for a provider that keeps pausing and resuming.
-                dedupe_key=f"provider_paused:{provider}:{now:%Y-%m-%dT%H}:{recipient}",
-                urgent=True,
-            ),
-            now,
-        )
+    await staff_alerts.tell_staff(
+        session,
+        caller,
+        kind="provider_paused",
+        subject="texts to patients are paused",
+        body=(
+            f"Frontdesk's text provider ({provider}) is failing, so sending texts is paused: "
+            f"{waiting} of your clinic's texts (confirmations, reminders, replies) are waiting. None is "
+            "lost: Frontdesk keeps trying and sends them as soon as the provider answers again. If this "
+            "goes on, tell whoever runs your Frontdesk server."
+        ),
+        # At most one e-mail an hour for a provider that keeps pausing and resuming.
+        dedupe_key=f"provider_paused:{provider}:{now:%Y-%m-%dT%H}",
+        now=now,
+        see="Messages",
+    )

@@ -1,8 +1,14 @@
 """Delivery receipts from providers (Twilio status callbacks): applied in order, repeats harmless; a
-carrier's "unsubscribed" (21610) opts the number out."""
+carrier's "unsubscribed" (21610) opts the number out.
+
+Every text's callback URL names its outbox row (Twilio signs the URL), so a receipt for a message
+whose send was never recorded (its worker died waiting for Twilio's answer) settles the row as sent
+with that message id, and it is not sent again.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
 from backend.core.event_catalogue import MessageDelivered, MessageFailed
-from backend.messaging import opt_outs, outbox
+from backend.messaging import opt_outs, outbox, outbox_claims
 from backend.messaging.models import OutboxMessage
 
 DELIVERY_ORDER = {
@@ -32,6 +38,7 @@ async def record_delivery(
     status: str,
     error_code: str | None,
     now: datetime,
+    outbox_id: uuid.UUID | None = None,
 ) -> bool:
     """Apply a provider's delivery receipt. Repeats and late, out-of-order ones change nothing.
 
@@ -46,6 +53,8 @@ async def record_delivery(
             .with_for_update()
         )
     ).scalar_one_or_none()
+    if row is None and outbox_id is not None:
+        row = await _settle_unrecorded(session, provider, provider_message_id, outbox_id, now)
     if row is None:
         return False
     current = DELIVERY_ORDER.get(row.delivery_status or "", -1)
@@ -68,3 +77,27 @@ async def record_delivery(
     if error_code == "21610":
         await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
     return True
+
+
+async def _settle_unrecorded(
+    session: AsyncSession, provider: str, provider_message_id: str, outbox_id: uuid.UUID, now: datetime
+) -> OutboxMessage | None:
+    """The row named in the callback URL, if its send was never recorded: now it is, as sent."""
+    row = (
+        await session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id == outbox_id,
+                OutboxMessage.provider == provider,
+                OutboxMessage.provider_message_id.is_(None),
+                OutboxMessage.status.in_(outbox.UNSENT),
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    row.provider_message_id = provider_message_id
+    row.sent_at = now
+    outbox_claims.finish(session, row, "sent")
+    return row

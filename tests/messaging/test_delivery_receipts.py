@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 from twilio.request_validator import RequestValidator
 
 from backend.app import create_app
+from backend.messaging import outbox_claims
 from tests.fakes.twilio_server import AUTH_TOKEN, SentSms, running_fake_twilio
 from tests.support.db import rows, scalar
 from tests.support.messaging import daytime, dispatcher_for, new_phone, outbox_of, provider_settings, queue
@@ -43,7 +45,7 @@ def signed(params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
 
 async def test_delivery_receipts_update_status_in_order_and_forgeries_are_refused(db, tenant, settings):
     async with one_text_sent(db, tenant, settings) as (sms, web):
-        assert sms.status_callback == PUBLIC + PATH
+        assert sms.status_callback.startswith(PUBLIC + PATH + "?outbox=")
 
         async def receipt(status: str, token: str = AUTH_TOKEN) -> httpx.Response:
             params = {"MessageSid": sms.sid, "MessageStatus": status, "AccountSid": "AC1"}
@@ -93,3 +95,54 @@ async def test_an_undelivered_receipt_for_an_unsubscribed_number_records_the_opt
         db, "SELECT source FROM sms_opt_outs WHERE tenant_id = :t AND phone = :p", t=tenant.id, p=sms.to
     )
     assert opted == "carrier"
+
+
+async def test_a_receipt_settles_a_text_whose_worker_died_before_recording_it(db, tenant, settings):
+    now = daytime()
+    phone = new_phone()
+    async with running_fake_twilio() as twilio:
+        config = provider_settings(settings, twilio, None, public_base_url=PUBLIC, outbox_lease_seconds=60)
+        async with dispatcher_for(db, config) as dispatcher:
+            await queue(db, tenant.id, now, phone)
+            # A worker claims the text, hands it to Twilio and dies before recording the answer.
+            claims = await db.transaction(
+                lambda session: outbox_claims.claim(session, config, {"sms": "twilio"}, now, 1)
+            )
+            [claimed] = claims.claimed
+            await dispatcher.senders["sms"].send(claimed.envelope)
+            [sms] = twilio.to(phone)
+            url = sms.status_callback
+            assert url == f"{PUBLIC}{PATH}?outbox={claimed.id}"
+            app = create_app(config)
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://10.0.0.7:8000"
+            ) as web:
+                params = {"MessageSid": sms.sid, "MessageStatus": "sent", "AccountSid": "AC1"}
+                signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+                answer = await web.post(
+                    url.removeprefix(PUBLIC), data=params, headers={"X-Twilio-Signature": signature}
+                )
+                assert answer.status_code == 204
+                forged = f"{PATH}?outbox=not-an-id"
+                params_forged = {"MessageSid": "SMx", "MessageStatus": "sent"}
+                bad = await web.post(
+                    forged,
+                    data=params_forged,
+                    headers={
+                        "X-Twilio-Signature": RequestValidator(AUTH_TOKEN).compute_signature(
+                            PUBLIC + forged, params_forged
+                        )
+                    },
+                )
+                assert bad.status_code == 422
+                assert bad.json()["error"]["details"]["errors"][0]["field"] == "outbox"
+            await app.state.db.dispose()
+            await app.state.redis.aclose()
+            [row] = await outbox_of(db, tenant.id, recipient=phone)
+            assert (row["status"], row["provider_message_id"], row["delivery_status"]) == (
+                "sent",
+                sms.sid,
+                "sent",
+            )
+            await dispatcher.drain(now + timedelta(seconds=61))  # the lease has passed: nothing to do
+    assert len(twilio.to(phone)) == 1 and twilio.lookups == []

@@ -6,8 +6,8 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from backend.messaging import opt_outs, outbox
-from tests.conftest import at, local_day
+from backend.messaging import opt_outs, outbox_claims
+from tests.conftest import at, local_day, utcnow
 from tests.fakes.smtp_server import running_fake_smtp
 from tests.fakes.twilio_server import running_fake_twilio
 from tests.support.db import caller_for, rows, scalar
@@ -69,12 +69,16 @@ async def test_sms_through_twilio_and_email_through_smtp(db, tenant, settings):
             async with dispatcher_for(db, provider_settings(settings, twilio, smtp)) as dispatcher:
                 await dispatcher.drain(now)
 
+    sent = {m["channel"]: m for m in await outbox_of(db, tenant.id)}
     [text] = twilio.to(phone)
-    assert "booked for Check-up" in text.body and text.status_callback.endswith("/twilio/sms/status")
+    assert "booked for Check-up" in text.body
+    # The status callback names the row, so a receipt settles it even if the send was never recorded.
+    assert text.status_callback.endswith(f"/twilio/sms/status?outbox={sent['sms']['id']}")
     [mail] = smtp.to(email)
     assert mail["Subject"].startswith("Booked: Check-up")
     assert "Hello Maria" in mail.get_payload()
-    sent = {m["channel"]: m for m in await outbox_of(db, tenant.id)}
+    # Every attempt at one e-mail carries the same Message-ID, so a repeat can be recognised.
+    assert mail["Message-ID"] == f"<{sent['email']['id']}@frontdesk.localhost>"
     assert sent["sms"]["status"] == sent["email"]["status"] == "sent"
     assert sent["sms"]["provider_message_id"] == text.sid and sent["sms"]["provider"] == "twilio"
     assert sent["email"]["provider"] == "smtp" and sent["email"]["attempts"] == 1
@@ -242,13 +246,39 @@ async def test_a_row_left_sending_by_a_dead_worker_is_reclaimed_after_the_lease(
         async with dispatcher_for(db, config) as dispatcher:
             await queue(db, tenant.id, now, phone)
             # A worker claims the row and dies before sending.
-            await db.transaction(lambda session: outbox.claim(session, config, {"sms": "twilio"}, now))
+            await db.transaction(
+                lambda session: outbox_claims.claim(session, config, {"sms": "twilio"}, now, 1)
+            )
             await dispatcher.drain(now + timedelta(seconds=60))
             assert twilio.to(phone) == []  # still leased
             await dispatcher.drain(now + timedelta(seconds=121))
+            # Twilio was asked first: it had never seen the message, so it was sent.
+            assert [lookup["To"] for lookup in twilio.lookups] == [phone]
     assert len(twilio.to(phone)) == 1
     [row] = await outbox_of(db, tenant.id, recipient=phone)
     assert (row["status"], row["attempts"]) == ("sent", 2)
+
+
+async def test_a_text_sent_by_a_worker_that_died_before_recording_it_is_not_sent_again(db, tenant, settings):
+    now = utcnow()  # Twilio's clock: it is asked for the messages sent since the claim
+    phone, other = new_phone(), new_phone()
+    async with running_fake_twilio() as twilio:
+        config = provider_settings(settings, twilio, None, outbox_lease_seconds=120)
+        async with dispatcher_for(db, config) as dispatcher:
+            await queue(db, tenant.id, now, phone, kind="confirmation", urgent=True)
+            await queue(db, tenant.id, now, other, kind="confirmation", urgent=True)
+            # A worker claims both, hands them to Twilio, and dies before recording either.
+            claims = await db.transaction(
+                lambda session: outbox_claims.claim(session, config, {"sms": "twilio"}, now, 2)
+            )
+            sender = dispatcher.senders["sms"]
+            sids = {claimed.recipient: await sender.send(claimed.envelope) for claimed in claims.claimed}
+            await dispatcher.drain(now + timedelta(seconds=60))
+            await dispatcher.drain(now + timedelta(seconds=121))
+    assert len(twilio.to(phone)) == len(twilio.to(other)) == 1
+    for number in (phone, other):
+        [row] = await outbox_of(db, tenant.id, recipient=number)
+        assert (row["status"], row["attempts"], row["provider_message_id"]) == ("sent", 1, sids[number])
 
 
 async def test_email_refused_permanently_is_not_retried(db, tenant, settings):
@@ -291,3 +321,30 @@ async def test_staff_see_what_was_sent(client, db, tenant, settings):
     )
     bad = await client.get("/api/v1/notifications?status=lost", headers=tenant.auth)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+async def test_a_send_twilio_never_answered_is_looked_up_before_it_goes_again(db, tenant, settings):
+    now = utcnow()  # Twilio's clock: it is asked for the messages sent since the send
+    taken, dropped = new_phone(), new_phone()
+    async with running_fake_twilio() as twilio:
+        config = provider_settings(settings, twilio, None, provider_timeout_seconds=0.5)
+        async with dispatcher_for(db, config) as dispatcher:
+            # Twilio takes the first text but answers too late; the second it never takes.
+            await queue(db, tenant.id, now, taken, kind="confirmation", urgent=True)
+            twilio.answer_delay = 1
+            await dispatcher.drain(now)
+            await queue(db, tenant.id, now, dropped, kind="confirmation", urgent=True)
+            twilio.answer_delay, twilio.delay = 0, 1
+            await dispatcher.drain(now)
+            for number in (taken, dropped):
+                [row] = await outbox_of(db, tenant.id, recipient=number)
+                assert (row["status"], row["claim_id"]) == ("sending", None)
+                assert row["error"].startswith("no answer from Twilio")
+            twilio.delay = 0
+            await dispatcher.drain(now + timedelta(seconds=1))  # the wait is over: Twilio is asked
+    assert len(twilio.to(taken)) == len(twilio.to(dropped)) == 1
+    assert sorted(lookup["To"] for lookup in twilio.lookups) == sorted([taken, dropped])
+    for number, attempts in ((taken, 1), (dropped, 2)):
+        [row] = await outbox_of(db, tenant.id, recipient=number)
+        assert (row["status"], row["attempts"]) == ("sent", attempts)
+        assert row["provider_message_id"] == twilio.to(number)[0].sid

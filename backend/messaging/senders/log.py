@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 from backend.messaging.senders import Envelope
 from policy.redaction import redact_text
@@ -22,6 +23,9 @@ class LogSender:
             "%s to %s: %s", envelope.channel, redact_text(envelope.recipient), redact_text(envelope.body[:80])
         )
         return f"log-{uuid.uuid4().hex}"
+
+    async def find(self, envelope: Envelope, since: datetime, known: frozenset[str]) -> str | None:
+        return None  # a log line is not worth keeping exactly once
 
     async def close(self) -> None:
         return None

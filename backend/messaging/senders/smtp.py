@@ -1,12 +1,18 @@
-"""E-mail over SMTP with the standard library client, in a thread so the worker's loop keeps going."""
+"""E-mail over SMTP with the standard library client, in a thread so the worker's loop keeps going.
+
+SMTP has no way to ask whether a message arrived, so e-mail is delivered at least once: every
+attempt at one outbox row carries the same Message-ID (`<row id@sender's domain>`), which lets mail
+systems and readers fold a repeat into the first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
 import ssl
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import parseaddr
 
 from backend.core.settings import Settings
 from backend.messaging.senders import Envelope, SendFailed
@@ -23,6 +29,7 @@ class SmtpSender:
         self.username = settings.smtp_username
         self.password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         self.sender = settings.smtp_from
+        self.domain = parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "frontdesk.invalid"
         self.timeout = settings.provider_timeout_seconds
 
     async def send(self, envelope: Envelope) -> str:
@@ -30,11 +37,14 @@ class SmtpSender:
         message["From"] = self.sender
         message["To"] = envelope.recipient
         message["Subject"] = envelope.subject or ""
-        message_id = make_msgid(idstring=envelope.message_id)
-        message["Message-ID"] = message_id
+        message_id = f"{envelope.message_id}@{self.domain}"
+        message["Message-ID"] = f"<{message_id}>"
         message.set_content(envelope.body)
         await asyncio.to_thread(self._deliver, message)
-        return message_id.strip("<>")[:64]
+        return message_id[:64]
+
+    async def find(self, envelope: Envelope, since: datetime, known: frozenset[str]) -> str | None:
+        return None  # nobody to ask: send again, under the same Message-ID
 
     def _deliver(self, message: EmailMessage) -> None:
         try:

@@ -1,9 +1,17 @@
-"""SMS through the official Twilio client (its async HTTP client, on aiohttp)."""
+"""SMS through the official Twilio client (its async HTTP client, on aiohttp).
+
+Every message carries its outbox id in its status callback URL (signed by Twilio with the rest of
+the URL), so a delivery receipt settles a row whose worker died before recording the send. A row
+whose outcome is unknown is looked up in Twilio's Messages list before it is sent again.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
@@ -18,6 +26,11 @@ TWILIO_API = "https://api.twilio.com"
 # Twilio error codes that no retry can fix.
 OPTED_OUT = 21610  # the recipient replied STOP to this sender
 TRANSIENT_STATUSES = frozenset({408, 429})
+# Twilio filters the Messages list by day (UTC); a little earlier covers our clock running ahead.
+CLOCK_SKEW = timedelta(minutes=10)
+# Messages to one number from one sender over a day or two: a page or two at most.
+LOOKUP_LIMIT = 200
+T = TypeVar("T")
 
 
 class RoutedHttpClient(AsyncTwilioHttpClient):
@@ -52,16 +65,39 @@ class TwilioSender:
         self.timeout = settings.provider_timeout_seconds
 
     async def send(self, envelope: Envelope) -> str:
-        try:
-            message = await asyncio.wait_for(
-                self.client.messages.create_async(
-                    to=envelope.recipient,
-                    from_=envelope.sender or self.from_number,
-                    body=envelope.body,
-                    status_callback=self.status_callback_url,
-                ),
-                timeout=self.timeout,
+        message = await self._call(
+            self.client.messages.create_async(
+                to=envelope.recipient,
+                from_=envelope.sender or self.from_number,
+                body=envelope.body,
+                status_callback=f"{self.status_callback_url}?{urlencode({'outbox': envelope.message_id})}",
             )
+        )
+        assert message.sid is not None
+        return message.sid
+
+    async def find(self, envelope: Envelope, since: datetime, known: frozenset[str]) -> str | None:
+        """The Messages to the recipient from our number since that day whose text is this one's.
+
+        Twilio lists newest first; a trial account prefixes the text, hence `endswith`.
+        """
+        day = (since - CLOCK_SKEW).astimezone(UTC).date().isoformat()
+        messages = await self._call(
+            self.client.messages.list_async(
+                to=envelope.recipient,
+                from_=envelope.sender or self.from_number,
+                date_sent_after=day,  # type: ignore[arg-type]  # the client passes a string on as it is
+                limit=LOOKUP_LIMIT,
+            )
+        )
+        for message in messages:
+            if message.sid not in known and (message.body or "").endswith(envelope.body):
+                return message.sid
+        return None
+
+    async def _call(self, request: Awaitable[T]) -> T:
+        try:
+            return await asyncio.wait_for(request, timeout=self.timeout)
         except TwilioRestException as error:
             permanent = error.status < 500 and error.status not in TRANSIENT_STATUSES
             raise SendFailed(
@@ -70,10 +106,13 @@ class TwilioSender:
                 code=str(error.code or error.status),
                 opted_out=error.code == OPTED_OUT,
             ) from error
-        except (TimeoutError, aiohttp.ClientError) as error:
+        except aiohttp.ClientConnectorError as error:
             raise SendFailed(f"Twilio unreachable: {type(error).__name__}", permanent=False) from error
-        assert message.sid is not None
-        return message.sid
+        except (TimeoutError, aiohttp.ClientError) as error:
+            # The request may have reached Twilio before the answer was lost.
+            raise SendFailed(
+                f"no answer from Twilio: {type(error).__name__}", permanent=False, maybe_sent=True
+            ) from error
 
     async def close(self) -> None:
         await self.http.close()

@@ -1,5 +1,5 @@
-"""Telling the clinic when calendar sync needs a person: a connection that stopped working, a
-booking that could not be written to a calendar, busy time that arrived over a booking."""
+"""Telling a clinic's people about operational trouble: an urgent e-mail to its alert address and
+owners (a calendar that stopped working, messages that are not going out)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ async def tell_staff(
     body: str,
     dedupe_key: str,
     now: datetime,
+    see: str,
 ) -> None:
-    """An urgent e-mail to the clinic's alert address and owners, once per `dedupe_key`."""
+    """An urgent e-mail to the clinic's alert address and owners, once per `dedupe_key`; `see` is
+    where in the workspace they can act on it."""
     tenant = caller.tenant
     for recipient in await staff.alert_recipients(session, tenant):
         await outbox.enqueue(
@@ -33,7 +35,7 @@ async def tell_staff(
                 channel="email",
                 recipient=recipient,
                 subject=f"{tenant.name}: {subject}",
-                body=f"{body}\n\nSee Calendars in the Frontdesk workspace.",
+                body=f"{body}\n\nSee {see} in the Frontdesk workspace.",
                 dedupe_key=f"{dedupe_key}:{recipient}",
                 urgent=True,
             ),
