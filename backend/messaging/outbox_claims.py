@@ -307,7 +307,7 @@ async def _apply(
         row.error, row.error_code = outcome.error, outcome.code
     elif outcome.opted_out:
         row.error_code = outcome.code
-        await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+        await opt_outs.carrier_opt_out(session, row.tenant_id, row.recipient, row.correlation_id, now)
         finish(session, row, "opted_out", outcome.error)
     elif outcome.permanent or row.attempts >= settings.outbox_max_attempts:
         row.error_code = outcome.code

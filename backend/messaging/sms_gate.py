@@ -29,6 +29,9 @@ ANSWERS = frozenset(
     {"reply", "opt_out_confirmation", "opt_in_confirmation", "help", "handoff_link", "triage_alert"}
 )
 OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+# What an opted-out number may still be sent: the confirmation of its STOP, and the answer to HELP
+# (carriers require both).
+TO_OPTED_OUT = frozenset({OPT_OUT_CONFIRMATION, "help"})
 LOCK_RECIPIENTS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(:keys) AS k").bindparams(
     bindparam("keys", type_=ARRAY(BigInteger))
 )
@@ -56,11 +59,11 @@ async def decide(
     """The rows that must not go now, by id; every other row may be sent, in the order given."""
     held: dict[uuid.UUID, Hold] = {}
     opted = await opt_outs.opted_out_among(
-        session, {(row.tenant_id, row.recipient) for row in rows if row.kind != OPT_OUT_CONFIRMATION}
+        session, {(row.tenant_id, row.recipient) for row in rows if row.kind not in TO_OPTED_OUT}
     )
     limited = []
     for row in rows:
-        if row.kind != OPT_OUT_CONFIRMATION and (row.tenant_id, row.recipient) in opted:
+        if row.kind not in TO_OPTED_OUT and (row.tenant_id, row.recipient) in opted:
             held[row.id] = OPTED_OUT
         elif row.kind in ANSWERS:
             continue
