@@ -76,7 +76,8 @@ async def record_delivery(
     elif status in ("undelivered", "failed"):
         # The carrier's word is final: the row says it was not delivered, and why, and is not sent again.
         row.status = "permanently_failed"
-        row.error = f"the carrier reported it {status}" + (f" (Twilio error {error_code})" if error_code else "")
+        code = f" (Twilio error {error_code})" if error_code else ""
+        row.error = f"the carrier reported it {status}{code}"
         failed = outbox.message_event(row, MessageFailed, reason="undelivered", error_code=error_code)
         events.record(session, row.tenant_id, failed, correlation_id=row.correlation_id)
     if error_code == UNSUBSCRIBED and row.channel == "sms":

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from agent.replies import when_label
 from backend.conversations import service as conversations
 from backend.core.context import Caller, TenantContext
 from backend.scheduling import appointment_lists, availability
 from backend.telephony.models import InboundSms
-from sqlalchemy.ext.asyncio import AsyncSession
 
 # Opt-out words a patient with a visit may mean as "cancel my visit".
 VISIT_WORDS = frozenset({"CANCEL", "END", "QUIT"})
@@ -43,10 +44,7 @@ async def visit_note(session: AsyncSession, tenant: TenantContext, row: InboundS
         return ""
     visit = found[0]
     when = when_label(visit.starts_at, tenant.timezone_name)
-    return (
-        f" Your {visit.service.name} on {when} is still booked. To cancel it, call us at "
-        f"{row.to_number}."
-    )
+    return f" Your {visit.service.name} on {when} is still booked. To cancel it, call us at {row.to_number}."
 
 
 async def to_inbox(session: AsyncSession, caller: Caller, row: InboundSms, reason: str) -> None:
