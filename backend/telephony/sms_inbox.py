@@ -260,7 +260,12 @@ class SmsInbox:
             return row, tenant, thread.id, state, await _last_reminded(session, tenant, row.from_number, now)
 
         row, tenant, conversation_id, state, reminded = await self.db.transaction(load)
-        caller = Caller(tenant, actor=f"conversation:{conversation_id}", correlation_id=row.message_sid)
+        caller = Caller(
+            tenant,
+            actor=f"conversation:{conversation_id}",
+            correlation_id=row.message_sid,
+            texting=row.from_number,
+        )
         inbound, responder, handling = Inbound(row.body), None, "turn"
         if reminded is not None and state.task is None:
             reply = sms.reminder_reply(row.body)

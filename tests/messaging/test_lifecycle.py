@@ -186,8 +186,13 @@ async def test_consent_and_opt_out_are_checked_per_channel_and_audited(db, tenan
     )
     await runner_for(db, settings).run_due(at(local_day(4), "11:00"))
     texts = await outbox_of(db, tenant.id, channel="sms")
-    # No text goes out: the patient without consent has only suppressed ones; the opted-out none at all.
-    assert {(m["recipient"], m["status"]) for m in texts} == {(no_texts, "suppressed")}
+    # No text goes out; every one withheld is kept as a row with the reason (no consent; opted out).
+    assert {(m["recipient"], m["status"]) for m in texts} == {
+        (no_texts, "suppressed"),
+        (stopped, "suppressed"),
+    }
+    assert all("opted out" in m["error"] for m in texts if m["recipient"] == stopped)
+    assert len([m for m in texts if m["recipient"] == stopped]) == 3
     assert len(await denials(db, tenant.id, "outbound.opt_out")) == 3  # confirmation, 48 h, 24 h
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.conftest import at, local_day
 from tests.support.db import rows, scalar
-from tests.support.messaging import book_at, new_phone
+from tests.support.messaging import book_at, new_phone, outbox_of
 from tests.support.phone import phone_lines
 
 
@@ -75,3 +75,36 @@ async def test_stop_without_a_visit_is_a_plain_unsubscribe(db, tenant, settings)
         p=patient,
     )
     assert status is None  # no visit: nothing for staff to look at
+
+
+async def test_a_booking_by_text_sends_one_booked_text_and_every_withheld_text_has_a_row(
+    db, tenant, settings
+):
+    patient = new_phone()
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(tenant.auth)
+        await phones.say(patient, practice, "Hi")
+        await phones.say(patient, practice, "I'd like a check-up tomorrow afternoon")
+        await phones.say(patient, practice, "1")
+        await phones.say(patient, practice, "Jane Doe")
+        booked = await phones.say(patient, practice, "yes")
+        assert "You're booked!" in booked
+        assert sum("booked" in m.body.lower() for m in phones.received(patient)) == 1
+    [confirmation] = await outbox_of(db, tenant.id, kind="confirmation", recipient=patient)
+    assert confirmation["status"] == "suppressed" and "one text, not two" in confirmation["error"]
+
+    # A booking for an opted-out number made elsewhere (the API): its text withheld, with a row saying why.
+    opted = new_phone()
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(tenant.auth)
+        await phones.say(opted, practice, "STOP")
+    await book_at(
+        db,
+        tenant.id,
+        tenant.services["Check-up"],
+        at(local_day(5), "15:00"),
+        at(local_day(0), "00:01"),
+        phone=opted,
+    )
+    [withheld] = await outbox_of(db, tenant.id, kind="confirmation", recipient=opted)
+    assert withheld["status"] == "suppressed" and "opted out" in withheld["error"]
