@@ -29,6 +29,7 @@ from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import ValidationFailed
 from backend.core.settings import Settings
+from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
 from backend.scheduling import catalog
 from backend.telephony import call_records, phone_numbers
@@ -117,9 +118,16 @@ class PhoneCalls:
             thread = await conversations.phone_thread(
                 session, tenant, "voice", call.practice_number, call.caller_phone or call.caller_number
             )
-            if call.caller_phone is None:
-                thread.state = {}  # a withheld number is no identity: the receptionist asks as on the web
-            greeting = reply_rules.voice_greeting(tenant.name)
+            state = ConversationState()
+            if call.caller_phone is not None:  # a withheld number is no identity: asked as on the web
+                state.phone = call.caller_phone
+                state.name = await customers.name_on_file(session, tenant, call.caller_phone)
+            # The choices of the greeting can be pressed from the first word on.
+            state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
+            thread.state = state.model_dump(mode="json")
+            welcome = f" Welcome back, {state.name.split()[0]}." if state.name else ""
+            greeting = reply_rules.voice_greeting(tenant.name) + welcome
+            greeting += " " + voice.options_prompt(tuple(q.label for q in MENU))
             twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
             call_records.new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
             await session.flush()
@@ -142,8 +150,24 @@ class PhoneCalls:
             return await self._silence(row, tenant, step, now)
         caller = Caller(tenant, actor=f"conversation:{row.conversation_id}", correlation_id=call.sid)
         assert row.conversation_id is not None
-        if heard == "0":
+        if voice.wants_repeat(heard):  # asking to hear it again is not a miss
+            return await self._say_again(row, tenant, step, heard, "", now, failures=row.failures)
+        meaning = None
+        number = voice.option_number(heard)
+        if number == 0:
             heard = "I'd like to talk to a person"
+        elif number is not None:
+            choices = (
+                await self.db.transaction(lambda session: _state(session, row.conversation_id))
+            ).choices
+            if number > len(choices) and choices:
+                # Only options read out can be chosen: a key or number beyond them chose nothing.
+                if row.failures + 1 >= FAILURES_BEFORE_TRANSFER:
+                    return await self._give_up(row, tenant, step, heard, now)
+                missed = f"Sorry, there's no option {voice.number_words(number)}."
+                return await self._say_again(row, tenant, step, heard, missed, now, failures=row.failures + 1)
+            if choices:
+                meaning = choices[number - 1].value
         if _BYE.match(heard):
             return await self._finish_turn(
                 row,
@@ -157,7 +181,7 @@ class PhoneCalls:
         answered = await self.turns.answer(
             caller,
             row.conversation_id,
-            Inbound(heard),
+            Inbound(heard, meaning=meaning),
             channel="voice",
             now=now,
             client_message_id=f"{call.sid}:{step}",
@@ -171,7 +195,7 @@ class PhoneCalls:
                 self.language,
             )
             return await self._finish_turn(row, step, heard, goodbye, now, ended="staff")
-        spoken = _spoken(answered)
+        spoken = await self.db.transaction(lambda session: _spoken(session, row.conversation_id, answered))
         # Not understood, or asked the same question again: the conversation is not moving.
         stuck = not answered.understood or spoken.text == row.last_prompt
         failures = row.failures + 1 if stuck else 0
@@ -219,6 +243,26 @@ class PhoneCalls:
 
         twiml = await self.db.transaction(work)
         return await self._finish_turn(row, step, "", twiml, now, silences=silences, failures=failures)
+
+    async def _say_again(
+        self,
+        row: VoiceCall,
+        tenant: TenantContext,
+        step: int,
+        heard: str,
+        lead: str,
+        now: datetime,
+        *,
+        failures: int,
+    ) -> str:
+        """The last question and its options again, after `lead`."""
+
+        async def work(session: AsyncSession) -> str:
+            speech = f"{lead} {row.last_prompt}".strip()
+            return voice.ask(speech, await self._gather(session, tenant, step + 1))
+
+        twiml = await self.db.transaction(work)
+        return await self._finish_turn(row, step, heard, twiml, now, failures=failures)
 
     async def _give_up(
         self, row: VoiceCall, tenant: TenantContext, step: int, heard: str, now: datetime
@@ -349,10 +393,28 @@ class PhoneCalls:
         )
 
 
-def _spoken(answered: Answered) -> voice.Spoken:
+async def _spoken(
+    session: AsyncSession, conversation_id: uuid.UUID | None, answered: Answered
+) -> voice.Spoken:
+    """The turn's replies as the caller hears them; the options read out become the only ones on
+    offer (a key or a number can choose nothing else, and "more times" goes on from the last read)."""
     replies = answered.replies
     options = replies[-1].payload.get("quick_replies", []) if replies else []
-    return voice.speakable([m.text for m in replies], [o["label"] for o in options])
+    conversation = await conversations.by_id(session, conversation_id, lock=True)
+    state = ConversationState.model_validate(conversation.state or {})
+    labels = [o["label"] for o in options]
+    same = [c.label for c in state.choices] == labels
+    timed = [c.starts_at is not None for c in state.choices] if same else [False] * len(labels)
+    spoken = voice.speakable([m.text for m in replies], labels, timed)
+    if same and len(spoken.read) < len(state.choices):
+        kept = [state.choices[i] for i in spoken.read]
+        times = {c.starts_at for c in kept if c.starts_at is not None}
+        state.choices = kept
+        state.offered = [o for o in state.offered if o.starts_at in times]
+        if state.asked is not None:
+            state.asked.choices = kept
+        conversation.state = state.model_dump(mode="json")
+    return spoken
 
 
 async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
@@ -363,8 +425,7 @@ async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | No
     if not state.choices:
         state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
         conversation.state = state.model_dump(mode="json")
-    labels = tuple(voice.for_the_ear(c.label) for c in state.choices[: voice.MAX_SPOKEN_OPTIONS])
-    return voice.options_prompt(labels) + " Or press 0 to talk to a person."
+    return voice.options_prompt(tuple(c.label for c in state.choices)) + " Or press 0 to talk to a person."
 
 
 async def _state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
