@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,15 +32,13 @@ from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
 from backend.scheduling import catalog
-from backend.telephony import call_records, phone_numbers
+from backend.telephony import call_ends, call_records, phone_numbers
 from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
 from policy import replies as reply_rules
 
-# A call with no turn for this long is over even if its status callback never came.
-STALE_CALL = timedelta(minutes=30)
 SILENCES_BEFORE_KEYPAD = 2
 FAILURES_BEFORE_TRANSFER = 3
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -96,22 +94,43 @@ class PhoneCalls:
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": call_records.calls_lock(tenant.id)}
             )
+            await call_ends.end_abandoned(session, tenant, now)
             active = await session.scalar(
                 select(func.count())
                 .select_from(VoiceCall)
-                .where(
-                    VoiceCall.tenant_id == tenant.id,
-                    VoiceCall.status == "active",
-                    VoiceCall.updated_at > now - STALE_CALL,
-                )
+                .where(VoiceCall.tenant_id == tenant.id, VoiceCall.status == "active")
             )
             if (active or 0) >= tenant.settings.max_concurrent_calls:
-                twiml = voice.goodbye(
-                    f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call again "
-                    "in a few minutes, or send us a text at this number. Goodbye.",
-                    self.language,
+                staff = tenant.settings.staff_phone
+                if staff:  # overflow goes to the team rather than being hung up on
+                    twiml = voice.transfer(
+                        f"Thanks for calling {tenant.name}. All our lines are busy, so let me put you "
+                        "through to the team.",
+                        staff,
+                        self.language,
+                    )
+                else:
+                    twiml = voice.goodbye(
+                        f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call "
+                        "again in a few minutes, or send us a text at this number. Goodbye.",
+                        self.language,
+                    )
+                reason = "overflow" if staff else "busy"
+                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=reason)
+                await session.flush()
+                call_records.store_turn(session, call.sid, 0, "", twiml)
+                return twiml
+            resumed = None
+            if call.caller_phone is not None:
+                resumed = await call_ends.resumable(session, tenant, call.caller_phone, now)
+            if resumed is not None:  # rung back after a dropped call: where it was
+                conversation_id, pick_up = resumed
+                greeting = f"Thanks for calling {tenant.name} again. {pick_up}"
+                greeting += " " + voice.options_prompt(("Yes", "No"))
+                twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
+                call_records.new_call(
+                    session, call, tenant, conversation_id, "active", now, last_prompt=greeting
                 )
-                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason="busy")
                 await session.flush()
                 call_records.store_turn(session, call.sid, 0, "", twiml)
                 return twiml
@@ -378,7 +397,9 @@ class PhoneCalls:
         async def work(session: AsyncSession) -> None:
             call = await session.get(VoiceCall, sid, with_for_update=True)
             if call is not None and call.status == "active":
-                call.status, call.ended_at, call.end_reason, call.updated_at = "ended", now, status, now
+                await call_ends.end(
+                    session, await tenants.get_context(session, call.tenant_id), call, status, now
+                )
 
         await self.db.transaction(work)
 

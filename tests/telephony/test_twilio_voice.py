@@ -84,7 +84,8 @@ async def test_a_caller_books_by_voice_and_a_restart_mid_call_loses_nothing(db, 
         )  # a retried step gets the same answer and runs nothing twice
 
         await call.say(digits="1")
-        assert re.search(rf"I'm holding \w+day, \w+ \w+ at {first_time}", call.heard) and "What name" in call.heard
+        assert re.search(rf"I'm holding \w+day, \w+ \w+ at {first_time}", call.heard)
+        assert "What name" in call.heard
         assert call.gather.attrib["action"].endswith("step=3")
 
     # The server restarts: a new app, a new connection pool, nothing kept in memory.
