@@ -10,7 +10,6 @@ failures in a row, the caller is put through to the practice's staff number, or 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -23,7 +22,7 @@ from agent.replies import Reply
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
-from backend.conversations.turns import Answered, Responder, Turns
+from backend.conversations.turns import Responder, Turns
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
@@ -32,7 +31,7 @@ from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
 from backend.scheduling import catalog
-from backend.telephony import call_ends, call_records, phone_numbers
+from backend.telephony import call_ends, call_records, phone_numbers, spoken_options
 from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
@@ -177,7 +176,7 @@ class PhoneCalls:
             heard = "I'd like to talk to a person"
         elif number is not None:
             choices = (
-                await self.db.transaction(lambda session: _state(session, row.conversation_id))
+                await self.db.transaction(lambda session: spoken_options.state(session, row.conversation_id))
             ).choices
             if number > len(choices) and choices:
                 # Only options read out can be chosen: a key or number beyond them chose nothing.
@@ -214,13 +213,15 @@ class PhoneCalls:
                 self.language,
             )
             return await self._finish_turn(row, step, heard, goodbye, now, ended="staff")
-        spoken = await self.db.transaction(lambda session: _spoken(session, row.conversation_id, answered))
+        spoken = await self.db.transaction(
+            lambda session: spoken_options.spoken(session, row.conversation_id, answered)
+        )
         # Not understood, or asked the same question again: the conversation is not moving.
         stuck = not answered.understood or spoken.text == row.last_prompt
         failures = row.failures + 1 if stuck else 0
         if failures >= FAILURES_BEFORE_TRANSFER:
             return await self._give_up(row, tenant, step, heard, now)
-        state = await self.db.transaction(lambda session: _state(session, row.conversation_id))
+        state = await self.db.transaction(lambda session: spoken_options.state(session, row.conversation_id))
         if state.handed_to_human and tenant.settings.staff_phone:
             twiml = voice.transfer(
                 "Let me put you through to the team now.", tenant.settings.staff_phone, self.language
@@ -255,7 +256,7 @@ class PhoneCalls:
             if silences < SILENCES_BEFORE_KEYPAD:
                 speech = f"Sorry, I didn't hear anything. {row.last_prompt}"
             else:
-                speech = "You can also use your keypad. " + await _keypad_options(
+                speech = "You can also use your keypad. " + await spoken_options.keypad_options(
                     session, row.conversation_id
                 )
             return voice.ask(speech, await self._gather(session, tenant, step + 1))
@@ -412,43 +413,3 @@ class PhoneCalls:
             timeout_seconds=self.settings.voice_gather_timeout_seconds,
             hints=hints,
         )
-
-
-async def _spoken(
-    session: AsyncSession, conversation_id: uuid.UUID | None, answered: Answered
-) -> voice.Spoken:
-    """The turn's replies as the caller hears them; the options read out become the only ones on
-    offer (a key or a number can choose nothing else, and "more times" goes on from the last read)."""
-    replies = answered.replies
-    options = replies[-1].payload.get("quick_replies", []) if replies else []
-    conversation = await conversations.by_id(session, conversation_id, lock=True)
-    state = ConversationState.model_validate(conversation.state or {})
-    labels = [o["label"] for o in options]
-    same = [c.label for c in state.choices] == labels
-    timed = [c.starts_at is not None for c in state.choices] if same else [False] * len(labels)
-    spoken = voice.speakable([m.text for m in replies], labels, timed)
-    if same and len(spoken.read) < len(state.choices):
-        kept = [state.choices[i] for i in spoken.read]
-        times = {c.starts_at for c in kept if c.starts_at is not None}
-        state.choices = kept
-        state.offered = [o for o in state.offered if o.starts_at in times]
-        if state.asked is not None:
-            state.asked.choices = kept
-        conversation.state = state.model_dump(mode="json")
-    return spoken
-
-
-async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
-    """Read the options out with their digits; with none on offer, the main menu (and keep it, so
-    the digit pressed next means that option)."""
-    conversation = await conversations.by_id(session, conversation_id, lock=True)
-    state = ConversationState.model_validate(conversation.state or {})
-    if not state.choices:
-        state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
-        conversation.state = state.model_dump(mode="json")
-    return voice.options_prompt(tuple(c.label for c in state.choices)) + " Or press 0 to talk to a person."
-
-
-async def _state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
-    conversation = await conversations.by_id(session, conversation_id)
-    return ConversationState.model_validate(conversation.state or {})
