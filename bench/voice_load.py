@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -128,11 +129,11 @@ def _mixed(calls: list[Call], bookings: list[dict]) -> list[str]:
     """What shows one call's state in another's: an option on another call's day, a booking not on
     its own caller's day, two calls on one time."""
     problems = []
-    weekday_of = {c.index: f"{c.day:%A}, {c.day:%B}" for c in calls}
+    day_of = {c.index: re.compile(rf"\b{c.day:%A}, {c.day:%B} {c.day.day}\b") for c in calls}
     for call in calls:
         offer = call.heard[0]
-        others = [w for i, w in weekday_of.items() if i != call.index and w in offer]
-        if weekday_of[call.index] not in offer or others:
+        others = [i for i, said in day_of.items() if i != call.index and said.search(offer)]
+        if not day_of[call.index].search(offer) or others:
             problems.append(f"call {call.index} heard {offer!r}")
     by_phone = {b["customer"]["phone"]: b for b in bookings}
     for call in calls:
