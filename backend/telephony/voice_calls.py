@@ -18,20 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.dialogue import MENU
 from agent.loop import Inbound
-from agent.replies import Reply
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
-from backend.conversations.turns import Responder, Turns
+from backend.conversations.turns import Turns
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import ValidationFailed
 from backend.core.settings import Settings
 from backend.customers import service as customers
-from backend.messaging import opt_outs, outbox
 from backend.scheduling import catalog
-from backend.telephony import call_ends, call_records, phone_numbers, spoken_options
+from backend.telephony import call_ends, call_handoff, call_records, phone_numbers, spoken_options
 from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
@@ -40,6 +38,8 @@ from policy import replies as reply_rules
 
 SILENCES_BEFORE_KEYPAD = 2
 FAILURES_BEFORE_TRANSFER = 3
+# How a call put through ends: to the clinic's staff, or to the emergency number.
+PUT_THROUGH = frozenset({"transferred", "emergency_transferred"})
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _HANDOFF = re.compile(
     r"\b(text|sms|message|send)\b.*\b(me|link)\b"
@@ -195,7 +195,8 @@ class PhoneCalls:
                 now,
                 ended="caller_done",
             )
-        responder = self._handoff(caller, row, now) if _HANDOFF.search(heard) else None
+        wants_link = _HANDOFF.search(heard)
+        responder = call_handoff.text_me_a_link(self.db, self.links, caller, row, now) if wants_link else None
         answered = await self.turns.answer(
             caller,
             row.conversation_id,
@@ -213,11 +214,17 @@ class PhoneCalls:
                 self.language,
             )
             return await self._finish_turn(row, step, heard, goodbye, now, ended="staff")
+        if answered.dial is not None:  # after an emergency: the number the caller chose
+            said = voice.for_the_ear(answered.replies[-1].text)
+            twiml = voice.transfer(said, answered.dial, self.language)
+            to_staff = answered.dial == tenant.settings.staff_phone
+            return await self._finish_turn(row, step, heard, twiml, now, ended=_put_through(to_staff))
         spoken = await self.db.transaction(
             lambda session: spoken_options.spoken(session, row.conversation_id, answered)
         )
         # Not understood, or asked the same question again: the conversation is not moving.
-        stuck = not answered.understood or spoken.text == row.last_prompt
+        # (The safety message said again to a caller who says more about an emergency is not stuck.)
+        stuck = not answered.understood or (spoken.text == row.last_prompt and not answered.whole)
         failures = row.failures + 1 if stuck else 0
         if failures >= FAILURES_BEFORE_TRANSFER:
             return await self._give_up(row, tenant, step, heard, now)
@@ -315,7 +322,9 @@ class PhoneCalls:
         prompt: str | None = None,
         ended: str | None = None,
     ) -> str:
-        """Store this step's answer (the first wins if it was asked twice) and the call's counters."""
+        """Store this step's answer (the first wins if it was asked twice) and the call's counters. A
+        call put through to the clinic's staff is no longer waiting for a person; one put through to
+        the emergency number is, for the clinic to follow up."""
 
         async def work(session: AsyncSession) -> str:
             stored = await call_records.stored_answer(session, row.call_sid, step)
@@ -333,57 +342,18 @@ class PhoneCalls:
                 call.last_prompt = prompt
             if ended is not None:
                 call.status, call.ended_at, call.end_reason = "ended", now, ended
+            if ended in PUT_THROUGH and call.conversation_id is not None:
+                caller = Caller(
+                    await tenants.get_context(session, call.tenant_id),
+                    actor=f"conversation:{call.conversation_id}",
+                    correlation_id=call.call_sid,
+                )
+                await conversations.put_through(
+                    session, caller, call.conversation_id, to_staff=ended == "transferred"
+                )
             return twiml
 
         return await self.db.transaction(work)
-
-    # ---- "text me a link" ----
-
-    def _handoff(self, caller: Caller, row: VoiceCall, now: datetime) -> Responder:
-        async def send_link(state: ConversationState) -> list[Reply]:
-            phone = call_records.real_phone(row.from_number)
-            if phone is None:
-                return [Reply("I can't send a text to a withheld number, sorry. How else can I help?")]
-            assert row.conversation_id is not None
-            link = self.links.issue(caller.tenant.id, row.conversation_id, now)
-
-            async def work(session: AsyncSession) -> bool:
-                if await opt_outs.is_opted_out(session, caller.tenant.id, phone):
-                    return False
-                minutes = int(self.links.lifetime.total_seconds() // 60)
-                await outbox.enqueue(
-                    session,
-                    caller,
-                    outbox.NewMessage(
-                        kind="handoff_link",
-                        channel="sms",
-                        recipient=phone,
-                        body=f"{caller.tenant.name}: continue our conversation here: {link} "
-                        f"(works for {minutes} min)",
-                        dedupe_key=f"handoff_link:{row.call_sid}",
-                        urgent=True,
-                        sender=row.to_number,
-                    ),
-                    now,
-                )
-                audit.record(session, caller, "voice.handoff_link_sent", "conversation", row.conversation_id)
-                return True
-
-            if not await self.db.transaction(work):
-                return [
-                    Reply(
-                        "This number has opted out of our texts, so I can't send a link. Text START to this "
-                        "number to opt back in. How else can I help?"
-                    )
-                ]
-            return [
-                Reply(
-                    "I've sent you a text with a link to carry on in writing, where you left off. "
-                    "Is there anything else I can help with on the phone?"
-                )
-            ]
-
-        return send_link
 
     # ---- status ----
 
@@ -413,3 +383,7 @@ class PhoneCalls:
             timeout_seconds=self.settings.voice_gather_timeout_seconds,
             hints=hints,
         )
+
+
+def _put_through(to_staff: bool) -> str:
+    return "transferred" if to_staff else "emergency_transferred"
