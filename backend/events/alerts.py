@@ -78,8 +78,9 @@ async def _alert(
                 "and has switched the endpoint off.\n\n"
                 f"Last error: {last_error}\n\n"
                 "Events that happen while it is off are not sent to it. Once the receiver works again, "
-                "enable the endpoint and replay the time it was off (workspace or API: "
-                f"POST /api/v1/webhooks/{endpoint.id}/replay)."
+                "switch the endpoint on again and replay the time it was off: in the workspace under "
+                "Settings, Numbers, keys, team, webhooks, or with the API "
+                f"(POST /api/v1/webhook-endpoints/{endpoint.id}/replay)."
             ),
             dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}:{recipient}",
             urgent=True,
