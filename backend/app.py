@@ -25,7 +25,7 @@ from backend.conversations import endpoints as conversations
 from backend.conversations import handoff_endpoints as handoff
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.receptionist import build_turns
-from backend.core import http_errors, idempotency, logs, tracing
+from backend.core import api_reference, http_errors, idempotency, logs, tracing
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
@@ -165,6 +165,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         version="0.1.0",
         description="AI receptionist server: booking, chat, SMS and voice for clinics and other practices.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -221,6 +223,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.tracer_provider = tracing.install(app, db.engine, settings)
     document_webhooks(app)
     document_errors(app)
+    api_reference.install(app)
 
     return app
 
