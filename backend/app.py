@@ -145,7 +145,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
-        log.info("purged %d expired idempotency keys", purged)
+        if purged:
+            log.info("purged %d expired idempotency keys", purged)
         await listener.start()
         renewing = asyncio.create_task(presence.keep_renewing())
         yield
