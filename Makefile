@@ -51,13 +51,22 @@ bench: install
 clean:
 	rm -rf var .pytest_cache .ruff_cache
 
-# socket.io-client for the widget and the workspace, pinned, from npm (the copy is committed:
-# `make run` and `make test` need no network for it).
+# Browser assets, pinned, from npm (the copies are committed: `make run` and `make test` need no
+# network for them): socket.io-client for the widget and the workspace; Swagger UI and ReDoc for the
+# API reference at /docs and /redoc.
 SOCKET_IO_CLIENT_VERSION = 4.8.1
+SWAGGER_UI_VERSION = 5.35.0
+REDOC_VERSION = 2.5.4
+API_REFERENCE = backend/core/api_reference_assets
 vendor:
-	rm -rf var/vendor && mkdir -p var/vendor
-	cd var/vendor && npm pack socket.io-client@$(SOCKET_IO_CLIENT_VERSION) && tar xzf socket.io-client-$(SOCKET_IO_CLIENT_VERSION).tgz
-	cp var/vendor/package/dist/socket.io.min.js var/vendor/package/LICENSE widget/vendor/socket.io-client/
+	rm -rf var/vendor && mkdir -p var/vendor/socket.io-client var/vendor/swagger-ui var/vendor/redoc
+	cd var/vendor && npm pack socket.io-client@$(SOCKET_IO_CLIENT_VERSION) swagger-ui-dist@$(SWAGGER_UI_VERSION) redoc@$(REDOC_VERSION)
+	tar xzf var/vendor/socket.io-client-$(SOCKET_IO_CLIENT_VERSION).tgz -C var/vendor/socket.io-client
+	tar xzf var/vendor/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz -C var/vendor/swagger-ui
+	tar xzf var/vendor/redoc-$(REDOC_VERSION).tgz -C var/vendor/redoc
+	cp var/vendor/socket.io-client/package/dist/socket.io.min.js var/vendor/socket.io-client/package/LICENSE widget/vendor/socket.io-client/
+	cd var/vendor/swagger-ui/package && cp swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE $(CURDIR)/$(API_REFERENCE)/swagger-ui/
+	cp var/vendor/redoc/package/bundles/redoc.standalone.js var/vendor/redoc/package/LICENSE $(API_REFERENCE)/redoc/
 
 # Upgrade every locked dependency to the newest versions pyproject.toml allows, with hashes:
 # requirements.lock for the image, requirements-dev.lock for development, tests and CI.

@@ -24,7 +24,7 @@ from backend.conversations import endpoints as conversations
 from backend.conversations import handoff_endpoints as handoff
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.receptionist import build_turns
-from backend.core import http_errors, idempotency, logs, redis_clients, tracing
+from backend.core import api_reference, http_errors, idempotency, logs, redis_clients, tracing
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
@@ -145,7 +145,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
-        log.info("purged %d expired idempotency keys", purged)
+        if purged:
+            log.info("purged %d expired idempotency keys", purged)
         await listener.start()
         renewing = asyncio.create_task(presence.keep_renewing())
         yield
@@ -165,6 +166,8 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         version="0.1.0",
         description="AI receptionist server: booking, chat, SMS and voice for clinics and other practices.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
@@ -222,6 +225,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.tracer_provider = tracing.install(app, db.engine, settings)
     document_webhooks(app)
     document_errors(app)
+    api_reference.install(app)
 
     return app
 

@@ -111,6 +111,8 @@ def serve(args: argparse.Namespace) -> None:
         _print_demo(settings, tenant)
         widget_key = tenant.widget_key
     exit_cleanly_on_sigterm()
+    if not args.demo:  # the demo's banner says where it is
+        log.info("serving http://%s:%d (Ctrl+C stops it)", settings.host, settings.port)
     supervisor = WorkerSupervisor(settings) if args.with_worker else None
     if supervisor is not None:
         supervisor.start()
@@ -130,12 +132,14 @@ def serve(args: argparse.Namespace) -> None:
             workers=args.workers,
             # On SIGTERM, requests and chat turns in flight get this long to finish.
             timeout_graceful_shutdown=30,
-            log_level=settings.log_level.lower(),
-            log_config=None,  # keep logs.configure's handlers and the access-log redaction
+            # logs.configure's handlers, levels and access-log redaction, untouched by uvicorn.
+            log_level=None,
+            log_config=None,
         )
     finally:
         if supervisor is not None:
             supervisor.stop()
+        log.info("stopped")
 
 
 def worker(args: argparse.Namespace) -> None:

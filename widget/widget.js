@@ -65,12 +65,17 @@
     ".staff .author{display:block;font-size:12px;color:#047857;font-weight:600}" +
     ".system{align-self:center;background:none;color:#4b5563;font-size:13px;text-align:center}" +
     ".pending{opacity:.6}" +
+    ".waiting{display:block;font-size:12px;opacity:.9}" +
     ".notice{align-self:center;font-size:13px;color:#991b1b;background:#fee2e2;padding:6px 10px;border-radius:8px}" +
     ".card{align-self:flex-start;border:1px solid #99f6e4;background:#f0fdfa;border-radius:12px;padding:10px 12px;min-width:220px}" +
     ".card h3{margin:0 0 6px;font-size:14px;color:#0f766e}.card dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:2px 10px;font-size:14px}" +
     ".card dt{color:#6b7280}.card dd{margin:0;font-weight:600}" +
     ".card[data-status=cancelled]{border-color:#fecaca;background:#fef2f2}.card[data-status=cancelled] h3{color:#b91c1c}" +
-    ".chips{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px;background:#f9fafb}" +
+    ".card[data-changed]{border-color:#e5e7eb;background:#f3f4f6}.card[data-changed] h3{color:#4b5563}" +
+    ".card[data-changed] dd.when{text-decoration:line-through;font-weight:400}" +
+    ".card .was{text-decoration:line-through;font-weight:400}" +
+    // The chips never take more than a third of the panel: the conversation keeps its room.
+    ".chips{display:flex;flex-wrap:wrap;gap:6px;padding:0 12px 8px;background:#f9fafb;max-height:33%;overflow-y:auto;flex:none}" +
     ".chip{border:1px solid #0f766e;color:#0f766e;background:#fff;border-radius:16px;padding:6px 12px;font-size:14px;cursor:pointer}" +
     ".chip:hover{background:#f0fdfa}" +
     ".typing{padding:0 12px 6px;font-size:13px;color:#6b7280;background:#f9fafb;min-height:20px}" +
@@ -117,16 +122,40 @@
   function setStatus(state, text) {
     statusBox.setAttribute("data-state", state);
     statusText.textContent = text;
-    var usable = state === "online" || state === "fallback";
-    sendButton.disabled = !usable;
+    online = state === "online" || state === "fallback";
+    // While reconnecting, messages are kept and sent on reconnecting; only a refusal stops sending.
+    sendButton.disabled = state === "refused";
+    Object.keys(pending).forEach(function (id) { waitingNote(pending[id].el, !online); });
+  }
+
+  function waitingNote(el, on) {
+    var note = el.querySelector(".waiting");
+    if (on && !note) {
+      note = document.createElement("span");
+      note.className = "waiting";
+      note.textContent = "Not sent yet: waiting for the connection";
+      el.appendChild(note);
+    } else if (!on && note) {
+      note.remove();
+    }
   }
 
   // ---- rendering ----
   var seen = {};          // seq -> true
   var pending = {};       // client_message_id -> {el, text, choice}
   var lastSeq = 0;
+  var online = false;
 
-  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  // The newest message is kept in view whatever changes the room the log has (chips, the typing
+  // line, a card, the panel opening): after every render, and whenever the log itself is resized.
+  // A message taller than the log shows from its start.
+  function scrollDown() {
+    var newest = log.lastElementChild;
+    if (!newest || panel.hidden) return;
+    var room = log.getBoundingClientRect(), box = newest.getBoundingClientRect(), gap = 12;
+    log.scrollTop += box.height + 2 * gap > room.height ? box.top - room.top - gap : box.bottom - room.bottom + gap;
+  }
+  if (window.ResizeObserver) new ResizeObserver(scrollDown).observe(log);
 
   function bubble(role, text, extraClass) {
     var el = document.createElement("div");
@@ -137,23 +166,58 @@
     return el;
   }
 
+  function setTyping(on) {
+    typing.textContent = on ? TITLE + " is typing…" : "";
+    scrollDown();
+  }
+
+  // A booking's cards in this conversation, by reference: a later card says what changed (moved
+  // from, cancelled) and the earlier ones say they no longer hold.
+  var cards = {};
+
+  function cardTitle(data, before) {
+    if (data.status === "cancelled") return "Appointment cancelled";
+    if (before && before.starts_at !== data.starts_at) return "Appointment moved";
+    return before ? "Your appointment" : "Appointment booked";
+  }
+
+  function row(dl, term, value, className) {
+    if (!value) return;
+    var dt = document.createElement("dt"); dt.textContent = term;
+    var dd = document.createElement("dd"); dd.textContent = value;
+    if (className) dd.className = className;
+    dl.appendChild(dt); dl.appendChild(dd);
+  }
+
+  function supersede(earlier, data) {
+    if (earlier.el.hasAttribute("data-changed")) return;
+    var news = data.status === "cancelled" ? "Cancelled since"
+      : earlier.data.starts_at !== data.starts_at ? "Moved to " + data.when : null;
+    if (!news) return;
+    earlier.el.setAttribute("data-changed", "");
+    earlier.el.querySelector("h3").textContent = news;
+    earlier.el.setAttribute("aria-label", "Appointment no longer as shown: " + news);
+  }
+
   function card(data) {
+    var earlier = data.reference && cards[data.reference];
+    var before = earlier && earlier[earlier.length - 1].data;
+    var title = cardTitle(data, before);
     var el = document.createElement("div");
     el.className = "card";
     el.setAttribute("data-status", data.status || "");
     el.setAttribute("role", "group");
-    var title = data.status === "cancelled" ? "Appointment cancelled" : "Appointment booked";
     el.setAttribute("aria-label", title);
     var h = document.createElement("h3"); h.textContent = title; el.appendChild(h);
     var dl = document.createElement("dl");
-    [["What", data.service], ["When", data.when], ["With", data.provider], ["Reference", data.reference]]
-      .forEach(function (row) {
-        if (!row[1]) return;
-        var dt = document.createElement("dt"); dt.textContent = row[0];
-        var dd = document.createElement("dd"); dd.textContent = row[1];
-        dl.appendChild(dt); dl.appendChild(dd);
-      });
+    row(dl, "What", data.service);
+    row(dl, "When", data.when, "when");
+    if (title === "Appointment moved") row(dl, "Was", before.when, "was");
+    row(dl, "With", data.provider);
+    row(dl, "Reference", data.reference);
     el.appendChild(dl);
+    (earlier || []).forEach(function (e) { supersede(e, data); });
+    if (data.reference) (cards[data.reference] = earlier || []).push({ el: el, data: data });
     log.appendChild(el);
     scrollDown();
   }
@@ -163,9 +227,10 @@
     (list || []).forEach(function (q) {
       var b = document.createElement("button");
       b.type = "button"; b.className = "chip"; b.textContent = q.label;
-      b.addEventListener("click", function () { send(q.label, q.value); });
+      b.addEventListener("click", function () { send(q.label, q.value); input.focus(); });
       chips.appendChild(b);
     });
+    scrollDown();
   }
 
   function render(m) {
@@ -175,6 +240,7 @@
     var mine = m.client_message_id && pending[m.client_message_id];
     if (mine) {
       mine.el.classList.remove("pending");
+      waitingNote(mine.el, false);
       delete pending[m.client_message_id];
     } else {
       var el = bubble(m.role, m.text);
@@ -199,13 +265,21 @@
     return "m_" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10);
   }
 
+  // Whether the message was taken (shown, and sent now or on reconnecting).
   function send(text, choice) {
     text = (text || "").trim();
-    if (!text || sendButton.disabled) return;
+    if (!text) return false;
+    if (sendButton.disabled || !transport) {
+      notice("Not sent: the chat is unavailable right now.");
+      return false;
+    }
     var id = newId();
     pending[id] = { el: bubble("patient", text, "pending"), text: text, choice: choice || null };
+    waitingNote(pending[id].el, !online);
+    scrollDown();
     showChips([]);
     transport.send(id, pending[id]);
+    return true;
   }
 
   form.addEventListener("submit", function (e) {
@@ -217,8 +291,11 @@
         "characters, or send it in parts.");
       return;
     }
-    input.value = "";
-    send(text, null);
+    if (send(text, null)) input.value = "";
+  });
+  // A disabled Send button blocks the form's own Enter: say why instead of doing nothing.
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && sendButton.disabled) { e.preventDefault(); send(input.value, null); }
   });
 
   function resendPending() {
@@ -264,7 +341,7 @@
         setStatus("connecting", "Reconnecting…");
       });
       socket.on("message", render);
-      socket.on("typing", function (data) { typing.textContent = data && data.on ? TITLE + " is typing…" : ""; });
+      socket.on("typing", function (data) { setTyping(data && data.on); });
     };
     this.send = function (id, msg) {
       if (!socket || !socket.connected) return; // resent after reconnecting
@@ -308,10 +385,10 @@
     };
     this.send = function (id, msg) {
       if (!token) return;
-      typing.textContent = TITLE + " is typing…";
+      setTyping(true);
       call("POST", "/api/v1/chat/messages", { token: token, text: msg.text, choice: msg.choice, client_message_id: id })
-        .then(function (data) { typing.textContent = ""; data.messages.forEach(render); })
-        .catch(function (err) { typing.textContent = ""; failed(id, { message: err.message }); });
+        .then(function (data) { setTyping(false); data.messages.forEach(render); })
+        .catch(function (err) { setTyping(false); failed(id, { message: err.message }); });
     };
   }
 

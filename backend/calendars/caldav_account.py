@@ -34,6 +34,7 @@ from backend.calendars.remote import (
     CalendarUnavailable,
     RemoteCalendar,
 )
+from backend.core.network_problems import plain_reason
 from backend.events import targets
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -201,9 +202,7 @@ def _translated_errors() -> Iterator[None]:
             raise CalendarAddressRefused(
                 f"{refused}; a calendar server must be on a public address"
             ) from None
-        raise CalendarUnavailable(
-            f"the calendar server did not answer properly ({problem})"[:300]
-        ) from problem
+        raise CalendarUnavailable(plain_reason(problem, "the calendar server")) from problem
     # A server that answers something other than WebDAV XML (a plain 200 to PROPFIND) fails the
     # library's parsing in any of these ways: whichever it was, that was not a CalDAV answer.
     except (ValueError, LookupError, AttributeError, TypeError, etree.LxmlError) as problem:

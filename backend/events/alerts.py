@@ -97,8 +97,8 @@ async def disable_failing(
             f"{_local(caller, since)} and has switched the endpoint off.\n\n"
             f"Last error: {last_error}\n\n"
             "Events that happen while it is off are not sent to it. Once the receiver works again, "
-            "enable the endpoint and replay the time it was off (workspace or API: "
-            f"POST /api/v1/webhooks/{endpoint.id}/replay)."
+            "switch the endpoint on again and replay the time it was off (workspace or API: "
+            f"POST /api/v1/webhook-endpoints/{endpoint.id}/replay)."
         ),
         dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}",
         now=now,

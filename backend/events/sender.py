@@ -23,6 +23,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from standardwebhooks import Webhook
 
+from backend.core.network_problems import plain_reason
 from backend.core.settings import Settings
 from backend.events import targets
 
@@ -129,7 +130,7 @@ class WebhookSender:
             timeout = self.settings.webhook_timeout_seconds
             return Answer(error=f"no answer within {timeout:g} s", latency_ms=_since(started))
         except (aiohttp.ClientError, ValueError) as error:
-            return Answer(error=f"{type(error).__name__}: {error}"[:500], latency_ms=_since(started))
+            return Answer(error=plain_reason(error, "the receiver"), latency_ms=_since(started))
         latency = _since(started)
         if 300 <= status < 400:
             return Answer(status, body, latency, error="redirects are not followed; register the final URL")

@@ -101,7 +101,22 @@ async def main() -> None:
             await page.screenshot(path=HERE / f"inbox-{width}.png")
         await patient.wait_for_timeout(500)
         await patient.screenshot(path=HERE / "widget-taken-over-390.png")
+        await widget_offers(browser)
         await browser.close()
+
+
+async def widget_offers(browser) -> None:  # noqa: ANN001
+    """The widget at phone and desktop sizes with times offered: the newest reply above the chips."""
+    for width, height in ((360, 740), (1280, 800)):
+        page = await (await browser.new_context(viewport={"width": width, "height": height})).new_page()
+        await page.goto(f"{BASE}/demo")
+        await page.get_by_role("button", name="Open chat").click()
+        chips = page.get_by_role("group", name="Suggested replies")
+        await chips.get_by_role("button", name="Book an appointment").click()
+        await chips.get_by_role("button", name="Check-up").click()
+        await page.get_by_text("Which works for you?").wait_for()
+        await page.wait_for_timeout(300)
+        await page.screenshot(path=HERE / f"widget-offers-{width}.png")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ SIGTERM stops the embedded PostgreSQL and Redis it started instead of leaving th
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,15 +86,27 @@ def test_serve_and_worker_started_together_on_one_data_dir_share_one_redis(tmp_p
     assert len(urls) == 1 and urls != {""}
 
 
-def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
+# What `frontdesk serve --demo --with-worker` may print from start to stop: the banner, where the
+# embedded servers live, the worker's state, requests, and that it stopped.
+QUIET_LINES = re.compile(
+    r"^$|^  \S.*|.* INFO (backend\.core\.embedded: embedded (PostgreSQL|Redis) started under .*"
+    r"|frontdesk\.worker: worker (ready: .*|stopping|stopped)|uvicorn\.access: .*|frontdesk: stopped)$"
+)
+
+
+def test_serve_starts_and_stops_quietly_and_stops_the_embedded_servers_it_started(tmp_path: Path):
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING", "RATE_LIMITS_ENABLED": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli", "serve", "--with-worker", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-    )
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "XDG_RUNTIME_DIR")}
+    env |= {"DATA_DIR": str(tmp_path), "LOG_LEVEL": "INFO", "RATE_LIMITS_ENABLED": "true"}
+    output = tmp_path / "serve.log"
+    with output.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve", "--demo", "--with-worker", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -104,6 +117,12 @@ def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
                 pass
             assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.3)
+        # A rate-limited request runs the limiter's scripts on the fresh Redis.
+        key = (tmp_path / "demo_api_key").read_text().strip()
+        services = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/services", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert services.status_code == 200
         postgres = int((tmp_path / "postgres" / "postmaster.pid").read_text().split()[0])
         redis = _redis_servers(tmp_path)
         assert _alive(postgres) and redis
@@ -118,6 +137,9 @@ def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
     finally:
         if server.poll() is None:
             server.kill()
+    printed = output.read_text().splitlines()
+    assert [line for line in printed if not QUIET_LINES.match(line)] == []
+    assert printed[-1].endswith("frontdesk: stopped")
 
 
 def _redis_servers(data_dir: Path) -> set[int]:

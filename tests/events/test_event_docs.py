@@ -49,3 +49,22 @@ async def test_the_catalogue_is_served_with_each_types_schema(client, tenant):
     served = {t["type"]: t for t in response.json()}
     assert set(served) == set(CATALOGUE)
     assert "appointment_id" in served["booking.created"]["data_schema"]["properties"]
+
+
+async def test_every_reference_in_the_document_resolves(client):
+    """A dangling `$ref` stops ReDoc from drawing the reference at all."""
+    document = await openapi(client)
+    schemas = document["components"]["schemas"]
+
+    def refs(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    dangling = {ref for ref in refs(document) if ref.rsplit("/", 1)[-1] not in schemas}
+    assert dangling == set()

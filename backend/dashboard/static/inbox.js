@@ -173,12 +173,12 @@
     if (!text || !current) return;
     var button = reply.querySelector("button");
     button.disabled = true;
-    var key = reply.dataset.key || (reply.dataset.key = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()));
-    F.api("POST", "/api/v1/conversations/" + current.id + "/messages", { text: text, urgent: reply.urgent.checked }, key)
+    var url = "/api/v1/conversations/" + current.id + "/messages", body = { text: text, urgent: reply.urgent.checked };
+    F.api("POST", url, body, F.keyFor(reply, url, body))
       .then(function (result) {
         button.disabled = false;
         if (!result.ok) { F.say(root.querySelector(".thread"), F.describe(result.status, result.data)); return; }
-        delete reply.dataset.key;
+        F.forgetKey(reply);
         F.say(root.querySelector(".thread"), "");
         reply.text.value = "";
         bubble(result.data.message);

@@ -38,15 +38,31 @@
     return day + "T" + clock + ":00" + sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
   }
 
-  function parseHours(text) {
-    // One line per day: "mon 09:00-12:00, 13:00-17:00"; the gap between intervals is a break.
+  // A field's value that cannot be read: the message names the part, and nothing is sent.
+  function FieldProblem(field, message, whole) { this.field = field; this.message = message; this.whole = whole; }
+
+  function clock(text) {
+    var t = text.match(/^(\d{1,2}):(\d{2})$/);
+    return t && Number(t[1]) <= 24 && Number(t[2]) < 60 ? (t[1].length === 1 ? "0" : "") + t[1] + ":" + t[2] : null;
+  }
+
+  function parseHours(text, field) {
+    // One line per day: "mon 09:00-12:00, 13:00-17:00"; the gap between intervals is a break; a day
+    // alone is closed. Anything else is refused by name rather than dropped, so no hours are lost.
     var hours = [];
-    text.split("\n").forEach(function (line) {
-      var m = line.trim().match(/^(mon|tue|wed|thu|fri|sat|sun)\b\s*(.*)$/i);
-      if (!m) return;
+    text.split("\n").forEach(function (raw) {
+      var line = raw.trim();
+      if (!line) return;
+      var m = line.match(/^(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b\s*(.*)$/i);
+      if (!m) throw new FieldProblem(field, "\u201c" + line + "\u201d does not start with a day (mon, tue, wed, thu, fri, sat, sun)");
+      if (!m[2].trim()) return;
       m[2].split(",").forEach(function (span) {
-        var t = span.trim().match(/^(\d{1,2}:\d{2})\s*[-–]\s*(\d{1,2}:\d{2})$/);
-        if (t) hours.push({ weekday: m[1].toLowerCase(), opens_at: t[1], closes_at: t[2] });
+        var part = span.trim();
+        var t = part.match(/^(\S+)\s*[-–]\s*(\S+)$/);
+        var opens = t && clock(t[1]), closes = t && clock(t[2]);
+        if (!opens || !closes) throw new FieldProblem(field, m[1] + ": \u201c" + part + "\u201d is not a time range like 09:00-12:00");
+        if (opens >= closes) throw new FieldProblem(field, m[1] + ": \u201c" + part + "\u201d closes before it opens");
+        hours.push({ weekday: m[1].toLowerCase(), opens_at: opens, closes_at: closes });
       });
     });
     return hours;
@@ -61,7 +77,7 @@
     if (type === "ints") return value.split(",").map(function (s) { return s.trim(); }).filter(Boolean).map(Number);
     if (type === "nullable") return value === "" ? null : value;
     if (type === "lines") return value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
-    if (type === "hours") return parseHours(value);
+    if (type === "hours") return parseHours(value, field);
     if (type === "json") return value ? JSON.parse(value) : null;
     if (type === "multi") return Array.prototype.filter.call(field.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
     return value;
@@ -79,7 +95,8 @@
       if (!field.name || field.disabled || field.name === "csrf_token") return;
       if ("zonedDate" in field.dataset || "zonedTime" in field.dataset) {
         var entry = zones[field.name] = zones[field.name] || {};
-        entry["zonedDate" in field.dataset ? "day" : "clock"] = field.value;
+        entry["zonedDate" in field.dataset ? "day" : "clock"] =
+          "throughDay" in field.dataset && field.value ? dayAfter(field.value) : field.value;
         return;
       }
       var value = read(field);
@@ -89,29 +106,70 @@
     Object.keys(zones).forEach(function (name) {
       if (zones[name].day && zones[name].clock) put(data, name, zoned(zones[name].day, zones[name].clock, config.timezone));
     });
+    // A fieldset of alternatives (phone or e-mail) needs at least one of them.
+    Array.prototype.forEach.call(form.querySelectorAll("fieldset[data-one-of]"), function (group) {
+      var filled = Array.prototype.some.call(group.querySelectorAll("input"), function (f) { return f.value.trim(); });
+      if (!filled) throw new FieldProblem(group.querySelector("input"), group.dataset.oneOf, true);
+    });
     return data;
   }
 
-  function say(scope, problem) {
+  // "2026-12-24" -> "2026-12-25": a last day people name, as the exclusive end the API takes.
+  function dayAfter(day) {
+    var next = new Date(Date.parse(day + "T00:00:00Z") + 86400000);
+    return next.toISOString().slice(0, 10);
+  }
+
+  function say(scope, problem, fields) {
+    if (scope.querySelectorAll) {
+      Array.prototype.forEach.call(scope.querySelectorAll("[aria-invalid]"), function (f) { f.removeAttribute("aria-invalid"); });
+    }
+    (fields || []).forEach(function (f) { f.setAttribute("aria-invalid", "true"); });
     var box = scope.querySelector("[role=alert]") || (scope.closest("dialog, section, main") || document).querySelector("[role=alert]");
-    if (!box) { toast(problem); return; }
+    if (!box) { if (problem) toast(problem); return; }
     if (!problem) { box.hidden = true; box.textContent = ""; return; }
     box.textContent = problem;
     box.hidden = false;
     box.focus && box.setAttribute("tabindex", "-1");
   }
 
-  function describe(status, payload) {
-    var error = payload && payload.error;
-    if (!error) return "Something went wrong (" + status + "). Nothing was changed; try again.";
-    var text = error.message.charAt(0).toUpperCase() + error.message.slice(1);
-    if (error.code === "SLOT_TAKEN" || (status === 409 && /taken|booked|available|overlap/i.test(error.message))) {
-      text = "That time was just taken. Choose another time. (" + error.message + ")";
-    }
-    var fields = error.details && error.details.errors;
-    if (fields && fields.length > 1) text += " — " + fields.map(function (f) { return f.field + ": " + f.message; }).join("; ");
-    return text;
+  function capital(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
+
+  // The words a person reads next to a field: its label without the field's own text.
+  function labelOf(field) {
+    var label = field.closest("label") || (field.id && document.querySelector("label[for='" + field.id + "']"));
+    var group = field.closest("fieldset");
+    if (!label) return group && group.querySelector("legend") ? group.querySelector("legend").textContent.trim() : field.name;
+    var copy = label.cloneNode(true);
+    Array.prototype.forEach.call(copy.querySelectorAll("input, select, textarea"), function (f) { f.remove(); });
+    return copy.textContent.trim();
   }
+
+  // The form's field an API error names ("customer.phone"), if the form has one.
+  function fieldNamed(form, name) {
+    if (!form || !form.elements || !name) return null;
+    return Array.prototype.find.call(form.elements, function (f) { return f.name === name; }) || null;
+  }
+
+  // An API error as a sentence: fields called by their labels, never by their JSON names.
+  function describe(status, payload, form) {
+    var error = payload && payload.error;
+    if (!error) return { text: "Something went wrong (" + status + "). Nothing was changed; try again.", fields: [] };
+    if (error.code === "SLOT_TAKEN" || (status === 409 && /taken|booked|available|overlap/i.test(error.message))) {
+      return { text: "That time was just taken. Choose another time. (" + error.message + ")", fields: [] };
+    }
+    var problems = (error.details && error.details.errors) || [];
+    if (!problems.length) return { text: capital(error.message), fields: [] };
+    var fields = [];
+    var text = problems.map(function (p) {
+      var field = fieldNamed(form, p.field);
+      if (field) fields.push(field);
+      return field ? labelOf(field) + ": " + p.message : capital(p.message);
+    }).join("; ");
+    return { text: text, fields: fields };
+  }
+
+  function describeText(status, payload) { return describe(status, payload).text; }
 
   function api(method, url, data, key) {
     var headers = { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, "Accept": "application/json" };
@@ -129,10 +187,22 @@
     });
   }
 
+  // "Saved", "Booked"…: shown on the page the action leads to, for as long as any other message.
+  var KEPT_TOAST = "frontdesk:toast";
+  function toastAfterLoad(text) {
+    try { sessionStorage.setItem(KEPT_TOAST, text); } catch (e) { /* storage off: no message */ }
+  }
+  function keptToast() {
+    var text = null;
+    try { text = sessionStorage.getItem(KEPT_TOAST); sessionStorage.removeItem(KEPT_TOAST); } catch (e) { text = null; }
+    if (text) toast(text);
+  }
+
   function after(element, result) {
     var then = element.dataset.then || "";
-    if (element.dataset.done) toast(element.dataset.done);
-    if (then === "reload") setTimeout(function () { location.reload(); }, element.dataset.done ? 300 : 0);
+    var leaving = then === "reload" || then.indexOf("go:") === 0;
+    if (element.dataset.done) (leaving ? toastAfterLoad : toast)(element.dataset.done);
+    if (then === "reload") location.reload();
     else if (then.indexOf("go:") === 0) location.href = then.slice(3).replace("{id}", result.data && result.data.id);
     else if (then === "secret" && result.data) showSecret(result.data);
     element.dispatchEvent(new CustomEvent("api:done", { detail: result.data, bubbles: true }));
@@ -145,15 +215,41 @@
     dialog.showModal();
   }
 
+  function newKey() {
+    return crypto.randomUUID ? crypto.randomUUID() : Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  // One Idempotency-Key per attempt: a retry of the same request (after a lost answer) keeps it, so
+  // the work is done once; a changed request (another time after "just taken") gets a new one.
+  function keyFor(element, url, data) {
+    var request = url + " " + JSON.stringify(data === undefined ? null : data);
+    if (element.dataset.idempotencyRequest !== request) {
+      element.dataset.idempotencyRequest = request;
+      element.dataset.idempotencyKey = newKey();
+    }
+    return element.dataset.idempotencyKey;
+  }
+
+  function forgetKey(element) {
+    delete element.dataset.idempotencyKey;
+    delete element.dataset.idempotencyRequest;
+  }
+
   function send(element, method, url, data) {
     if (element.dataset.confirm && !window.confirm(element.dataset.confirm)) return;
     var busy = element.tagName === "FORM" ? element.querySelector("button:not([type=button])") : element;
     if (busy) busy.disabled = true;
-    var key = element.dataset.idempotencyKey || (element.dataset.idempotencyKey = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)));
-    api(method, url, data, method === "POST" ? key : null).then(function (result) {
+    var key = method === "POST" ? keyFor(element, url, data) : null;
+    api(method, url, data, key).then(function (result) {
       if (busy) busy.disabled = false;
-      if (result.ok) { delete element.dataset.idempotencyKey; say(element, ""); after(element, result); }
-      else say(element, describe(result.status, result.data));
+      if (result.ok) {
+        forgetKey(element);
+        say(element, "");
+        after(element, result);
+        return;
+      }
+      var problem = describe(result.status, result.data, element.tagName === "FORM" ? element : null);
+      say(element, problem.text, problem.fields);
     }, function () {
       if (busy) busy.disabled = false;
       say(element, "The server could not be reached. Nothing was lost: try again.");
@@ -165,7 +261,14 @@
     if (!form.dataset || !form.dataset.api) return;
     event.preventDefault();
     var data;
-    try { data = body(form); } catch (e) { say(form, "Check the fields: " + e.message); return; }
+    try {
+      data = body(form);
+    } catch (e) {
+      if (!(e instanceof FieldProblem)) throw e;
+      say(form, e.whole ? e.message : labelOf(e.field) + ": " + e.message, [e.field]);
+      e.field.focus();
+      return;
+    }
     send(form, form.dataset.method || "POST", form.dataset.api, data);
   });
 
@@ -262,6 +365,8 @@
     return Promise.resolve();
   }
 
-  window.Frontdesk = { api: api, toast: toast, zoned: zoned, say: say, describe: describe, enableAlerts: enableAlerts };
+  window.Frontdesk = { api: api, toast: toast, zoned: zoned, say: say, describe: describeText, enableAlerts: enableAlerts,
+    keyFor: keyFor, forgetKey: forgetKey };
+  keptToast();
   watchInbox();
 })();
