@@ -45,10 +45,13 @@ from backend.messaging import endpoints as notifications
 from backend.messaging import outbox_endpoints as outbox
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.patients import endpoints as patients
+from backend.reports import endpoints as reports
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
 from backend.scheduling import catalog_endpoints as catalog
 from backend.scheduling import offer_endpoints as offers
+from backend.scheduling import reminder_link_endpoints as reminder_link_pages
+from backend.scheduling.reminder_links import ReminderLinks
 from backend.telephony import endpoints as twilio
 from backend.telephony import phone_number_endpoints as phone_numbers
 from backend.telephony.voice_calls import PhoneCalls
@@ -181,6 +184,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     live.attach(app.state.chat_server)
     app.state.live = live
     app.state.handoff_links = links
+    app.state.reminder_links = ReminderLinks.from_settings(settings)
     app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
     app.state.webhook_sender = webhook_sender
@@ -213,11 +217,13 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         chat,
         widget,
         offers,
+        reminder_link_pages,
         handoff,
         twilio,
         event_stream,
         webhooks,
         operations,
+        reports,
     )
     for router in (module.router for module in routers):
         app.include_router(router)

@@ -14,6 +14,9 @@
    process, and over signed SMS webhooks answered by a `frontdesk worker`; each checked reply by
    reply and against the bookings the API then shows. Passes per class and channel, next to an
    earlier run's (`--before`, a file `--save` wrote; bench/results/ keeps the run before issue 26).
+5. Replies to a reminder (tests/data/reminder_replies.json, labelled): the share read as meant per
+   outcome (confirm, cancel, reschedule, late with how late, question, unclear), by the reminder-reply
+   reader and by the keywords alone (C / CONFIRM / YES / Y, R: what was understood before issue 30).
 
 Usage: python bench/understanding.py [--skip-conversations] [--failures 8] [--before F] [--save F]
 """
@@ -39,11 +42,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.understanding import Context, Named, read, read_acts  # noqa: E402  # noqa: E402
+from agent.understanding.reminder_replies import OUTCOMES, read_reminder_reply  # noqa: E402
 from backend.converse.clinic import Clinic, new_clinic  # noqa: E402
 from backend.converse.runner import Case, Outcome, SmsLine, read_cases, run_all  # noqa: E402
 from backend.converse.script import render, resolve_days, spoken_phone  # noqa: E402
 from bench.common import ADMIN_SECRET  # noqa: E402
 from bench.outbox import sms_deployment  # noqa: E402
+from channels.sms import reminder_reply  # noqa: E402
 from policy.triage import Readings, Triage, assess, band, classifier  # noqa: E402
 from policy.triage import read as read_triage  # noqa: E402
 from policy.triage.corpus import Phrasing, load  # noqa: E402
@@ -53,6 +58,7 @@ from tests.fakes.twilio_server import AUTH_TOKEN  # noqa: E402
 SGD = ROOT.parent / "shared" / "data" / "sgd_appointments_train_dev.json"
 TRIAGE = ROOT / "tests" / "data" / "triage_phrases.json"
 CORPUS = ROOT / "tests" / "conversations" / "scripts"
+REMINDER_REPLIES = ROOT / "tests" / "data" / "reminder_replies.json"
 BEFORE = ROOT / "bench" / "results" / "conversations-before-issue-26.json"
 ORIGIN = "https://bench.example"
 BENCH_SERVICES = (
@@ -310,6 +316,39 @@ def reader_cost() -> None:
     )
 
 
+# ---- 5. replies to a reminder ----
+
+
+def reminder_replies(show: int) -> None:
+    labelled = json.loads(REMINDER_REPLIES.read_text())["replies"]
+    context = Context(date.today(), services=BENCH_SERVICES, profile="healthcare")
+    counts: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    misses = []
+    for row in labelled:
+        meant, split = row["outcome"], row["split"]
+        got = read_reminder_reply(row["text"], context)
+        right = got.outcome == meant and (meant != "late" or got.minutes_late == row.get("minutes"))
+        if not right:
+            misses.append(f"{meant} read as {got.outcome} ({got.minutes_late}): {row['text']!r}")
+        for outcome in (meant, "all"):
+            tally = counts[outcome]
+            tally["n"] += 1
+            tally[f"n {split}"] += 1
+            tally["keywords"] += (reminder_reply(row["text"]) or "unclear") == meant
+            tally[f"reader {split}"] += right
+    print(f"Replies to a reminder ({len(labelled)} labelled), share read as meant per outcome:")
+    print(f"  {'outcome':<12} {'n':>4} {'keywords':>9} {'reader, tuning':>15} {'reader, held out':>17}")
+    for outcome in (*OUTCOMES, "all"):
+        tally = counts[outcome]
+        print(
+            f"  {outcome:<12} {tally['n']:4d} {percent(tally['keywords'], tally['n']):>9} "
+            f"{percent(tally['reader tuning'], tally['n tuning']):>15} "
+            f"{percent(tally['reader held_out'], tally['n held_out']):>17}"
+        )
+    for miss in misses[:show]:
+        print(f"    {miss}")
+
+
 async def run_conversations(base: str, public: str) -> list[Outcome]:
     async with httpx.AsyncClient(base_url=base, timeout=60) as http:
 
@@ -366,5 +405,6 @@ if __name__ == "__main__":
     dates_and_times(args.sgd, args.failures)
     triage()
     reader_cost()
+    reminder_replies(args.failures)
     if not args.skip_conversations:
         conversations(args.before if args.before and args.before.exists() else None, args.save)

@@ -24,9 +24,12 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "cancel",
-        r"\b(cancel(?!lation list)|call (it |that |this )?off|can'?t make it|cannot make it|won'?t make it|"
+        r"\b(cancel(?!lation list)|cancle|cansel|cancl\b|call (it |that |this )?off|can'?t make it|"
+        r"cannot make it|won'?t make it|"
         r"can'?t come|cannot come|won'?t be (able to )?(make it|come|coming|attend\w*|there)|"
-        r"not (going to|gonna) (be able to )?(make it|come|be there)|(scrap|drop|delete|remove|ditch|"
+        r"not (going to|gonna) (be able to )?(make it|come|be there)|"
+        r"(unable|not able) to (make it|come|attend)|"
+        r"(i'?m|i am|we'?re|we are) not (coming|attending)|(scrap|drop|delete|remove|ditch|"
         r"axe|scratch) ((my|our|this|that|the)\b(?! (kids?|son|daughter|children|husband|wife|partner|mum|mom"
         r"|dad|car|keys|phone|number)\b)|booking|appointment|appt|reservation)|get rid of|"
         r"take me off|no longer need|(won'?t|will not|don'?t|do not) (be )?need(ing)? (the|my|this|that|"
@@ -34,9 +37,10 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "reschedule",
-        r"\b(reschedul\w*|re-schedul\w*|rebook|postpone|rearrange|re-arrange|"
+        r"\b(reschedul\w*|resch\w*|reshed\w*|re-schedul\w*|rebook|postpone|rearrange|re-arrange|"
         rf"(move|shove|swap|switch|shift|bump|change|push|put|bring|transfer) {_IT}\b|"
-        r"(move|shove|swap|switch|shift|bump|push|bring|transfer) (my|our)\b|"
+        # Not "bring my": "can I bring my son", "bring my insurance card" are no move.
+        r"(move|shove|swap|switch|shift|bump|push|transfer) (my|our)\b|"
         r"(move|shift|bump|push) (it |that |this )?(back|forward|to|till|until|later|earlier)\b|"
         r"bring (it |that |this )?forward|change (the|my) (time|day|date)|"
         r"different (time|day|date) for (my|the)|"

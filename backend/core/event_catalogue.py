@@ -70,8 +70,18 @@ class BookingCancelled(BookingData):
 
 class BookingConfirmed(BookingData):
     type: ClassVar[str] = "booking.confirmed"
-    summary: ClassVar[str] = "The patient said they will come (a reply to a reminder)."
-    via: str = Field(description="How the patient confirmed, e.g. `sms`")
+    summary: ClassVar[str] = "The patient said they will come (a reply to a reminder, or its e-mail link)."
+    via: str = Field(description="How the patient confirmed: `sms`, `email`, `chat`, `voice` or `staff`")
+    confirmed_at: datetime | None = Field(default=None, description="When the patient confirmed")
+
+
+class BookingRunningLate(BookingData):
+    type: ClassVar[str] = "booking.running_late"
+    summary: ClassVar[str] = "The patient said they are running late for the appointment."
+    via: str = Field(description="How the patient said it, e.g. `sms`")
+    minutes_late: int | None = Field(
+        description="How late they said they will be; null when they did not say"
+    )
 
 
 class BookingCompleted(BookingData):
@@ -390,6 +400,7 @@ CATALOGUE: dict[str, type[EventData]] = {
         BookingRescheduled,
         BookingCancelled,
         BookingConfirmed,
+        BookingRunningLate,
         BookingCompleted,
         BookingNoShow,
         HoldExpired,

@@ -29,6 +29,7 @@ NAV = (
     ("patients", "Patients", False),
     ("messages", "Messages", False),
     ("calendars", "Calendars", False),
+    ("reports", "Reports", False),
     ("settings", "Settings", False),
     ("audit", "Audit log", True),
 )

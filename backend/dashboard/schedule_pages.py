@@ -15,7 +15,7 @@ from backend.conversations import inbox
 from backend.core.deps import Db, Now
 from backend.core.schemas import Day
 from backend.dashboard.render import PREFIX, StaffPage
-from backend.scheduling import calendar_view, catalog
+from backend.scheduling import appointment_lists, calendar_view, catalog
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -40,13 +40,14 @@ async def schedule(
     shown = day or today
     first = shown - timedelta(days=shown.weekday()) if view == "week" else shown
 
-    async def work(session: AsyncSession) -> tuple[calendar_view.ScheduleView, list, list, int]:
+    async def work(session: AsyncSession) -> tuple[calendar_view.ScheduleView, list, list, int, list]:
         found = await calendar_view.view(session, tenant, first, 7 if view == "week" else 1, provider, now)
         providers = await catalog.active_providers(session, tenant)
         services, _ = await catalog.list_services(session, tenant)
-        return found, providers, services, await inbox.waiting(session, tenant)
+        to_call = await appointment_lists.unconfirmed_soon(session, tenant, now)
+        return found, providers, services, await inbox.waiting(session, tenant), to_call
 
-    found, providers, services, waiting = await db.transaction(work)
+    found, providers, services, waiting, to_call = await db.transaction(work)
     step = timedelta(days=7 if view == "week" else 1)
     return page.render(
         "schedule.html",
@@ -61,6 +62,7 @@ async def schedule(
         providers=providers,
         services=services,
         waiting=waiting,
+        to_call=to_call,
         hours=list(range(found.first_hour, found.last_hour)),
         position=lambda at: _position(at, found, tenant.timezone),
         open_position=lambda t: _minutes(t, found),

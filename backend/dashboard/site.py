@@ -18,6 +18,7 @@ from backend.dashboard import (
     inbox_pages,
     message_pages,
     patient_pages,
+    report_pages,
     schedule_pages,
     settings_pages,
 )
@@ -26,6 +27,7 @@ from backend.webchat.widget_endpoints import SOCKET_IO_CLIENT
 
 PAGES = (
     auth_pages,
+    report_pages,
     schedule_pages,
     inbox_pages,
     patient_pages,

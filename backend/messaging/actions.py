@@ -28,6 +28,7 @@ from backend.messaging.lifecycle import Limits, Recipient
 from backend.messaging.models import ScheduledAction
 from backend.scheduling import booking, guards, holds, waitlist
 from backend.scheduling.availability import OCCUPYING
+from backend.scheduling.reminder_links import ReminderLinks
 from backend.tenants import service as tenants
 from policy.quiet_hours import quiet_until
 
@@ -58,6 +59,7 @@ class ActionRunner:
         self.db = db
         self.settings = settings
         self.offer_base_url = settings.public_base_url.rstrip("/") + "/o/"
+        self.reminder_links = ReminderLinks.from_settings(settings)
 
     async def run_due(self, now: datetime, limit: int = 200) -> int:
         """Run every action due at `now` (up to `limit`); how many were run."""
@@ -117,7 +119,7 @@ class ActionRunner:
         self, session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime
     ) -> Result:
         if action.action == "send_reminder":
-            return await _reminder(session, caller, action, now)
+            return await _reminder(session, caller, action, now, self.reminder_links)
         if action.action == "send_follow_up":
             return await _follow_up(session, caller, action, now)
         if action.action == "offer_waitlist_slot":
@@ -221,19 +223,24 @@ async def _appointment(session: AsyncSession, tenant: TenantContext, action: Sch
     return await booking.get_appointment(session, tenant, str(action.appointment_id))
 
 
-async def _reminder(session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime) -> Result:
+async def _reminder(
+    session: AsyncSession, caller: Caller, action: ScheduledAction, now: datetime, links: ReminderLinks | None
+) -> Result:
     appointment = await _appointment(session, caller.tenant, action)
     if appointment.status not in OCCUPYING:
         return Result("skipped", f"the appointment is {appointment.status}")
     if appointment.starts_at.isoformat() != action.payload["starts_at"] or appointment.starts_at <= now:
         return Result("skipped", "the appointment has moved or passed")
+    context = lifecycle.appointment_context(caller.tenant, appointment)
+    if links is not None:  # one-click confirm and cancel, for the e-mail
+        context |= links.for_reminder(caller.tenant.id, appointment)
     decisions = await lifecycle.notify(
         session,
         caller,
         "send_reminder",
         "reminder",
         Recipient.of(appointment.customer),
-        lifecycle.appointment_context(caller.tenant, appointment),
+        context,
         action.dedupe_key,
         now,
         appointment_id=appointment.id,

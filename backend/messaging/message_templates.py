@@ -53,6 +53,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "reference": "K7M2QX",
     "link": "https://frontdesk.example.com/o/Xa81kQ2mZr0pLw9sTe4uYq",
     "minutes": 30,
+    # A reminder's one-click links (e-mail); a reminder sent without them leaves them undefined.
+    "confirm_link": "https://frontdesk.example.com/r/k1.Qm9va2luZ3NhbXBsZWxpbmtub3RyZWFs",
+    "cancel_link": "https://frontdesk.example.com/r/k1.U2FtcGxlY2FuY2VsbGlua25vdHJlYWw",
 }
 
 

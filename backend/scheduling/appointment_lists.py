@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,3 +83,21 @@ async def starts_of(session: AsyncSession, appointment_ids: set[uuid.UUID]) -> d
         select(Appointment.id, Appointment.starts_at).where(Appointment.id.in_(sorted(appointment_ids)))
     )
     return dict(rows.all())
+
+
+async def unconfirmed_soon(
+    session: AsyncSession, tenant: TenantContext, now: datetime, within: timedelta = timedelta(hours=24)
+) -> list[Appointment]:
+    """Visits starting within `within` whose patient has not confirmed: the ones staff call."""
+    found = await session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.tenant_id == tenant.id,
+            Appointment.status == "booked",
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + within,
+        )
+        .order_by(Appointment.starts_at)
+        .limit(200)
+    )
+    return list(found)

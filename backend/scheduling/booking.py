@@ -31,6 +31,7 @@ from backend.core.event_catalogue import (
     BookingData,
     BookingNoShow,
     BookingRescheduled,
+    BookingRunningLate,
 )
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
@@ -137,8 +138,10 @@ async def reschedule(
     appointment.provider_id = provider.id
     appointment.provider = provider
     appointment.starts_at, appointment.ends_at, appointment.blocked_until = start, end, blocked_until
-    # The patient confirmed the old time, not this one.
+    # The patient confirmed the old time, not this one (nor are they late for it).
     appointment.status = "booked"
+    appointment.confirmed_at = appointment.confirmed_via = None
+    appointment.late_minutes = appointment.late_noticed_at = None
     await guards.flush_or_taken(session)
     audit.record(
         session,
@@ -208,7 +211,8 @@ async def record_attendance(
 async def confirm_attendance(
     session: AsyncSession, caller: Caller, appointment_id: uuid.UUID, via: str, now: datetime
 ) -> Appointment:
-    """The patient says they will come (a "C" to a reminder). Confirming twice is confirming once."""
+    """The patient says they will come (a reply to a reminder, its e-mail link). Confirming twice
+    is confirming once: the first time and channel stay."""
     appointment = await get_appointment(session, caller.tenant, str(appointment_id), for_update=True)
     if appointment.status == "confirmed":
         return appointment
@@ -217,9 +221,42 @@ async def confirm_attendance(
     if appointment.starts_at <= now:
         raise Conflict("this appointment has already started or passed")
     appointment.status = "confirmed"
+    appointment.confirmed_at, appointment.confirmed_via = now, via
     await session.flush()
     audit.record(session, caller, "appointment.confirmed", "appointment", appointment.id, {"via": via})
-    _publish(session, caller, BookingConfirmed, appointment, via=via)
+    _publish(session, caller, BookingConfirmed, appointment, via=via, confirmed_at=now)
+    return appointment
+
+
+async def note_running_late(
+    session: AsyncSession,
+    caller: Caller,
+    appointment_id: uuid.UUID,
+    minutes: int | None,
+    via: str,
+    now: datetime,
+) -> Appointment:
+    """The patient says they are running late: the schedule shows it and integrations hear of it.
+    Saying they will come late is also saying they will come, so a booked visit counts as confirmed."""
+    appointment = await get_appointment(session, caller.tenant, str(appointment_id), for_update=True)
+    if appointment.status not in OCCUPYING:
+        raise Conflict(f"a {_spoken(appointment.status)} appointment is not expected")
+    if appointment.ends_at <= now:
+        raise Conflict("this appointment is already over")
+    appointment.late_minutes, appointment.late_noticed_at = minutes or 0, now
+    if appointment.status == "booked":
+        appointment.status = "confirmed"
+        appointment.confirmed_at, appointment.confirmed_via = now, via
+    await session.flush()
+    audit.record(
+        session,
+        caller,
+        "appointment.running_late",
+        "appointment",
+        appointment.id,
+        {"minutes": minutes, "via": via},
+    )
+    _publish(session, caller, BookingRunningLate, appointment, via=via, minutes_late=minutes)
     return appointment
 
 
@@ -322,6 +359,7 @@ async def _take_slot(
         "blocked_until": span[2],
         "status": "booked",
         "notes": notes,
+        **_booked_via(caller),
     }
     appointment = await _insert_with_new_reference(session, tenant, row)
     set_committed_value(appointment, "customer", customer)
@@ -347,6 +385,15 @@ async def _take_slot(
     await lifecycle.on_booked(session, caller, appointment, now)
     await push_queue.enqueue(session, tenant.id, appointment.id, appointment.provider_id, now)
     return appointment
+
+
+def _booked_via(caller: Caller) -> dict[str, object]:
+    """Who booked, from who the caller is: the reports split bookings by it."""
+    kind, _, ident = caller.actor.partition(":")
+    if kind == "conversation":
+        return {"booked_via": "conversation", "conversation_id": uuid.UUID(ident)}
+    via = {"staff": "staff", "key": "api", "waitlist": "waitlist"}.get(kind, "system")
+    return {"booked_via": via, "conversation_id": None}
 
 
 # Built once: building it per booking cost more than running it.

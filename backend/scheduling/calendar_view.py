@@ -27,6 +27,8 @@ class Block:
     status: str = ""
     id: str = ""
     reference: str = ""
+    confirmed_via: str | None = None
+    late_minutes: int | None = None
 
 
 @dataclass
@@ -101,6 +103,8 @@ async def view(
                 a.status,
                 str(a.id),
                 a.reference,
+                a.confirmed_via,
+                a.late_minutes,
             ),
         )
     holds = await session.scalars(

@@ -123,6 +123,17 @@ class Appointment(Base):
     status: Mapped[str] = mapped_column(String(16), default="booked")
     notes: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # When the patient said they will come, and how: sms | email | chat | voice | staff.
+    confirmed_at: Mapped[datetime | None]
+    confirmed_via: Mapped[str | None] = mapped_column(String(16))
+    # The patient's latest "running late" notice: by how many minutes (0 when they did not say).
+    late_minutes: Mapped[int | None] = mapped_column(SmallInteger)
+    late_noticed_at: Mapped[datetime | None]
+    # Who booked it: conversation | staff | api | waitlist | system; the conversation, when one did.
+    booked_via: Mapped[str | None] = mapped_column(String(16))
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -151,3 +162,16 @@ class WaitlistEntry(Base):
     created_at: Mapped[datetime] = created_at_column()
     # Loaded only where asked for (offering a freed time): most reads of an entry do not need it.
     customer: Mapped[Customer] = relationship(lazy="raise")
+
+
+class ReminderLinkUse(Base):
+    """A one-click reminder link that has done its work (confirm, cancel): each is used once."""
+
+    __tablename__ = "reminder_link_uses"
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tenant_id: Mapped[uuid.UUID] = tenant_fk()
+    appointment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(16))
+    used_at: Mapped[datetime]

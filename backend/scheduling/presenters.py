@@ -78,4 +78,8 @@ def appointment_out(appointment: Appointment, tenant: TenantContext) -> Appointm
         customer=CustomerOut(id=customer.id, name=customer.name, phone=customer.phone, email=customer.email),
         notes=appointment.notes,
         cancel_reason=appointment.cancel_reason,
+        confirmed_at=appointment.confirmed_at.astimezone(tz) if appointment.confirmed_at else None,
+        confirmed_via=appointment.confirmed_via,
+        late_minutes=appointment.late_minutes,
+        booked_via=appointment.booked_via,
     )

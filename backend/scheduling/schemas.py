@@ -166,6 +166,16 @@ class AppointmentOut(Output):
     customer: CustomerOut
     notes: str
     cancel_reason: str | None
+    confirmed_at: datetime | None = Field(description="When the patient said they will come")
+    confirmed_via: str | None = Field(
+        description="How they said it: `sms`, `email`, `chat`, `voice` or `staff`; null while unconfirmed"
+    )
+    late_minutes: int | None = Field(
+        description="The patient said they are running this many minutes late (0: late, no figure given)"
+    )
+    booked_via: str | None = Field(
+        description="Who booked it: `conversation`, `staff`, `api`, `waitlist` or `system`"
+    )
 
 
 class AppointmentPage(Output):

@@ -23,33 +23,31 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.loop import Inbound
-from agent.replies import Reply, when_label
 from agent.state import ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.service import StoredMessage
-from backend.conversations.turns import Responder, Turns
+from backend.conversations.turns import Turns
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
-from backend.core.errors import AppError, RateLimited, ValidationFailed
+from backend.core.errors import RateLimited, ValidationFailed
 from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
-from backend.scheduling import appointment_lists, booking
+from backend.scheduling import appointment_lists
 from backend.telephony import opted_out_texts, phone_numbers
 from backend.telephony.models import InboundSms
+from backend.telephony.reminder_replies import Reminded, ReminderReplies
 from backend.tenants import service as tenants
 from channels import sms
 from policy import replies as reply_rules
 
 if TYPE_CHECKING:
-    from backend.scheduling.models import Appointment
+    pass
 
 log = logging.getLogger(__name__)
 
-# Answers the agent is waiting for: a "yes" then is the answer to its question, not to a reminder.
-YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
 # A reminder is what a bare "C" or "R" answers for this long after it was sent.
 REMINDER_REPLY_WINDOW = timedelta(days=7)
 MAX_ATTEMPTS = 3
@@ -194,6 +192,7 @@ class SmsInbox:
         self.db = db
         self.settings = settings
         self.turns = turns
+        self.reminder_replies = ReminderReplies(db)
 
     async def process_due(self, now: datetime) -> int:
         """Answer the texts waiting (and any a dead worker left); the number answered."""
@@ -250,7 +249,7 @@ class SmsInbox:
     async def _run_turn(self, row_id: uuid.UUID, now: datetime) -> None:
         async def load(
             session: AsyncSession,
-        ) -> tuple[InboundSms, TenantContext, uuid.UUID, ConversationState, _Reminded | None]:
+        ) -> tuple[InboundSms, TenantContext, uuid.UUID, ConversationState, Reminded | None]:
             row = await session.get_one(InboundSms, row_id)
             tenant = await tenants.get_context(session, row.tenant_id)
             thread = await conversations.phone_thread(session, tenant, "sms", row.to_number, row.from_number)
@@ -268,16 +267,8 @@ class SmsInbox:
         )
         inbound, responder, handling = Inbound(row.body), None, "turn"
         if reminded is not None and state.task is None:
-            reply = sms.reminder_reply(row.body)
-            if reply == "confirm" and state.awaiting not in YES_NO_QUESTIONS:
-                responder, handling = self._confirmer(caller, reminded, now), "reminder_confirm"
-            elif reply == "reschedule":
-                inbound, handling = (
-                    Inbound(row.body, about_reference=reminded.reference, meaning="intent:reschedule"),
-                    "reminder_reschedule",
-                )
-            else:
-                inbound, handling = Inbound(row.body, about_reference=reminded.reference), "reminder_reply"
+            chosen = self.reminder_replies.handle(caller, reminded, row.body, state, now)
+            inbound, responder, handling = chosen.inbound, chosen.responder, chosen.name
         answered = await self.turns.answer(
             caller,
             conversation_id,
@@ -302,29 +293,6 @@ class SmsInbox:
 
         await self.db.transaction(finish)
 
-    def _confirmer(self, caller: Caller, reminded: _Reminded, now: datetime) -> Responder:
-        timezone = caller.tenant.timezone_name
-
-        async def confirm(state: ConversationState) -> list[Reply]:
-            async def work(session: AsyncSession) -> Appointment:
-                return await booking.confirm_attendance(session, caller, reminded.appointment_id, "sms", now)
-
-            try:
-                appointment = await self.db.transaction(work)
-            except AppError as error:
-                return [
-                    Reply(f"Sorry, I couldn't confirm it: {error.message}. Reply R to pick another time.")
-                ]
-            state.reference = appointment.reference
-            return [
-                Reply(
-                    f"Thanks! Your {appointment.service.name} on "
-                    f"{when_label(appointment.starts_at, timezone)} is confirmed. See you then."
-                )
-            ]
-
-        return confirm
-
     async def _settle(self, row_id: uuid.UUID, status: str, now: datetime, error: str) -> None:
         await self.db.transaction(lambda session: _mark(session, row_id, status, now, error=error))
 
@@ -339,19 +307,13 @@ def compose_reply(replies: list[StoredMessage], max_segments: int = sms.MAX_SEGM
     return sms.compose([m.text for m in replies], [o["label"] for o in options], max_segments)
 
 
-@dataclass(frozen=True)
-class _Reminded:
-    appointment_id: uuid.UUID
-    reference: str
-
-
 async def _last_reminded(
     session: AsyncSession, tenant: TenantContext, phone: str, now: datetime
-) -> _Reminded | None:
+) -> Reminded | None:
     """The upcoming appointment this number was most recently reminded of, within the reply window."""
     reminded = await outbox.reminded_appointments(session, tenant.id, phone, now - REMINDER_REPLY_WINDOW)
     found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
-    return _Reminded(found[0], found[1]) if found is not None else None
+    return Reminded(found[0], found[1]) if found is not None else None
 
 
 async def _mark_held(

@@ -1,0 +1,1 @@
+"""The clinic's figures: bookings, confirmations, attendance, recovered slots, messages, speed."""
