@@ -44,6 +44,7 @@ from backend.patients import endpoints as patients
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
 from backend.scheduling import catalog_endpoints as catalog
+from backend.scheduling import external_endpoints as external_appointments
 from backend.scheduling import offer_endpoints as offers
 from backend.telephony import endpoints as twilio
 from backend.telephony import phone_number_endpoints as phone_numbers
@@ -177,6 +178,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         catalog,
         catalog_changes,
         bookings,
+        external_appointments,
         calendars,
         patients,
         customers,
