@@ -37,6 +37,7 @@ from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
+from backend.messaging import lifecycle
 from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
@@ -213,22 +214,46 @@ class PracticeDesk:
         return await self._booking_write(work)
 
     async def reschedule_booking(self, reference: str, starts_at: datetime) -> BookingInfo:
-        async def work(session: AsyncSession) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo | str:
+            found = await booking.get_appointment(session, self.tenant, reference, for_update=True)
+            if _for_staff(self.tenant, found):
+                return await self._ask_staff(session, found, f"move it to {self._when(starts_at)}")
             moved = await booking.reschedule(
                 session, self.caller, reference, RescheduleIn(starts_at=starts_at), self.now
             )
             return _booking_info(moved)
 
-        return await self._booking_write(work)
+        return _done(await self._booking_write(work))
 
     async def cancel_booking(self, reference: str, reason: str) -> BookingInfo:
-        async def work(session: AsyncSession) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo | str:
+            found = await booking.get_appointment(session, self.tenant, reference, for_update=True)
+            if _for_staff(self.tenant, found):
+                return await self._ask_staff(session, found, "cancel it")
             cancelled = await booking.cancel(
                 session, self.caller, reference, CancelIn(reason=reason), self.now
             )
             return _booking_info(cancelled)
 
-        return await self._booking_write(work)
+        return _done(await self._booking_write(work))
+
+    async def _ask_staff(self, session: AsyncSession, appointment: Appointment, change: str) -> str:
+        """The clinic keeps this appointment in its own system and wants its staff to make changes
+        there: the conversation goes to the inbox with the request. What to tell the patient."""
+        booked = f"{appointment.service.name} on {self._when(appointment.starts_at)}"
+        await conversation_store.flag_for_human(
+            session,
+            self.caller,
+            self.conversation_id,
+            f"asks to {change}: {booked} (reference {appointment.reference}, from {appointment.source})",
+        )
+        return (
+            f"Your {booked} is kept in {self.tenant.name}'s own booking system, so I've asked the team to "
+            f"{change} for you. They'll confirm with you here."
+        )
+
+    def _when(self, moment: datetime) -> str:
+        return lifecycle.when_label(self.tenant, moment)
 
     async def join_waitlist(
         self, service_id: str, first_day: date, last_day: date, part_of_day: str | None, contact: Contact
@@ -347,6 +372,17 @@ def _service_info(service: Service, provider_ids: list[uuid.UUID] | None = None)
         aliases=tuple(service.aliases),
         provider_ids=tuple(str(p) for p in provider_ids or ()),
     )
+
+
+def _for_staff(tenant: TenantContext, appointment: Appointment) -> bool:
+    return appointment.external and tenant.settings.external_patient_changes == "staff"
+
+
+def _done(result: BookingInfo | str) -> BookingInfo:
+    """The booking changed, or (a text for the patient) the change was passed to the staff."""
+    if isinstance(result, str):
+        raise ToolFailure("PASSED_TO_STAFF", result)
+    return result
 
 
 def _booking_info(appointment: Appointment) -> BookingInfo:

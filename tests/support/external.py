@@ -1,0 +1,59 @@
+"""What the tests of appointments from a clinic's own system share: a row as that system sends it,
+the calls, and a look at the events they wrote."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import TenantHandle, iso
+from tests.support.db import rows
+
+SOURCE = "practice-pms"
+
+
+def appointment(
+    tenant: TenantHandle,
+    starts_at: datetime,
+    *,
+    minutes: int = 30,
+    version: int | None = 1,
+    provider: str = "Dr. Adams",
+    phone: str | None = None,
+    name: str = "Pat Imported",
+    **extra: Any,
+) -> dict[str, Any]:
+    """An appointment as the clinic's system sends it (our provider id unless told otherwise)."""
+    body: dict[str, Any] = {
+        "starts_at": iso(starts_at),
+        "ends_at": iso(starts_at + timedelta(minutes=minutes)),
+        "provider_id": tenant.providers[provider],
+        "customer": {"name": name, **({"phone": phone} if phone else {"email": "pat@example.org"})},
+    }
+    if version is not None:
+        body["version"] = version
+    return {**body, **extra}
+
+
+async def put(
+    client: httpx.AsyncClient,
+    tenant: TenantHandle,
+    external_id: str,
+    body: dict[str, Any],
+    source: str = SOURCE,
+) -> httpx.Response:
+    return await client.put(
+        f"/api/v1/external-appointments/{source}/{external_id}", json=body, headers=tenant.auth
+    )
+
+
+async def events_of(db, tenant: TenantHandle, prefix: str = "booking.") -> list[dict[str, Any]]:
+    found = await rows(
+        db,
+        "SELECT type, data FROM domain_events WHERE tenant_id = :t AND type LIKE :p ORDER BY id",
+        t=tenant.id,
+        p=prefix + "%",
+    )
+    return found
