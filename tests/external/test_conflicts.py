@@ -122,8 +122,8 @@ async def busy_block(raw, tenant, start, end):  # noqa: F811
         connection, tenant_id, provider, f"{connection}@example.org",
     )  # fmt: skip
     await raw.execute(
-        "INSERT INTO calendar_sources (id, tenant_id, connection_id, provider_id, external_id, name, blocks_time)"
-        " VALUES ($1, $2, $3, $4, 'cal', 'Work', true)",
+        "INSERT INTO calendar_sources (id, tenant_id, connection_id, provider_id, external_id, name,"
+        " blocks_time) VALUES ($1, $2, $3, $4, 'cal', 'Work', true)",
         source, tenant_id, connection, provider,
     )  # fmt: skip
     item = await raw.fetchval(
@@ -131,7 +131,8 @@ async def busy_block(raw, tenant, start, end):  # noqa: F811
         tenant_id, source,
     )  # fmt: skip
     await raw.execute(
-        "INSERT INTO busy_blocks (tenant_id, provider_id, item_id, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO busy_blocks (tenant_id, provider_id, item_id, starts_at, ends_at)"
+        " VALUES ($1, $2, $3, $4, $5)",
         tenant_id, provider, item, start, end,
     )  # fmt: skip
 
