@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -282,11 +282,8 @@ def _clock(value: str) -> time | None:
 
 def _local(naive: datetime, tz: ZoneInfo) -> datetime:
     early, late = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
-    if early.utcoffset() != late.utcoffset():
-        same = early.astimezone(tz).replace(tzinfo=None) == naive
-        if not same:
-            raise ValueError(
-                f"{naive:%Y-%m-%d %H:%M} does not exist on the clinic's clock (the clocks skip it)"
-            )
-        raise ValueError(f"{naive:%Y-%m-%d %H:%M} happens twice on the clinic's clock: give its UTC offset")
-    return early
+    if early.utcoffset() == late.utcoffset():
+        return early
+    if early.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise ValueError(f"{naive:%Y-%m-%d %H:%M} does not exist on the clinic's clock (the clocks skip it)")
+    raise ValueError(f"{naive:%Y-%m-%d %H:%M} happens twice on the clinic's clock: give its UTC offset")
