@@ -113,7 +113,7 @@ class Turn:
             state = self.state
             state.task = state.awaiting = state.pending_cancel = None
             state.moving_from = state.moving_to = None
-            return self.say(outcome.failure.message, MENU)
+            return self.say(outcome.failure.message)
         if outcome.failure is not None and outcome.failure.code in {
             "SLOT_UNAVAILABLE",
             "VALIDATION_FAILED",

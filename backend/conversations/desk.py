@@ -29,15 +29,15 @@ from agent.ports import (
     ToolFailure,
     WaitlistInfo,
 )
+from agent.replies import when_label
 from backend.conversations import service as conversation_store
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database, Isolation
-from backend.core.errors import AppError, NotFound
+from backend.core.errors import AppError, NotFound, SlotUnavailable
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
-from backend.messaging import lifecycle
 from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
@@ -104,9 +104,18 @@ class PracticeDesk:
         service_uuid = _uuid(service_id, "service")
 
         async def work(session: AsyncSession) -> list[SlotInfo]:
-            _, _, slots = await availability.find_slots(
-                session, self.tenant, service_uuid, first_day, last_day, self.now, owner=self.owner
-            )
+            try:
+                _, _, slots = await availability.find_slots(
+                    session, self.tenant, service_uuid, first_day, last_day, self.now, owner=self.owner
+                )
+            except NotFound:
+                services, _ = await catalog.list_services(session, self.tenant, with_inactive=True)
+                if any(s.id == service_uuid for s in services):  # a booking's, not offered any more
+                    raise SlotUnavailable(
+                        "this kind of appointment isn't booked here, so the team changes it: "
+                        "ask to talk to a person"
+                    ) from None
+                raise
             return [SlotInfo(s.starts_at, str(s.provider.id), s.provider.name) for s in slots]
 
         return await self._transaction(work)
@@ -248,12 +257,12 @@ class PracticeDesk:
             f"asks to {change}: {booked} (reference {appointment.reference}, from {appointment.source})",
         )
         return (
-            f"Your {booked} is kept in {self.tenant.name}'s own booking system, so I've asked the team to "
-            f"{change} for you. They'll confirm with you here."
+            f"The clinic keeps your {booked} in its own system, so I've asked the team to {change}. "
+            "They'll confirm with you here."
         )
 
     def _when(self, moment: datetime) -> str:
-        return lifecycle.when_label(self.tenant, moment)
+        return when_label(moment, self.tenant.timezone_name)  # as the receptionist says times
 
     async def join_waitlist(
         self, service_id: str, first_day: date, last_day: date, part_of_day: str | None, contact: Contact

@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 
+from backend.scheduling import external, external_rows
+from backend.scheduling.external_rows import Incoming
+from backend.scheduling.external_schemas import ExternalAppointmentIn
 from tests.conftest import TenantHandle, iso
-from tests.support.db import rows
+from tests.support.db import caller_for, rows
 
 SOURCE = "practice-pms"
 
@@ -57,3 +60,23 @@ async def events_of(db, tenant: TenantHandle, prefix: str = "booking.") -> list[
         p=prefix + "%",
     )
     return found
+
+
+async def upsert_at(
+    db, tenant: TenantHandle, external_id: str, body: dict[str, Any], now: datetime, source: str = SOURCE
+):
+    """The upsert as the API runs it, with the clock set to `now`."""
+    caller = await caller_for(db, tenant.id)
+    incoming = Incoming(0, source, external_id, ExternalAppointmentIn.model_validate(body))
+
+    async def work(session):
+        [spec] = await external_rows.resolve(session, caller.tenant, [incoming])
+        assert not isinstance(spec, Exception), spec
+        return await external.upsert(session, caller, spec, now)
+
+    return await db.transaction(work, isolation="SERIALIZABLE", gate=external.gate(caller.tenant.id))
+
+
+async def set_tenant(client: httpx.AsyncClient, tenant: TenantHandle, **settings: Any) -> None:
+    response = await client.patch("/api/v1/tenant/settings", json={"settings": settings}, headers=tenant.auth)
+    assert response.status_code == 200, response.text
