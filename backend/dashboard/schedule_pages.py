@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.conversations import inbox
 from backend.core.deps import Db, Now
 from backend.dashboard.render import PREFIX, StaffPage
-from backend.scheduling import calendar_view, catalog
+from backend.scheduling import calendar_view, catalog, external_writes
+
+if TYPE_CHECKING:
+    from backend.scheduling.models import Appointment
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -39,13 +42,14 @@ async def schedule(
     shown = day or today
     first = shown - timedelta(days=shown.weekday()) if view == "week" else shown
 
-    async def work(session: AsyncSession) -> tuple[calendar_view.ScheduleView, list, list, int]:
+    async def work(session: AsyncSession) -> tuple[calendar_view.ScheduleView, list, list, int, list]:
         found = await calendar_view.view(session, tenant, first, 7 if view == "week" else 1, provider, now)
         providers = await catalog.active_providers(session, tenant)
         services, _ = await catalog.list_services(session, tenant)
-        return found, providers, services, await inbox.waiting(session, tenant)
+        conflicts = await external_writes.open_conflicts(session, tenant, now)
+        return found, providers, services, await inbox.waiting(session, tenant), conflicts
 
-    found, providers, services, waiting = await db.transaction(work)
+    found, providers, services, waiting, conflicts = await db.transaction(work)
     step = timedelta(days=7 if view == "week" else 1)
     return page.render(
         "schedule.html",
@@ -60,10 +64,21 @@ async def schedule(
         providers=providers,
         services=services,
         waiting=waiting,
+        conflicts=[_conflict(appointment, over) for appointment, over in conflicts],
         hours=list(range(found.first_hour, found.last_hour)),
         position=lambda at: _position(at, found, tenant.timezone),
         open_position=lambda t: _minutes(t, found),
     )
+
+
+def _conflict(appointment: Appointment, over: list[Appointment]) -> dict[str, object]:
+    return {
+        "starts_at": appointment.starts_at,
+        "provider": appointment.provider.name,
+        "patient": appointment.customer.name,
+        "source": appointment.source,
+        "over": [f"{o.customer.name} ({o.reference})" for o in over],
+    }
 
 
 def _minutes(clock: time, found: calendar_view.ScheduleView) -> float:

@@ -15,6 +15,7 @@ from backend.dashboard import (
     audit_pages,
     auth_pages,
     calendar_pages,
+    import_pages,
     inbox_pages,
     message_pages,
     patient_pages,
@@ -27,6 +28,7 @@ from backend.webchat.widget_endpoints import SOCKET_IO_CLIENT
 PAGES = (
     auth_pages,
     schedule_pages,
+    import_pages,
     inbox_pages,
     patient_pages,
     message_pages,

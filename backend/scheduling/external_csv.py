@@ -59,26 +59,26 @@ _CLOCKS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M%p", "%I %p", "%I%p")
 
 @dataclass
 class Catalogue:
-    """How a CSV cell can name a provider or service: that system's id, our name, or our id."""
+    """How a CSV cell can name a provider or service: that system's id, our name, or our id; and
+    the name of each, by what a row ends up naming it with."""
 
     providers: dict[str, tuple[str, str]] = field(default_factory=dict)
     services: dict[str, tuple[str, str]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 async def catalogue(session: AsyncSession, tenant: TenantContext, source: str) -> Catalogue:
     found = Catalogue()
     for model, kind, into in ((Provider, "provider", found.providers), (Service, "service", found.services)):
         rows = list(await session.execute(select(model.id, model.name).where(model.tenant_id == tenant.id)))
-        into.update({str(i).lower(): (f"{kind}_id", str(i)) for i, _ in rows})
-        into.update({name.strip().lower(): (f"{kind}_id", str(i)) for i, name in rows})
         mapped = await external_ids.of(session, tenant, kind, [i for i, _ in rows])  # type: ignore[arg-type]
-        into.update(
-            {
-                ids[source].lower(): (f"{kind}_external_id", ids[source])
-                for ids in mapped.values()
-                if source in ids
-            }
-        )
+        for our_id, name in rows:
+            into[str(our_id).lower()] = into[name.strip().lower()] = (f"{kind}_id", str(our_id))
+            found.names[str(our_id)] = name
+            theirs = mapped.get(our_id, {}).get(source)
+            if theirs is not None:
+                into[theirs.lower()] = (f"{kind}_external_id", theirs)
+                found.names[theirs] = name
     return found
 
 

@@ -155,7 +155,8 @@ async def bulk(request: Request, caller: OwnerCaller, settings: AppSettings, now
 
 async def _csv(
     request: Request, caller: Caller, settings: Any, now: datetime
-) -> tuple[CsvIn, external_csv.CsvFile]:
+) -> tuple[external_csv.Catalogue, external_csv.CsvFile]:
+    """The CSV body read (within the size limit) and checked; and how it names providers."""
     body = await read_limited(request, settings.external_import_max_bytes)
     try:
         data = CsvIn.model_validate_json(body)
@@ -163,7 +164,7 @@ async def _csv(
         raise external_bulk.invalid(error) from error
     db = request.app.state.db
     names = await db.transaction(lambda session: external_csv.catalogue(session, caller.tenant, data.source))
-    return data, external_csv.read(
+    return names, external_csv.read(
         data.csv, data.source, data.mapping, caller.tenant, names, now, data.date_order
     )
 
@@ -179,7 +180,7 @@ async def csv_preview(
 ) -> CsvPreviewOut:
     """Read a CSV file without importing it: its columns, the mapping (guessed from the headings
     unless given), and each line's problems."""
-    _, read = await _csv(request, caller, settings, now)
+    names, read = await _csv(request, caller, settings, now)
     shown: list[CsvPreviewRow] = []
     valid = 0
     for row in read.rows:
@@ -187,13 +188,13 @@ async def csv_preview(
             valid += 1
             if valid > PREVIEW_LINES:
                 continue
-        shown.append(_preview(row, caller))
+        shown.append(_preview(row, caller, names))
     return CsvPreviewOut(
         columns=read.columns, mapping=read.mapping, rows=len(read.rows), valid=valid, lines=shown
     )
 
 
-def _preview(row: external_bulk.Parsed, caller: Caller) -> CsvPreviewRow:
+def _preview(row: external_bulk.Parsed, caller: Caller, names: external_csv.Catalogue) -> CsvPreviewRow:
     if row.row is None:
         problems = row.error.details.get("errors", []) if row.error else []
         errors = [f"{p['field']}: {p['message']}" for p in problems] or [
@@ -212,7 +213,7 @@ def _preview(row: external_bulk.Parsed, caller: Caller) -> CsvPreviewRow:
         line=row.index,
         external_id=row.external_id,
         starts_at=data.starts_at.astimezone(caller.tenant.timezone),
-        provider=str(data.provider_id or data.provider_external_id),
+        provider=names.names.get(str(data.provider_id or data.provider_external_id)),
         patient=data.customer.name,
         errors=[],
     )

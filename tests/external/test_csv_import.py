@@ -62,6 +62,9 @@ async def test_preview_then_import_the_good_lines_and_the_same_file_again_change
     assert list(problems) == [4, 5]
     assert "no provider 'Dr. Nobody'" in problems[4][0]
     assert "does not exist on the clinic's clock" in problems[5][0]
+    first = seen["lines"][0]
+    assert (first["line"], first["provider"], first["patient"]) == (2, "Dr. Adams", "Ann One")
+    assert first["starts_at"] == at(local_day(9), "09:00").isoformat()
     assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 0
 
     imported = await client.post(
