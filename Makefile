@@ -41,9 +41,10 @@ bench: install
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/event_delivery.py
 	$(BIN)/python bench/workspace_views.py
-	$(BIN)/python bench/hostile_templates.py
+	$(BIN)/python bench/hostile_input.py
 	$(BIN)/python bench/operations_overhead.py
 	$(BIN)/python bench/calendar_sync.py
+	$(BIN)/python bench/schemathesis_run.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -1,18 +1,25 @@
-"""One conversation turn for every channel: triage -> planner (LLM or deterministic) -> replies."""
+"""One conversation turn for every channel: triage -> planner (LLM or deterministic) -> replies.
+
+Triage runs first and its band decides what the turn does (agent/safety.py); a language model's
+replies are checked by the reply rules (policy/replies.py) before the patient sees them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from agent import safety
 from agent.dialogue import DeterministicPlanner, resolve_choice
-from agent.executor import ToolExecutor, TurnFacts
+from agent.executor import TurnFacts
 from agent.llm import HistoryMessage, LlmPlanner, LlmUnavailable
-from agent.ports import Desk, PracticeInfo
+from agent.ports import PracticeInfo
 from agent.replies import Reply, TurnResult
+from agent.safety import SafetyDesk, WitnessedTools
 from agent.state import ConversationState
+from agent.triage_opinion import TriageOpinion
 from policy import triage
 from policy.input_limits import MAX_TEXT_CHARS
 
@@ -35,13 +42,14 @@ class Inbound:
 
 
 class Agent:
-    def __init__(self, llm: LlmPlanner | None = None) -> None:
+    def __init__(self, llm: LlmPlanner | None = None, opinion: TriageOpinion | None = None) -> None:
         self.llm = llm
+        self.opinion = opinion
 
     async def turn(
         self,
         *,
-        desk: Desk,
+        desk: SafetyDesk,
         practice: PracticeInfo,
         state: ConversationState,
         history: list[HistoryMessage],
@@ -60,34 +68,78 @@ class Agent:
         assessment = triage.assess(text)
         for category, reason in assessment.dismissed:
             await desk.record_triage(category, reason)
-        if assessment.emergency:
-            assert assessment.category is not None
-            await desk.record_triage(assessment.category)
-            state.awaiting = None
+        band, category = assessment.band, assessment.category
+        replies: list[Reply] = []
+        check, state.safety_check = state.safety_check, None
+        if check is not None and band in {"routine", "possible"}:
+            answer = safety.answer_to_check(text, inbound.choice, state)
+            await desk.record_safety("triage.answer", {"category": check.category, "answer": answer})
             state.choices = []
-            message = triage.safety_message(assessment.category, practice.country)
-            return TurnResult([Reply(text=message)], engine="triage", emergency=assessment.category)
+            if answer == "now":
+                band, category = "emergency", check.category
+            elif answer is not None:
+                replies.append(safety.not_now_reply(practice))
+            if answer == "bare_no":  # go on with what they said, where the conversation was
+                text = check.text
+                inbound = replace(inbound, text=text, choice=None, meaning=None)
+                state.awaiting, state.choices = check.awaiting, check.choices
+        elif (
+            band == "routine"
+            and assessment.dismissed
+            and self.opinion is not None
+            and await self.opinion.sees_emergency(text)
+        ):
+            # A sign the rules set aside, and a model that thinks it is happening: ask the patient.
+            band, category = "possible", assessment.dismissed[0][0]
+        if band == "emergency":
+            assert category is not None
+            source = "rules" if assessment.band == "emergency" else "patient"
+            replies = await safety.emergency(desk, practice, state, category, source)
+            return TurnResult(replies, engine="triage", emergency=category)
+        if band == "possible":
+            assert category is not None
+            source = "rules" if assessment.band == "possible" else "model opinion"
+            replies = await safety.ask_if_happening(desk, practice, state, category, text, source)
+            return TurnResult(replies, engine="triage")
         value = inbound.meaning or _tapped(inbound.choice, state) or resolve_choice(text, state)
         facts = TurnFacts(channel=channel, now=now, user_text=value, channel_phone=channel_phone)
-        tools = ToolExecutor(desk, practice, state, facts)
-        replies: list[Reply] = []
+        tools = WitnessedTools(desk, practice, state, facts)
+        visit = None
+        if band == "urgent":
+            assert category is not None
+            visit = await safety.urgent_visit(desk, tools, category, assessment.advice, now)
+        planned, engine, understood = await self._plan(desk, tools, history, text, value, now)
+        if visit is not None:
+            planned, engine = await safety.with_urgent_visit(visit, tools, planned, understood), "triage"
+        return TurnResult(replies + planned, engine=engine, tool_calls=tools.calls, understood=understood)
+
+    async def _plan(
+        self,
+        desk: SafetyDesk,
+        tools: WitnessedTools,
+        history: list[HistoryMessage],
+        text: str,
+        value: str,
+        now: datetime,
+    ) -> tuple[list[Reply], str, bool]:
+        """The planner's replies (the model's, checked by the reply rules; else the deterministic
+        engine's), which engine gave them, and whether it made anything of the message."""
+        apology: list[Reply] = []
         if self.llm is not None:
             try:
-                replies = await asyncio.wait_for(
-                    self.llm.respond(tools, practice, history, text, now),
+                answered = await asyncio.wait_for(
+                    self.llm.respond(tools, tools.practice, history, text, now),
                     timeout=self.llm.config.timeout_seconds,
                 )
-                return TurnResult(replies, engine="llm", tool_calls=tools.calls)
+                return await safety.checked(desk, answered, safety.reply_facts(tools, now)), "llm", True
             except (LlmUnavailable, TimeoutError) as error:
                 log.warning(
                     "LLM unavailable (%s); the deterministic engine answers this turn", error or "timeout"
                 )
-                replies = [Reply(text=FALLBACK_APOLOGY)]
+                apology = [Reply(text=FALLBACK_APOLOGY)]
         planner = DeterministicPlanner(tools, now)
-        replies += await planner.respond(value)
-        return TurnResult(
-            replies, engine="deterministic", tool_calls=tools.calls, understood=planner.understood
-        )
+        planned = await planner.respond(value)
+        return apology + planned, "deterministic", planner.understood
 
 
 def _tapped(choice: str | None, state: ConversationState) -> str | None:

@@ -89,6 +89,8 @@ class PracticeInfo:
     hold_minutes: int
     far_date_confirm_days: int
     staff_phone: str | None = None
+    # The clinic's FAQ as text; empty while it has none (then a model may state no price or policy).
+    faq: str = ""
     services: tuple[ServiceInfo, ...] = field(default_factory=tuple)
     providers: tuple[ProviderInfo, ...] = field(default_factory=tuple)
 

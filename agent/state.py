@@ -44,6 +44,16 @@ class Search(BaseModel):
     far_date_confirmed: bool = False
 
 
+class SafetyCheck(BaseModel):
+    """A warning sign the patient was asked about ("Is this happening right now?"): the message it
+    was in, and what the conversation was waiting for before, which a "no" goes on with."""
+
+    category: str
+    text: str
+    awaiting: str | None = None
+    choices: list[Choice] = Field(default_factory=list)
+
+
 class ConversationState(BaseModel):
     turn: int = 0
     # What the conversation is doing: book | reschedule | cancel | lookup | waitlist.
@@ -75,6 +85,7 @@ class ConversationState(BaseModel):
     handed_to_human: bool = False
     # Messages in a row the engine could not place: after two, it offers a person.
     misses: int = 0
+    safety_check: SafetyCheck | None = None
 
     @property
     def has_contact(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -28,10 +29,12 @@ from backend.core import http_errors, idempotency, logs, tracing
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
+from backend.core.listener import PgListener
 from backend.core.metrics import HttpMetricsMiddleware
 from backend.core.openapi_errors import document_errors
 from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
+from backend.core.url_input import RefuseNulInUrl
 from backend.customers import endpoints as customers
 from backend.dashboard import site as dashboard
 from backend.events import stream_endpoints as event_stream
@@ -40,6 +43,7 @@ from backend.events.documentation import document_webhooks
 from backend.events.sender import WebhookSender
 from backend.messaging import endpoints as notifications
 from backend.messaging import outbox_endpoints as outbox
+from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.patients import endpoints as patients
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
@@ -52,13 +56,17 @@ from backend.telephony.voice_calls import PhoneCalls
 from backend.tenants import admin_endpoints as admin
 from backend.tenants import audit_endpoints as audit_log
 from backend.tenants import endpoints as tenant
+from backend.tenants import sessions
 from backend.tenants import team_endpoints as team
 from backend.webchat import endpoints as chat
 from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
+from backend.webchat.conversation_starts import ConversationStarts
 from backend.webchat.live import SocketLive
+from backend.webchat.presence import StaffPresence
 from backend.webchat.service import WebChat
 from channels import webchat
+from channels.revocations import Revocations
 
 log = logging.getLogger(__name__)
 
@@ -118,26 +126,35 @@ class ChatCorsMiddleware:
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
     redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
-    live = SocketLive()
+    presence = StaffPresence(settings.redis_url)
+    live = SocketLive(presence=presence)
     turns = build_turns(db, settings, live)
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
     rate_limits = RateLimits(settings.redis_url)
-
-    async def conversation_started(widget_key_id: str) -> None:
-        if settings.rate_limits_enabled:
-            await rate_limits.take(settings.rate_limit_conversations_per_widget_key, "starts", widget_key_id)
-
-    chat_service = WebChat(db, turns, clock=current_time, links=links, starts=conversation_started)
+    template_processes = TemplateProcesses(RenderLimits.of(settings))
+    starts = ConversationStarts(settings, rate_limits, db, current_time)
+    chat_service = WebChat(db, turns, clock=current_time, links=links, starts=starts)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    # Turns given back and revocations committed by any process, heard by this one.
+    listener = PgListener(settings.async_database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    turns.gate.hear(listener)
+    revocations = Revocations()
+    listener.subscribe(sessions.REVOKED_CHANNEL, revocations.revoked)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         purged = await db.transaction(lambda session: idempotency.purge_expired(session, datetime.now(UTC)))
         log.info("purged %d expired idempotency keys", purged)
+        await listener.start()
+        renewing = asyncio.create_task(presence.keep_renewing())
         yield
+        renewing.cancel()
+        await presence.close()
+        await listener.close()
         await webhook_sender.close()
+        await template_processes.close()
         await db.dispose()
         if app.state.tracer_provider is not None:
             app.state.tracer_provider.shutdown()  # flush the spans still batched
@@ -155,17 +172,23 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     app.state.redis = redis
     app.state.rate_limits = rate_limits
     app.state.webchat = chat_service
-    app.state.chat_server = webchat.create_server(chat_service, manager)
-    staff_socket.register(app.state.chat_server, db, settings)
+    app.state.chat_server = webchat.create_server(
+        chat_service, manager, max_pending=settings.chat_max_pending_messages, revocations=revocations
+    )
+    staff_socket.register(app.state.chat_server, db, settings, revocations, presence)
     live.attach(app.state.chat_server)
     app.state.live = live
     app.state.handoff_links = links
     app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
     app.state.webhook_sender = webhook_sender
+    app.state.template_processes = template_processes
     http_errors.install(app)
+    # The last added runs first: correlation id, then the 500 envelope around everything after it.
+    app.add_middleware(RefuseNulInUrl)
     app.add_middleware(IpRateLimitMiddleware, settings=settings, limits=app.state.rate_limits)
     app.add_middleware(ChatCorsMiddleware)
+    app.add_middleware(http_errors.UnexpectedErrors)
     app.add_middleware(CorrelationIdMiddleware)
     if settings.metrics_enabled:
         app.add_middleware(HttpMetricsMiddleware)

@@ -152,10 +152,10 @@ def report(label: str, elapsed: float, latencies: list[float]) -> float:
     return rate
 
 
-def create_tenant_and_key(base: str, providers: int) -> str:
+def create_tenant_and_key(base: str, providers: int, slug: str = "bench-chat") -> str:
     spec = {
         "name": "Bench Clinic",
-        "slug": "bench-chat",
+        "slug": slug,
         "timezone": "America/New_York",
         "settings": {"min_lead_minutes": 0, "max_days_ahead": 400, "far_date_confirm_days": 400},
         "providers": [{"name": f"Provider {i}", "hours": ALL_DAY} for i in range(providers)],

@@ -35,6 +35,7 @@ BASE_TOKENS = [
     "a", "1", "1 ", "a.", "a@", "@a", ". ", "9:", ":9", "aa ", "-", "x1", "a-", "1-", "1.", "(1", ") ",
     "+1", "1/", "/1", "1:", "a'", "' ", "A", "Aa ", "a b ", "ab", "!", "?", ",", " ", "\n", "é", "😀",
     "9 am ", "at 9 ", "on monday ", "the 3rd ", "2nd ", "next ", "i'm ", "my name is ", "call me ",
+    "ab", "0a", "tel1", "1.1.1.1 ", "a@b ",
 ]  # fmt: skip
 PREFIXES = ["", "x ", "my name is ", "at ", "not ", "i can't breathe "]
 # A run a pattern anchored at the end ("[.!]+$") must rescan from every position, then fails at "x".
@@ -65,6 +66,7 @@ def readers() -> dict[str, Callable[[str], object]]:
         "dialogue.resolve_choice": lambda t: resolve_choice(t, STATE),
         "triage.assess": triage.assess,
         "redaction.redact_text": redaction.redact_text,
+        "redaction.redact_for_log": redaction.redact_for_log,
         "redaction.redact": lambda t: redaction.redact({"note": t, "text": t}),
         "confirmation.is_explicit_yes": confirmation.is_explicit_yes,
         "sms.keyword": sms.keyword,

@@ -8,10 +8,17 @@ every reader downstream is linear in its input, and this is where the input's le
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, StrictInt, ValidationError, field_validator
 
-from policy.input_limits import MAX_CHOICE_CHARS, MAX_CLIENT_MESSAGE_ID_CHARS, MAX_TEXT_CHARS
+from policy.input_limits import (
+    MAX_CHOICE_CHARS,
+    MAX_CLIENT_MESSAGE_ID_CHARS,
+    MAX_CREDENTIAL_CHARS,
+    MAX_SEQUENCE,
+    MAX_TEXT_CHARS,
+)
 
 # Twilio's ids (MessageSid, CallSid, ...) are letters and digits (two letters and 32 hex digits today).
 TWILIO_SID = re.compile(r"[A-Za-z0-9]{1,64}")
@@ -26,6 +33,7 @@ MAX_TWILIO_SHORT_CHARS = 64
 MAX_TWILIO_OTHER_CHARS = 2000
 # PostgreSQL text cannot hold U+0000; other C0 controls (but tab and newline) mean nothing in a message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+Contract = TypeVar("Contract", bound=BaseModel)
 
 
 def clean_text(raw: str) -> str:
@@ -52,15 +60,51 @@ class ChatMessage(BaseModel):
         return None if value is None else _CONTROL.sub("", value)
 
 
+class ChatHello(BaseModel):
+    """The first event of a Socket.IO connection: the last message the client has seen."""
+
+    last_seq: StrictInt = Field(default=0, ge=0, le=MAX_SEQUENCE)
+
+
+# A widget key, a conversation token or a hand-off link: printable ASCII, never longer than this.
+_CREDENTIAL = re.compile(rf"[\x21-\x7e]{{1,{MAX_CREDENTIAL_CHARS}}}")
+
+
+class ChatAuth(BaseModel):
+    """What a Socket.IO connection presents: the widget key and, to resume, the conversation's token."""
+
+    key: str
+    token: str | None = None
+
+    @field_validator("key", "token")
+    @classmethod
+    def _credential(cls, value: str | None) -> str | None:
+        if value is not None and not _CREDENTIAL.fullmatch(value):
+            raise ValueError(f"not one we issued (printable characters, at most {MAX_CREDENTIAL_CHARS})")
+        return value
+
+
 def chat_message(data: object) -> ChatMessage:
     """A Socket.IO payload as a ChatMessage; InvalidInput names the field that is wrong."""
+    return _validated(ChatMessage, data, "message", 'send {"text": "..."}')
+
+
+def chat_hello(data: object) -> ChatHello:
+    return _validated(ChatHello, {} if data is None else data, "hello", 'send {"last_seq": 0}')
+
+
+def chat_auth(data: object) -> ChatAuth:
+    return _validated(ChatAuth, data, "auth", 'connect with {"key": "pk_live_…"}')
+
+
+def _validated(model: type[Contract], data: object, name: str, usage: str) -> Contract:
     if not isinstance(data, dict):
-        raise InvalidInput("message", 'send {"text": "..."}')
+        raise InvalidInput(name, usage)
     try:
-        return ChatMessage.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "message"
+        field = ".".join(str(part) for part in first["loc"]) or name
         raise InvalidInput(field, first["msg"]) from None
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from backend.core import embedded, migrations
 from backend.core.crypto import KeyRing
 from backend.core.db import Database
 from backend.core.settings import Settings
+from backend.messaging.template_processes import TemplateProcesses
 from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
 
@@ -86,14 +88,20 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 
 @asynccontextmanager
-async def in_process_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app on these settings, called in-process through httpx."""
+async def in_process_app(
+    settings: Settings, template_processes: TemplateProcesses | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on these settings, called in-process through httpx (rendering tenant templates in
+    `template_processes`, if given)."""
     app = create_app(settings)
+    if template_processes is not None:
+        app.state.template_processes = template_processes
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://frontdesk.test"
     ) as c:
         yield c
     await app.state.webhook_sender.close()
+    await app.state.template_processes.close()
     await app.state.db.dispose()
     await app.state.redis.aclose()
 
@@ -214,11 +222,13 @@ class LiveServer:
     owner_password: str
 
 
-@pytest.fixture(scope="session")
-def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
+@contextmanager
+def serving_frontdesk(
+    settings: Settings, data_dir: Path, extra_env: dict[str, str] | None = None, *, demo: bool = True
+) -> Iterator[LiveServer]:
+    """`frontdesk serve` as a separate process on a real port, on the test database; with `demo`,
+    the demo clinic too (only one server may: a second would give its owner a new password)."""
     port = _free_port()
-    data_dir = tmp_path_factory.mktemp("live")
     output = data_dir / "serve.log"
     env = {
         **os.environ,
@@ -237,10 +247,19 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
+        **(extra_env or {}),
     }
     with output.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--demo", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "backend.cli",
+                "serve",
+                *(["--demo"] if demo else []),
+                "--port",
+                str(port),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -261,11 +280,40 @@ def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
     try:
         yield LiveServer(
             base_url=base_url,
-            demo_key=(data_dir / "demo_api_key").read_text().strip(),
+            demo_key=(data_dir / "demo_api_key").read_text().strip() if demo else "",
             output=output,
             owner_email="owner@demo-dental.example",
-            owner_password=(data_dir / "demo_owner_password").read_text().strip(),
+            owner_password=(data_dir / "demo_owner_password").read_text().strip() if demo else "",
         )
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`frontdesk serve --demo` as a separate process on a real port, on the test database."""
+    with serving_frontdesk(settings, tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+# The windows live in the shared Redis and are named after the limit: a limit of its own per run.
+LIMITED_CHATS_PER_ADDRESS = random.randint(5, 40)
+
+
+@pytest.fixture(scope="session")
+def limited_server(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A `frontdesk serve` with the abuse limits on: LIMITED_CHATS_PER_ADDRESS new chat connections
+    a minute per address, two new conversations an hour per widget key (undivided)."""
+    limits = {
+        "RATE_LIMITS_ENABLED": "true",
+        "RATE_LIMIT_CHAT_PER_IP": f"{LIMITED_CHATS_PER_ADDRESS}/minute",
+        "RATE_LIMIT_CONVERSATIONS_PER_WIDGET_KEY": "2/hour",
+        "WIDGET_KEY_SHARE_PER_ADDRESS": "1",
+        "WIDGET_KEY_SHARE_PER_NETWORK": "1",
+        # It answers a few connections: a small pool leaves the test server's connections to others.
+        "DB_POOL_SIZE": "3",
+        "DB_MAX_OVERFLOW": "3",
+    }
+    with serving_frontdesk(settings, tmp_path_factory.mktemp("limited"), limits, demo=False) as server:
+        yield server

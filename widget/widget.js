@@ -245,9 +245,11 @@
       socket.on("connect", onConnected);
       socket.on("disconnect", function () { setStatus("connecting", "Reconnecting…"); });
       socket.on("connect_error", function (error) {
-        if (!socket.active) { // the server refused us: say why, and stop
+        if (!socket.active) { // the server refused us: say why, and stop (or wait as long as it says)
           setStatus("refused", "Unavailable");
           notice("Chat unavailable: " + error.message);
+          var wait = retryAfter(error.data);
+          if (wait) setTimeout(function () { socket.connect(); }, wait * 1000);
           return;
         }
         failures += 1;
@@ -260,7 +262,7 @@
     this.send = function (id, msg) {
       if (!socket || !socket.connected) return; // resent after reconnecting
       socket.emit("message", { text: msg.text, choice: msg.choice, client_message_id: id }, function (reply) {
-        if (reply && reply.ok === false) failed(id, reply.error);
+        if (reply && reply.ok === false && !resendLater(id, reply.error)) failed(id, reply.error);
       });
     };
   }
@@ -306,6 +308,21 @@
     };
   }
 
+  // Seconds a refusal asks us to wait (a limit that lifts), or 0.
+  function retryAfter(data) {
+    var wait = data && Number(data.retry_after_seconds);
+    return wait > 0 ? wait : 0;
+  }
+
+  // A message refused for now (too many at once, or too many a minute) stays pending and goes
+  // again when the server said it may; its id makes a resend harmless.
+  function resendLater(id, error) {
+    var wait = error && error.code === "RATE_LIMITED" ? retryAfter(error) : 0;
+    if (!wait || wait > 60 || !pending[id]) return false;
+    setTimeout(function () { if (pending[id]) transport.send(id, pending[id]); }, wait * 1000);
+    return true;
+  }
+
   function failed(id, error) {
     var msg = pending[id];
     if (!msg) return;
@@ -315,7 +332,8 @@
   }
 
   function greet() {
-    bubble("assistant", "Hi! I can book, reschedule or cancel an appointment for you. How can I help?");
+    // Once per conversation: only a conversation with nothing stored yet is greeted.
+    bubble("assistant", GREETING);
     showChips([
       { label: "Book an appointment", value: "intent:book" },
       { label: "Reschedule", value: "intent:reschedule" },

@@ -22,4 +22,10 @@ def open_account(settings: Settings, ring: KeyRing, connection: CalendarConnecti
             raise CalendarBroken("Google Calendar is not configured on this server (GOOGLE_CLIENT_ID)")
         return GoogleAccount(settings, secret, connection.scopes)
     assert connection.server_url is not None
-    return CalDavAccount(connection.server_url, connection.account, secret, settings.calendar_timeout_seconds)
+    return CalDavAccount(
+        connection.server_url,
+        connection.account,
+        secret,
+        settings.calendar_timeout_seconds,
+        private_networks=settings.calendar_reachable_private_networks,
+    )

@@ -3,20 +3,40 @@ calendars, changes since the last sync (RFC 6578 sync-collection, or the library
 where a server has no sync tokens), and writing our bookings as events.
 
 The library is synchronous; callers run these methods in a thread (`asyncio.to_thread`).
+
+A clinic types the server's address, so, like a webhook's, it could name our own network. Unless
+any address may be reached (development), every connection the library opens, to the address
+typed, a redirect's target or a URL the server's answers name, resolves through `GuardedResolver`,
+which refuses private, loopback and link-local addresses (the rule webhooks use, `events.targets`)
+outside the networks CALENDAR_PRIVATE_NETWORKS allows; the addresses checked are the ones connected
+to, so a name that resolves differently at the next sync (DNS rebinding) gains nothing.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
-from collections.abc import Iterator
+import socket
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import caldav
+import niquests
 from caldav.lib import error as dav_error
 from lxml import etree
+from niquests.packages.urllib3.contrib.resolver.system import SystemResolver
 
-from backend.calendars.remote import CalendarBroken, CalendarUnavailable, RemoteCalendar
+from backend.calendars.remote import (
+    CalendarAddressRefused,
+    CalendarBroken,
+    CalendarUnavailable,
+    RemoteCalendar,
+)
+from backend.events import targets
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 TIMEOUT_SECONDS = 20
 
@@ -36,9 +56,51 @@ class Changes:
     complete: bool = False
 
 
+class TargetRefusedError(socket.gaierror):
+    """A name resolution the guard refused: the HTTP library reports it as a failed connection."""
+
+
+class GuardedResolver(SystemResolver):
+    """The system resolver, refusing every answer that is neither public nor in `allowed`."""
+
+    def __init__(self, allowed: Sequence[IPNetwork] = ()) -> None:
+        super().__init__()
+        self.allowed = tuple(allowed)
+
+    def getaddrinfo(self, host: bytes | str | None, *args: Any, **kwargs: Any) -> list:
+        found = super().getaddrinfo(host, *args, **kwargs)
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        for *_, socket_address in found:
+            address = ipaddress.ip_address(str(socket_address[0]).split("%")[0])
+            if not targets.is_public(address) and not any(address in net for net in self.allowed):
+                raise TargetRefusedError(
+                    f"{name} is a private, loopback or link-local address ({address}); refused"
+                )
+        return found
+
+
 class CalDavAccount:
-    def __init__(self, url: str, username: str, password: str, timeout: int = TIMEOUT_SECONDS) -> None:
-        self._client = caldav.DAVClient(url=url, username=username, password=password, timeout=timeout)
+    def __init__(
+        self,
+        url: str,
+        username: str,
+        password: str,
+        timeout: int = TIMEOUT_SECONDS,
+        *,
+        private_networks: Sequence[IPNetwork] | None = (),
+    ) -> None:
+        """`private_networks`: the private networks it may reach besides public addresses (None:
+        any address, unguarded)."""
+        # No DNS-based discovery (SRV records could name any host): the address typed is the server.
+        self._client = caldav.DAVClient(
+            url=url, username=username, password=password, timeout=timeout, enable_rfc6764=False
+        )
+        self._client.session.close()
+        self._client.session = niquests.Session(
+            resolver=None if private_networks is None else GuardedResolver(private_networks)
+        )
+        # No proxy or .netrc from the environment: the guard must see the real target.
+        self._client.session.trust_env = False
 
     def calendars(self) -> list[RemoteCalendar]:
         """The event calendars in the account's calendar home (found from the principal)."""
@@ -113,6 +175,16 @@ def _expired_token(problem: dav_error.DAVError) -> bool:
     return "valid-sync-token" in str(getattr(problem, "preconditions", "") or problem)
 
 
+def _refused_target(problem: BaseException | None) -> TargetRefusedError | None:
+    """The guard's refusal, if that is what failed (the HTTP library wraps it three times)."""
+    seen = 0
+    while problem is not None and seen < 10:
+        if isinstance(problem, TargetRefusedError):
+            return problem
+        problem, seen = problem.__cause__ or problem.__context__, seen + 1
+    return None
+
+
 @contextmanager
 def _translated_errors() -> Iterator[None]:
     """Wrong credentials mean a broken connection staff must fix; anything else is worth a retry."""
@@ -122,9 +194,19 @@ def _translated_errors() -> Iterator[None]:
         raise CalendarBroken("the calendar server refused the username or app password") from problem
     except dav_error.NotFoundError as problem:
         raise CalendarBroken("the calendar is no longer on the server") from problem
-    # The HTTP library's errors (refused, timed out) are OSErrors; a server that answers something
-    # other than WebDAV XML fails the library's parsing.
-    except (dav_error.DAVError, OSError, ValueError, etree.LxmlError) as problem:
+    # The HTTP library's errors (refused, timed out) are OSErrors.
+    except (dav_error.DAVError, OSError) as problem:
+        refused = _refused_target(problem)
+        if refused is not None:
+            raise CalendarAddressRefused(
+                f"{refused}; a calendar server must be on a public address"
+            ) from None
         raise CalendarUnavailable(
             f"the calendar server did not answer properly ({problem})"[:300]
+        ) from problem
+    # A server that answers something other than WebDAV XML (a plain 200 to PROPFIND) fails the
+    # library's parsing in any of these ways: whichever it was, that was not a CalDAV answer.
+    except (ValueError, LookupError, AttributeError, TypeError, etree.LxmlError) as problem:
+        raise CalendarUnavailable(
+            "the server answered, but not as a CalDAV server does; check that this is the CalDAV address"
         ) from problem

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import logging
-import socket
 import uuid
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -25,13 +23,17 @@ from backend.calendars import connections, google_oauth
 from backend.calendars.caldav_account import CalDavAccount
 from backend.calendars.google_account import GoogleAccount
 from backend.calendars.models import CalendarConnection, CalendarSource
-from backend.calendars.remote import CalendarBroken, CalendarUnavailable, RemoteCalendar
+from backend.calendars.remote import (
+    CalendarAddressRefused,
+    CalendarBroken,
+    CalendarUnavailable,
+    RemoteCalendar,
+)
 from backend.calendars.schemas import CaldavConnectIn, CalendarChoice, CalendarOut, ConflictOut, ConnectionOut
 from backend.core.deps import AppSettings, Db, Now
 from backend.core.errors import NotFound, ValidationFailed
 from backend.core.schemas import error_responses
 from backend.core.settings import Settings
-from backend.events.targets import is_public
 from backend.tenants.deps import OwnerCaller, TenantCaller
 
 log = logging.getLogger("frontdesk.calendars")
@@ -70,8 +72,8 @@ async def connect_caldav(
     provider's time, and the first receives bookings (change either with PATCH /calendars/{id}).
     """
     await db.transaction(lambda s: connections.provider_name(s, caller.tenant, provider_id))
-    await _reachable(body.server_url, settings)
-    found = await _discover(body)
+    _https_in_production(body.server_url, settings)
+    found = await _discover(body, settings)
     new = connections.NewConnection(
         provider_id=provider_id,
         kind="caldav",
@@ -206,10 +208,17 @@ async def google_notification(
     return Response(status_code=200 if accepted else 403)
 
 
-async def _discover(body: CaldavConnectIn) -> list[RemoteCalendar]:
-    account = CalDavAccount(body.server_url, body.username, body.password)
+async def _discover(body: CaldavConnectIn, settings: Settings) -> list[RemoteCalendar]:
+    account = CalDavAccount(
+        body.server_url,
+        body.username,
+        body.password,
+        private_networks=settings.calendar_reachable_private_networks,
+    )
     try:
         found = await asyncio.to_thread(account.calendars)
+    except CalendarAddressRefused as problem:
+        raise ValidationFailed("server_url", str(problem)) from None
     except CalendarBroken as problem:
         raise ValidationFailed("password", f"{problem}; check the username and app password") from None
     except CalendarUnavailable as problem:
@@ -219,17 +228,8 @@ async def _discover(body: CaldavConnectIn) -> list[RemoteCalendar]:
     return found
 
 
-async def _reachable(url: str, settings: Settings) -> None:
-    """Outside development a CalDAV server must be https and public: the server, not the clinic's
-    browser, connects to it, and our own network is not the clinic's to reach."""
-    if settings.environment != "production":
-        return
-    parts = urlsplit(url)
-    if parts.scheme != "https":
+def _https_in_production(url: str, settings: Settings) -> None:
+    """In production a CalDAV server is reached over https only. Whether its address may be reached
+    is checked at every connection, this one and every sync after it (caldav_account)."""
+    if settings.environment == "production" and urlsplit(url).scheme != "https":
         raise ValidationFailed("server_url", "use the server's https:// address")
-    try:
-        answers = await asyncio.to_thread(socket.getaddrinfo, parts.hostname or "", parts.port or 443)
-    except OSError:
-        raise ValidationFailed("server_url", f"{parts.hostname} cannot be found") from None
-    if not all(is_public(ipaddress.ip_address(str(a[4][0]).split("%")[0])) for a in answers):
-        raise ValidationFailed("server_url", "that server is on a private network this server may not reach")

@@ -107,7 +107,7 @@ def returning(ring: KeyRing, cookie: str | None, state: str, tenant_id: uuid.UUI
         uuid.UUID(data["provider_id"]),
         datetime.fromisoformat(data["expires_at"]),
     )
-    if not hmac.compare_digest(flow.state, state) or flow.tenant_id != tenant_id:
+    if not hmac.compare_digest(flow.state.encode(), state.encode()) or flow.tenant_id != tenant_id:
         raise ValidationFailed("state", "the answer from Google does not match this sign-in; start it again")
     if flow.expires_at < now:
         raise ValidationFailed("state", "the sign-in with Google took too long; start it again")

@@ -18,5 +18,9 @@ class CalendarBroken(Exception):
     calendar. Shown to staff and alerted; not retried on its own."""
 
 
+class CalendarAddressRefused(CalendarBroken):
+    """The server, or somewhere it sent us, is on a network this server may not reach."""
+
+
 class CalendarUnavailable(Exception):
     """The service failed this time (a 5xx, a timeout): retried."""

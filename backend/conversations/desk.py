@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,8 @@ from agent.ports import (
     WaitlistInfo,
 )
 from agent.replies import when_label
+from agent.safety import ClinicAlerted
+from backend.conversations import alerts
 from backend.conversations import service as conversation_store
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
@@ -51,8 +53,16 @@ _REFERENCE = re.compile(f"[{booking.REFERENCE_ALPHABET}]{{{booking.REFERENCE_LEN
 
 
 class PracticeDesk:
-    def __init__(self, db: Database, caller: Caller, conversation_id: uuid.UUID, now: datetime) -> None:
+    def __init__(
+        self,
+        db: Database,
+        caller: Caller,
+        conversation_id: uuid.UUID,
+        now: datetime,
+        alarm: alerts.ClinicAlarm,
+    ) -> None:
         self.db = db
+        self.alarm = alarm
         self.caller = caller
         self.tenant = caller.tenant
         self.conversation_id = conversation_id
@@ -311,6 +321,17 @@ class PracticeDesk:
             action = "triage.dismissed"
             details = {"category": category, "rule": "triage.context", "set_aside": dismissed_because}
         self._unaudited.append((action, "conversation", self.conversation_id, details))
+
+    async def record_safety(self, action: str, details: dict[str, Any]) -> None:
+        self._unaudited.append((action, "conversation", self.conversation_id, details))
+
+    async def alert_clinic(self, band: str, category: str) -> ClinicAlerted:
+        async def work(session: AsyncSession) -> alerts.Flagged | None:
+            return await alerts.flag(
+                session, self.caller, self.conversation_id, band, category, self.now, self.alarm.inbox_url
+            )
+
+        return await self.alarm.announce(self.tenant, await self._transaction(work))
 
     def normalize_contact(self, text: str) -> str | None:
         candidate = text.strip()

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.conversations import inbox, takeover
+from backend.conversations import alerts, inbox, takeover
 from backend.conversations import service as conversations
 from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation
@@ -29,6 +29,7 @@ from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.schemas import error_responses
 from backend.tenants.deps import TenantCaller
+from policy.input_limits import MAX_SEQUENCE
 
 router = APIRouter(prefix="/api/v1/conversations", tags=["conversations"])
 
@@ -43,8 +44,21 @@ def conversation_out(item: inbox.InboxItem) -> ConversationOut:
             "patient": item.patient,
             "last_text": item.last_text,
             "last_role": item.last_role,
+            "triage": _triage(row),
         }
     )
+
+
+def _triage(row: Conversation) -> dict[str, Any] | None:
+    if row.triage_band is None:
+        return None
+    return {
+        "band": row.triage_band,
+        "category": row.triage_category,
+        "at": row.triage_at,
+        "acknowledged_at": row.triage_acknowledged_at,
+        "acknowledged_by": row.triage_acknowledged_by,
+    }
 
 
 _ROW_FIELDS = (
@@ -69,13 +83,29 @@ async def list_conversations(
     channel: Annotated[Channel | None, Query()] = None,
     handler: Annotated[Literal["receptionist", "staff"] | None, Query()] = None,
     today: Annotated[bool, Query(description="Only conversations active today (the clinic's day)")] = False,
+    triage: Annotated[
+        Literal["emergency", "urgent", "any"] | None,
+        Query(description="Only conversations triage flagged at this band (`any`: either)"),
+    ] = None,
+    acknowledged: Annotated[
+        bool | None,
+        Query(description="With `triage`: `false` lists the alerts no one has acknowledged yet"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the page before")
     ] = None,
 ) -> ConversationPage:
-    """Most recently active first; `status=needs_human` lists the patients waiting for a person."""
-    filters = inbox.InboxFilter(status=status, channel=channel, handler=handler, today=today)
+    """Most recently active first; `status=needs_human` lists the patients waiting for a person,
+    `triage=any&acknowledged=false` the emergencies and urgent problems no one has seen yet."""
+    filters = inbox.InboxFilter(
+        status=status,
+        channel=channel,
+        handler=handler,
+        today=today,
+        triage=triage,
+        acknowledged=acknowledged,
+    )
 
     async def work(session: AsyncSession) -> ConversationPage:
         items, next_cursor = await inbox.page(
@@ -85,6 +115,7 @@ async def list_conversations(
             items=[conversation_out(item) for item in items],
             next_cursor=next_cursor,
             waiting=await inbox.waiting(session, caller.tenant),
+            alerts=await inbox.open_alerts(session, caller.tenant),
         )
 
     return await db.transaction(work)
@@ -126,7 +157,7 @@ async def conversation_messages(
     conversation_id: uuid.UUID,
     caller: TenantCaller,
     db: Db,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQUENCE)] = 0,
 ) -> list[ChatMessageOut]:
     """The messages after sequence number `after` (to catch up on a thread already shown)."""
 
@@ -216,6 +247,23 @@ async def hand_back(conversation_id: uuid.UUID, request: Request, caller: Tenant
         conversation_id,
         lambda session: takeover.hand_back(session, caller, conversation_id),
     )
+
+
+@router.post(
+    "/{conversation_id}/acknowledge",
+    response_model=ConversationDetail,
+    responses=error_responses(401, 403, 404, 409, 422, status_409="Triage has not flagged this conversation"),
+)
+async def acknowledge(
+    conversation_id: uuid.UUID, request: Request, caller: TenantCaller, now: Now
+) -> JSONResponse:
+    """Say the clinic has seen this conversation's emergency or urgent alert: it leaves the top of
+    the inbox (the `triage` flag stays). Taking the conversation over does the same."""
+
+    async def change(session: AsyncSession) -> tuple[Conversation, StoredMessage | None]:
+        return await alerts.acknowledge_alert(session, caller, conversation_id, now), None
+
+    return await _change_handler(request, caller, "acknowledge", conversation_id, change)
 
 
 @router.post(

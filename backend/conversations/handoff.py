@@ -68,7 +68,7 @@ class HandoffLinks:
         if not token.startswith(PREFIX) or token.count(".") != 1:
             raise HandoffInvalid("this is not a conversation link")
         payload, signature = token.removeprefix(PREFIX).split(".")
-        if not hmac.compare_digest(signature, self._sign(payload)):
+        if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
             raise HandoffInvalid("this conversation link is not valid")
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))

@@ -24,6 +24,8 @@ class InboxFilter:
     channel: str | None = None  # web | sms | voice
     handler: str | None = None  # receptionist | staff
     today: bool = False
+    triage: str | None = None  # emergency | urgent | any (flagged at all)
+    acknowledged: bool | None = None  # of flagged conversations: seen by staff, or not yet
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,13 @@ def _filtered(tenant: TenantContext, filters: InboxFilter, now: datetime) -> Sel
         query = query.where(Conversation.channel == filters.channel)
     if filters.handler:
         query = query.where(Conversation.handler == filters.handler)
+    if filters.triage == "any":
+        query = query.where(Conversation.triage_band.is_not(None))
+    elif filters.triage:
+        query = query.where(Conversation.triage_band == filters.triage)
+    if filters.acknowledged is not None:
+        seen = Conversation.triage_acknowledged_at.is_not(None)
+        query = query.where(seen if filters.acknowledged else ~seen)
     if filters.today:
         midnight = datetime.combine(now.astimezone(tenant.timezone).date(), time(0), tenant.timezone)
         query = query.where(Conversation.updated_at >= midnight)
@@ -88,6 +97,20 @@ async def waiting(session: AsyncSession, tenant: TenantContext) -> int:
         select(func.count())
         .select_from(Conversation)
         .where(Conversation.tenant_id == tenant.id, Conversation.status == "needs_human")
+    )
+    return int(count or 0)
+
+
+async def open_alerts(session: AsyncSession, tenant: TenantContext) -> int:
+    """How many flagged conversations no one has acknowledged: the inbox's red badge."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.tenant_id == tenant.id,
+            Conversation.triage_band.is_not(None),
+            Conversation.triage_acknowledged_at.is_(None),
+        )
     )
     return int(count or 0)
 

@@ -36,6 +36,16 @@ class Conversation(Base):
     handler: Mapped[str] = mapped_column(String(16), default="receptionist")
     staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id", ondelete="SET NULL"))
     taken_over_at: Mapped[datetime | None]
+    # Set by triage (emergency | urgent: the most serious band seen) until staff acknowledge it.
+    triage_band: Mapped[str | None] = mapped_column(String(16))
+    triage_category: Mapped[str | None] = mapped_column(String(40))
+    triage_at: Mapped[datetime | None]
+    triage_acknowledged_at: Mapped[datetime | None]
+    triage_acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="SET NULL")
+    )
+    # When the patient was told they are talking to an automated assistant (a text thread, once).
+    disclosed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -9,7 +9,9 @@ from openai import AsyncOpenAI
 
 from agent.llm import LlmConfig, LlmPlanner
 from agent.loop import Agent
+from agent.triage_opinion import OPINION_TIMEOUT_SECONDS, TriageOpinion
 from backend.conversations.live import Live
+from backend.conversations.turn_gate import TurnGate
 from backend.conversations.turns import Turns
 from backend.core.db import Database
 from backend.core.settings import Settings
@@ -30,7 +32,8 @@ def build_agent(settings: Settings) -> Agent:
     client = AsyncOpenAI(
         api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_seconds, max_retries=0
     )
-    return Agent(LlmPlanner(client, config))
+    opinion = TriageOpinion(client, config.model, min(config.timeout_seconds, OPINION_TIMEOUT_SECONDS))
+    return Agent(LlmPlanner(client, config), opinion)
 
 
 def build_turns(db: Database, settings: Settings, live: Live | None = None) -> Turns:
@@ -43,4 +46,6 @@ def build_turns(db: Database, settings: Settings, live: Live | None = None) -> T
         settings.chat_max_message_chars,
         settings.chat_messages_per_minute,
         live=live,
+        gate=TurnGate(settings.chat_max_pending_messages),
+        public_base_url=settings.public_base_url,
     )

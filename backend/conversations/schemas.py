@@ -22,6 +22,16 @@ class ChatMessageOut(Output):
     author: str | None = Field(default=None, description="The first name of the member of staff who wrote it")
 
 
+class TriageFlag(Output):
+    band: Literal["emergency", "urgent"] = Field(description="The most serious band triage saw")
+    category: str = Field(description="What it recognised, e.g. `cardiac`, `knocked_out_tooth`")
+    at: datetime = Field(description="When the conversation was flagged at this band")
+    acknowledged_at: datetime | None = Field(
+        description="When a member of staff acknowledged the alert (or took the conversation over)"
+    )
+    acknowledged_by: uuid.UUID | None = Field(description="Who acknowledged it")
+
+
 class ConversationOut(Output):
     id: uuid.UUID
     channel: Literal["web", "sms", "voice"]
@@ -35,6 +45,10 @@ class ConversationOut(Output):
     last_role: str | None
     last_seq: int
     taken_over_at: datetime | None
+    triage: TriageFlag | None = Field(
+        description="Set when triage recognised an emergency or an urgent dental problem: the clinic "
+        "was alerted (inbox, `conversation.emergency`/`conversation.urgent` event, on-call text, e-mail)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -43,6 +57,7 @@ class ConversationPage(Output):
     items: list[ConversationOut]
     next_cursor: str | None
     waiting: int = Field(description="Conversations of the clinic waiting for a person (any page)")
+    alerts: int = Field(description="Flagged conversations no one has acknowledged yet (any page)")
 
 
 class ConversationDetail(ConversationOut):

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.conversations import alerts
 from backend.conversations.models import Conversation, ConversationMessage
 from backend.conversations.service import StoredMessage
 from backend.core import audit, events
@@ -91,6 +92,7 @@ async def take_over(
             "a colleague is already answering this conversation",
             details={"staff_id": str(conversation.staff_id)},
         )
+    alerts.acknowledge(session, caller, conversation, now)  # whoever answers has seen the alert
     first_name = (caller.staff_name or "A member of the team").split()[0]
     note = await _add(
         session,

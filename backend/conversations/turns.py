@@ -5,6 +5,10 @@ one committed transaction, so the message survives a crash; (2) run the agent, w
 own transactions; (3) store the replies and the new state and give the lease back. The lease (a
 timestamp, not a held connection) keeps two messages of one conversation from being answered at the
 same time; a lease left by a dead process runs out by itself.
+
+Waiting for a turn asks nothing of the database (turn_gate.py): messages of one conversation queue
+on a lock in this process, at most a few of them, and wait for another process's lease to be given
+back (its NOTIFY) or to run out. The conversation's message rate is checked before a message waits.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
@@ -26,10 +30,12 @@ from agent.loop import Agent, Inbound
 from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
+from backend.conversations.alerts import ClinicAlarm
 from backend.conversations.desk import PracticeDesk, practice_info
 from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation, ConversationMessage
 from backend.conversations.service import StoredMessage
+from backend.conversations.turn_gate import Turn, TurnGate
 from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
@@ -40,7 +46,6 @@ from policy.input_limits import MAX_CHOICE_CHARS
 log = logging.getLogger(__name__)
 
 HISTORY_FOR_MODEL = 20
-LEASE_POLL_SECONDS = 0.05
 LEASE_WAIT_SECONDS = 30.0
 RATE_WINDOW = timedelta(minutes=1)
 TROUBLE_REPLY = "Sorry, something went wrong on my side. Please send that again in a moment."
@@ -70,6 +75,8 @@ class Answered:
 
     messages: list[StoredMessage]
     understood: bool = True
+    # The replies are triage's (a safety message): a text may run a segment longer rather than cut.
+    whole: bool = False
 
     @property
     def replies(self) -> list[StoredMessage]:
@@ -94,15 +101,21 @@ class _Held:
     message: StoredMessage
 
 
+@dataclass(frozen=True)
+class _Leased:
+    """Another process is answering this conversation: its lease runs out in `seconds`."""
+
+    seconds: float
+
+
 # The statements of every turn, built once: building them cost more than running them.
-_PATIENT_MESSAGES_SINCE = (
-    select(func.count())
-    .select_from(ConversationMessage)
+_LATEST_PATIENT_MESSAGES = (
+    select(ConversationMessage.created_at)
     .where(
         ConversationMessage.conversation_id == bindparam("conversation_id"),
         ConversationMessage.role == "patient",
-        ConversationMessage.created_at > bindparam("since"),
     )
+    .order_by(ConversationMessage.seq.desc())
 )
 _BY_CLIENT_ID = select(ConversationMessage).where(
     ConversationMessage.conversation_id == bindparam("conversation_id"),
@@ -125,6 +138,11 @@ _MOVE_ON = (
     .values(last_seq=bindparam("new_last_seq"), turn_lease_until=bindparam("new_lease"))
 )
 _MOVE_ON_WITH_STATE = _MOVE_ON.values(state=bindparam("new_state"))
+_DISCLOSED = (
+    update(Conversation.__table__)
+    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
+    .values(disclosed_at=bindparam("at"))
+)
 _LOCKED = (
     select(Conversation)
     .where(Conversation.id == bindparam("conversation_id"), Conversation.tenant_id == bindparam("tenant_id"))
@@ -143,21 +161,33 @@ class Turns:
         max_chars: int,
         messages_per_minute: int = 20,
         live: Live | None = None,
+        gate: TurnGate | None = None,
+        public_base_url: str = "",
     ) -> None:
         self.db = db
         self.agent = agent
         self.live: Live = live or Unwatched()
+        self.alarm = ClinicAlarm(self.live, public_base_url)
         self.lease = timedelta(seconds=lease_seconds)
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
+        self.gate = gate or TurnGate(max_pending=3)
+        # The oldest message that still counts against the rate, if the rate is used up.
+        self._limiting_message = _LATEST_PATIENT_MESSAGES.offset(messages_per_minute - 1).limit(1)
 
     async def _check_rate(self, session: AsyncSession, conversation_id: uuid.UUID, clock: datetime) -> None:
         """A public widget invites scripts: cap one conversation's messages a minute, counted in storage."""
-        recent = await session.scalar(
-            _PATIENT_MESSAGES_SINCE, {"conversation_id": conversation_id, "since": clock - RATE_WINDOW}
+        oldest = await session.scalar(self._limiting_message, {"conversation_id": conversation_id})
+        if oldest is not None and oldest > clock - RATE_WINDOW:
+            raise RateLimited.retry_in(
+                f"at most {self.messages_per_minute} messages a minute; please wait a moment",
+                (oldest + RATE_WINDOW - clock).total_seconds(),
+            )
+
+    async def _check_rate_now(self, conversation_id: uuid.UUID) -> None:
+        await self.db.transaction(
+            lambda session: self._check_rate(session, conversation_id, datetime.now(UTC))
         )
-        if (recent or 0) >= self.messages_per_minute:
-            raise RateLimited(f"at most {self.messages_per_minute} messages a minute; please wait a moment")
 
     async def answer(
         self,
@@ -170,10 +200,13 @@ class Turns:
         client_message_id: str | None = None,
         channel_phone: str | None = None,
         responder: Responder | None = None,
+        disclosure: str | None = None,
     ) -> Answered:
         """The patient's message and the replies to it, in order; a retried message (same client id)
         is not answered twice. `responder` answers instead of the agent (something the channel
-        settles itself, like a "C" to a reminder), in the same stored thread."""
+        settles itself, like a "C" to a reminder), in the same stored thread. `disclosure` goes
+        before the first reply the conversation ever gets (a channel that has not said otherwise
+        that this is an automated assistant)."""
         text = clean_text(inbound.text)
         if not text:
             raise ValidationFailed("text", "the message is empty")
@@ -183,45 +216,47 @@ class Turns:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
             )
-        claim = await self._claim(
-            caller.tenant, conversation_id, _Incoming(text, inbound.choice, client_message_id)
-        )
-        if isinstance(claim, _Replay):
-            return Answered(claim.messages)
-        await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
-        if isinstance(claim, _Held):
-            return Answered([claim.message])
-        state = claim.state
-        desk = PracticeDesk(self.db, caller, conversation_id, now)
-        understood = True
-        engine = "llm" if self.agent.llm is not None else "deterministic"
-        began = time.perf_counter()
-        try:
-            if responder is not None:
-                replies = await responder(state)
-            else:
-                result = await self.agent.turn(
-                    desk=desk,
-                    practice=claim.practice,
-                    state=state,
-                    history=claim.history,
-                    inbound=replace(inbound, text=text),
-                    channel=channel,
-                    now=now,
-                    channel_phone=channel_phone,
+        incoming = _Incoming(text, inbound.choice, client_message_id)
+        async with self.gate.turn(conversation_id, lambda: self._check_rate_now(conversation_id)) as turn:
+            claim = await self._claim(turn, caller.tenant, conversation_id, incoming)
+            if isinstance(claim, _Replay):
+                return Answered(claim.messages)
+            await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
+            if isinstance(claim, _Held):
+                return Answered([claim.message])
+            desk = PracticeDesk(self.db, caller, conversation_id, now, self.alarm)
+            understood, whole = True, False
+            engine = "llm" if self.agent.llm is not None else "deterministic"
+            began = time.perf_counter()
+            try:
+                if responder is not None:
+                    replies = await responder(claim.state)
+                else:
+                    result = await self.agent.turn(
+                        desk=desk,
+                        practice=claim.practice,
+                        state=claim.state,
+                        history=claim.history,
+                        inbound=replace(inbound, text=text),
+                        channel=channel,
+                        now=now,
+                        channel_phone=channel_phone,
+                    )
+                    replies, understood = result.replies, result.understood
+                    whole = result.engine == "triage"
+            except Exception:
+                log.exception("chat turn failed in conversation %s", conversation_id)
+                replies, understood = [Reply(text=TROUBLE_REPLY)], True
+            stored = await self.db.transaction(
+                lambda session: self._finish(
+                    session, caller.tenant, conversation_id, replies, claim.state, desk, disclosure
                 )
-                replies, understood = result.replies, result.understood
-        except Exception:
-            log.exception("chat turn failed in conversation %s", conversation_id)
-            replies = [Reply(text=TROUBLE_REPLY)]
-        stored = await self.db.transaction(
-            lambda session: self._finish(session, caller.tenant, conversation_id, replies, state, desk)
-        )
+            )
         desk.audited()
         metrics.CHAT_TURN_LATENCY.labels(engine).observe(time.perf_counter() - began)
         metrics.CHAT_TURNS.labels(engine, channel, str(understood).lower()).inc()
         await self._show_staff(caller.tenant, conversation_id, channel, stored)
-        return Answered([claim.message, *stored], understood)
+        return Answered([claim.message, *stored], understood, whole)
 
     async def _show_staff(
         self, tenant: TenantContext, conversation_id: uuid.UUID, channel: str, messages: list[StoredMessage]
@@ -234,40 +269,51 @@ class Turns:
             )
 
     async def _claim(
-        self, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
+        self, turn: Turn, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
     ) -> _Claim | _Replay | _Held:
+        """The claim, once no other process holds the conversation's lease: woken when it gives the
+        lease back, or when the lease runs out; never by asking again and again."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + LEASE_WAIT_SECONDS
         while True:
+            turn.expect_release()
             claim = await self.db.transaction(
                 lambda session: self._try_claim(session, tenant, conversation_id, incoming)
             )
-            if claim is not None:
+            if not isinstance(claim, _Leased):
                 return claim
-            if loop.time() > deadline:
+            left = deadline - loop.time()
+            if left <= 0:
                 raise BusyRetry("the previous message of this conversation is still being answered")
-            await asyncio.sleep(LEASE_POLL_SECONDS)
+            await turn.wait_for_release(min(claim.seconds, left))
 
     async def _try_claim(
         self, session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, incoming: _Incoming
-    ) -> _Claim | _Replay | _Held | None:
-        """Store the message and take the lease; None while another turn of this conversation runs.
-        A conversation a person has taken over stores the message for them and takes no lease."""
+    ) -> _Claim | _Replay | _Held | _Leased:
+        """Store the message and take the lease; _Leased while another process answers this
+        conversation. A conversation a person has taken over stores the message for them and takes
+        no lease."""
         conversation = await _locked(session, tenant, conversation_id)
         # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
         clock = datetime.now(UTC)
-        leased = conversation.turn_lease_until is not None and conversation.turn_lease_until > clock
+        lease_until = conversation.turn_lease_until
+        # A small margin past the lease's end, so the look after waiting finds it over.
+        leased = (
+            _Leased((lease_until - clock).total_seconds() + 0.01)
+            if lease_until and lease_until > clock
+            else None
+        )
         if incoming.client_message_id is not None:
             retried = {"conversation_id": conversation_id, "client_message_id": incoming.client_message_id}
             earlier = (await session.execute(_BY_CLIENT_ID, retried)).scalar_one_or_none()
             if earlier is not None:
-                if leased:
-                    return None  # still being answered: wait, then replay
-                return _Replay(await _answer_to(session, earlier))
+                # Still being answered: wait, then replay.
+                return leased or _Replay(await _answer_to(session, earlier))
         held = conversation.handler == "staff"
-        if leased and not held:
-            return None
+        # Before waiting: a message over the rate is refused now, not after the turn ahead of it.
         await self._check_rate(session, conversation_id, clock)
+        if leased and not held:
+            return leased
         lease = conversation.turn_lease_until if held else clock + self.lease
         payload = {"choice": incoming.choice} if incoming.choice else {}
         message = StoredMessage(
@@ -289,6 +335,7 @@ class Turns:
         replies: list[Reply],
         state: ConversationState,
         desk: PracticeDesk,
+        disclosure: str | None,
     ) -> list[StoredMessage]:
         desk.audit_pending(session)
         conversation = await _locked(session, tenant, conversation_id)
@@ -296,6 +343,9 @@ class Turns:
             # Taken over while the agent was thinking: a person answers now, not this turn.
             replies = []
         clock = datetime.now(UTC)
+        if disclosure is not None and replies and conversation.disclosed_at is None:
+            replies = [replace(replies[0], text=f"{disclosure} {replies[0].text}"), *replies[1:]]
+            await session.execute(_DISCLOSED, {"conversation_id": conversation.id, "at": clock})
         messages = [
             StoredMessage(conversation.last_seq + n, "assistant", reply.text, reply.payload(), clock)
             for n, reply in enumerate(replies, start=1)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from backend.core.errors import ValidationFailed
+from backend.core.schemas import EARLIEST_DAY, LATEST_DAY
 
 T = TypeVar("T")
 
@@ -23,13 +24,17 @@ def encode(at: datetime, row_id: uuid.UUID | int | str) -> str:
 
 
 def decode(cursor: str, field: str = "cursor") -> tuple[datetime, str]:
-    """The (time, id) a cursor stands for; ValidationFailed when it is not one of ours."""
+    """The (time, id) a cursor stands for; ValidationFailed when it is not one of ours (an edited
+    one may hold anything: a naive or far-off time, a NUL)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, row_id = raw.split("|")
-        return datetime.fromisoformat(at), row_id
+        moment = datetime.fromisoformat(at)
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise ValidationFailed(field, "not a cursor this API returned") from error
+    if moment.tzinfo is None or not EARLIEST_DAY <= moment.date() <= LATEST_DAY or "\x00" in row_id:
+        raise ValidationFailed(field, "not a cursor this API returned")
+    return moment, row_id
 
 
 def decode_uuid(cursor: str, field: str = "cursor") -> tuple[datetime, uuid.UUID]:

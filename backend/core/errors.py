@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -76,6 +77,16 @@ class RateLimited(AppError):
     status = 429
     code = "RATE_LIMITED"
     retryable = True
+
+    @classmethod
+    def retry_in(cls, message: str, seconds: float) -> RateLimited:
+        """Refused for now: the client may try again in `seconds` (whole seconds, at least 1)."""
+        wait = max(1, math.ceil(seconds))
+        return cls(message, details={"retry_after_seconds": wait}, headers={"Retry-After": str(wait)})
+
+    @property
+    def retry_after(self) -> int | None:
+        return self.details.get("retry_after_seconds")
 
 
 class IdempotencyKeyReused(AppError):

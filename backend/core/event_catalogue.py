@@ -181,6 +181,33 @@ class ConversationHandedBack(EventData):
     channel: Channel
 
 
+class _ConversationFlagged(EventData):
+    subject: ClassVar[str] = "conversation_id"
+    conversation_id: uuid.UUID
+    channel: Channel
+    category: str = Field(
+        description="What triage recognised, e.g. `cardiac`, `stroke`, `knocked_out_tooth`; never the "
+        "patient's words"
+    )
+
+
+class ConversationEmergency(_ConversationFlagged):
+    type: ClassVar[str] = "conversation.emergency"
+    summary: ClassVar[str] = (
+        "Triage recognised signs of a medical emergency in a conversation: the patient was told to call "
+        "the emergency number, and the clinic is alerted (inbox, on-call text, e-mail). Once per "
+        "conversation."
+    )
+
+
+class ConversationUrgent(_ConversationFlagged):
+    type: ClassVar[str] = "conversation.urgent"
+    summary: ClassVar[str] = (
+        "Triage recognised an urgent dental problem in a conversation: the patient was offered the "
+        "earliest time today (or a person), and the clinic is alerted. Once per conversation."
+    )
+
+
 # ---- messages ----
 
 
@@ -286,6 +313,18 @@ class WebhookEndpointDisabled(EventData):
     failing_since: datetime
 
 
+class WidgetKeyLimitReached(EventData):
+    type: ClassVar[str] = "widget_key.limit_reached"
+    subject: ClassVar[str] = "api_key_id"
+    summary: ClassVar[str] = (
+        "A publishable key started as many conversations as its ceiling allows: new visitors of the "
+        "clinic's site are refused until the window frees up. Published at most once an hour per key."
+    )
+    api_key_id: uuid.UUID
+    limit: str = Field(description="The key's ceiling, e.g. `600 per 1 hour`")
+    retry_after_seconds: int = Field(description="Seconds until the key may start a conversation again")
+
+
 # ---- calendar sync ----
 
 
@@ -334,6 +373,8 @@ CATALOGUE: dict[str, type[EventData]] = {
         ConversationNeedsHuman,
         ConversationTakenOver,
         ConversationHandedBack,
+        ConversationEmergency,
+        ConversationUrgent,
         MessageQueued,
         MessageSuppressed,
         MessageSent,
@@ -345,6 +386,7 @@ CATALOGUE: dict[str, type[EventData]] = {
         CustomerOptedIn,
         CustomerErased,
         WebhookEndpointDisabled,
+        WidgetKeyLimitReached,
         CalendarSyncFailed,
         CalendarConflictFound,
     )

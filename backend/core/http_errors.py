@@ -1,4 +1,9 @@
-"""Every error leaves the server in one envelope: {"error": {"code", "message", "details", "retryable"}}."""
+"""Every error leaves the server in one envelope: {"error": {"code", "message", "details", "retryable"}}.
+
+A bug is a 500 in that envelope too, answered by `UnexpectedErrors` rather than by Starlette's
+last-resort handler: that one re-raises after answering, and uvicorn then closes the connection,
+so one bad request cost a keep-alive client its connection (and a pipelined request its answer).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.errors import AppError, envelope
 
@@ -49,7 +55,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [
-            {"field": _field(tuple(item.get("loc", ()))), "message": item.get("msg", "invalid")}
+            {
+                "field": _field(tuple(item.get("loc", ()))),
+                "message": str(item.get("msg", "invalid")).removeprefix("Value error, "),
+            }
             for item in error.errors()
         ]
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
@@ -71,14 +80,45 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        correlation_id = getattr(request.state, "correlation_id", None)
-        log.exception("unhandled error (correlation id %s)", correlation_id)
-        return JSONResponse(
-            envelope(
-                "INTERNAL_ERROR",
-                "unexpected server error; nothing was changed. Quote the correlation id when reporting it.",
-                {"correlation_id": correlation_id},
-                retryable=True,
-            ),
-            status_code=500,
-        )
+        # Only what fails outside UnexpectedErrors (the outermost middlewares) gets here.
+        return unexpected_error(request)
+
+
+def unexpected_error(request: Request) -> JSONResponse:
+    correlation_id = request.scope.get("state", {}).get("correlation_id")
+    log.exception("unhandled error (correlation id %s)", correlation_id)
+    return JSONResponse(
+        envelope(
+            "INTERNAL_ERROR",
+            "unexpected server error; nothing was changed. Quote the correlation id when reporting it.",
+            {"correlation_id": correlation_id},
+            retryable=True,
+        ),
+        status_code=500,
+    )
+
+
+class UnexpectedErrors:
+    """Answers an exception nothing else handled with the 500 envelope, and does not re-raise it:
+    the server keeps the connection open for the client's next request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            if started:  # half an answer is out: only closing the connection can end it
+                raise
+            await unexpected_error(Request(scope))(scope, receive, send)

@@ -1,7 +1,8 @@
 """Per-address limits on the endpoints anyone on the internet can reach, before any work is done:
 the chat (REST and new Socket.IO connections), the hand-off and waiting-list offer pages, and the
 Twilio webhooks (before their signature is checked). Over the limit is a 429 in the error
-envelope with `Retry-After` and `RateLimit-*` headers.
+envelope with `Retry-After` and `RateLimit-*` headers; a new Socket.IO connection over it is
+refused by Socket.IO itself, with the reason and the seconds to wait in its `connect_error`.
 
 The address is the ASGI client's: behind a load balancer, run uvicorn with `--proxy-headers` and
 `--forwarded-allow-ips` so that it is the visitor's, not the balancer's.
@@ -15,6 +16,7 @@ from backend.core.errors import RateLimited
 from backend.core.http_errors import error_response
 from backend.core.rate_limits import RateLimits
 from backend.core.settings import Settings
+from channels.webchat import REFUSAL, ChatRefused
 
 SOCKET_IO = "/socket.io/"
 
@@ -36,6 +38,7 @@ class IpRateLimitMiddleware:
             ("/twilio/", "twilio", settings.rate_limit_twilio_per_ip),
         )
         self.rules = tuple(rule for rule in every if (rule[0] == SOCKET_IO) == socket_io)
+        self.socket_io = socket_io
         self.enabled = settings.rate_limits_enabled
 
     def _rule(self, scope: Scope) -> tuple[str, str] | None:
@@ -60,9 +63,12 @@ class IpRateLimitMiddleware:
         try:
             await self.limits.take(rule[1], "ip", rule[0], address)
         except RateLimited as refusal:
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008, "reason": refusal.message[:120]})
+            if not self.socket_io:
+                await error_response(refusal)(scope, receive, send)
                 return
-            await error_response(refusal)(scope, receive, send)
-            return
+            # A refused WebSocket handshake would reach the browser as a bare 403, reason and
+            # Retry-After lost: Socket.IO refuses the connection instead, saying both.
+            scope.setdefault("state", {})[REFUSAL] = ChatRefused(
+                refusal.message, code=refusal.code, retry_after=refusal.retry_after
+            )
         await self.app(scope, receive, send)

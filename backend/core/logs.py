@@ -1,6 +1,8 @@
 """Logging set-up. Every line is written through the same redaction as audit rows (phone numbers and
 e-mail addresses masked, here without any digit kept), whoever logged it: our code, a provider's
-error text, a library. Access-log lines carry URL-encoded query strings, decoded first.
+error text, a library. An access-log line keeps a query parameter's value only when the parameter
+is one that never carries what a person typed (a page size, a cursor, a status, a date): a
+patient search (`customers?q=Jane`, `bookings?phone=…`) is logged as `q=…`.
 
 Two formats: readable text (development) or JSON lines through structlog (production), where
 each line also carries the request's correlation id and tenant id, bound in context variables by
@@ -10,14 +12,62 @@ the request middleware and the tenant dependency.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TextIO
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
 import structlog
 from structlog.typing import EventDict
 
-from policy.redaction import redact_text
+from policy.redaction import redact_for_log
+
+# Query parameters whose values are ids, dates, numbers or words of our own vocabulary.
+LOGGED_QUERY_VALUES = frozenset(
+    {
+        "after",
+        "cursor",
+        "limit",
+        "wait",
+        "step",
+        "status",
+        "channel",
+        "handler",
+        "today",
+        "types",
+        "event_type",
+        "include_inactive",
+        "service_id",
+        "provider_id",
+        "customer_id",
+        "appointment_id",
+        "from",
+        "to",
+        "day",
+        "view",
+        "show",
+        "open",
+        "EIO",
+        "transport",
+        "sid",
+    }
+)
+HIDDEN = "…"
+
+
+# Paths whose last segment is a one-time link's secret: an offer, a hand-off, an invitation, a reset.
+_LINK_PATH = re.compile(r"(/o/|/h/|/app/invite/|/app/reset/)[^/?]+")
+
+
+def loggable_path(path: str) -> str:
+    """A request's path and query as a log line may show them."""
+    route, mark, query = path.partition("?")
+    shown = []
+    for pair in query.split("&") if query else []:
+        name, equals, value = (unquote_plus(part) for part in pair.partition("="))
+        shown.append(name + equals + (value if name in LOGGED_QUERY_VALUES else HIDDEN if equals else ""))
+    route = _LINK_PATH.sub(lambda m: m[1] + HIDDEN, unquote(route))
+    return redact_for_log(route + mark + "&".join(shown))
 
 
 class RedactAccessLog(logging.Filter):
@@ -25,7 +75,7 @@ class RedactAccessLog(logging.Filter):
         # uvicorn.access args: (client address, method, path with query, HTTP version, status)
         if isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, version, status = record.args
-            record.args = (client, method, redact_text(unquote(str(path))), version, status)
+            record.args = (client, method, loggable_path(str(path)), version, status)
         return True
 
 
@@ -34,7 +84,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 class RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return redact_text(super().format(record), keep_last=0)
+        return redact_for_log(super().format(record))
 
 
 def redacting_handler(stream: TextIO | None = None) -> logging.Handler:
@@ -50,7 +100,7 @@ _OWN_KEYS = frozenset({"level", "logger", "timestamp", "correlation_id", "tenant
 def _redact_values(logger: object, method: str, event: EventDict) -> EventDict:
     for key, value in event.items():
         if key not in _OWN_KEYS and isinstance(value, str):
-            event[key] = redact_text(value, keep_last=0)
+            event[key] = redact_for_log(value)
     return event
 
 

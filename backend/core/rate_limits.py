@@ -53,10 +53,20 @@ class RateLimits:
         except Exception:
             log.warning("rate limit %s not counted: Redis unavailable", item, exc_info=True)
 
-    async def take(self, limit: str, *key: str) -> None:
+    async def first_in(self, limit: str | RateLimitItem, *key: str) -> bool:
+        """Count one against `key`: True while within `limit` ("1/hour": the first of the hour),
+        False past it or when Redis cannot say."""
+        item = parse(limit) if isinstance(limit, str) else limit
+        try:
+            return await self.limiter.hit(item, *key)
+        except Exception:
+            log.warning("rate limit %s not counted: Redis unavailable", item, exc_info=True)
+            return False
+
+    async def take(self, limit: str | RateLimitItem, *key: str, refusal: str = "too many requests") -> None:
         """Count this request against `limit` for `key`; RateLimited (429, with the headers a client
-        needs to back off) when the window is full."""
-        item = parse(limit)
+        needs to back off, and `refusal` as the reason) when the window is full."""
+        item = parse(limit) if isinstance(limit, str) else limit
         try:
             allowed = await self.limiter.hit(item, *key)
             if allowed:
@@ -67,8 +77,8 @@ class RateLimits:
             return
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(
-            f"too many requests: at most {limit}; retry in {wait} s",
-            details={"limit": limit, "retry_after_seconds": wait},
+            f"{refusal}: at most {item}; retry in {wait} s",
+            details={"limit": str(item), "retry_after_seconds": wait},
             headers={
                 "Retry-After": str(wait),
                 "RateLimit-Limit": str(item.amount),

@@ -4,11 +4,20 @@ tenant's settings. Validated at the edge, trusted inside."""
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, datetime, time
+from importlib import resources
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -17,14 +26,65 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 E164_PATTERN = r"^\+[1-9]\d{6,14}$"
 
 
+_WALL_CLOCK = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?"
+
+
+def _wall_clock(value: Any) -> Any:
+    # Only the written form: pydantic would also take a number of seconds (0) or a time with an
+    # offset ("08:00+02:00"), which then cannot be compared with the clinic's naive times.
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.fullmatch(_WALL_CLOCK, value):
+        return value
+    raise ValueError(
+        "a time of day such as '09:00' (24-hour, no UTC offset: it is read on the clinic's wall clock)"
+    )
+
+
+def _e164(value: str) -> str:
+    if not re.fullmatch(E164_PATTERN, value):
+        raise ValueError("must be a phone number in E.164 form, like +16175550100")
+    return value
+
+
+E164Phone = Annotated[
+    str,
+    AfterValidator(_e164),
+    WithJsonSchema({"type": "string", "pattern": E164_PATTERN, "examples": ["+16175550100"]}),
+]
+
+
 # A wall-clock time of day in the tenant's timezone ("09:00" or "09:00:00"). Declared as a
 # pattern, not `format: time`: that format is RFC 3339's full-time, which requires an offset.
 LocalTime = Annotated[
     time,
-    WithJsonSchema(
-        {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", "examples": ["09:00"]}
-    ),
+    BeforeValidator(_wall_clock),
+    WithJsonSchema({"type": "string", "pattern": f"^{_WALL_CLOCK}$", "examples": ["09:00"]}),
 ]
+
+# The dates the API takes. Wide enough for any booking, closure or audit query; narrow enough that
+# moving a date to a clinic's timezone or adding a search window to it stays within what Python
+# and PostgreSQL can represent (years 0001 and 9999 were 500s).
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2999, 12, 31)
+_SPAN = f"between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}"
+
+
+def _day_in_span(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"a date {_SPAN}")
+    return value
+
+
+def _moment_in_span(value: datetime) -> datetime:
+    # The date as written, in its own offset: converting 0001-01-01T00:00+05:00 to UTC overflows.
+    if not EARLIEST_DAY <= value.date() <= LATEST_DAY:
+        raise ValueError(f"a time {_SPAN}")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day_in_span)]
+Moment = Annotated[AwareDatetime, AfterValidator(_moment_in_span)]
 
 
 def _no_nul(value: Any, path: str = "") -> None:
@@ -37,6 +97,15 @@ def _no_nul(value: Any, path: str = "") -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _no_nul(item, f"{path}[{index}]")
+
+
+def _nul_free(value: str) -> str:
+    _no_nul(value, "field")
+    return value
+
+
+# A form field (the workspace's sign-in and reset forms) under the same rule as a JSON body.
+FormText = Annotated[str, AfterValidator(_nul_free)]
 
 
 class Input(BaseModel):
@@ -53,23 +122,30 @@ class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+# The IANA zones, from the tzdata package's own list: never a file name of this machine's zone
+# directory ("localtime", "posixrules"), and not "Factory" (a placeholder meaning "not set").
+TIMEZONES = frozenset(resources.files("tzdata").joinpath("zones").read_text().split()) - {"Factory"}
+MAX_TIMEZONE_CHARS = 64
+
+
 def _valid_timezone(value: str) -> str:
-    # ZoneInfo accepts some file names that are not zones ("posixrules"); the catalogue is the truth.
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(
-            f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'"
-        ) from error
-    if value not in available_timezones():
-        raise ValueError(f"unknown timezone {value!r}; use an IANA name such as 'America/New_York'")
+    if value not in TIMEZONES:
+        shown = value if len(value) <= MAX_TIMEZONE_CHARS else value[:MAX_TIMEZONE_CHARS] + "…"
+        raise ValueError(f"unknown timezone {shown!r}; use an IANA name such as 'America/New_York'")
     return value
 
 
+_ORIGIN = re.compile(r"(https?)://([A-Za-z0-9.-]{1,253})(?::(\d{1,5}))?")
+
+
 def _valid_origin(value: str) -> str:
-    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", value):
+    match = _ORIGIN.fullmatch(value)
+    labels_ok = match is not None and all(1 <= len(label) <= 63 for label in match[2].split("."))
+    port_ok = match is not None and (match[3] is None or 1 <= int(match[3]) <= 65535)
+    if not (labels_ok and port_ok):
         raise ValueError(
-            f"{value!r} is not an origin like 'https://clinic.example' (scheme, host, optional port)"
+            f"{value[:300]!r} is not an origin like 'https://clinic.example' (scheme, host name, and "
+            "a port from 1 to 65535 if not the default)"
         )
     return value.lower()
 
@@ -78,7 +154,9 @@ def _valid_origin(value: str) -> str:
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 Timezone = Annotated[str, AfterValidator(_valid_timezone)]
-Origin = Annotated[str, AfterValidator(_valid_origin)]
+# Scheme, a host name of at most 253 characters, and a port: never longer than the 300 characters a
+# conversation keeps of the origin it was opened from.
+Origin = Annotated[str, Field(max_length=270), AfterValidator(_valid_origin)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
 
@@ -111,8 +189,11 @@ class TenantSettings(Input):
     # Region for phone numbers written without a country code.
     default_country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
     # A number where patients reach a person; offered when they ask for one.
-    staff_phone: str | None = Field(default=None, pattern=E164_PATTERN)
-    # Where operational alerts go (a webhook endpoint switched off after failing for days).
+    staff_phone: E164Phone | None = None
+    # Texted at once when triage flags an emergency or an urgent dental problem, day or night.
+    on_call_phone: E164Phone | None = None
+    # Where operational alerts go (a webhook endpoint switched off after failing for days, and
+    # emergencies and urgent problems flagged in conversations).
     alert_email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     # Reminders this many hours before the visit, counted on the local wall clock (so "24" is the
     # same time the day before, across a DST change too).
@@ -174,7 +255,6 @@ ERROR_MEANINGS = {
     410: "Gone",
     413: "The body is too large; the message says the limit",
     422: "The request is invalid; `details.errors` lists each field",
-    423: "Locked: too many failed attempts; try again later",
     429: "Too many requests; retry after the time in `Retry-After`",
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -80,6 +81,9 @@ class Settings(BaseSettings):
     chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
     chat_max_message_chars: int = Field(default=MAX_TEXT_CHARS, ge=100, le=MAX_TEXT_CHARS)
     chat_messages_per_minute: int = Field(default=20, ge=1, le=600)
+    # Messages of one chat connection, and of one conversation, sent and not yet answered (the one
+    # being answered included); one more is refused at once (RATE_LIMITED) without a query.
+    chat_max_pending_messages: int = Field(default=3, ge=1, le=50)
 
     # ---- outbound messages ----
     # Without Twilio credentials SMS go to the `log` provider; without an SMTP host, e-mail does.
@@ -116,6 +120,13 @@ class Settings(BaseSettings):
     # Every Redis call the worker makes (arq, live pushes to browsers) gives up after this long: a
     # frozen Redis is an error the worker rides out, not a hang.
     worker_redis_timeout_seconds: float = Field(default=2, gt=0, le=30)
+    # Tenant templates render in child processes (per API and worker process): how many, the
+    # wall-clock time after which a render's process is killed, its CPU-time limit (the kernel
+    # ends it), and its address-space limit.
+    template_processes: int = Field(default=2, ge=1, le=16)
+    template_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    template_cpu_seconds: int = Field(default=1, ge=1, le=30)
+    template_memory_mb: int = Field(default=256, ge=64, le=4096)
     provider_timeout_seconds: float = Field(default=15, gt=0, le=120)
     # Per recipient: at most this many SMS in the sliding window; more wait until the window allows.
     sms_rate_limit_count: int = Field(default=10, ge=1, le=1000)
@@ -151,8 +162,16 @@ class Settings(BaseSettings):
     rate_limit_twilio_per_ip: RateLimit = "6000/minute"  # Twilio webhooks, before their signature is checked
     rate_limit_api_per_key: RateLimit = "1200/minute"  # per secret key or workspace session
     rate_limit_conversations_per_widget_key: RateLimit = "600/hour"  # new conversations per publishable key
+    # The most of that ceiling one address, and one network (/24 IPv4, /48 IPv6), may use: a script
+    # cannot spend a clinic's conversations and lock its real visitors out.
+    widget_key_share_per_address: float = Field(default=0.02, gt=0, le=1)
+    widget_key_share_per_network: float = Field(default=0.05, gt=0, le=1)
+    # Wrong passwords for one account from one address (within the lockout time) before that address
+    # must wait out the lockout; from all addresses together, before addresses the account has never
+    # signed in from must wait (tenants/sign_in_guard.py).
     staff_lockout_failures: int = Field(default=5, ge=1, le=100)
     staff_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    staff_account_lockout_failures: int = Field(default=50, ge=1, le=10_000)
     # Failed sign-ins per address (IP) in a 15-minute moving window before it is refused (429).
     login_failures_per_ip: int = Field(default=20, ge=1, le=10_000)
 
@@ -201,6 +220,9 @@ class Settings(BaseSettings):
     calendar_retry_schedule_seconds: list[Annotated[int, Field(ge=1, le=86400)]] = Field(
         default_factory=lambda: [30, 120, 480], min_length=1, max_length=10
     )
+    # The private networks a CalDAV server may be on (a self-hosted Nextcloud on the clinic's LAN),
+    # checked at every connection. Unset: all of them outside production, none in production.
+    calendar_private_networks: list[IPv4Network | IPv6Network] | None = Field(default=None, max_length=50)
 
     # Appointments from a clinic's own system in bulk (POST /external-appointments:bulk, CSV import):
     # a bigger body is refused with 413 before it is read; rows are written this many per transaction.
@@ -306,6 +328,13 @@ class Settings(BaseSettings):
     @property
     def webhooks_reach_private_networks(self) -> bool:
         return self.webhook_allow_private_targets and self.environment != "production"
+
+    @property
+    def calendar_reachable_private_networks(self) -> list[IPv4Network | IPv6Network] | None:
+        """The private networks CalDAV requests may reach; None: any address at all."""
+        if self.calendar_private_networks is None:
+            return [] if self.environment == "production" else None
+        return self.calendar_private_networks
 
     @property
     def sms_provider(self) -> Literal["twilio", "log"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from datetime import datetime
 
@@ -18,10 +19,21 @@ from backend.core.event_catalogue import CustomerOptedIn, CustomerOptedOut
 from backend.customers.models import Customer
 from backend.customers.schemas import CustomerIn
 
+# How a phone number may be written: digits, the separators people type, and a leading "+". No
+# letters: an extension ("x12", "ext. 12") cannot be kept in the E.164 form we store, text and call,
+# so it is refused rather than silently dropped; nor are "tel:" prefixes or letters for digits.
+_WRITTEN_PHONE = re.compile(r"\s*[+0-9(][0-9 ().\-/]*")
+
 
 @functools.lru_cache(maxsize=4096)  # a pure function of its arguments, and parsing is not cheap
 def normalize_phone(raw: str, default_country: str, field: str = "customer.phone") -> str:
     """E.164 form of a phone number written in any common way; ValidationFailed if it is not one."""
+    if not _WRITTEN_PHONE.fullmatch(raw):
+        raise ValidationFailed(
+            field,
+            "write a phone number with digits, spaces and ( ) . - / only, and no extension: "
+            "we text and call the number itself",
+        )
     try:
         parsed = phonenumbers.parse(raw, default_country)
     except phonenumbers.NumberParseException as error:

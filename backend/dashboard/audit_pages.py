@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from backend.core.deps import Db
 from backend.core.errors import Forbidden
+from backend.core.schemas import Day
 from backend.dashboard.render import PREFIX, StaffPage
 from backend.tenants import audit_endpoints
 
@@ -24,8 +24,8 @@ async def audit_page(
     action: Annotated[str | None, Query(max_length=100)] = None,
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[Day | None, Query(alias="from")] = None,
+    end: Annotated[Day | None, Query(alias="to")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     if not page.caller.is_owner:

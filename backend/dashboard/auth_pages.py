@@ -2,7 +2,8 @@
 
 The sign-in form is protected against login CSRF by a double-submit token (a cookie and a form
 field that must match), since there is no session yet to tie it to. Failures are throttled per
-account (lockout, in the database) and per IP address (a moving window in Redis).
+account and address (`tenants.sign_in_guard`, in the database) and per IP address (a moving window
+in Redis).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.deps import Db, Now, get_settings
 from backend.core.errors import AppError
 from backend.core.rate_limits import RateLimits
+from backend.core.schemas import FormText
 from backend.core.settings import Settings
 from backend.dashboard.render import PREFIX, StaffPage, templates
-from backend.tenants import sessions, staff
+from backend.tenants import sessions, sign_in_guard, staff
 from backend.tenants.models import StaffUser
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -82,10 +84,10 @@ async def login(
     db: Db,
     now: Now,
     settings: Config,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "",
+    email: Annotated[FormText, Form(max_length=254)] = "",
+    password: Annotated[FormText, Form(max_length=200)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
+    next: Annotated[FormText, Form(max_length=500)] = "",
 ) -> Response:
     def refuse(message: str, status_code: int) -> HTMLResponse:
         return _form(request, "login.html", status_code, next=_safe_next(next), email=email, error=message)
@@ -104,8 +106,8 @@ async def login(
     async def work(session: AsyncSession) -> StaffUser | AppError:
         # A refusal is returned, not raised, so the failed attempt it counted is committed.
         try:
-            user = await staff.authenticate(session, settings, email, password, now)
-        except (staff.LoginRefused, staff.AccountLocked) as refusal:
+            user = await staff.authenticate(session, settings, email, password, ip, now)
+        except (staff.LoginRefused, sign_in_guard.TooManyFailures) as refusal:
             return refusal
         return user
 
@@ -113,7 +115,9 @@ async def login(
     if isinstance(outcome, AppError):
         if isinstance(outcome, staff.LoginRefused):
             await limits.count(per_ip, "login-ip", ip)
-        return refuse(outcome.message[:1].upper() + outcome.message[1:] + ".", outcome.status)
+        page = refuse(outcome.message[:1].upper() + outcome.message[1:] + ".", outcome.status)
+        page.headers.update(outcome.headers)  # Retry-After when this address must wait
+        return page
     user_agent = request.headers.get("user-agent", "")
     token = await db.transaction(
         lambda session: sessions.open_session(session, settings, outcome, user_agent, now)
@@ -123,11 +127,13 @@ async def login(
 
 @router.post("/logout")
 async def logout(
-    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[str, Form()] = ""
+    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[FormText, Form()] = ""
 ) -> Response:
     token = request.cookies.get(sessions.COOKIE, "")
-    if sessions.csrf_ok(token, csrf_token):
-        await db.transaction(lambda session: sessions.end(session, token, now))
+    if not sessions.csrf_ok(token, csrf_token):
+        # Another site's form cannot sign anyone out: nothing ends, no cookie is cleared.
+        return RedirectResponse(PREFIX + "/schedule", status_code=303)
+    await db.transaction(lambda session: sessions.end(session, token, now))
     response = RedirectResponse(PREFIX + "/login", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
@@ -135,7 +141,7 @@ async def logout(
 
 @router.post("/logout-everywhere")
 async def logout_everywhere(
-    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[str, Form()] = ""
+    request: Request, page: StaffPage, db: Db, now: Now, csrf_token: Annotated[FormText, Form()] = ""
 ) -> Response:
     token = request.cookies.get(sessions.COOKIE, "")
     if not sessions.csrf_ok(token, csrf_token):
@@ -159,8 +165,8 @@ async def reset_request(
     db: Db,
     now: Now,
     settings: Config,
-    email: Annotated[str, Form(max_length=254)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
+    email: Annotated[FormText, Form(max_length=254)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
 ) -> HTMLResponse:
     if not _form_ok(request, form_token):
         return _form(request, "reset_request.html", 403, error="This form had expired; please try again.")
@@ -235,8 +241,8 @@ async def accept_invite(
     db: Db,
     now: Now,
     settings: Config,
-    password: Annotated[str, Form(max_length=200)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[FormText, Form(max_length=200)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
 ) -> Response:
     return await _redeem(request, db, now, settings, "invite", token, password, form_token)
 
@@ -253,7 +259,7 @@ async def reset_password(
     db: Db,
     now: Now,
     settings: Config,
-    password: Annotated[str, Form(max_length=200)] = "",
-    form_token: Annotated[str, Form(max_length=100)] = "",
+    password: Annotated[FormText, Form(max_length=200)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
 ) -> Response:
     return await _redeem(request, db, now, settings, "reset", token, password, form_token)

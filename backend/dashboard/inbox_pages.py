@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations import inbox
 from backend.core.deps import Db
@@ -20,5 +21,12 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 async def inbox_page(
     page: StaffPage, db: Db, open: Annotated[uuid.UUID | None, Query()] = None
 ) -> HTMLResponse:
-    waiting = await db.transaction(lambda session: inbox.waiting(session, page.caller.tenant))
-    return page.render("inbox.html", "inbox", waiting=waiting, open_id=str(open) if open else "")
+    tenant = page.caller.tenant
+
+    async def counts(session: AsyncSession) -> tuple[int, int]:
+        return await inbox.waiting(session, tenant), await inbox.open_alerts(session, tenant)
+
+    waiting, alerts = await db.transaction(counts)
+    return page.render(
+        "inbox.html", "inbox", waiting=waiting, alerts=alerts, open_id=str(open) if open else ""
+    )

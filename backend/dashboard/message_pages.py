@@ -17,7 +17,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 FILTERS = {
     "": None,
     "problems": ["failed", "permanently_failed", "rate_limited", "opted_out"],
-    "waiting": ["pending", "sending"],
+    "waiting": ["rendering", "pending", "sending"],
     "sent": ["sent"],
     "withheld": ["suppressed", "cancelled"],
 }

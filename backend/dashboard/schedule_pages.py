@@ -4,7 +4,7 @@ cancelling and marking visits done or missed (the forms call the bookings API)."
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations import inbox
 from backend.core.deps import Db, Now
+from backend.core.schemas import Day
 from backend.dashboard.render import PREFIX, StaffPage
 from backend.scheduling import calendar_view, catalog, external_writes
 
@@ -33,7 +34,7 @@ async def schedule(
     page: StaffPage,
     db: Db,
     now: Now,
-    day: Annotated[date | None, Query()] = None,
+    day: Annotated[Day | None, Query()] = None,
     view: Annotated[Literal["day", "week"], Query()] = "day",
     provider: Annotated[uuid.UUID | None, Query()] = None,
 ) -> HTMLResponse:

@@ -41,7 +41,7 @@ def hours_text(provider: ProviderOut) -> str:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-async def settings_page(page: StaffPage, db: Db) -> HTMLResponse:
+async def settings_page(page: StaffPage, db: Db, processes: templates_api.Templates) -> HTMLResponse:
     _owner(page)
     caller = page.caller
     providers = await catalogue.list_providers(caller, db)
@@ -54,7 +54,7 @@ async def settings_page(page: StaffPage, db: Db) -> HTMLResponse:
         hours_text=hours_text,
         services=await catalogue.list_services(caller, db, include_inactive=True),
         closures=await catalogue.list_closures(caller, db),
-        message_templates=await templates_api.list_templates(caller, db),
+        message_templates=await templates_api.list_templates(caller, db, processes),
     )
 
 

@@ -356,6 +356,7 @@ async def notify(
     tenant = caller.tenant
     decisions: dict[str, Decision] = {}
     rendered = None
+    overrides: dict[str, str] = {}
     for channel in CHANNELS:
         address = recipient.address(channel)
         facts = await outbound_facts(session, tenant, channel, recipient, kind, limits, now)
@@ -377,9 +378,11 @@ async def notify(
         # Without consent the message is kept as `suppressed`, so staff see what was not sent and why.
         withheld = None if decision.allowed else f"{decision.rule}: {decision.reason}"
         if rendered is None:
-            rendered = await message_templates.render_for_tenant(
-                session, tenant.id, tenant.profile, kind, context
-            )
+            # The profile's wording now; the tenant's own, if any, after commit (tenant_wording.py):
+            # their template never runs inside this transaction.
+            overrides = await message_templates.overrides_for(session, tenant.id, kind)
+            rendered = message_templates.render(kind, tenant.profile, context)
+        reworded = any(part in overrides for part in message_templates.parts_of(channel))
         await outbox.enqueue(
             session,
             caller,
@@ -393,6 +396,7 @@ async def notify(
                 urgent=urgent,
                 appointment_id=appointment_id,
                 customer_id=recipient.customer_id,
+                render_context=context if reworded else None,
             ),
             now,
             suppressed=withheld,

@@ -2,15 +2,17 @@
 
 A message kind is one file under `backend/templates/messages/<profile>/` with three blocks: `sms`,
 `subject` and `email`. A profile without its own file for a kind uses `general/`. A tenant may
-replace any one part with its own source, stored in `message_templates` and rendered in Jinja's
-sandbox (tenant text is not trusted code).
+replace any one part with its own source, stored in `message_templates`. Tenant text is not
+trusted code: it is rendered in Jinja's sandbox, in a confined child process
+(`template_processes.py`), never in a server's own process and never inside a transaction; a
+message caused by a change is queued in the profile's wording and reworded after commit
+(`tenant_wording.py`).
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.errors import ValidationFailed
 from backend.messaging.models import MessageTemplate
-from backend.messaging.template_sandbox import TemplateRefused, render_untrusted
+from backend.messaging.template_processes import TemplateProcesses
+from backend.messaging.template_rules import TemplateRefused
 from channels.segments import SegmentCount, count_segments
 
 KINDS = (
@@ -37,7 +40,6 @@ KINDS = (
 Part = Literal["sms", "subject", "email"]
 PARTS: tuple[Part, ...] = ("sms", "subject", "email")
 MAX_SMS_SEGMENTS = 2
-log = logging.getLogger(__name__)
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "templates"
 
 # What a template can use, with the values previews render (the tenant's own name as `practice`).
@@ -76,18 +78,27 @@ _FILES = Environment(
 )
 
 
-def render(kind: str, profile: str, overrides: dict[str, str], context: dict[str, Any]) -> RenderedMessage:
+def render(kind: str, profile: str, context: dict[str, Any]) -> RenderedMessage:
+    """The profile's own wording (our templates: trusted, rendered here)."""
     if kind not in KINDS:
         raise ValueError(f"unknown message kind {kind!r}")
     template = _FILES.select_template([f"{profile}/{kind}.j2", f"general/{kind}.j2"])
-    parts: dict[str, str] = {}
-    for part in PARTS:
-        if part in overrides:
-            text = render_untrusted(overrides[part], context)
-        else:
-            text = template.render({**context, "part": part})
-        parts[part] = _tidy(text, part)
-    return RenderedMessage(**parts)
+    return RenderedMessage(
+        **{part: _tidy(template.render({**context, "part": part}), part) for part in PARTS}
+    )
+
+
+def with_parts(message: RenderedMessage, texts: dict[str, str]) -> RenderedMessage:
+    """`message` with some of its parts replaced by these (the tenant's rendered wording)."""
+    return replace(message, **{part: _tidy(text, part) for part, text in texts.items()})
+
+
+def reworded(channel: str, subject: str | None, body: str, texts: dict[str, str]) -> tuple[str | None, str]:
+    """A queued message's (subject, body) on `channel` with the tenant's rendered parts in place."""
+    tidy = {part: _tidy(text, part) for part, text in texts.items()}
+    if channel == "sms":
+        return None, tidy.get("sms", body)
+    return tidy.get("subject", subject), tidy.get("email", body)
 
 
 def _tidy(text: str, part: str) -> str:
@@ -95,6 +106,22 @@ def _tidy(text: str, part: str) -> str:
         return text.strip() + "\n"
     # SMS and subjects are one line: collapse what a template's line breaks left behind.
     return " ".join(text.split())
+
+
+def parts_of(channel: str) -> tuple[Part, ...]:
+    """The parts of a message that go out on `channel`."""
+    return ("sms",) if channel == "sms" else ("subject", "email")
+
+
+async def render_for_tenant(
+    processes: TemplateProcesses, kind: str, profile: str, overrides: dict[str, str], context: dict[str, Any]
+) -> RenderedMessage:
+    """The profile's wording with the tenant's own parts in place, rendered in a confined child
+    process; TemplateRefused if one of them fails."""
+    message = render(kind, profile, context)
+    if not overrides:
+        return message
+    return with_parts(message, await processes.render(overrides, context))
 
 
 _OVERRIDES = select(MessageTemplate.part, MessageTemplate.source).where(
@@ -107,29 +134,31 @@ async def overrides_for(session: AsyncSession, tenant_id: uuid.UUID, kind: str) 
     return {part: source for part, source in rows.all()}
 
 
-async def render_for_tenant(
-    session: AsyncSession, tenant_id: uuid.UUID, profile: str, kind: str, context: dict[str, Any]
-) -> RenderedMessage:
-    """The tenant's wording; if their template fails on this message's details, the profile's
-    (a patient still gets their reminder)."""
-    overrides = await overrides_for(session, tenant_id, kind)
-    try:
-        return render(kind, profile, overrides, context)
-    except TemplateRefused as refusal:
-        log.warning("tenant %s template %s failed, default used: %s", tenant_id, kind, refusal)
-        return render(kind, profile, {}, context)
+async def all_overrides(session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, dict[str, str]]:
+    """kind -> part -> source, for every kind the tenant has reworded."""
+    rows = await session.execute(
+        select(MessageTemplate.kind, MessageTemplate.part, MessageTemplate.source).where(
+            MessageTemplate.tenant_id == tenant_id
+        )
+    )
+    found: dict[str, dict[str, str]] = {}
+    for kind, part, source in rows.all():
+        found.setdefault(kind, {})[part] = source
+    return found
 
 
 def sample_context(practice: str) -> dict[str, Any]:
     return {**SAMPLE_CONTEXT, "practice": practice}
 
 
-def check_override(kind: str, part: Part, source: str, profile: str, practice: str) -> RenderedMessage:
+async def check_override(
+    processes: TemplateProcesses, kind: str, part: Part, source: str, profile: str, practice: str
+) -> RenderedMessage:
     """Render the sample with `source` in place; ValidationFailed says what is wrong with it."""
     if kind not in KINDS:
         raise ValidationFailed("kind", f"unknown message kind {kind!r}; one of: {', '.join(KINDS)}")
     try:
-        rendered = render(kind, profile, {part: source}, sample_context(practice))
+        rendered = await render_for_tenant(processes, kind, profile, {part: source}, sample_context(practice))
     except TemplateRefused as refusal:
         raise ValidationFailed("source", str(refusal)) from None
     if part == "sms" and rendered.sms_segments.segments > MAX_SMS_SEGMENTS:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.core.models import Base, created_at_column, tenant_fk, updated_at_column, uuid_pk
@@ -48,6 +49,11 @@ class OutboxMessage(Base):
     # SMS: the practice number it goes out from (replies come back to it); unset: the default number.
     sender: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # While `rendering`: the values the tenant's own template is rendered with after commit
+    # (`tenant_wording.py`); erased once it is.
+    render_context: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # Why the message went in the profile's wording although the tenant has their own.
+    template_fallback: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_until: Mapped[datetime | None]

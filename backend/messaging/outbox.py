@@ -4,6 +4,10 @@ A row is written in the transaction of the change that causes it, so a rolled-ba
 nothing, and its dedupe key makes writing it twice harmless. The dispatcher (`dispatcher.py`)
 claims due rows with FOR UPDATE SKIP LOCKED and moves them through their statuses with the steps
 in `outbox_claims.py`; quiet hours and rate limits defer a row, opted_out and suppressed are final.
+
+A message in the tenant's own wording starts as `rendering` (in the profile's wording, with the
+values its template needs): the worker renders it after commit (`tenant_wording.py`) and moves it
+on to `pending`. The dispatcher never claims it before.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from backend.telephony import phone_numbers
 from channels.segments import count_segments
 
 CLAIMABLE = ("pending", "failed", "rate_limited")
+RENDERING = "rendering"
 UNSENT = (*CLAIMABLE, "sending")
 FINAL = ("sent", "permanently_failed", "opted_out", "suppressed")
 # The one text an opted-out number still gets: the confirmation of its STOP.
@@ -57,6 +62,9 @@ class NewMessage:
     sender: str | None = None
     # The text actually sent, sealed (`seal_body`), when `body` may not show it: an account e-mail.
     sealed_body: str | None = None
+    # Set when the tenant has their own wording for this message: `body` and `subject` are the
+    # profile's until the worker renders theirs with these values.
+    render_context: dict[str, Any] | None = None
 
 
 def seal_body(settings: Settings, dedupe_key: str, text: str) -> str:
@@ -99,6 +107,11 @@ async def enqueue(
     """Add a message to the outbox; None if one with the same dedupe key is already there."""
     tenant = caller.tenant
     row_id = uuid.uuid4()
+    status = "pending"
+    if suppressed is not None:
+        status = "suppressed"  # a message the policy withheld (no consent) is kept, final, with the reason
+    elif message.render_context is not None:
+        status = RENDERING
     sender = message.sender
     if message.channel == "sms" and sender is None:
         sender = await phone_numbers.primary(session, tenant.id)
@@ -122,8 +135,9 @@ async def enqueue(
         next_attempt_at=now,
         # The caller's clock, so caps and cooldowns counted from it agree with injected time.
         created_at=now,
-        # A message the policy withheld (no consent) is kept, final, with the reason.
-        **({"status": "suppressed", "error": suppressed} if suppressed is not None else {}),
+        status=status,
+        error=suppressed,
+        render_context=message.render_context if status == RENDERING else None,
     )
     inserted = (await session.execute(_INSERT_UNLESS_QUEUED, row)).scalar_one_or_none()
     if inserted is not None:
@@ -156,9 +170,9 @@ async def suppress_unsent(
             OutboxMessage.tenant_id == caller.tenant.id,
             OutboxMessage.appointment_id == appointment_id,
             OutboxMessage.kind.in_(kinds),
-            OutboxMessage.status.in_(CLAIMABLE),
+            OutboxMessage.status.in_((*CLAIMABLE, RENDERING)),
         )
-        .values(status="suppressed", error=reason)
+        .values(status="suppressed", error=reason, render_context=None)
         .returning(OutboxMessage)
     )
     for row in rows.scalars():

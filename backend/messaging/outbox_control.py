@@ -18,7 +18,7 @@ from backend.core.errors import Conflict, NotFound
 from backend.messaging.models import OutboxMessage
 
 RETRYABLE = ("failed", "permanently_failed", "rate_limited")
-CANCELLABLE = ("pending", "failed", "permanently_failed", "rate_limited")
+CANCELLABLE = ("rendering", "pending", "failed", "permanently_failed", "rate_limited")
 
 
 async def _locked(session: AsyncSession, caller: Caller, message_id: uuid.UUID) -> OutboxMessage:
@@ -64,7 +64,7 @@ async def cancel(session: AsyncSession, caller: Caller, message_id: uuid.UUID) -
             f"a {row.status.replace('_', ' ')} message cannot be cancelled", details={"status": row.status}
         )
     row.status, row.error = "cancelled", "cancelled by staff"
-    row.sealed_body = None
+    row.sealed_body = row.render_context = None
     audit.record(session, caller, "message.cancelled", "message", row.id)
     await session.flush()
     return row

@@ -22,6 +22,7 @@ from backend.tenants.deps import TenantCaller
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
 OutboxStatus = Literal[
+    "rendering",
     "pending",
     "sending",
     "sent",

@@ -15,7 +15,7 @@ from backend.messaging.models import OutboxMessage, ProviderCircuit, WorkerHeart
 from backend.messaging.outbox import CLAIMABLE
 
 # Terminal statuses grow for ever; what an operator watches is what has not gone yet.
-WATCHED = ("pending", "sending", "failed", "rate_limited")
+WATCHED = ("rendering", "pending", "sending", "failed", "rate_limited")
 # A worker that has not beaten for this long is gone; its row is forgotten after a day.
 FORGET_WORKERS_AFTER = timedelta(days=1)
 

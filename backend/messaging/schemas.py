@@ -26,6 +26,9 @@ class NotificationOut(Output):
     delivery_status: str | None
     error_code: str | None
     error: str | None
+    template_fallback: str | None = Field(
+        default=None, description="Why it went in the profile's wording although the tenant has their own"
+    )
     appointment_id: uuid.UUID | None
     created_at: datetime
 
@@ -52,5 +55,10 @@ class MessageTemplateOut(Output):
     source: str | None = Field(
         description="The tenant's own template; null when the profile's default is used"
     )
-    preview: str = Field(description="Rendered with sample values")
+    preview: str = Field(description="Rendered with sample values, as it is sent")
+    problem: str | None = Field(
+        default=None,
+        description="Why this custom wording cannot be used (it fails with the sample values); "
+        "until it is changed, messages go out in the profile's wording",
+    )
     segments: SegmentsOut | None = Field(description="SMS only: what the preview costs")

@@ -23,8 +23,11 @@ from backend.messaging import opt_outs
 from backend.messaging.models import OutboxMessage
 from policy.quiet_hours import quiet_until
 
-# Kinds a patient is waiting for (answers to their own text): never held for quiet hours or limits.
-ANSWERS = frozenset({"reply", "opt_out_confirmation", "opt_in_confirmation", "help", "handoff_link"})
+# Kinds a patient is waiting for (answers to their own text), and the clinic's on-call alerts of an
+# emergency: never held for quiet hours or limits.
+ANSWERS = frozenset(
+    {"reply", "opt_out_confirmation", "opt_in_confirmation", "help", "handoff_link", "triage_alert"}
+)
 OPT_OUT_CONFIRMATION = "opt_out_confirmation"
 LOCK_RECIPIENTS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(:keys) AS k").bindparams(
     bindparam("keys", type_=ARRAY(BigInteger))

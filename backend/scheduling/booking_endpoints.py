@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -15,6 +15,7 @@ from backend.core.commands import IDEMPOTENCY_HEADER, Work, run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.errors import AppError, ValidationFailed
+from backend.core.schemas import Day
 from backend.scheduling import appointment_lists, booking, guards, holds, precheck
 from backend.scheduling.presenters import appointment_out, hold_out
 from backend.scheduling.schemas import (
@@ -126,8 +127,8 @@ async def create_booking(
 async def list_bookings(
     caller: TenantCaller,
     db: Db,
-    start: Annotated[date | None, Query(alias="from", description="First local day, inclusive")] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last local day, inclusive")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="First local day, inclusive")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="Last local day, inclusive")] = None,
     status: Annotated[list[Status] | None, Query(description="Repeat to match several")] = None,
     customer_id: uuid.UUID | None = None,
     phone: Annotated[str | None, Query(max_length=32)] = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.calendars import busy as calendar_busy
 from backend.core.commands import run_command
 from backend.core.deps import AppSettings, Db, Now
-from backend.core.schemas import error_responses
+from backend.core.schemas import Day, error_responses
 from backend.scheduling import availability, catalog, external_ids
 from backend.scheduling.models import Closure
 from backend.scheduling.presenters import provider_out, service_out, slot_out
@@ -104,9 +103,9 @@ async def get_availability(
     now: Now,
     settings: AppSettings,
     service_id: uuid.UUID,
-    start: Annotated[date, Query(alias="from", description="First local day (tenant's timezone)")],
+    start: Annotated[Day, Query(alias="from", description="First local day (tenant's timezone)")],
     end: Annotated[
-        date | None, Query(alias="to", description="Last local day, inclusive; default: same day")
+        Day | None, Query(alias="to", description="Last local day, inclusive; default: same day")
     ] = None,
     provider_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.bodies import read_limited
 from backend.core.context import Caller
 from backend.core.deps import AppSettings, Db, Now
-from backend.core.schemas import ExternalKey, SourceName, error_responses
+from backend.core.schemas import ExternalKey, Moment, SourceName, error_responses
 from backend.scheduling import external, external_bulk, external_csv, external_rows, external_writes
 from backend.scheduling.external_rows import Incoming
 from backend.scheduling.external_schemas import (
@@ -93,7 +93,7 @@ async def cancel(
     db: Db,
     now: Now,
     version: Annotated[int | None, Query(ge=0, le=2**62)] = None,
-    updated_at: Annotated[AwareDatetime | None, Query()] = None,
+    updated_at: Annotated[Moment | None, Query()] = None,
 ) -> dict[str, Any]:
     """It was cancelled (or deleted) in your system: cancelled here, with the patient's messages
     withdrawn and the time offered to the waiting list. With `version` or `updated_at`, a cancellation

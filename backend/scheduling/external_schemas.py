@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from backend.core.schemas import ErrorDetail, ExternalKey, Input, Output, SourceName
+from backend.core.schemas import ErrorDetail, ExternalKey, Input, Moment, Output, SourceName
 from backend.customers.schemas import CustomerIn
 from backend.scheduling.schemas import AppointmentOut
 
@@ -27,10 +27,10 @@ class ExternalAppointmentIn(Input):
     already applied is ignored, never applied over it."""
 
     version: int | None = Field(default=None, ge=0, le=2**62, description="Grows with every change")
-    updated_at: AwareDatetime | None = Field(default=None, description="When it last changed there")
+    updated_at: Moment | None = Field(default=None, description="When it last changed there")
     status: ExternalStatus = "booked"
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     provider_id: uuid.UUID | None = Field(default=None, description="Our provider id; or")
     provider_external_id: ExternalKey | None = Field(
         default=None, description="Your id for the provider, mapped once in the provider's `external_ids`"

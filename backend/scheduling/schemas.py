@@ -7,9 +7,18 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
-from backend.core.schemas import WEEKDAYS, ExternalKey, Input, LocalTime, Name, Output, SourceName
+from backend.core.schemas import (
+    WEEKDAYS,
+    ExternalKey,
+    Input,
+    LocalTime,
+    Moment,
+    Name,
+    Output,
+    SourceName,
+)
 from backend.customers.schemas import CustomerIn, CustomerOut
 
 
@@ -54,8 +63,8 @@ class ServiceIn(Input):
 
 class ClosureIn(Input):
     provider: Name | None = Field(default=None, description="Provider name; omit to close the whole practice")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     reason: str = Field(default="", max_length=200)
 
     @model_validator(mode="after")
@@ -68,7 +77,7 @@ class ClosureIn(Input):
 class HoldCreate(Input):
     service_id: uuid.UUID
     provider_id: uuid.UUID | None = Field(default=None, description="Omit to take any provider free then")
-    starts_at: AwareDatetime
+    starts_at: Moment
     session_key: str = Field(default="api", min_length=1, max_length=150)
 
 
@@ -85,13 +94,13 @@ class HoldRelease(Input):
 class BookingCreate(Input):
     service_id: uuid.UUID
     provider_id: uuid.UUID | None = None
-    starts_at: AwareDatetime
+    starts_at: Moment
     customer: CustomerIn
     notes: str = Field(default="", max_length=2000)
 
 
 class RescheduleIn(Input):
-    starts_at: AwareDatetime
+    starts_at: Moment
     provider_id: uuid.UUID | None = Field(default=None, description="Omit to keep the same provider")
 
 

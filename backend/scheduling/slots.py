@@ -162,9 +162,11 @@ def why_not_bookable(
     rules: BookingRules,
     closures: Sequence[Range],
 ) -> str | None:
-    """None when `start` is inside opening hours and the booking window; else the reason it is not.
+    """None when `start` is a start time of the calendar's grid inside the booking window; else the
+    reason it is not.
 
-    Start times off the step grid are allowed here: staff and integrations may book 10:05.
+    Only grid times are bookable, through every door: a visit at 09:05 would block two grid slots,
+    and a few such bookings empty a morning that had room for twice as many patients.
     """
     end = start + rules.duration
     local_day = start.astimezone(tz).date()
@@ -174,6 +176,19 @@ def why_not_bookable(
         return "that date is too far ahead to book"
     if not any(opens <= start and end <= closes for opens, closes in open_ranges(local_day, hours, tz)):
         return "that time is outside opening hours"
+    grid = list(candidate_starts(local_day, hours, tz, rules))
+    if start not in grid:
+        return _off_grid(start, grid, tz, rules.step)
     if overlaps(start, end, closures):
         return "the calendar is closed at that time"
     return None
+
+
+def _off_grid(start: datetime, grid: list[datetime], tz: ZoneInfo, step: timedelta) -> str:
+    grid.sort()
+    after = bisect_left(grid, start)
+    nearest = [grid[i].astimezone(tz).strftime("%H:%M") for i in (after - 1, after) if 0 <= i < len(grid)]
+    minutes = int(step.total_seconds() // 60)
+    return f"that time is not a bookable start time: visits start every {minutes} minutes from opening" + (
+        f" (the nearest are {' and '.join(nearest)})" if nearest else ""
+    )

@@ -41,6 +41,7 @@ from backend.telephony import phone_numbers
 from backend.telephony.models import InboundSms
 from backend.tenants import service as tenants
 from channels import sms
+from policy import replies as reply_rules
 
 if TYPE_CHECKING:
     from backend.scheduling.models import Appointment
@@ -53,6 +54,9 @@ YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
 REMINDER_REPLY_WINDOW = timedelta(days=7)
 LEASE = timedelta(seconds=90)
 MAX_ATTEMPTS = 3
+# A safety message (with the disclosure before it, in a thread's first reply) may take a segment
+# more than usual rather than be cut.
+WHOLE_SEGMENTS = 3
 
 
 @dataclass(frozen=True)
@@ -272,13 +276,14 @@ class SmsInbox:
             client_message_id=row.message_sid,
             channel_phone=row.from_number,
             responder=responder,
+            disclosure=reply_rules.disclosure(tenant.name),
         )
         if not answered.replies:  # a member of staff has the conversation: they answer from the inbox
             await self.db.transaction(
                 lambda session: _mark(session, row_id, "answered", now, handling="staff")
             )
             return
-        text = compose_reply(answered.replies)
+        text = compose_reply(answered.replies, WHOLE_SEGMENTS if answered.whole else sms.MAX_SEGMENTS)
 
         async def finish(session: AsyncSession) -> None:
             await outbox.enqueue(session, caller, text_back(row, "reply", text), now)
@@ -317,10 +322,10 @@ class SmsInbox:
         return (await session.get_one(InboundSms, row_id)).attempts
 
 
-def compose_reply(replies: list[StoredMessage]) -> str:
+def compose_reply(replies: list[StoredMessage], max_segments: int = sms.MAX_SEGMENTS) -> str:
     """A turn's replies as one text; the last reply's quick replies become numbered options."""
     options = replies[-1].payload.get("quick_replies", []) if replies else []
-    return sms.compose([m.text for m in replies], [o["label"] for o in options])
+    return sms.compose([m.text for m in replies], [o["label"] for o in options], max_segments)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
+from policy import replies as reply_rules
 
 # A call with no turn for this long is over even if its status callback never came.
 STALE_CALL = timedelta(minutes=30)
@@ -118,10 +119,7 @@ class PhoneCalls:
             )
             if call.caller_phone is None:
                 thread.state = {}  # a withheld number is no identity: the receptionist asks as on the web
-            greeting = (
-                f"Thanks for calling {tenant.name}. I'm the virtual receptionist. I can book, reschedule or "
-                "cancel an appointment, or tell you our opening hours. How can I help?"
-            )
+            greeting = reply_rules.voice_greeting(tenant.name)
             twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
             call_records.new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
             await session.flush()

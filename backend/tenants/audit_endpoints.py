@@ -3,7 +3,7 @@ Details are stored already redacted (no contact details, no message text)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,7 +14,7 @@ from backend.core import cursors
 from backend.core.deps import Db
 from backend.core.errors import ValidationFailed
 from backend.core.models import AuditLog
-from backend.core.schemas import Output, error_responses
+from backend.core.schemas import Day, Output, error_responses
 from backend.tenants.deps import OwnerCaller
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -48,10 +48,8 @@ async def audit_log(
     ] = None,
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
-    start: Annotated[
-        date | None, Query(alias="from", description="First day (the clinic's timezone)")
-    ] = None,
-    end: Annotated[date | None, Query(alias="to", description="Last day, inclusive")] = None,
+    start: Annotated[Day | None, Query(alias="from", description="First day (the clinic's timezone)")] = None,
+    end: Annotated[Day | None, Query(alias="to", description="Last day, inclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditPage:

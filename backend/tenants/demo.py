@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.context import Caller
 from backend.core.db import Database
-from backend.tenants import api_keys, staff
+from backend.tenants import api_keys, sign_in_guard, staff
 from backend.tenants import service as tenants
 from backend.tenants.schemas import TenantCreate
 
@@ -119,7 +119,7 @@ async def _demo_owner(session: AsyncSession, tenant_id: uuid.UUID, password: str
         await staff.create_owner(session, caller, DEMO_OWNER_EMAIL, "Dana Demo", password)
     elif new_password:
         owner.password_hash = staff.passwords.hash(password)
-        owner.failed_logins, owner.locked_until = 0, None
+        await sign_in_guard.forget(session, owner.email)
 
 
 async def _still_valid(session: AsyncSession, key: str, kind: str, origins: list[str], now: datetime) -> bool:

@@ -54,12 +54,22 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))  # owner | staff
     password_hash: Mapped[str | None] = mapped_column(Text)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class SignInAttempts(Base):
+    """Failed sign-ins of one e-mail address from one client address ("*": from all of them)."""
+
+    __tablename__ = "sign_in_attempts"
+    email_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the address
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+    signed_in_at: Mapped[datetime | None]
 
 
 class StaffSession(Base):

@@ -86,7 +86,7 @@ async def update_settings(session: AsyncSession, caller: Caller, changes: dict[s
     except ValidationError as error:
         problem = error.errors()[0]
         field = ".".join(str(part) for part in problem["loc"]) or "settings"
-        raise ValidationFailed(f"settings.{field}", problem["msg"]) from error
+        raise ValidationFailed(f"settings.{field}", problem["msg"].removeprefix("Value error, ")) from error
     tenant.settings = settings.model_dump(mode="json")
     audit.record(
         session, caller, "tenant.settings_changed", "tenant", tenant.id, {"changed": sorted(changes)}

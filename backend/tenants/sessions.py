@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,11 +22,23 @@ from backend.core.settings import Settings
 from backend.tenants.models import StaffSession, StaffUser, Tenant
 
 COOKIE = "frontdesk_session"
+# Revocations are announced on this channel when they commit (triggers, migration 0015), named by
+# the room of the live connections they end: a session signed out ("session:<id>"), a member
+# removed or given another role ("staff:<id>"), a widget key revoked ("key:<id>").
+REVOKED_CHANNEL = "frontdesk_revoked"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 # Writing last_seen_at on every request would be a write per click; once a minute keeps idle
 # expiry accurate to the minute.
 SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def session_room(session_id: uuid.UUID) -> str:
+    return f"session:{session_id}"
+
+
+def member_room(staff_id: uuid.UUID) -> str:
+    return f"staff:{staff_id}"
 
 
 def _hash(token: str) -> str:
@@ -37,7 +50,8 @@ def csrf_for(token: str) -> str:
 
 
 def csrf_ok(token: str, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(csrf_for(token), given)
+    # As bytes: compare_digest refuses str with non-ASCII characters, and a header may carry them.
+    return given is not None and hmac.compare_digest(csrf_for(token).encode(), given.encode())
 
 
 @dataclass(frozen=True)

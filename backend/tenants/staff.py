@@ -1,6 +1,6 @@
 """Staff accounts: owners and staff of a clinic, their passwords (argon2 through passlib), the
-invitation and password-reset links that reach them by e-mail (through the outbox), and the
-lockout that stops guessing at one account.
+invitation and password-reset links that reach them by e-mail (through the outbox), and signing in
+(with the lockout of `sign_in_guard`, which stops guessing without letting anyone lock an owner out).
 
 A link is a random token shown once (in the e-mail); only its SHA-256 is stored, and it works once,
 until it expires.
@@ -23,6 +23,7 @@ from backend.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.core.settings import Settings
 from backend.messaging import outbox
 from backend.tenants import service as tenants
+from backend.tenants import sign_in_guard
 from backend.tenants.models import StaffSession, StaffToken, StaffUser
 
 passwords = CryptContext(schemes=["argon2"], deprecated="auto")
@@ -41,12 +42,6 @@ _WITHHELD = {
 class LoginRefused(AppError):
     status = 401
     code = "LOGIN_FAILED"
-
-
-class AccountLocked(AppError):
-    status = 423
-    code = "ACCOUNT_LOCKED"
-    retryable = True
 
 
 def _hash(token: str) -> str:
@@ -214,7 +209,7 @@ async def redeem(session: AsyncSession, token: str, purpose: str, password: str,
     check_password(password, user.email)
     link.used_at = now
     user.password_hash = passwords.hash(password)
-    user.failed_logins, user.locked_until = 0, None
+    await sign_in_guard.forget(session, user.email)
     await end_sessions(session, user.id, now)
     return user
 
@@ -230,33 +225,26 @@ async def link_holder(session: AsyncSession, token: str, purpose: str, now: date
 
 
 async def authenticate(
-    session: AsyncSession, settings: Settings, email: str, password: str, now: datetime
+    session: AsyncSession, settings: Settings, email: str, password: str, address: str, now: datetime
 ) -> StaffUser:
-    """The account, if the password is right and it is not locked; LoginRefused says nothing of
-    which part was wrong."""
+    """The account, if the password is right and this address need not wait (TooManyFailures);
+    LoginRefused says nothing of which part was wrong, and an unknown address is answered, counted
+    and locked exactly like a known one."""
+    attempt = sign_in_guard.attempt(email, address)
+    await sign_in_guard.check(session, attempt, now)
     user = await session.scalar(
         select(StaffUser)
         .where(func.lower(StaffUser.email) == email.strip().lower(), StaffUser.removed_at.is_(None))
         .with_for_update()
     )
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(
-            "too many failed sign-ins: this account is locked for a few minutes; reset the password to"
-            " unlock it now",
-            details={"locked_until": user.locked_until.isoformat()},
-        )
-    if user is None or user.password_hash is None:
-        passwords.verify(password, _DUMMY_HASH)
-        raise LoginRefused("wrong e-mail address or password")
-    if not passwords.verify(password, user.password_hash):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.staff_lockout_failures:
-            user.locked_until = now + timedelta(minutes=settings.staff_lockout_minutes)
-            user.failed_logins = 0
+    known = user is not None and user.password_hash is not None
+    if not passwords.verify(password, user.password_hash if known else _DUMMY_HASH) or not known:
+        await sign_in_guard.failed(session, settings, attempt, now)
         raise LoginRefused("wrong e-mail address or password")
     if passwords.needs_update(user.password_hash):
         user.password_hash = passwords.hash(password)
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    await sign_in_guard.succeeded(session, attempt, now)
+    user.last_login_at = now
     return user
 
 

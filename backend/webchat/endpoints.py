@@ -15,6 +15,7 @@ from backend.core.errors import Forbidden, RateLimited
 from backend.webchat.schemas import ChatMessageIn, ChatMessagesOut, ChatSessionIn
 from backend.webchat.service import WebChat
 from channels.webchat import ChatRefused, ChatSession
+from policy.input_limits import MAX_SEQUENCE
 
 router = APIRouter(prefix="/api/v1/chat", tags=["web chat"])
 
@@ -26,8 +27,9 @@ async def _open(
     request: Request, key: str, origin: str, token: str | None, *, resume_only: bool = True
 ) -> tuple[WebChat, ChatSession]:
     chat: WebChat = request.app.state.webchat
+    address = request.client.host if request.client else ""
     try:
-        return chat, await chat.open_session(key, origin, token, resume_only=resume_only)
+        return chat, await chat.open_session(key, origin, token, address, resume_only=resume_only)
     except ChatRefused as refusal:
         if isinstance(refusal.__cause__, RateLimited):
             raise refusal.__cause__ from None
@@ -51,7 +53,9 @@ async def messages(
     key: WidgetKey,
     origin: Origin,
     token: Annotated[str, Header(alias="X-Conversation-Token", max_length=100)],
-    after: Annotated[int, Query(ge=0, description="Return messages with a higher sequence number")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_SEQUENCE, description="Return messages with a higher sequence number")
+    ] = 0,
 ) -> ChatMessagesOut:
     chat, session = await _open(request, key, origin, token)
     return ChatMessagesOut.model_validate({"token": token, "messages": await chat.history(session, after)})

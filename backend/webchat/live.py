@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Any, Protocol
 
+from backend.webchat.presence import StaffPresence
 from channels.webchat import room
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,9 @@ class Emitter(Protocol):
 
 
 class SocketLive:
-    def __init__(self, emitter: Emitter | None = None) -> None:
+    def __init__(self, emitter: Emitter | None = None, presence: StaffPresence | None = None) -> None:
         self.emitter = emitter
+        self.presence = presence
 
     def attach(self, emitter: Emitter) -> None:
         """The server is built after the turn runner that reports through it."""
@@ -42,6 +44,9 @@ class SocketLive:
 
     async def to_staff(self, tenant_id: uuid.UUID, event: str, data: dict[str, Any]) -> None:
         await self._emit(event, data, STAFF_NAMESPACE, staff_room(tenant_id))
+
+    async def staff_online(self, tenant_id: uuid.UUID) -> bool | None:
+        return await self.presence.online(tenant_id) if self.presence is not None else None
 
     async def _emit(self, event: str, data: dict[str, Any], namespace: str, target: str) -> None:
         if self.emitter is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from backend.core.db import Database
 from backend.core.errors import AppError, NotFound, RateLimited
 from backend.tenants import api_keys
 from backend.tenants import service as tenants
+from backend.webchat.conversation_starts import CeilingReached, ConversationStarts
 from channels.webchat import ChatInputError, ChatRefused, ChatSession
 from policy.engine import PHONE_CHANNELS
 
@@ -41,19 +42,20 @@ class WebChat:
         turns: Turns,
         clock: Callable[[], datetime],
         links: HandoffLinks,
-        starts: Callable[[str], Awaitable[None]] | None = None,
+        starts: ConversationStarts | None = None,
     ) -> None:
         self.db = db
         self.turns = turns
         self.clock = clock
         self.links = links
-        # Counts a new conversation against its publishable key's limit (RateLimited when over).
+        # Counts a new conversation against its publishable key's limits (RateLimited when over).
         self.starts = starts
 
     async def open_session(
-        self, key: str, origin: str, token: str | None, *, resume_only: bool = False
+        self, key: str, origin: str, token: str | None, address: str, *, resume_only: bool = False
     ) -> ChatSession:
-        """The conversation `token` names, or a new one (NotFound instead with `resume_only`)."""
+        """The conversation `token` names, or a new one (NotFound instead with `resume_only`), for a
+        visitor at `address`."""
         now = self.clock()
 
         async def work(session: AsyncSession) -> ChatSession:
@@ -61,7 +63,7 @@ class WebChat:
                 return await self._open_handoff(session, key, origin, now)
             found = await api_keys.authenticate(session, key, now)
             if found is None:
-                raise ChatRefused("unknown or revoked widget key")
+                raise ChatRefused("unknown or revoked widget key", code="UNAUTHORIZED")
             api_key, tenant = found
             if api_key.kind != "publishable":
                 raise ChatRefused(
@@ -74,18 +76,22 @@ class WebChat:
             context = TenantContext.of(tenant)
             conversation = await conversations.find_by_token(session, context, token) if token else None
             if conversation is not None:
-                return ChatSession(str(tenant.id), str(conversation.id), token or "")
+                return ChatSession(str(tenant.id), str(conversation.id), token or "", str(api_key.id))
             if resume_only:
                 raise NotFound("unknown conversation token; open a new session")
             if self.starts is not None:
-                await self.starts(str(api_key.id))
+                await self.starts.admit(tenant.id, api_key.id, address)
             conversation, new_token = await conversations.start(session, context, "web", origin.lower())
-            return ChatSession(str(tenant.id), str(conversation.id), new_token)
+            return ChatSession(str(tenant.id), str(conversation.id), new_token, str(api_key.id))
 
         try:
             return await self.db.transaction(work)
         except RateLimited as limited:
-            raise ChatRefused(limited.message) from limited
+            if isinstance(limited, CeilingReached) and self.starts is not None:
+                await self.starts.tell_clinic(limited)
+            raise ChatRefused(
+                limited.message, code=limited.code, retry_after=limited.retry_after
+            ) from limited
         except ChatRefused as refusal:
             log.info("web chat refused: %s", refusal)
             raise
@@ -113,18 +119,27 @@ class WebChat:
 
         return await self.db.transaction(work)
 
+    def admit(self, chat: ChatSession) -> None:
+        try:
+            self.turns.gate.refuse_now(uuid.UUID(chat.conversation_id))
+        except RateLimited as refused:
+            raise ChatInputError(refused.code, refused.message, refused.retry_after) from None
+
     async def send(
         self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
         try:
             return await self.post(chat, text, choice, client_message_id)
         except AppError as error:
-            raise ChatInputError(error.code, error.message) from error
+            raise ChatInputError(
+                error.code, error.message, error.details.get("retry_after_seconds")
+            ) from error
 
     async def post(
         self, chat: ChatSession, text: str, choice: str | None, client_message_id: str | None
     ) -> list[dict[str, Any]]:
         """`send` for HTTP callers: problems stay AppErrors, so they keep their status codes."""
+        self.turns.gate.refuse_now(uuid.UUID(chat.conversation_id))
         tenant, conversation = await self.db.transaction(lambda session: self._conversation(session, chat))
         caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
         # Continued from a call or a text: the patient is still who that phone says they are.

@@ -26,6 +26,7 @@ from backend import tables  # noqa: F401  (every table known before the first qu
 from backend.calendars.push import CalendarPusher
 from backend.calendars.sync import CalendarSync
 from backend.conversations.receptionist import build_turns
+from backend.conversations.turn_gate import TURNS_CHANNEL
 from backend.core import events, metrics
 from backend.core.db import Database
 from backend.core.outages import Outage
@@ -39,8 +40,12 @@ from backend.messaging.senders import Sender
 from backend.messaging.senders.log import LogSender
 from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
+from backend.messaging.template_processes import RenderLimits, TemplateProcesses
+from backend.messaging.tenant_wording import TenantWording
 from backend.telephony.sms_inbox import SmsInbox
+from backend.tenants import sign_in_guard
 from backend.webchat.live import SocketLive
+from backend.webchat.presence import StaffPresence
 from backend.worker.queue import ArqQueue
 
 log = logging.getLogger("frontdesk.worker")
@@ -100,15 +105,23 @@ class WorkerProcess:
         self.started_at = _now()
         self.db = Database(settings)
         self.dispatcher = Dispatcher(self.db, settings, build_senders(settings))
-        self.inbox = SmsInbox(self.db, settings, build_turns(self.db, settings, _live(settings)))
+        # Which clinics have staff online (Redis), so a texting patient is told the truth.
+        self.presence = StaffPresence(settings.redis_url)
+        self.inbox = SmsInbox(
+            self.db, settings, build_turns(self.db, settings, _live(settings, self.presence))
+        )
         self.runner = ActionRunner(self.db, settings)
         self.calendar_pusher = CalendarPusher(self.db, settings)
         self.pump = WebhookPump(self.db, settings)
+        self.template_processes = TemplateProcesses(RenderLimits.of(settings))
+        self.wording = TenantWording(self.db, self.template_processes)
         self.queue = ArqQueue(settings, CalendarSync(self.db, settings))
         self.loops = {
             "inbound_sms": NudgedLoop("answering texts", self._answer_texts),
             "scheduled_actions": NudgedLoop("scheduled actions", lambda: self.runner.run_due(_now())),
             "calendar_pushes": NudgedLoop("calendar pushes", lambda: self.calendar_pusher.push_due(_now())),
+            # Outbox rows waiting for their tenant's wording (`tenant_wording.py`).
+            "outbox_rendering": NudgedLoop("rewording messages", self._reword),
         }
         self._listener: asyncpg.Connection | None = None
         self._sweep_outage = Outage(log, "the worker's sweep")
@@ -135,6 +148,12 @@ class WorkerProcess:
         while await self.inbox.process_due(_now()):
             self.dispatcher.nudge()
 
+    async def _reword(self) -> None:
+        """Put queued messages in their tenant's own wording (in a template process); those done
+        are `pending` now, so the dispatcher is woken (an UPDATE sends no insert nudge)."""
+        if await self.wording.render_due(_now()):
+            self.dispatcher.nudge()
+
     async def _sweep_forever(self) -> None:
         while True:
             try:
@@ -159,6 +178,7 @@ class WorkerProcess:
         )
         await sweep_lapsed_holds(self.db, now)
         await self._forget_old_events(now)
+        await self.db.transaction(lambda session: sign_in_guard.purge(session, self.settings, now))
         await outbox_alerts.check(self.db, self.settings, now)
 
     async def _forget_old_events(self, now: datetime) -> None:
@@ -189,6 +209,11 @@ class WorkerProcess:
 
         await listener.add_listener(NUDGE_CHANNEL, nudged)
         await listener.add_listener(EVENTS_CHANNEL, lambda _c, _p, _ch, table: self.pump.nudge(table))
+        # A text's turn waiting for another process's lease is woken when it is given back.
+        gate = self.inbox.turns.gate
+        await listener.add_listener(TURNS_CHANNEL, lambda _c, _p, _ch, payload: gate.released(payload))
+        listener.add_termination_listener(lambda _c: gate.heard(False))
+        gate.heard(True)
         self._listener = listener
 
     async def close(self) -> None:
@@ -198,17 +223,26 @@ class WorkerProcess:
                 await self._listener.close()
         await self.pump.close()
         await self.dispatcher.close()
+        await self.template_processes.close()
+        await self.presence.close()
         await self.db.dispose()
 
 
-def _live(settings: Settings) -> SocketLive | None:
+# How long a stopping worker gives sends in flight and their recording (a supervisor's SIGKILL
+# usually follows SIGTERM after 10 to 30 seconds).
+SHUTDOWN_SECONDS = 10.0
+
+
+def _live(settings: Settings, presence: StaffPresence) -> SocketLive | None:
     """Write-only: the worker pushes to browsers through Redis, it holds no connections itself. A
     push waits for Redis at most the timeout: a live update is a courtesy, the stored reply counts."""
     if not settings.redis_url:
         return None
     timeout = settings.worker_redis_timeout_seconds
     options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-    return SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True, redis_options=options))
+    return SocketLive(
+        socketio.AsyncRedisManager(settings.redis_url, write_only=True, redis_options=options), presence
+    )
 
 
 async def run(settings: Settings) -> None:
@@ -226,5 +260,10 @@ async def run(settings: Settings) -> None:
     except asyncio.CancelledError:
         log.info("worker stopping")
     finally:
-        await worker.close()
-        log.info("worker stopped")
+        # A stop must not wait on a database that refuses connections: what is still unrecorded
+        # after this is reconciled with the provider by the next worker, never sent twice.
+        try:
+            await asyncio.wait_for(worker.close(), timeout=SHUTDOWN_SECONDS)
+            log.info("worker stopped")
+        except TimeoutError:
+            log.warning("worker stopped before its last answers were recorded; they will be reconciled")

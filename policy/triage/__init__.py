@@ -129,12 +129,13 @@ def assess(text: str) -> Triage:
 
 
 def safety_message(category: str, country: str) -> str:
-    """The fixed reply for an emergency: where to get help now, and that this chat is not it."""
+    """The fixed reply for an emergency: where to get help now, and that this chat is not it. (What
+    the clinic was told, and whether anyone is watching, the turn adds: agent/safety.py.)"""
     number = EMERGENCY_NUMBERS.get(country, DEFAULT_EMERGENCY_NUMBER)
     message = (
         f"This sounds like it could be a medical emergency. Please call {number} (or your local "
         "emergency number) right now, or go to the nearest emergency department. "
-        "This chat cannot help in an emergency and no one is monitoring it live."
+        "This chat cannot help in an emergency."
     )
     if category == "self_harm":
         line = CRISIS_LINES.get(country)

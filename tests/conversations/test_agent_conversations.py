@@ -223,8 +223,8 @@ async def test_an_emergency_gets_the_safety_message_and_no_tool_runs(db, tenant)
         db, "SELECT action, details FROM audit_log WHERE tenant_id = :t ORDER BY id", t=tenant.id
     )
     new = after[before:]
-    assert [r["action"] for r in new] == ["triage.emergency"]
-    assert new[0]["details"]["category"] == "cardiac"
+    assert [r["action"] for r in new] == ["triage.emergency", "conversation.emergency_alert"]
+    assert new[0]["details"]["category"] == new[1]["details"]["category"] == "cardiac"
     assert await appointments_of(db, tenant.id) == []
 
     near_miss = await chat.say("can I get my chest x-ray results?")

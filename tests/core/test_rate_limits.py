@@ -23,6 +23,9 @@ async def limited(settings) -> AsyncIterator[httpx.AsyncClient]:
             "rate_limit_pages_per_ip": "2/minute",
             "rate_limit_api_per_key": "5/minute",
             "rate_limit_conversations_per_widget_key": "2/hour",
+            # The key's own ceiling, undivided (tests/webchat/test_widget_key_shares.py divides it).
+            "widget_key_share_per_address": 1.0,
+            "widget_key_share_per_network": 1.0,
         }
     )
     app = create_app(config)

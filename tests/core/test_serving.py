@@ -87,7 +87,6 @@ def test_serve_and_worker_started_together_on_one_data_dir_share_one_redis(tmp_p
 
 def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
     port = _free_port()
-    redis_before = _redis_servers()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env |= {"DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING", "RATE_LIMITS_ENABLED": "false"}
     server = subprocess.Popen(
@@ -106,7 +105,7 @@ def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
             assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.3)
         postgres = int((tmp_path / "postgres" / "postmaster.pid").read_text().split()[0])
-        redis = _redis_servers() - redis_before
+        redis = _redis_servers(tmp_path)
         assert _alive(postgres) and redis
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
@@ -121,11 +120,17 @@ def test_sigterm_stops_the_embedded_servers_serve_started(tmp_path: Path):
             server.kill()
 
 
-def _redis_servers() -> set[int]:
+def _redis_servers(data_dir: Path) -> set[int]:
+    """The Redis servers of this data dir (Redis works in the directory of its database file), not
+    every Redis on a shared machine."""
     found = set()
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"redis-server" in (entry / "cmdline").read_bytes():
+            if (
+                entry.name.isdigit()
+                and b"redis-server" in (entry / "cmdline").read_bytes()
+                and Path(os.readlink(entry / "cwd")) == data_dir
+            ):
                 found.add(int(entry.name))
         except OSError:
             continue  # it ended while we looked

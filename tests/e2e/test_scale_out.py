@@ -18,13 +18,14 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, _free_port, at, local_day, tenant_spec
+from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, _free_port, at, local_day
 from tests.fakes import twilio_server as twilio
 from tests.fakes.twilio_server import running_fake_twilio
 from tests.support.db import rows
 from tests.support.messaging import new_phone
 from tests.support.phone import new_sid
-from tests.support.workspace import accept_invite, browser_like, csrf_of
+from tests.support.workspace import live_owner, live_team
+from tests.webchat.test_revocation_reaches_sockets import InboxSocket
 from tests.webchat.test_webchat_socket import Client
 
 PUBLIC = "http://frontdesk.test"
@@ -61,48 +62,49 @@ def _env(settings, fake: twilio.FakeTwilio, data_dir) -> dict[str, str]:
 async def cluster(settings, tmp_path) -> AsyncIterator[Cluster]:
     async with running_fake_twilio() as fake:
         env = _env(settings, fake, tmp_path)
-        processes, urls = [], []
-        for _ in range(2):
-            port = _free_port()
-            command = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
-            processes.append(await asyncio.to_thread(subprocess.Popen, command, cwd=ROOT, env=env))
-            urls.append(f"http://127.0.0.1:{port}")
-        for _ in range(2):
-            worker = [sys.executable, "-m", "backend.cli", "worker"]
-            processes.append(await asyncio.to_thread(subprocess.Popen, worker, cwd=ROOT, env=env))
-        async with httpx.AsyncClient() as http:
-            for url in urls:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    assert time.monotonic() < deadline, "frontdesk serve did not start"
-                    await asyncio.sleep(0.2)
+        processes: list[subprocess.Popen] = []
+        urls = []
         try:
+            for _ in range(2):
+                port = _free_port()
+                command = [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)]
+                processes.append(await asyncio.to_thread(subprocess.Popen, command, cwd=ROOT, env=env))
+                urls.append(f"http://127.0.0.1:{port}")
+            for _ in range(2):
+                worker = [sys.executable, "-m", "backend.cli", "worker"]
+                processes.append(await asyncio.to_thread(subprocess.Popen, worker, cwd=ROOT, env=env))
+            async with httpx.AsyncClient() as http:
+                for url in urls:
+                    await _until_ready(http, url)
             yield Cluster(urls, fake)
         finally:
+            # Also when a process never came up: a leaked cluster would hold the test database's
+            # connections for every test after this one.
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(timeout=30)
+                try:
+                    await asyncio.to_thread(process.wait, 30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+async def _until_ready(http: httpx.AsyncClient, url: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if (await http.get(f"{url}/ready", timeout=1)).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "frontdesk serve did not start"
+        await asyncio.sleep(0.2)
 
 
 async def _clinic(base: str) -> tuple[dict, httpx.AsyncClient, str]:
-    """A clinic with its owner signed in (on `base`), and a widget key for ORIGIN."""
-    email = f"owner-{new_sid('x')[-8:]}@clinic.example"
-    async with httpx.AsyncClient(base_url=base) as http:
-        made = await http.post(
-            "/api/v1/tenants",
-            json=tenant_spec() | {"owner": {"email": email, "name": "Dana Owner"}},
-            headers={"X-Admin-Secret": ADMIN_SECRET},
-        )
-        assert made.status_code == 201, made.text
-    staff = browser_like(httpx.AsyncClient(base_url=base))
-    assert (await accept_invite(staff, made.json()["owner_invite_url"])).status_code == 303
-    return made.json(), staff, await csrf_of(staff)
+    """A clinic with its owner signed in (on `base`)."""
+    owner, made = await live_owner(base)
+    return made, owner.http, owner.csrf
 
 
 async def test_a_widget_on_one_process_hears_staff_answering_through_the_other(cluster):
@@ -185,3 +187,13 @@ async def test_texts_spread_over_both_processes_are_each_answered_once(cluster, 
         t=made["tenant"]["id"],
     )
     assert len(sent) == 10 and len({r["provider_message_id"] for r in sent}) == 10
+
+
+async def test_removing_a_member_through_one_process_ends_their_inbox_on_both(cluster, db, settings):
+    a, b = cluster.api
+    owner, member, member_id = await live_team(b, db, settings)
+    inboxes = [await InboxSocket().connect(url, member) for url in (a, b)]
+    removed = await owner.http.delete(f"/api/v1/team/{member_id}", headers=owner.headers())
+    assert removed.status_code == 204
+    for inbox in inboxes:
+        await inbox.until_ended()

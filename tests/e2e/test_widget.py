@@ -13,6 +13,8 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.support.db import rows
+from tests.webchat.test_chat_flood import clinic_widget_key
+from tests.webchat.test_webchat_socket import Client
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -249,3 +251,23 @@ async def test_on_the_demo_page_a_patient_books_moves_and_cancels_by_typing_only
     assert (appointment["service"], appointment["status"]) == ("Dental cleaning", "cancelled")
     assert (local.date(), local.strftime("%H:%M")) == (day.date(), "13:30")
     await context.close()
+
+
+async def test_a_widget_over_a_limit_says_why_and_when_it_will_try_again(browser, limited_server):
+    page_server = PageServer()
+    key = clinic_widget_key(limited_server.base_url, page_server.origin)
+    page_server.html = page_html(limited_server.base_url, key)
+    # The key's two conversations of the hour are taken.
+    for _ in range(2):
+        client = Client()
+        await client.connect(limited_server.base_url, key, origin=page_server.origin)
+        await client.sio.disconnect()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(page_server.origin)
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.get_by_role("status")).to_have_text("Unavailable")
+    await expect(page.get_by_role("alert")).to_contain_text("too many new conversations")
+    await expect(page.get_by_role("alert")).to_contain_text("retry in")
+    await context.close()
+    page_server.server.shutdown()

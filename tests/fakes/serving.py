@@ -18,8 +18,8 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(app: Any, port: int) -> AsyncIterator[None]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+async def serving(app: Any, port: int, host: str = "127.0.0.1") -> AsyncIterator[None]:
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     for _ in range(500):
         if server.started:

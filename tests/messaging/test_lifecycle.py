@@ -16,7 +16,15 @@ from backend.scheduling.schemas import CancelIn, RescheduleIn
 from tests.conftest import NY, at, local_day, utcnow
 from tests.support.chat import open_chat
 from tests.support.db import booking_transaction, caller_for, rows, scalar
-from tests.support.messaging import actions_of, book_at, new_email, new_phone, outbox_of, runner_for
+from tests.support.messaging import (
+    actions_of,
+    book_at,
+    new_email,
+    new_phone,
+    outbox_of,
+    reword,
+    runner_for,
+)
 
 
 def noon(days: int = 1) -> datetime:
@@ -382,7 +390,9 @@ async def test_attendance_cannot_be_recorded_before_the_visit(client, tenant, se
     assert response.status_code == 409 and "not started" in response.json()["error"]["message"]
 
 
-async def test_tenant_templates_override_the_profile_and_are_validated(db, client, tenant, settings):
+async def test_tenant_templates_override_the_profile_and_are_validated(
+    db, client, tenant, settings, template_processes
+):
     url = "/api/v1/message-templates/reminder/sms"
     broken = await client.put(url, json={"source": "{{ practice "}, headers=tenant.auth)
     assert broken.status_code == 422 and "template error" in broken.json()["error"]["message"]
@@ -404,7 +414,12 @@ async def test_tenant_templates_override_the_profile_and_are_validated(db, clien
         db, tenant.id, tenant.services["Check-up"], at(local_day(5), "10:00"), noon(1), phone=new_phone()
     )
     await runner_for(db, settings).run_due(at(local_day(3), "10:00"))
+    [queued] = await outbox_of(db, tenant.id, kind="reminder", channel="sms")
+    # Queued in the profile's wording; the tenant's own is rendered after commit, as the worker does.
+    assert queued["status"] == "rendering" and "Reply C to confirm" in queued["body"]
+    await reword(db, template_processes, at(local_day(3), "10:00"))
     [sms] = await outbox_of(db, tenant.id, kind="reminder", channel="sms")
+    assert sms["status"] == "pending" and sms["render_context"] is None
     assert sms["body"].startswith("Test Clinic: see you ") and sms["body"].endswith(
         "C = confirm, R = reschedule"
     )

@@ -218,6 +218,28 @@ async def test_the_per_recipient_rate_limit_holds_the_excess_until_the_window_al
             assert len(twilio.to(phone)) == 5
 
 
+async def test_the_on_call_phone_gets_every_emergency_alert_at_night_whatever_the_rate_limit(
+    db, tenant, settings
+):
+    night = at(local_day(1), "03:00").astimezone(UTC)
+    on_call = new_phone()
+    async with running_fake_twilio() as twilio:
+        config = provider_settings(settings, twilio, None, sms_rate_limit_count=2)
+        async with dispatcher_for(db, config) as dispatcher:
+            for n in range(4):
+                await queue(
+                    db,
+                    tenant.id,
+                    night,
+                    on_call,
+                    kind="triage_alert",
+                    urgent=True,
+                    key=f"alert-{n}-{on_call}",
+                )
+            await dispatcher.drain(night)
+            assert len(twilio.to(on_call)) == 4
+
+
 async def test_quiet_hours_defer_non_urgent_texts_in_the_recipients_timezone(db, tenant, settings):
     late = at(local_day(1), "22:30").astimezone(UTC)  # 22:30 in New York is 19:30 in Los Angeles
     new_york, los_angeles, urgent = new_phone("212"), new_phone("310"), new_phone("212")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from backend.messaging import message_templates
+from backend.messaging.template_sandbox import TemplateRefused, render_untrusted
 from channels.segments import count_segments
 
 
@@ -42,7 +43,7 @@ LONG_CONTEXT = {
 @pytest.mark.parametrize("profile", ["healthcare", "salon", "legal", "general"])
 @pytest.mark.parametrize("kind", message_templates.KINDS)
 def test_default_sms_templates_fit_one_gsm_segment(profile, kind):
-    rendered = message_templates.render(kind, profile, {}, LONG_CONTEXT)
+    rendered = message_templates.render(kind, profile, LONG_CONTEXT)
     segments = rendered.sms_segments
     assert (segments.encoding, segments.segments) == ("GSM-7", 1), rendered.sms
     assert rendered.subject and "\n" not in rendered.subject
@@ -50,14 +51,12 @@ def test_default_sms_templates_fit_one_gsm_segment(profile, kind):
 
 
 def test_healthcare_wording_differs_from_the_general_profile():
-    healthcare = message_templates.render("confirmation", "healthcare", {}, LONG_CONTEXT)
-    general = message_templates.render("confirmation", "general", {}, LONG_CONTEXT)
+    healthcare = message_templates.render("confirmation", "healthcare", LONG_CONTEXT)
+    general = message_templates.render("confirmation", "general", LONG_CONTEXT)
     assert "emergency" in healthcare.email and "emergency" not in general.email
     assert healthcare.sms == general.sms
 
 
 def test_tenant_templates_run_sandboxed():
-    with pytest.raises(Exception, match=r"unsafe"):
-        message_templates.render(
-            "reminder", "general", {"sms": "{{ practice.__class__.__mro__ }}"}, LONG_CONTEXT
-        )
+    with pytest.raises(TemplateRefused, match=r"unsafe"):
+        render_untrusted("{{ practice.__class__.__mro__ }}", LONG_CONTEXT)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, utcnow
+from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, at, local_day, utcnow
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio, running_fake_twilio
 from tests.support.db import scalar
-from tests.support.messaging import new_phone, outbox_of, queue, reset_circuits
+from tests.support.messaging import book_at, new_phone, outbox_of, queue, reset_circuits
 
 WAIT_SECONDS = 90
 
@@ -147,3 +147,26 @@ async def test_flushing_redis_loses_no_message(db, tenant, settings, tmp_path):
             assert all(len(twilio.to(number)) == 1 for number in numbers)
     finally:
         await redis.aclose()
+
+
+async def test_a_worker_process_sends_a_booking_in_the_tenants_own_wording(
+    db, client, tenant, settings, tmp_path
+):
+    await reset_circuits(db)
+    wording = "{{ practice }} has you down for {{ when }}, {{ first_name }}."
+    saved = await client.put(
+        "/api/v1/message-templates/confirmation/sms", json={"source": wording}, headers=tenant.auth
+    )
+    assert saved.status_code == 200
+    phone = new_phone()
+    async with running_fake_twilio() as twilio, worker_process(settings, twilio, tmp_path / "worker.log"):
+        await book_at(
+            db, tenant.id, tenant.services["Check-up"], at(local_day(5), "10:00"), utcnow(), phone=phone
+        )
+
+        async def delivered() -> bool:
+            return len(twilio.to(phone)) == 1
+
+        await until(delivered, "the confirmation is reworded and sent")
+    [sms] = twilio.to(phone)
+    assert sms.body.startswith("Test Clinic has you down for ") and sms.body.endswith(", Maria.")

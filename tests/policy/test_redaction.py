@@ -1,6 +1,6 @@
 import pytest
 
-from policy.redaction import REDACTED, redact, redact_text
+from policy.redaction import REDACTED, redact, redact_for_log, redact_text
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,31 @@ def test_nested_structures_are_walked():
         "items": [{"email": "***@b.co"}],
         "n": 3,
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "audit", "log"),
+    [
+        ("617/555/0177", "********77", "**********"),
+        ("6175550177x", "********77x", "**********x"),
+        ("tel6175550177", "tel********77", "tel**********"),
+        ("+1 (617) 555-0177", "+*********77", "+***********"),
+        ("a@[10.1.2.3]", "***@[10.1.2.3]", "***@[10.1.2.3]"),
+        ("write to a@example.c today", "write to ***@example.c today", "write to ***@example.c today"),
+    ],
+)
+def test_every_form_the_api_accepts_is_masked_and_logs_keep_no_digit(text, audit, log):
+    assert redact_text(text) == audit
+    assert redact_for_log(text) == log
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "request 5f3a9b1234567890abcdef1234567890 from 192.168.100.200:51234",
+        "SM0123456789abcdef0123456789abcdef delivered",
+        "2026-12-04 18:30:37,376 booking 3f2a1234-1234-1234-1234-123456789012",
+    ],
+)
+def test_ids_addresses_and_log_timestamps_stay_readable(value):
+    assert redact_for_log(value) == value

@@ -18,6 +18,8 @@ from tests.conftest import ALL_WEEK, at, iso, local_day, utcnow
 from tests.support.db import booking_transaction, caller_for, overlapping_pairs, scalar
 
 CONTENDERS = 50
+# Start times every 5 minutes, so contenders can ask for different times that overlap.
+FIVE_MINUTE_GRID = {"min_lead_minutes": 0, "max_days_ahead": 400, "slot_step_minutes": 5}
 
 
 def customer(i: int) -> dict:
@@ -64,8 +66,9 @@ async def test_fifty_concurrent_holds_through_the_service(db, tenant):
     assert await overlapping_pairs(db) == 0
 
 
-async def test_overlapping_but_unequal_ranges_have_one_winner(db, tenant):
+async def test_overlapping_but_unequal_ranges_have_one_winner(db, make_tenant):
     """Starts 10:00, 10:05 ... 10:25 for a 30-minute visit: every pair overlaps, so one may win."""
+    tenant = await make_tenant(settings=FIVE_MINUTE_GRID)
     caller = await caller_for(db, tenant.id)
     day = local_day(4)
 
@@ -114,7 +117,7 @@ async def test_concurrent_reschedules_into_one_slot(db, tenant):
 
 async def test_fifty_concurrent_bookings_over_http(live_server, make_tenant, db):
     """Through a real server process and real TCP connections."""
-    tenant = await make_tenant()
+    tenant = await make_tenant(settings=FIVE_MINUTE_GRID)
     start = iso(at(local_day(3), "15:00"))
     async with httpx.AsyncClient(base_url=live_server.base_url, headers=tenant.auth, timeout=60) as http:
 

@@ -85,9 +85,9 @@ def test_why_not_bookable_explains():
     day = date(2027, 1, 4)
     open_hours = hours(day, "09:00", "12:00")
     r = rules(earliest=datetime(2027, 1, 4, 14, 0, tzinfo=UTC), last_day=date(2027, 1, 10))
-    assert (
-        why_not_bookable(datetime(2027, 1, 4, 15, 5, tzinfo=UTC), open_hours, NY, r, []) is None
-    )  # 10:05 off-grid
+    assert why_not_bookable(datetime(2027, 1, 4, 15, 0, tzinfo=UTC), open_hours, NY, r, []) is None
+    off_grid = why_not_bookable(datetime(2027, 1, 4, 15, 5, tzinfo=UTC), open_hours, NY, r, [])
+    assert "not a bookable start time" in off_grid and "10:00 and 10:30" in off_grid
     assert "outside opening hours" in why_not_bookable(
         datetime(2027, 1, 4, 19, 0, tzinfo=UTC), open_hours, NY, r, []
     )

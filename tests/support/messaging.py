@@ -14,6 +14,8 @@ from backend.messaging import outbox
 from backend.messaging.actions import ActionRunner
 from backend.messaging.dispatcher import Dispatcher
 from backend.messaging.outbox import NewMessage
+from backend.messaging.template_processes import TemplateProcesses
+from backend.messaging.tenant_wording import TenantWording
 from backend.scheduling import booking
 from backend.scheduling.schemas import BookingCreate
 from backend.worker import build_senders
@@ -65,6 +67,11 @@ async def reset_circuits(db: Database) -> None:
 
 def runner_for(db: Database, settings: Settings) -> ActionRunner:
     return ActionRunner(db, settings)
+
+
+async def reword(db: Database, processes: TemplateProcesses, now: datetime | None = None) -> int:
+    """What the worker does after a commit that queued messages in a tenant's own wording."""
+    return await TenantWording(db, processes).render_due(now or datetime.now(UTC))
 
 
 async def book_at(

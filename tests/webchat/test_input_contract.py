@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
+import socketio
 
 from tests.support.messaging import new_phone
 from tests.support.phone import phone_lines
@@ -89,3 +91,25 @@ async def test_twilio_fields_meet_the_same_contract(db, tenant, settings):
         params = {"MessageSid": "SM" + "a" * 100, "From": patient, "To": practice, "Body": "hi"}
         refused = await phones.post("/twilio/sms", params)
         assert refused.status_code == 422 and "MessageSid" in refused.text
+
+
+async def test_the_connection_and_hello_fields_meet_the_contract(live_server, widget_key):
+    for auth, field in ((widget_key + "\x00", "key"), ("pk_" + "k" * 600, "key")):
+        refused = Client()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await refused.connect(live_server.base_url, auth)
+        assert field in str(refused.refusal)
+    with_token = Client()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await with_token.connect(live_server.base_url, widget_key, token="t\x00ken")
+    assert "token" in str(with_token.refusal)
+
+    client = Client()
+    await client.connect(live_server.base_url, widget_key)
+    for hello in ({"last_seq": 2**31}, {"last_seq": "\x00"}, {"last_seq": True}, {"last_seq": -1}):
+        answer = await client.sio.call("hello", hello)
+        assert answer["ok"] is False and answer["error"]["code"] == "VALIDATION_ERROR", (hello, answer)
+        assert "last_seq" in answer["error"]["message"]
+    # The same connection still works: nothing failed on the server's side.
+    assert (await client.sio.call("hello", {"last_seq": 0}))["messages"] == []
+    await client.sio.disconnect()

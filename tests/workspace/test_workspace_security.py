@@ -4,13 +4,15 @@ the staff role may not do, sessions that end, and accounts that lock after repea
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from datetime import UTC, datetime
 
 from backend.tenants import sessions
-from tests.conftest import at, local_day
+from tests.conftest import at, in_process_app, local_day
 from tests.support.db import rows, scalar
 from tests.support.messaging import book_at, new_phone
-from tests.support.workspace import PASSWORD, browser_like, invite_staff, new_clinic, sign_in
+from tests.support.workspace import PASSWORD, browser_like, form_token, invite_staff, new_clinic, sign_in
 
 
 async def test_a_change_without_the_sessions_csrf_token_is_refused_and_changes_nothing(client, db):
@@ -135,12 +137,85 @@ async def test_a_session_ends_after_idle_time_and_when_signed_out_everywhere(cli
     assert revoked and all(r["revoked_at"] is not None for r in revoked)
 
 
-async def test_repeated_wrong_passwords_lock_the_account(client, settings):
+def somewhere() -> str:
+    """A network address of its own (per-address counts are shared by every test of a run)."""
+    return f"203.0.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+async def test_wrong_passwords_make_only_the_address_they_came_from_wait(client, settings):
     owner = await new_clinic(client)
-    http = browser_like(client)
+    attacker = browser_like(client, somewhere())
     for _ in range(settings.staff_lockout_failures):
-        wrong = await sign_in(http, owner.email, "not the password at all")
+        wrong = await sign_in(attacker, owner.email, "not the password at all")
         assert wrong.status_code == 401 and "wrong e-mail address or password" in wrong.text.lower()
-    locked = await sign_in(http, owner.email, PASSWORD)
-    assert locked.status_code == 423 and "locked" in locked.text
-    assert sessions.COOKIE not in locked.cookies
+    waiting = await sign_in(attacker, owner.email, PASSWORD)
+    assert waiting.status_code == 429 and "too many failed sign-ins" in waiting.text.lower()
+    assert int(waiting.headers["retry-after"]) > 0
+    assert sessions.COOKIE not in waiting.cookies
+    # The owner, from their own address, is not locked out by someone else's guesses.
+    at_the_clinic = browser_like(client, somewhere())
+    signed_in = await sign_in(at_the_clinic, owner.email, PASSWORD)
+    assert signed_in.status_code == 303 and sessions.COOKIE in signed_in.cookies
+
+
+async def test_unknown_and_locked_accounts_are_answered_alike(client, settings):
+    owner = await new_clinic(client)
+    nobody = f"nobody-{secrets.token_hex(4)}@clinic.example"
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for email in (owner.email, nobody):
+        http = browser_like(client, somewhere())
+        seen = []
+        for password in ["wrong password here"] * settings.staff_lockout_failures + [PASSWORD]:
+            response = await sign_in(http, email, password)
+            error = re.search(r'class="error"[^>]*>([^<]*)<', response.text)
+            seen.append((response.status_code, error.group(1) if error else ""))
+        answers[email] = seen
+    assert answers[owner.email] == answers[nobody]
+    assert answers[nobody][-1][0] == 429
+
+
+async def test_guessing_from_many_addresses_cannot_keep_the_owner_out_of_their_own(settings):
+    strict = settings.model_copy(update={"staff_account_lockout_failures": 4})
+    async with in_process_app(strict) as client:
+        owner = await new_clinic(client)
+        home = somewhere()
+        assert (await sign_in(browser_like(client, home), owner.email)).status_code == 303
+        for _ in range(4):  # one guess from each of many addresses: no address reaches its own limit
+            assert (await sign_in(browser_like(client, somewhere()), owner.email, "guess")).status_code == 401
+        new_address = await sign_in(browser_like(client, somewhere()), owner.email)
+        assert new_address.status_code == 429, "addresses the account never used must wait"
+        back_home = await sign_in(browser_like(client, home), owner.email)
+        assert back_home.status_code == 303 and sessions.COOKIE in back_home.cookies
+
+
+async def test_signing_out_without_the_csrf_token_signs_nobody_out(client):
+    owner = await new_clinic(client)
+    forged = await owner.http.post("/app/logout", data={})
+    assert forged.status_code == 303 and forged.headers["location"] == "/app/schedule"
+    assert "set-cookie" not in forged.headers
+    assert (await owner.http.get("/api/v1/tenant")).status_code == 200
+    out = await owner.http.post("/app/logout", data={"csrf_token": owner.csrf})
+    assert out.status_code == 303 and out.headers["location"] == "/app/login"
+    assert (await owner.http.get("/api/v1/tenant")).status_code == 401
+
+
+async def test_a_nul_in_the_sign_in_or_reset_form_is_a_422(client):
+    http = browser_like(client, somewhere())
+    for path, fields in (
+        ("/app/login", {"email": "a\x00b@clinic.example", "password": PASSWORD}),
+        ("/app/reset", {"email": "a\x00b@clinic.example"}),
+    ):
+        token = await form_token(http, path)
+        response = await http.post(path, data=fields | {"form_token": token})
+        assert response.status_code == 422, response.text
+        assert "NUL" in response.json()["error"]["message"]
+
+
+async def test_a_csrf_token_with_characters_no_token_has_is_refused_not_a_500(client):
+    owner = await new_clinic(client)
+    forged = await owner.http.post(
+        "/api/v1/providers", json={"name": "Dr. New", "hours": []}, headers={"X-CSRF-Token": b"\xe9" * 64}
+    )
+    assert forged.status_code == 403 and forged.json()["error"]["code"] == "CSRF_FAILED"
+    out = await owner.http.post("/app/logout", data={"csrf_token": "é"})
+    assert out.status_code == 303 and (await owner.http.get("/api/v1/tenant")).status_code == 200

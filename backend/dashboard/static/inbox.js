@@ -1,5 +1,6 @@
 // The inbox: the list and the open thread come from the conversations API and stay live through
-// the clinic's Socket.IO room; taking over, replying and handing back call the API.
+// the clinic's Socket.IO room; taking over, replying and handing back call the API. Conversations
+// triage flagged (emergencies, urgent problems) sit in Alerts at the top until someone acknowledges.
 (function () {
   "use strict";
   var F = window.Frontdesk, config = window.FRONTDESK;
@@ -8,8 +9,27 @@
   var filters = document.getElementById("inbox-filters");
   var thread = root.querySelector(".messages"), reply = document.getElementById("reply");
   var takeOver = document.getElementById("take-over"), handBack = document.getElementById("hand-back");
+  var acknowledge = document.getElementById("acknowledge"), enable = document.getElementById("enable-alerts");
+  var alerts = document.getElementById("alerts"), alertList = alerts.querySelector(".alert-list");
   var current = null, shown = {}, nextCursor = null;
   var CHANNELS = { web: "Web chat", sms: "Text", voice: "Phone" };
+  var BANDS = { emergency: "Emergency", urgent: "Urgent" };
+
+  function flagLabel(triage) { return BANDS[triage.band] + " · " + triage.category.replace(/_/g, " "); }
+
+  function flagBadge(triage) {
+    var badge = document.createElement("span");
+    badge.className = "badge alert";
+    badge.textContent = flagLabel(triage);
+    return badge;
+  }
+
+  function button(label, onClick) {
+    var b = document.createElement("button");
+    b.type = "button"; b.textContent = label;
+    b.addEventListener("click", function () { onClick(b); });
+    return b;
+  }
 
   function query(cursor) {
     var params = new URLSearchParams({ limit: "40" });
@@ -33,6 +53,7 @@
     meta.textContent = " " + CHANNELS[c.channel] + (c.handler === "staff" ? " · with staff" : "") + " · " + new Date(c.updated_at).toLocaleString();
     var last = document.createElement("div"); last.className = "muted"; last.textContent = c.last_text;
     b.append(top, " ", tag, meta, last);
+    if (c.triage) b.insertBefore(flagBadge(c.triage), tag);
     b.addEventListener("click", function () { open(c.id); });
     li.appendChild(b);
     return li;
@@ -49,6 +70,24 @@
       result.data.items.forEach(function (c) { list.appendChild(item(c)); });
       nextCursor = result.data.next_cursor;
       more.hidden = !nextCursor;
+    });
+  }
+
+  function loadAlerts() {
+    F.api("GET", "/api/v1/conversations?triage=any&acknowledged=false&limit=20").then(function (result) {
+      if (!result.ok) return;
+      alertList.innerHTML = "";
+      result.data.items.forEach(function (c) {
+        var li = document.createElement("li");
+        var who = document.createElement("strong"); who.textContent = c.patient;
+        var when = document.createElement("span"); when.className = "muted";
+        when.textContent = CHANNELS[c.channel] + " · flagged " + new Date(c.triage.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        li.append(flagBadge(c.triage), who, when,
+          button("Open", function () { open(c.id); }),
+          button("Acknowledge", function (b) { act(c.id, "acknowledge", b); }));
+        alertList.appendChild(li);
+      });
+      alerts.hidden = !result.data.items.length;
     });
   }
 
@@ -78,6 +117,10 @@
     var status = document.getElementById("thread-status");
     status.hidden = false; status.className = "status " + c.status;
     status.textContent = c.status === "needs_human" ? "needs a person" : c.status;
+    var flag = document.getElementById("thread-alert");
+    flag.hidden = !c.triage;
+    if (c.triage) flag.textContent = flagLabel(c.triage) + (c.triage.acknowledged_at ? " (acknowledged)" : "");
+    acknowledge.hidden = !(c.triage && !c.triage.acknowledged_at);
     var mine = c.handler === "staff" && c.staff_id === config.staffId;
     document.getElementById("thread-handler").textContent =
       c.handler === "staff" ? (mine ? "You are answering" : "A colleague is answering") : "The receptionist is answering";
@@ -101,21 +144,28 @@
     });
   }
 
-  function act(path, button) {
-    if (!current) return;
-    button.disabled = true;
-    F.api("POST", "/api/v1/conversations/" + current.id + "/" + path, undefined,
+  function act(id, path, control) {
+    control.disabled = true;
+    F.api("POST", "/api/v1/conversations/" + id + "/" + path, undefined,
       crypto.randomUUID ? crypto.randomUUID() : String(Math.random())).then(function (result) {
-      button.disabled = false;
+      control.disabled = false;
       if (!result.ok) { F.say(root.querySelector(".thread"), F.describe(result.status, result.data)); return; }
       F.say(root.querySelector(".thread"), "");
-      show(result.data);
-      result.data.messages.forEach(bubble);
+      if (current && current.id === id) {
+        show(result.data);
+        result.data.messages.forEach(bubble);
+      }
       load(false);
+      loadAlerts();
     });
   }
-  takeOver.addEventListener("click", function () { act("takeover", takeOver); });
-  handBack.addEventListener("click", function () { act("handback", handBack); });
+  takeOver.addEventListener("click", function () { if (current) act(current.id, "takeover", takeOver); });
+  handBack.addEventListener("click", function () { if (current) act(current.id, "handback", handBack); });
+  acknowledge.addEventListener("click", function () { if (current) act(current.id, "acknowledge", acknowledge); });
+  enable.hidden = !("Notification" in window && Notification.permission === "default");
+  enable.addEventListener("click", function () {
+    F.enableAlerts().then(function () { enable.hidden = true; F.toast("Alerts will sound and notify on this computer."); });
+  });
 
   reply.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -157,11 +207,17 @@
         current.handler = event.handler; current.staff_id = event.staff_id; current.status = event.status;
         show(current);
       }
-      clearTimeout(timer); timer = setTimeout(function () { load(false); }, 300);
+      clearTimeout(timer); timer = setTimeout(function () { load(false); loadAlerts(); }, 300);
+    });
+    socket.on("conversation.alert", function (event) {
+      loadAlerts();
+      load(false);
+      if (current && event.conversation_id === current.id) open(current.id);
     });
     // After a reconnect, catch up on what the open thread missed.
-    socket.on("connect", function () { if (current) open(current.id); load(false); });
+    socket.on("connect", function () { if (current) open(current.id); load(false); loadAlerts(); });
   }
   load(false);
+  loadAlerts();
   if (root.dataset.open) open(root.dataset.open);
 })();

@@ -179,36 +179,87 @@
     if (closer) closer.closest("dialog").close();
   });
 
-  // The waiting badge and a browser notification when a patient asks for a person.
+  // The waiting badge and a browser notification when a patient asks for a person; the alert badge,
+  // a sound and a notification that stays when triage flags an emergency or an urgent problem.
   function watchInbox() {
     if (!window.io || !document.getElementById("waiting-badge")) return;
     var socket = window.io("/staff", { transports: ["websocket", "polling"], withCredentials: true });
     window.FRONTDESK.socket = socket;
-    var refresh = function () {
-      api("GET", "/api/v1/conversations?status=needs_human&limit=1").then(function (result) {
-        if (!result.ok) return;
-        var badge = document.getElementById("waiting-badge"), before = Number(badge.textContent) || 0;
-        badge.textContent = result.data.waiting;
-        badge.hidden = !result.data.waiting;
-        if (result.data.waiting > before) notify(result.data.items[0]);
-      });
-    };
-    var timer = null;
-    socket.on("conversation.message", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
-    socket.on("conversation.updated", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
+    var timer = null, later = function () { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    // The server ends the connection when the session is signed out, the member removed or their
+    // role changed: reload, to the sign-in page or as the new role.
+    socket.on("disconnect", function (reason) { if (reason === "io server disconnect") location.reload(); });
+    socket.on("conversation.message", later);
+    socket.on("conversation.updated", later);
+    socket.on("conversation.alert", function (event) { alarm(event); refresh(true); });
+    socket.on("connect", function () { refresh(true); });  // the counts, without news to announce
+  }
+
+  function refresh(quiet) {
+    api("GET", "/api/v1/conversations?status=needs_human&limit=1").then(function (result) {
+      if (!result.ok) return;
+      var badge = document.getElementById("waiting-badge"), before = Number(badge.textContent) || 0;
+      badge.textContent = result.data.waiting;
+      badge.hidden = !result.data.waiting;
+      if (result.data.waiting > before && !quiet) notify(result.data.items[0]);
+      var alerts = document.getElementById("alert-badge");
+      alerts.textContent = result.data.alerts + (result.data.alerts === 1 ? " alert" : " alerts");
+      alerts.hidden = !result.data.alerts;
+    });
   }
 
   function notify(conversation) {
     toast("A patient is waiting for a person" + (conversation ? ": " + conversation.patient : ""));
+    notification("A patient is waiting for a person", conversation ? conversation.patient + ": " + conversation.last_text : "",
+      "frontdesk-waiting", conversation && conversation.id, false);
+  }
+
+  var CHANNEL_NAMES = { web: "web chat", sms: "text", voice: "phone call" };
+  function alarm(event) {
+    var what = (event.band === "emergency" ? "Emergency" : "Urgent dental problem") + " (" + event.category.replace(/_/g, " ") + ")";
+    chime();
+    toast(what + " flagged in a " + CHANNEL_NAMES[event.channel] + ". See Alerts in the inbox.");
+    notification(what, "Flagged in a " + CHANNEL_NAMES[event.channel] + ": open it now.",
+      "frontdesk-alert-" + event.conversation_id, event.conversation_id, true);
+  }
+
+  function notification(title, body, tag, conversationId, stay) {
     if (!("Notification" in window)) return;
     var show = function () {
-      var note = new Notification("A patient is waiting for a person", { body: conversation ? conversation.patient + ": " + conversation.last_text : "", tag: "frontdesk-waiting" });
-      note.onclick = function () { window.focus(); location.href = "/app/inbox" + (conversation ? "?open=" + conversation.id : ""); };
+      var note = new Notification(title, { body: body, tag: tag, requireInteraction: stay });
+      note.onclick = function () { window.focus(); location.href = "/app/inbox" + (conversationId ? "?open=" + conversationId : ""); };
     };
     if (Notification.permission === "granted") show();
     else if (Notification.permission === "default") Notification.requestPermission().then(function (p) { if (p === "granted") show(); });
   }
 
-  window.Frontdesk = { api: api, toast: toast, zoned: zoned, say: say, describe: describe };
+  // Browsers let a page play sound only after someone has used it: the first click or key opens the
+  // audio, so the alarm can sound later.
+  var audio = null;
+  function openAudio() {
+    if (!audio && (window.AudioContext || window.webkitAudioContext)) audio = new (window.AudioContext || window.webkitAudioContext)();
+    if (audio && audio.state === "suspended") audio.resume();
+    return audio;
+  }
+  document.addEventListener("pointerdown", openAudio, { once: true });
+  document.addEventListener("keydown", openAudio, { once: true });
+  function chime() {
+    var context = openAudio();
+    if (!context) return;
+    [0, 0.3, 0.6].forEach(function (at) {
+      var tone = context.createOscillator(), gain = context.createGain();
+      tone.type = "square"; tone.frequency.value = 880; gain.gain.value = 0.08;
+      tone.connect(gain); gain.connect(context.destination);
+      tone.start(context.currentTime + at); tone.stop(context.currentTime + at + 0.18);
+    });
+  }
+
+  function enableAlerts() {
+    openAudio();
+    if ("Notification" in window && Notification.permission === "default") return Notification.requestPermission();
+    return Promise.resolve();
+  }
+
+  window.Frontdesk = { api: api, toast: toast, zoned: zoned, say: say, describe: describe, enableAlerts: enableAlerts };
   watchInbox();
 })();
