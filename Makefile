@@ -34,6 +34,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/understanding.py
+	$(BIN)/python bench/faq_matching.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/outbox.py

@@ -41,6 +41,7 @@ from backend.events import stream_endpoints as event_stream
 from backend.events import webhook_endpoints as webhooks
 from backend.events.documentation import document_webhooks
 from backend.events.sender import WebhookSender
+from backend.faq import endpoints as faq
 from backend.messaging import endpoints as notifications
 from backend.messaging import outbox_endpoints as outbox
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
@@ -200,6 +201,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         phone_numbers,
         catalog,
         catalog_changes,
+        faq,
         bookings,
         external_appointments,
         calendars,

@@ -8,10 +8,11 @@ from backend.conversations import models as conversations
 from backend.core import models as core
 from backend.customers import models as customers
 from backend.events import models as events
+from backend.faq import models as faq
 from backend.messaging import models as messaging
 from backend.scheduling import models as scheduling
 from backend.telephony import models as telephony
 from backend.tenants import models as tenants
 
-DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events, calendars)
+DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events, calendars, faq)
 metadata = core.Base.metadata

@@ -40,7 +40,7 @@ from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
-from channels.inbound import clean_text
+from channels.inbound import clean_text, too_long
 from policy.input_limits import MAX_CHOICE_CHARS
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ class Turns:
         if not text:
             raise ValidationFailed("text", "the message is empty")
         if len(text) > self.max_chars:
-            raise ValidationFailed("text", f"the message is longer than {self.max_chars} characters")
+            raise ValidationFailed("text", too_long(self.max_chars))
         if inbound.choice is not None and len(inbound.choice) > MAX_CHOICE_CHARS:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
@@ -325,7 +325,7 @@ class Turns:
         recent = await session.execute(_HISTORY, {"conversation_id": conversation_id, "seq": message.seq})
         history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
         state = ConversationState.model_validate(conversation.state or {})
-        return _Claim(message, state, history, await practice_info(session, tenant))
+        return _Claim(message, state, history, await practice_info(session, tenant, clock))
 
     async def _finish(
         self,

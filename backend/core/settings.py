@@ -75,7 +75,8 @@ class Settings(BaseSettings):
     # A whole turn, tools included: below Twilio's 15 s limit for answering a caller, with room for
     # the database and the reply. Past it the deterministic engine answers.
     llm_timeout_seconds: float = Field(default=10, gt=0, le=12)
-    llm_max_tool_iterations: int = Field(default=6, ge=1, le=20)
+    # A turn's requests to the model: a malformed answer is asked again with its problem, up to this.
+    llm_max_attempts: int = Field(default=2, ge=1, le=5)
 
     # A chat turn that has not finished after this long belongs to a process that died.
     chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
