@@ -14,7 +14,7 @@ provider's calendar does not refuse an external appointment: it is usually the s
 `external_ids` maps another system's ids of providers and services to ours, per source.
 
 Revision ID: 0017
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-12
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -86,10 +86,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("external_id IS NOT NULL"),
     )
     _exclusion(f"{OCCUPYING} AND NOT conflict")
+    # The constraint's index now leaves conflicts out, so it no longer serves the queries that ask
+    # what occupies a time (availability, the precheck, the holds trigger, calendar conflicts): this
+    # one does, conflicts included. Without it each of those reads the whole table, and under
+    # SERIALIZABLE locks all of it, making unrelated bookings fail each other.
     op.execute(
-        "CREATE INDEX appointments_conflicts_time ON appointments "
-        "USING gist (provider_id, tstzrange(starts_at, blocked_until)) "
-        f"WHERE conflict AND {OCCUPYING}"
+        "CREATE INDEX appointments_occupying_time ON appointments "
+        f"USING gist (provider_id, tstzrange(starts_at, blocked_until)) WHERE {OCCUPYING}"
     )
     # Layer 1 for conflicts: an appointment stored over a taken time keeps its time to itself from
     # then on. Checked whenever a row starts occupying time outside the conflict set.
@@ -162,7 +165,7 @@ def downgrade() -> None:
     op.execute(_BUSY_TIME_CHECK.format(only_ours=""))
     op.execute("DROP TRIGGER appointments_avoid_conflicts ON appointments")
     op.execute("DROP FUNCTION appointments_avoid_conflicts()")
-    op.execute("DROP INDEX appointments_conflicts_time")
+    op.execute("DROP INDEX appointments_occupying_time")
     # Rows kept as conflicts would break the constraint restored below: they stop occupying time.
     op.execute(
         "UPDATE appointments SET status = 'cancelled', cancel_reason = 'stored as a conflict; downgraded' "
