@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/api_faults.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/event_delivery.py
 	$(BIN)/python bench/workspace_views.py

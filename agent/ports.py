@@ -109,10 +109,9 @@ class PracticeInfo:
     hold_minutes: int
     far_date_confirm_days: int
     staff_phone: str | None = None
-    # The clinic's FAQ as text; empty while it has none (then a model may state no price or policy).
-    faq: str = ""
     services: tuple[ServiceInfo, ...] = field(default_factory=tuple)
     providers: tuple[ProviderInfo, ...] = field(default_factory=tuple)
+    # The clinic's FAQ; empty while it has none (then no reply may state a price or a policy).
     faq: tuple[FaqEntry, ...] = ()
     # The kind of practice (healthcare, salon, legal, general): which services it may be asked for.
     profile: str = "general"
