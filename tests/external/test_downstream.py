@@ -8,7 +8,7 @@ from backend.scheduling import booking
 from tests.conftest import at, local_day
 from tests.messaging.test_lifecycle import add_to_waitlist, noon
 from tests.support.db import booking_transaction, caller_for, rows, scalar
-from tests.support.external import SOURCE, appointment, events_of, set_tenant, upsert_at
+from tests.support.external import SOURCE, appointment, events_of, run_all_due, set_tenant, upsert_at
 from tests.support.messaging import actions_of, new_phone, outbox_of, runner_for
 from tests.support.phone import option, phone_lines
 
@@ -21,7 +21,7 @@ async def imported_and_reminded(db, tenant, phones, patient):
     )
     made = await upsert_at(db, tenant, "S-1", visit, at(local_day(0), "00:01"))
     moment = at(local_day(3), "11:00")
-    await runner_for(db, phones.config).run_due(moment)
+    await run_all_due(runner_for(db, phones.config), moment)
     await phones.dispatcher.drain(moment)
     [reminder] = phones.received(patient)
     assert "Reply C to confirm or R to reschedule" in reminder.body
@@ -110,7 +110,7 @@ async def test_no_show_review_request_and_waitlist_offer_for_imported_appointmen
     await upsert_at(db, tenant, "V-1", visit, now)
     await upsert_at(db, tenant, "V-1", {**visit, "version": 2, "status": "completed"}, now)
     [review] = await actions_of(db, tenant.id, "send_review_request")
-    await runner.run_due(review["due_at"])
+    await run_all_due(runner, review["due_at"])
     assert len(await outbox_of(db, tenant.id, kind="review_request", channel="sms")) == 1
 
     # Marked a no-show here (as staff do from the schedule): the rebooking message.
@@ -125,7 +125,7 @@ async def test_no_show_review_request_and_waitlist_offer_for_imported_appointmen
         lambda s: booking.record_attendance(s, caller, str(missed.appointment.id), "no_show", after),
     )
     assert (marked.status, marked.source) == ("no_show", SOURCE)
-    await runner.run_due(after)
+    await run_all_due(runner, after)
     assert len(await outbox_of(db, tenant.id, kind="no_show", channel="sms")) == 1
 
     # Cancelled in their system: the freed time is offered to the waiting list.
@@ -135,7 +135,7 @@ async def test_no_show_review_request_and_waitlist_offer_for_imported_appointmen
     await upsert_at(db, tenant, "V-3", slot, now)
     await add_to_waitlist(db, tenant.id, tenant.services["Check-up"], day, None, waiting)
     await upsert_at(db, tenant, "V-3", {**slot, "version": 2, "status": "cancelled"}, now)
-    await runner.run_due(now)
+    await run_all_due(runner, now)
     [offer] = await outbox_of(db, tenant.id, kind="waitlist_offer", channel="sms")
     assert offer["recipient"] == waiting
     assert "cancelled" in [e["data"]["status"] for e in await events_of(db, tenant)]

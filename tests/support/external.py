@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from backend.messaging.actions import ActionRunner
 from backend.scheduling import external, external_rows
 from backend.scheduling.external_rows import Incoming
 from backend.scheduling.external_schemas import ExternalAppointmentIn
@@ -80,3 +81,10 @@ async def upsert_at(
 async def set_tenant(client: httpx.AsyncClient, tenant: TenantHandle, **settings: Any) -> None:
     response = await client.patch("/api/v1/tenant/settings", json={"settings": settings}, headers=tenant.auth)
     assert response.status_code == 200, response.text
+
+
+async def run_all_due(runner: ActionRunner, moment: datetime) -> None:
+    """Every scheduled action due at `moment`, every tenant's: in a full run other tests leave more
+    than one call's batch due before this test's own."""
+    while await runner.run_due(moment):
+        pass
