@@ -14,7 +14,7 @@ provider's calendar does not refuse an external appointment: it is usually the s
 `external_ids` maps another system's ids of providers and services to ours, per source.
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0021
 Create Date: 2026-12-12
 """
 
@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
