@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/hostile_input.py
 	$(BIN)/python bench/operations_overhead.py
 	$(BIN)/python bench/calendar_sync.py
+	$(BIN)/python bench/external_import.py
 	$(BIN)/python bench/schemathesis_run.py
 
 clean:

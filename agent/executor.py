@@ -253,6 +253,8 @@ class ToolExecutor:
             self.state.failed_lookups += 1
 
     def _after_failure(self, name: str, failure: ToolFailure) -> None:
+        if failure.code == "PASSED_TO_STAFF":
+            self.state.handed_to_human = True  # a caller is put through to the staff, where there is a line
         if name == "confirm_booking" and failure.code in {
             "HOLD_EXPIRED",
             "NOT_FOUND",

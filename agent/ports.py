@@ -121,7 +121,9 @@ class PracticeInfo:
 
 
 class ToolFailure(Exception):
-    """A tool ran and said no: SLOT_TAKEN, SLOT_UNAVAILABLE, HOLD_EXPIRED, NOT_FOUND, CONFLICT, ..."""
+    """A tool ran and said no: SLOT_TAKEN, SLOT_UNAVAILABLE, HOLD_EXPIRED, NOT_FOUND, CONFLICT, ...;
+    PASSED_TO_STAFF: the change is for the clinic's staff to make, they have the request, and the
+    message says so to the patient."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -134,12 +134,14 @@ TOOLS: Mapping[str, ToolSpec] = {
         ToolSpec(
             "reschedule_booking",
             "Move the patient's booking to another free time. The first call shows the patient the old and "
-            "new time and asks them to confirm; call it again once they answer yes.",
+            "new time and asks them to confirm; call it again once they answer yes. PASSED_TO_STAFF means "
+            "the clinic's team makes this change: tell the patient the message.",
             RescheduleBookingArgs,
         ),
         ToolSpec(
             "cancel_booking",
-            "Cancel the patient's booking. Ask first; call it only after they answer yes in a later message.",
+            "Cancel the patient's booking. Ask first; call it only after they answer yes in a later message. "
+            "PASSED_TO_STAFF means the clinic's team makes this change: tell the patient the message.",
             CancelBookingArgs,
         ),
         ToolSpec(

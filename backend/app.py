@@ -49,6 +49,7 @@ from backend.reports import endpoints as reports
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
 from backend.scheduling import catalog_endpoints as catalog
+from backend.scheduling import external_endpoints as external_appointments
 from backend.scheduling import offer_endpoints as offers
 from backend.scheduling import reminder_link_endpoints as reminder_link_pages
 from backend.scheduling.reminder_links import ReminderLinks
@@ -208,6 +209,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         catalog_changes,
         faq,
         bookings,
+        external_appointments,
         calendars,
         patients,
         customers,

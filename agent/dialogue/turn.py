@@ -134,6 +134,12 @@ class Turn:
             return self.say("I can only help with bookings made under your own details.")
         if rule == "holds.one_per_conversation":
             return self.say("You're already holding a time; let's finish that booking first.")
+        if outcome.failure is not None and outcome.failure.code == "PASSED_TO_STAFF":
+            # The clinic's staff make this change themselves: the request is with them, nothing is pending.
+            state = self.state
+            state.task = state.awaiting = state.pending_cancel = None
+            state.moving_from = state.moving_to = None
+            return self.say(outcome.failure.message)
         if outcome.failure is not None and outcome.failure.code in {
             "SLOT_UNAVAILABLE",
             "VALIDATION_FAILED",

@@ -31,13 +31,14 @@ from agent.ports import (
     ToolFailure,
     WaitlistInfo,
 )
+from agent.replies import when_label
 from agent.safety import ClinicAlerted
 from backend.conversations import alerts
 from backend.conversations import service as conversation_store
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database, Isolation
-from backend.core.errors import AppError, NotFound
+from backend.core.errors import AppError, NotFound, SlotUnavailable
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
@@ -116,9 +117,18 @@ class PracticeDesk:
         service_uuid = _uuid(service_id, "service")
 
         async def work(session: AsyncSession) -> list[SlotInfo]:
-            _, _, slots = await availability.find_slots(
-                session, self.tenant, service_uuid, first_day, last_day, self.now, owner=self.owner
-            )
+            try:
+                _, _, slots = await availability.find_slots(
+                    session, self.tenant, service_uuid, first_day, last_day, self.now, owner=self.owner
+                )
+            except NotFound:
+                services, _ = await catalog.list_services(session, self.tenant, with_inactive=True)
+                if any(s.id == service_uuid for s in services):  # a booking's, not offered any more
+                    raise SlotUnavailable(
+                        "this kind of appointment isn't booked here, so the team changes it: "
+                        "ask to talk to a person"
+                    ) from None
+                raise
             return [SlotInfo(s.starts_at, str(s.provider.id), s.provider.name) for s in slots]
 
         return await self._transaction(work)
@@ -234,22 +244,46 @@ class PracticeDesk:
         return await self._booking_write(work)
 
     async def reschedule_booking(self, reference: str, starts_at: datetime) -> BookingInfo:
-        async def work(session: AsyncSession) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo | str:
+            found = await booking.get_appointment(session, self.tenant, reference, for_update=True)
+            if _for_staff(self.tenant, found):
+                return await self._ask_staff(session, found, f"move it to {self._when(starts_at)}")
             moved = await booking.reschedule(
                 session, self.caller, reference, RescheduleIn(starts_at=starts_at), self.now
             )
             return _booking_info(moved)
 
-        return await self._booking_write(work)
+        return _done(await self._booking_write(work))
 
     async def cancel_booking(self, reference: str, reason: str) -> BookingInfo:
-        async def work(session: AsyncSession) -> BookingInfo:
+        async def work(session: AsyncSession) -> BookingInfo | str:
+            found = await booking.get_appointment(session, self.tenant, reference, for_update=True)
+            if _for_staff(self.tenant, found):
+                return await self._ask_staff(session, found, "cancel it")
             cancelled = await booking.cancel(
                 session, self.caller, reference, CancelIn(reason=reason), self.now
             )
             return _booking_info(cancelled)
 
-        return await self._booking_write(work)
+        return _done(await self._booking_write(work))
+
+    async def _ask_staff(self, session: AsyncSession, appointment: Appointment, change: str) -> str:
+        """The clinic keeps this appointment in its own system and wants its staff to make changes
+        there: the conversation goes to the inbox with the request. What to tell the patient."""
+        booked = f"{appointment.service.name} on {self._when(appointment.starts_at)}"
+        await conversation_store.flag_for_human(
+            session,
+            self.caller,
+            self.conversation_id,
+            f"asks to {change}: {booked} (reference {appointment.reference}, from {appointment.source})",
+        )
+        return (
+            f"The clinic keeps your {booked} in its own system, so I've asked the team to {change}. "
+            "They'll confirm with you here."
+        )
+
+    def _when(self, moment: datetime) -> str:
+        return when_label(moment, self.tenant.timezone_name)  # as the receptionist says times
 
     async def join_waitlist(
         self, service_id: str, first_day: date, last_day: date, part_of_day: str | None, contact: Contact
@@ -388,6 +422,17 @@ def _service_info(service: Service, provider_ids: list[uuid.UUID] | None = None)
         aliases=tuple(service.aliases),
         provider_ids=tuple(str(p) for p in provider_ids or ()),
     )
+
+
+def _for_staff(tenant: TenantContext, appointment: Appointment) -> bool:
+    return appointment.external and tenant.settings.external_patient_changes == "staff"
+
+
+def _done(result: BookingInfo | str) -> BookingInfo:
+    """The booking changed, or (a text for the patient) the change was passed to the staff."""
+    if isinstance(result, str):
+        raise ToolFailure("PASSED_TO_STAFF", result)
+    return result
 
 
 def _booking_info(appointment: Appointment) -> BookingInfo:

@@ -49,6 +49,11 @@ class BookingData(EventData):
     starts_at: datetime
     ends_at: datetime
     status: Literal["booked", "confirmed", "cancelled", "completed", "no_show"]
+    source: str = Field(
+        default="frontdesk",
+        description="Where it was made: `frontdesk`, or the name of the clinic's own system that sent it",
+    )
+    external_id: str | None = Field(default=None, description="That system's id for it")
 
 
 class BookingCreated(BookingData):
@@ -92,6 +97,17 @@ class BookingCompleted(BookingData):
 class BookingNoShow(BookingData):
     type: ClassVar[str] = "booking.no_show"
     summary: ClassVar[str] = "Staff marked the patient as not having come."
+
+
+class BookingConflict(BookingData):
+    type: ClassVar[str] = "booking.conflict"
+    summary: ClassVar[str] = (
+        "An appointment from the clinic's own system arrived over a time already taken; it was stored "
+        "anyway, the others kept as they are, and staff are asked to sort it out."
+    )
+    conflicting_appointment_ids: list[uuid.UUID] = Field(
+        description="The appointments it overlaps (ours, or others from that system)"
+    )
 
 
 # ---- holds and the waitlist ----
@@ -403,6 +419,7 @@ CATALOGUE: dict[str, type[EventData]] = {
         BookingRunningLate,
         BookingCompleted,
         BookingNoShow,
+        BookingConflict,
         HoldExpired,
         WaitlistOffered,
         WaitlistAccepted,

@@ -8,6 +8,8 @@ drops its session, and these rows with it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert
@@ -29,3 +31,17 @@ async def write_pending(session: AsyncSession) -> None:
         if statement is None:
             statement = _INSERTS[table] = insert(table)
         await session.execute(statement, rows)
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A SAVEPOINT around the block: when it raises, what it wrote and the log rows it queued are
+    undone together, and the transaction goes on (one bad row of an import, not the whole chunk)."""
+    marks = {table: len(rows) for table, rows in session.info.get(_PENDING, {}).items()}
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        for table, rows in session.info.get(_PENDING, {}).items():
+            del rows[marks.get(table, 0) :]
+        raise

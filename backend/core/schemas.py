@@ -161,6 +161,24 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
 
 
+def _not_ours(value: str) -> str:
+    if value == "frontdesk":
+        raise ValueError("'frontdesk' names the appointments made here; give your system another name")
+    return value
+
+
+# The name of a clinic's own system that sends its appointments ("dentrix", "front-desk-pms").
+SourceName = Annotated[
+    str,
+    Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$", examples=["practice-pms"]),
+    AfterValidator(_not_ours),
+]
+# That system's id for something (an appointment, a provider): printable text, as it writes it.
+ExternalKey = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", examples=["A-10492"])
+]
+
+
 class TenantSettings(Input):
     hold_ttl_minutes: int = Field(default=5, ge=1, le=60)
     min_lead_minutes: int = Field(default=60, ge=0, le=60 * 24 * 14)
@@ -201,6 +219,13 @@ class TenantSettings(Input):
     )
     # The clinic's API quota: requests a minute over all its keys and workspace sessions.
     api_requests_per_minute: int = Field(default=3000, ge=10, le=100_000)
+    # Appointments from the clinic's own system: the sources whose new, moved and cancelled
+    # appointments are confirmed to the patient (others get reminders and all that follows, but no
+    # confirmation: their system has told the patient already).
+    external_confirmation_sources: list[SourceName] = Field(default_factory=list, max_length=20)
+    # A patient asking to move or cancel one of those: "receptionist" does it (their system learns it
+    # from the booking.rescheduled / booking.cancelled webhooks), "staff" passes it to the inbox.
+    external_patient_changes: Literal["receptionist", "staff"] = "staff"
 
     @model_validator(mode="after")
     def _distinct_offsets(self) -> TenantSettings:
@@ -228,6 +253,7 @@ ERROR_MEANINGS = {
     404: "Not found (another tenant's object is answered the same way)",
     409: "In conflict with the current state; the message says which",
     410: "Gone",
+    413: "The body is too large; the message says the limit",
     422: "The request is invalid; `details.errors` lists each field",
     429: "Too many requests; retry after the time in `Retry-After`",
 }

@@ -233,6 +233,11 @@ class Settings(BaseSettings):
     # checked at every connection. Unset: all of them outside production, none in production.
     calendar_private_networks: list[IPv4Network | IPv6Network] | None = Field(default=None, max_length=50)
 
+    # Appointments from a clinic's own system in bulk (POST /external-appointments:bulk, CSV import):
+    # a bigger body is refused with 413 before it is read; rows are written this many per transaction.
+    external_import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=64 * 1024, le=200 * 1024 * 1024)
+    external_import_chunk_rows: int = Field(default=200, ge=1, le=5000)
+
     log_level: str = "INFO"
     # Request-latency histograms on every HTTP request (the /metrics endpoint is there either way).
     metrics_enabled: bool = True

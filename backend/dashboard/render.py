@@ -16,12 +16,21 @@ from fastapi.templating import Jinja2Templates
 from backend.core.context import Caller
 from backend.core.deps import CorrelationId, Db, Now, get_settings
 from backend.core.settings import Settings
+from backend.scheduling.models import FRONTDESK
 from backend.tenants import sessions
 from backend.tenants.deps import staff_caller
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
 PREFIX = "/app"
+
+
+def source_label(source: str) -> str:
+    """Where an appointment was made, as staff read it: here, or the clinic's own system's name."""
+    return "Frontdesk" if source == FRONTDESK else source
+
+
+templates.env.globals["source_label"] = source_label
 
 NAV = (
     ("schedule", "Schedule", False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,7 +15,10 @@ from backend.conversations import inbox
 from backend.core.deps import Db, Now
 from backend.core.schemas import Day
 from backend.dashboard.render import PREFIX, StaffPage
-from backend.scheduling import appointment_lists, calendar_view, catalog
+from backend.scheduling import appointment_lists, calendar_view, catalog, external_writes
+
+if TYPE_CHECKING:
+    from backend.scheduling.models import Appointment
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -45,9 +48,10 @@ async def schedule(
         providers = await catalog.active_providers(session, tenant)
         services, _ = await catalog.list_services(session, tenant)
         to_call = await appointment_lists.unconfirmed_soon(session, tenant, now)
-        return found, providers, services, await inbox.waiting(session, tenant), to_call
+        conflicts = await external_writes.open_conflicts(session, tenant, now)
+        return found, providers, services, await inbox.waiting(session, tenant), to_call, conflicts
 
-    found, providers, services, waiting, to_call = await db.transaction(work)
+    found, providers, services, waiting, to_call, conflicts = await db.transaction(work)
     step = timedelta(days=7 if view == "week" else 1)
     return page.render(
         "schedule.html",
@@ -63,10 +67,21 @@ async def schedule(
         services=services,
         waiting=waiting,
         to_call=to_call,
+        conflicts=[_conflict(appointment, over) for appointment, over in conflicts],
         hours=list(range(found.first_hour, found.last_hour)),
         position=lambda at: _position(at, found, tenant.timezone),
         open_position=lambda t: _minutes(t, found),
     )
+
+
+def _conflict(appointment: Appointment, over: list[Appointment]) -> dict[str, object]:
+    return {
+        "starts_at": appointment.starts_at,
+        "provider": appointment.provider.name,
+        "patient": appointment.customer.name,
+        "source": appointment.source,
+        "over": [f"{o.customer.name} ({o.reference})" for o in over],
+    }
 
 
 def _minutes(clock: time, found: calendar_view.ScheduleView) -> float:

@@ -87,28 +87,49 @@ class FreedSlot:
 # ---- booking hooks (inside the booking transaction) ----
 
 
-async def on_booked(session: AsyncSession, caller: Caller, appointment: Appointment, now: datetime) -> None:
-    await _confirm(session, caller, appointment, "confirmation", f"confirmation:{appointment.id}", now)
+# `notice`: whether the patient is told (a confirmation of the booking, the move, the cancellation).
+# Always for ours; for another system's appointments, a per-source choice of the clinic's.
+
+
+async def on_booked(
+    session: AsyncSession, caller: Caller, appointment: Appointment, now: datetime, *, notice: bool = True
+) -> None:
+    if notice:
+        await _confirm(session, caller, appointment, "confirmation", f"confirmation:{appointment.id}", now)
     await _schedule_reminders(session, caller.tenant, appointment, now)
 
 
 async def on_rescheduled(
-    session: AsyncSession, caller: Caller, appointment: Appointment, freed: FreedSlot, now: datetime
+    session: AsyncSession,
+    caller: Caller,
+    appointment: Appointment,
+    freed: FreedSlot,
+    now: datetime,
+    *,
+    notice: bool = True,
 ) -> None:
     await _drop_reminders(session, caller, appointment.id, "the appointment moved")
     await _schedule_reminders(session, caller.tenant, appointment, now)
     moved_to = appointment.starts_at.isoformat()
-    await _confirm(
-        session, caller, appointment, "rescheduled", f"rescheduled:{appointment.id}:{moved_to}", now
-    )
+    if notice:
+        await _confirm(
+            session, caller, appointment, "rescheduled", f"rescheduled:{appointment.id}:{moved_to}", now
+        )
     await offer_freed_slot(session, caller.tenant, freed, appointment.id, now)
 
 
 async def on_cancelled(
-    session: AsyncSession, caller: Caller, appointment: Appointment, freed: FreedSlot, now: datetime
+    session: AsyncSession,
+    caller: Caller,
+    appointment: Appointment,
+    freed: FreedSlot,
+    now: datetime,
+    *,
+    notice: bool = True,
 ) -> None:
     await _drop_reminders(session, caller, appointment.id, "the appointment was cancelled")
-    await _confirm(session, caller, appointment, "cancelled", f"cancelled:{appointment.id}", now)
+    if notice:
+        await _confirm(session, caller, appointment, "cancelled", f"cancelled:{appointment.id}", now)
     await offer_freed_slot(session, caller.tenant, freed, appointment.id, now)
 
 
@@ -212,6 +233,24 @@ def _scheduled(tenant: TenantContext, action: str, due_at: datetime, dedupe_key:
 _INSERT_SCHEDULED = insert(ScheduledAction).on_conflict_do_nothing(constraint="scheduled_actions_dedupe_key")
 
 
+def _insert_reminders() -> Any:
+    """Reminders for a time the appointment had before and left again (moved back, or cancelled and
+    booked again) were cancelled then: they are due again, not kept as they were."""
+    statement = insert(ScheduledAction)
+    return statement.on_conflict_do_update(
+        constraint="scheduled_actions_dedupe_key",
+        set_={
+            "status": statement.excluded.status,
+            "outcome": statement.excluded.outcome,
+            "due_at": statement.excluded.due_at,
+        },
+        where=ScheduledAction.status == "cancelled",
+    )
+
+
+_INSERT_REMINDERS = _insert_reminders()
+
+
 async def _insert_scheduled(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Every row in one statement; an occasion already scheduled (its dedupe key) is kept as it is."""
     if rows:
@@ -250,7 +289,8 @@ async def _schedule_reminders(
                 outcome="its time had passed when the appointment was booked" if passed else None,
             )
         )
-    await _insert_scheduled(session, rows)
+    if rows:
+        await session.execute(_INSERT_REMINDERS, rows)
 
 
 async def _drop_reminders(session: AsyncSession, caller: Caller, appointment_id: uuid.UUID, why: str) -> None:

@@ -216,7 +216,8 @@ async def appointments_over(
     session: AsyncSession, tenant: TenantContext, provider_id: uuid.UUID, ranges: list[Range], now: datetime
 ) -> list[tuple[uuid.UUID, int]]:
     """Upcoming occupying appointments of a provider that overlap any of `ranges`: (appointment
-    id, index of the range), for busy time that arrived from a connected calendar."""
+    id, index of the range), for busy time that arrived from a connected calendar. Appointments
+    from the clinic's own system are left out: busy time over one is that visit, mirrored."""
     if not ranges:
         return []
     spans = select(
@@ -238,6 +239,7 @@ async def appointments_over(
             Appointment.provider_id == provider_id,
             Appointment.status.in_(OCCUPYING),
             Appointment.blocked_until > now,
+            Appointment.external_id.is_(None),
         )
     )
     return [(appointment_id, position) for appointment_id, position in rows]

@@ -122,7 +122,13 @@ async def reschedule(
     provider = await holds.choose_provider(
         session, tenant, service, candidates, start, now, owner=None, ignore_appointment=appointment.id
     )
-    end = start + timedelta(minutes=service.duration_minutes)
+    # Another system's appointment keeps the length that system gave it.
+    length = (
+        appointment.ends_at - appointment.starts_at
+        if appointment.external
+        else timedelta(minutes=service.duration_minutes)
+    )
+    end = start + length
     blocked_until = end + timedelta(minutes=service.buffer_minutes)
     await guards.lock_days(
         session,
@@ -134,7 +140,7 @@ async def reschedule(
     )
     await holds.expire_stale_holds(session, caller, provider.id, start, blocked_until, now)
     before = {"starts_at": appointment.starts_at.isoformat(), "provider_id": str(appointment.provider_id)}
-    freed = _slot_of(appointment)
+    freed = slot_of(appointment)
     appointment.provider_id = provider.id
     appointment.provider = provider
     appointment.starts_at, appointment.ends_at, appointment.blocked_until = start, end, blocked_until
@@ -142,6 +148,8 @@ async def reschedule(
     appointment.status = "booked"
     appointment.confirmed_at = appointment.confirmed_via = None
     appointment.late_minutes = appointment.late_noticed_at = None
+    # A time chosen here is a free one: it takes its place under the exclusion constraint.
+    appointment.conflict = False
     await guards.flush_or_taken(session)
     audit.record(
         session,
@@ -151,7 +159,7 @@ async def reschedule(
         appointment.id,
         {"from": before, "to": {"starts_at": start.isoformat(), "provider_id": str(provider.id)}},
     )
-    _publish(
+    publish(
         session,
         caller,
         BookingRescheduled,
@@ -160,7 +168,7 @@ async def reschedule(
         previous_provider_id=freed.provider_id,
     )
     await lifecycle.on_rescheduled(session, caller, appointment, freed, now)
-    await push_queue.enqueue(session, tenant.id, appointment.id, appointment.provider_id, now)
+    await _push_to_calendar(session, appointment, now)
     return appointment
 
 
@@ -180,9 +188,9 @@ async def cancel(
     audit.record(
         session, caller, "appointment.cancelled", "appointment", appointment.id, {"reason": data.reason}
     )
-    _publish(session, caller, BookingCancelled, appointment)
-    await lifecycle.on_cancelled(session, caller, appointment, _slot_of(appointment), now)
-    await push_queue.enqueue(session, caller.tenant.id, appointment.id, appointment.provider_id, now)
+    publish(session, caller, BookingCancelled, appointment)
+    await lifecycle.on_cancelled(session, caller, appointment, slot_of(appointment), now)
+    await _push_to_calendar(session, appointment, now)
     return appointment
 
 
@@ -200,7 +208,7 @@ async def record_attendance(
     appointment.status = outcome
     await session.flush()
     audit.record(session, caller, f"appointment.{outcome}", "appointment", appointment.id)
-    _publish(session, caller, BookingCompleted if outcome == "completed" else BookingNoShow, appointment)
+    publish(session, caller, BookingCompleted if outcome == "completed" else BookingNoShow, appointment)
     if outcome == "completed":
         await lifecycle.on_completed(session, caller, appointment, now)
     else:
@@ -224,7 +232,7 @@ async def confirm_attendance(
     appointment.confirmed_at, appointment.confirmed_via = now, via
     await session.flush()
     audit.record(session, caller, "appointment.confirmed", "appointment", appointment.id, {"via": via})
-    _publish(session, caller, BookingConfirmed, appointment, via=via, confirmed_at=now)
+    publish(session, caller, BookingConfirmed, appointment, via=via, confirmed_at=now)
     return appointment
 
 
@@ -256,7 +264,7 @@ async def note_running_late(
         appointment.id,
         {"minutes": minutes, "via": via},
     )
-    _publish(session, caller, BookingRunningLate, appointment, via=via, minutes_late=minutes)
+    publish(session, caller, BookingRunningLate, appointment, via=via, minutes_late=minutes)
     return appointment
 
 
@@ -277,13 +285,20 @@ async def get_appointment(
     return appointment
 
 
-def _slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
+async def _push_to_calendar(session: AsyncSession, appointment: Appointment, now: datetime) -> None:
+    """Our bookings go to the provider's connected calendar; another system's appointments are that
+    system's to write (it usually does, and two copies would show the provider busy twice)."""
+    if not appointment.external:
+        await push_queue.enqueue(session, appointment.tenant_id, appointment.id, appointment.provider_id, now)
+
+
+def slot_of(appointment: Appointment) -> lifecycle.FreedSlot:
     return lifecycle.FreedSlot(
         appointment.provider_id, appointment.service_id, appointment.starts_at, appointment.blocked_until
     )
 
 
-def _publish(
+def publish(
     session: AsyncSession,
     caller: Caller,
     event: type[BookingData],
@@ -302,6 +317,8 @@ def _publish(
             starts_at=appointment.starts_at,
             ends_at=appointment.ends_at,
             status=appointment.status,
+            source=appointment.source,
+            external_id=appointment.external_id,
             **extra,
         ),
     )
@@ -361,7 +378,7 @@ async def _take_slot(
         "notes": notes,
         **_booked_via(caller),
     }
-    appointment = await _insert_with_new_reference(session, tenant, row)
+    appointment = await insert_with_new_reference(session, tenant, row)
     set_committed_value(appointment, "customer", customer)
     set_committed_value(appointment, "service", service)
     set_committed_value(appointment, "provider", provider)
@@ -381,7 +398,7 @@ async def _take_slot(
             "notes": notes,
         },
     )
-    _publish(session, caller, BookingCreated, appointment)
+    publish(session, caller, BookingCreated, appointment)
     await lifecycle.on_booked(session, caller, appointment, now)
     await push_queue.enqueue(session, tenant.id, appointment.id, appointment.provider_id, now)
     return appointment
@@ -404,7 +421,7 @@ _INSERT_UNLESS_REFERENCE_USED = (
 )
 
 
-async def _insert_with_new_reference(
+async def insert_with_new_reference(
     session: AsyncSession, tenant: TenantContext, row: dict[str, object]
 ) -> Appointment:
     """Insert the appointment under a fresh random reference. A reference already used is skipped by

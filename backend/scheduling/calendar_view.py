@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.context import TenantContext
+from backend.scheduling.availability import OCCUPYING
 from backend.scheduling.models import Appointment, Closure, Hold, Provider, WeeklyHours
 
 SHOWN_STATUSES = ("booked", "confirmed", "completed", "no_show")
@@ -29,6 +30,10 @@ class Block:
     reference: str = ""
     confirmed_via: str | None = None
     late_minutes: int | None = None
+    # Where an appointment was made: "frontdesk", or the clinic's own system that sent it.
+    source: str = ""
+    # Stored over a time already taken (from that system), and still overlapping another.
+    conflict: bool = False
 
 
 @dataclass
@@ -91,7 +96,8 @@ async def view(
             Appointment.status.in_(SHOWN_STATUSES),
         )
     )
-    for a in appointments:
+    shown = list(appointments)
+    for a in shown:
         place(
             a.provider_id,
             Block(
@@ -105,6 +111,8 @@ async def view(
                 a.reference,
                 a.confirmed_via,
                 a.late_minutes,
+                a.source,
+                a.conflict and a.status in OCCUPYING and _overlaps_another(a, shown),
             ),
         )
     holds = await session.scalars(
@@ -159,3 +167,14 @@ async def view(
     opens = [s[2].hour for s in spans] or [8]
     closes = [s[3].hour + (1 if s[3].minute else 0) for s in spans] or [18]
     return ScheduleView(days, providers, columns, min(opens), max(max(closes), min(opens) + 1))
+
+
+def _overlaps_another(appointment: Appointment, others: list[Appointment]) -> bool:
+    return any(
+        o.id != appointment.id
+        and o.provider_id == appointment.provider_id
+        and o.status in OCCUPYING
+        and o.starts_at < appointment.blocked_until
+        and appointment.starts_at < o.blocked_until
+        for o in others
+    )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.commands import run_command
 from backend.core.deps import Db
 from backend.core.schemas import error_responses
-from backend.scheduling import catalog_changes
+from backend.scheduling import catalog_changes, external_ids
 from backend.scheduling.presenters import provider_out, service_out
 from backend.scheduling.schemas import (
     ProviderIn,
@@ -45,11 +45,13 @@ async def add_provider(body: ProviderIn, caller: OwnerCaller, request: Request) 
 async def change_provider(
     provider_id: uuid.UUID, body: ProviderPatch, caller: OwnerCaller, db: Db
 ) -> ProviderOut:
-    """Rename, or switch off (`active: false`: no new bookings, existing ones stay)."""
+    """Rename, switch off (`active: false`: no new bookings, existing ones stay), or set the ids your
+    own systems use for it (`external_ids`), by which their appointments name it."""
 
     async def work(session: AsyncSession) -> ProviderOut:
         provider = await catalog_changes.change_provider(session, caller, provider_id, body)
-        return provider_out(provider, await catalog_changes.hours_of(session, provider.id))
+        ids = await external_ids.of(session, caller.tenant, "provider", [provider.id])
+        return provider_out(provider, await catalog_changes.hours_of(session, provider.id), ids[provider.id])
 
     return await db.transaction(work)
 
@@ -83,6 +85,8 @@ async def change_service(
     """Change any of its fields; `active: false` stops offering it (past bookings stay)."""
 
     async def work(session: AsyncSession) -> ServiceOut:
-        return service_out(*await catalog_changes.change_service(session, caller, service_id, body))
+        service, linked = await catalog_changes.change_service(session, caller, service_id, body)
+        ids = await external_ids.of(session, caller.tenant, "service", [service.id])
+        return service_out(service, linked, ids[service.id])
 
     return await db.transaction(work)

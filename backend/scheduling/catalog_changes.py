@@ -15,6 +15,7 @@ from backend.core import audit
 from backend.core.context import Caller
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.schemas import WEEKDAYS
+from backend.scheduling import external_ids
 from backend.scheduling.catalog import new_service
 from backend.scheduling.models import Provider, Service, ServiceProvider, WeeklyHours
 from backend.scheduling.schemas import (
@@ -83,6 +84,8 @@ async def change_provider(
 ) -> Provider:
     provider = await find_provider(session, caller, provider_id)
     changes = patch.model_dump(exclude_none=True)
+    if (ids := changes.pop("external_ids", None)) is not None:
+        await external_ids.replace(session, caller, "provider", provider.id, ids)
     if "name" in changes:
         await _name_free(session, caller, Provider, changes["name"], provider.id)
     for field, value in changes.items():
@@ -148,6 +151,8 @@ async def change_service(
 ) -> tuple[Service, list[uuid.UUID]]:
     service = await _service(session, caller, service_id)
     changes = patch.model_dump(exclude_none=True)
+    if (ids := changes.pop("external_ids", None)) is not None:
+        await external_ids.replace(session, caller, "service", service.id, ids)
     provider_ids = changes.pop("provider_ids", None)
     if "name" in changes:
         await _name_free(session, caller, Service, changes["name"], service.id)

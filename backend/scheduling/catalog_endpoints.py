@@ -14,7 +14,7 @@ from backend.calendars import busy as calendar_busy
 from backend.core.commands import run_command
 from backend.core.deps import AppSettings, Db, Now
 from backend.core.schemas import Day, error_responses
-from backend.scheduling import availability, catalog
+from backend.scheduling import availability, catalog, external_ids
 from backend.scheduling.models import Closure
 from backend.scheduling.presenters import provider_out, service_out, slot_out
 from backend.scheduling.schemas import AvailabilityOut, ClosureIn, ProviderOut, ServiceOut
@@ -50,7 +50,8 @@ async def list_services(
 ) -> list[ServiceOut]:
     async def work(session: AsyncSession) -> list[ServiceOut]:
         services, links = await catalog.list_services(session, caller.tenant, with_inactive=include_inactive)
-        return [service_out(s, links.get(s.id, [])) for s in services]
+        ids = await external_ids.of(session, caller.tenant, "service", [s.id for s in services])
+        return [service_out(s, links.get(s.id, []), ids.get(s.id)) for s in services]
 
     return await db.transaction(work)
 
@@ -59,7 +60,8 @@ async def list_services(
 async def list_providers(caller: TenantCaller, db: Db) -> list[ProviderOut]:
     async def work(session: AsyncSession) -> list[ProviderOut]:
         providers, hours = await catalog.list_providers(session, caller.tenant)
-        return [provider_out(p, hours.get(p.id, [])) for p in providers]
+        ids = await external_ids.of(session, caller.tenant, "provider", [p.id for p in providers])
+        return [provider_out(p, hours.get(p.id, []), ids.get(p.id)) for p in providers]
 
     return await db.transaction(work)
 

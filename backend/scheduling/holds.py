@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit, events
@@ -188,6 +188,36 @@ async def expire_stale_holds(
     for hold in expired.scalars().all():
         record_expiry(session, caller, hold)
         await lifecycle.on_hold_lapsed(session, caller.tenant, hold.id, hold.owner, now)
+
+
+async def give_way(
+    session: AsyncSession,
+    caller: Caller,
+    provider_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> None:
+    """Release the live holds over [start, end): the clinic's own system booked that time, and it
+    decides. Whoever held it hears "just taken" when they confirm, as after any lost race."""
+    released = await session.execute(
+        update(Hold)
+        .where(
+            Hold.tenant_id == caller.tenant.id,
+            Hold.provider_id == provider_id,
+            Hold.status == "active",
+            # Live by our clock or by the database's (its trigger's), whichever says so.
+            Hold.expires_at > func.least(now, func.now()),
+            occupying_overlap(Hold, start, end),
+        )
+        .values(status="released")
+        .returning(Hold.id)
+        .execution_options(synchronize_session=False)
+    )
+    for hold_id in released.scalars().all():
+        audit.record(
+            session, caller, "hold.released", "hold", hold_id, {"reason": "booked in the clinic's own system"}
+        )
 
 
 def record_expiry(session: AsyncSession, caller: Caller, hold: Hold) -> None:

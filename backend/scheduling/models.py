@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -25,6 +26,10 @@ from backend.core.models import Base, created_at_column, tenant_fk, updated_at_c
 
 if TYPE_CHECKING:  # the relationship names the class; SQLAlchemy finds it by name at run time
     from backend.customers.models import Customer
+
+
+# The source of the appointments made here; any other source is the clinic's own system.
+FRONTDESK = "frontdesk"
 
 
 class Provider(Base):
@@ -134,8 +139,21 @@ class Appointment(Base):
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True
     )
+    # Where it was made: "frontdesk" (here), or the name of the clinic's own system that sent it,
+    # with that system's id and the version (or update time) of its last update applied.
+    source: Mapped[str] = mapped_column(String(40), default=FRONTDESK)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_version: Mapped[int | None] = mapped_column(BigInteger)
+    external_updated_at: Mapped[datetime | None]
+    # Another system's appointment stored over a time already taken: kept outside the exclusion
+    # constraint, and nothing else may be booked over it (alembic 0017).
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+    @property
+    def external(self) -> bool:
+        return self.external_id is not None
 
     # Every read of an appointment shows who, what and with whom: load them in the same query.
     customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
@@ -175,3 +193,15 @@ class ReminderLinkUse(Base):
     )
     action: Mapped[str] = mapped_column(String(16))
     used_at: Mapped[datetime]
+
+
+class ExternalId(Base):
+    """Another system's id for one of our providers or services, per source."""
+
+    __tablename__ = "external_ids"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(200))
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"))
+    service_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))

@@ -13,7 +13,9 @@ from backend.scheduling.models import Appointment, Hold, Provider, Service, Week
 from backend.scheduling.schemas import AppointmentOut, HoldOut, HoursOut, ProviderOut, ServiceOut, SlotOut
 
 
-def provider_out(provider: Provider, hours: list[WeeklyHours]) -> ProviderOut:
+def provider_out(
+    provider: Provider, hours: list[WeeklyHours], external_ids: dict[str, str] | None = None
+) -> ProviderOut:
     return ProviderOut(
         id=provider.id,
         name=provider.name,
@@ -22,10 +24,13 @@ def provider_out(provider: Provider, hours: list[WeeklyHours]) -> ProviderOut:
         hours=[
             HoursOut(weekday=WEEKDAYS[h.weekday], opens_at=h.opens_at, closes_at=h.closes_at) for h in hours
         ],
+        external_ids=external_ids or {},
     )
 
 
-def service_out(service: Service, provider_ids: list[uuid.UUID]) -> ServiceOut:
+def service_out(
+    service: Service, provider_ids: list[uuid.UUID], external_ids: dict[str, str] | None = None
+) -> ServiceOut:
     return ServiceOut(
         id=service.id,
         name=service.name,
@@ -34,6 +39,7 @@ def service_out(service: Service, provider_ids: list[uuid.UUID]) -> ServiceOut:
         duration_minutes=service.duration_minutes,
         buffer_minutes=service.buffer_minutes,
         provider_ids=provider_ids,
+        external_ids=external_ids or {},
     )
 
 
@@ -82,4 +88,6 @@ def appointment_out(appointment: Appointment, tenant: TenantContext) -> Appointm
         confirmed_via=appointment.confirmed_via,
         late_minutes=appointment.late_minutes,
         booked_via=appointment.booked_via,
+        source=appointment.source,
+        external_id=appointment.external_id,
     )

@@ -36,6 +36,8 @@ async def held_about(session: AsyncSession, person: Person) -> dict[str, Any]:
                 "status": a.status,
                 "notes": a.notes,
                 "cancel_reason": a.cancel_reason,
+                "source": a.source,
+                "external_id": a.external_id,
                 "created_at": a.created_at,
             }
             for a in appointments

@@ -9,7 +9,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from backend.core.schemas import WEEKDAYS, Input, LocalTime, Moment, Name, Output
+from backend.core.schemas import (
+    WEEKDAYS,
+    ExternalKey,
+    Input,
+    LocalTime,
+    Moment,
+    Name,
+    Output,
+    SourceName,
+)
 from backend.customers.schemas import CustomerIn, CustomerOut
 
 
@@ -105,12 +114,20 @@ class HoursOut(Output):
     closes_at: LocalTime
 
 
+ExternalIds = dict[SourceName, ExternalKey]
+EXTERNAL_IDS_HELP = (
+    'The ids your own systems use for it, by source (`{"practice-pms": "DR7"}`): appointments they '
+    "send name it by these. Replaces the ones stored; `{}` removes them."
+)
+
+
 class ProviderOut(Output):
     id: uuid.UUID
     name: str
     kind: str
     active: bool
     hours: list[HoursOut] = []
+    external_ids: dict[str, str] = Field(default_factory=dict, description="Your systems' ids, by source")
 
 
 class ServiceOut(Output):
@@ -121,6 +138,7 @@ class ServiceOut(Output):
     duration_minutes: int
     buffer_minutes: int
     provider_ids: list[uuid.UUID] = []
+    external_ids: dict[str, str] = Field(default_factory=dict, description="Your systems' ids, by source")
 
 
 class SlotOut(Output):
@@ -176,6 +194,10 @@ class AppointmentOut(Output):
     booked_via: str | None = Field(
         description="Who booked it: `conversation`, `staff`, `api`, `waitlist` or `system`"
     )
+    source: str = Field(
+        default="frontdesk", description="`frontdesk`, or the name of the clinic's own system that sent it"
+    )
+    external_id: str | None = Field(default=None, description="That system's id for it")
 
 
 class AppointmentPage(Output):
@@ -187,6 +209,7 @@ class ProviderPatch(Input):
     name: Name | None = None
     kind: Literal["person", "room"] | None = None
     active: bool | None = Field(default=None, description="false: no new bookings; existing ones stay")
+    external_ids: ExternalIds | None = Field(default=None, max_length=20, description=EXTERNAL_IDS_HELP)
 
 
 class WeekHoursIn(Input):
@@ -212,3 +235,4 @@ class ServicePatch(Input):
         default=None, max_length=200, description="Who gives it; empty means every provider"
     )
     active: bool | None = Field(default=None, description="false: no longer offered; past bookings stay")
+    external_ids: ExternalIds | None = Field(default=None, max_length=20, description=EXTERNAL_IDS_HELP)

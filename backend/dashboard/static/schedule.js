@@ -13,7 +13,7 @@
       var id = block.dataset.appointment;
       details.querySelector("h2").textContent = block.dataset.patient + " · " + block.dataset.reference;
       details.querySelector(".appointment-summary").textContent =
-        block.dataset.service + ", " + block.dataset.starts.replace("T", " at ") + " (" + block.dataset.status.replace("_", " ") + ")";
+        block.dataset.service + ", " + block.dataset.starts.replace("T", " at ") + " (" + block.dataset.status.replace("_", " ") + "), from " + block.dataset.source;
       details.querySelectorAll("[data-api]").forEach(function (el) {
         el.dataset.apiTemplate = el.dataset.apiTemplate || el.dataset.api;
         el.dataset.api = el.dataset.apiTemplate.replace("{id}", id);
