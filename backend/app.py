@@ -57,6 +57,7 @@ from backend.tenants import audit_endpoints as audit_log
 from backend.tenants import endpoints as tenant
 from backend.tenants import sessions
 from backend.tenants import team_endpoints as team
+from backend.tenants import two_factor_endpoints as two_factor
 from backend.webchat import endpoints as chat
 from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
@@ -195,6 +196,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         admin,
         tenant,
         team,
+        two_factor,
         audit_log,
         phone_numbers,
         catalog,
