@@ -45,6 +45,7 @@ from backend.messaging import endpoints as notifications
 from backend.messaging import outbox_endpoints as outbox
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.patients import endpoints as patients
+from backend.retention import endpoints as retention
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
 from backend.scheduling import catalog_endpoints as catalog
@@ -198,6 +199,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         team,
         two_factor,
         audit_log,
+        retention,
         phone_numbers,
         catalog,
         catalog_changes,

@@ -9,9 +9,21 @@ from backend.core import models as core
 from backend.customers import models as customers
 from backend.events import models as events
 from backend.messaging import models as messaging
+from backend.retention import models as retention
 from backend.scheduling import models as scheduling
 from backend.telephony import models as telephony
 from backend.tenants import models as tenants
 
-DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events, calendars)
+DOMAINS = (
+    core,
+    tenants,
+    customers,
+    scheduling,
+    conversations,
+    messaging,
+    telephony,
+    events,
+    calendars,
+    retention,
+)
 metadata = core.Base.metadata

@@ -17,6 +17,7 @@ from backend.core.schemas import WEEKDAYS
 from backend.dashboard.render import PREFIX, StaffPage
 from backend.events import webhook_endpoints as webhooks
 from backend.messaging import endpoints as templates_api
+from backend.retention import endpoints as retention
 from backend.scheduling import catalog_endpoints as catalogue
 from backend.scheduling.schemas import ProviderOut
 from backend.telephony import phone_number_endpoints as numbers
@@ -86,3 +87,17 @@ async def webhook_page(
         endpoint_id, page.caller, db, status=[], event_type=None, limit=50, cursor=cursor
     )
     return page.render("webhook.html", "settings", endpoint=endpoint, log=log)
+
+
+@router.get("/settings/privacy", response_class=HTMLResponse)
+async def privacy_page(page: StaffPage, db: Db) -> HTMLResponse:
+    """How long patient data is kept, the last nightly purge, and who must use two-factor sign-in."""
+    _owner(page)
+    caller = page.caller
+    return page.render(
+        "privacy.html",
+        "settings",
+        tenant=await tenant_api.get_tenant(caller),
+        last_run=await retention.last_run(caller, db),
+        privacy=True,
+    )

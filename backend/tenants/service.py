@@ -105,3 +105,10 @@ async def update_profile(session: AsyncSession, caller: Caller, data: TenantProf
 
 async def get_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
     return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+
+async def every_tenant(session: AsyncSession) -> list[TenantContext]:
+    """Every clinic, for work the worker does for each in turn (the nightly retention purge)."""
+    return [
+        TenantContext.of(row) for row in await session.scalars(select(Tenant).order_by(Tenant.created_at))
+    ]
