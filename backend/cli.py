@@ -1,4 +1,4 @@
-"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant."""
+"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant, back up and restore."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import asgi, create_app
 from backend.calendars import connections as calendars
-from backend.core import embedded, logs, migrations
+from backend.core import backups, embedded, logs, migrations
 from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
@@ -30,11 +30,18 @@ from backend.worker import run as run_worker
 log = logging.getLogger("frontdesk")
 
 
-def _prepared_settings() -> Settings:
-    """Settings with running PostgreSQL and Redis behind them, schema at head."""
+def _resolved_settings() -> Settings:
+    """Settings with running PostgreSQL and Redis behind them, the schema as it is."""
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_lines)
     settings = embedded.ensure_secrets(embedded.ensure_admin_secret(embedded.resolve_services(settings)))
+    assert settings.database_url is not None
+    return settings
+
+
+def _prepared_settings() -> Settings:
+    """Settings with running PostgreSQL and Redis behind them, schema at head."""
+    settings = _resolved_settings()
     assert settings.database_url is not None
     migrations.upgrade_to_head(settings.database_url)
     return settings
@@ -170,6 +177,28 @@ def rekey(args: argparse.Namespace) -> None:
     )
 
 
+def backup(args: argparse.Namespace) -> None:
+    """The database (pg_dump, custom format) and a manifest: its schema revision and key ids."""
+    try:
+        manifest = backups.backup(_resolved_settings(), Path(args.directory))
+    except backups.BackupRefused as refusal:
+        raise SystemExit(f"frontdesk backup: {refusal}") from None
+    print(
+        f"backed up schema {manifest.alembic_revision} to {args.directory} "
+        f"(secrets sealed with key(s) {', '.join(manifest.key_ids)}: keep SECRETS_KEYS, separately)"
+    )
+
+
+def restore(args: argparse.Namespace) -> None:
+    """A backup into an empty database, then migrated to this code's schema."""
+    try:
+        manifest = backups.restore(_resolved_settings(), Path(args.directory))
+    except backups.BackupRefused as refusal:
+        raise SystemExit(f"frontdesk restore: {refusal}") from None
+    made, schema = manifest["created_at"], manifest["alembic_revision"]
+    print(f"restored the backup of {made} (schema {schema}, now at head)")
+
+
 def seed_demo(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
     _print_demo(settings, _seed_demo(settings))
@@ -222,6 +251,12 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "rekey", help="seal stored secrets again under the current key of SECRETS_KEYS"
     ).set_defaults(run=rekey)
+    backup_cmd = commands.add_parser("backup", help="dump the database and a manifest into a new directory")
+    backup_cmd.add_argument("directory")
+    backup_cmd.set_defaults(run=backup)
+    restore_cmd = commands.add_parser("restore", help="restore a backup into an empty database")
+    restore_cmd.add_argument("directory")
+    restore_cmd.set_defaults(run=restore)
     commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(
         run=seed_demo
     )
