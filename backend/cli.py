@@ -23,7 +23,7 @@ from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
 from backend.events import signing_secrets
 from backend.serving import WorkerSupervisor, exit_cleanly_on_sigterm, service_environment
-from backend.tenants import demo
+from backend.tenants import demo, two_factor
 from backend.tenants import staff as staff_accounts
 from backend.worker import run as run_worker
 
@@ -157,22 +157,28 @@ def rekey(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
     ring = settings.key_ring
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, int]:
         db = Database(settings)
 
-        async def work(session: AsyncSession) -> tuple[int, int]:
-            return await signing_secrets.reseal_all(session, ring), await calendars.reseal_all(session, ring)
+        async def work(session: AsyncSession) -> tuple[int, int, int]:
+            return (
+                await signing_secrets.reseal_all(session, ring),
+                await calendars.reseal_all(session, ring),
+                await two_factor.reseal_all(session, ring),
+            )
 
         try:
             return await db.transaction(work)
         finally:
             await db.dispose()
 
-    endpoints, connections = asyncio.run(run())
+    endpoints, connections, staff_secrets = asyncio.run(run())
     log.info(
-        "sealed the secrets of %d webhook endpoints and %d calendar connections again under key %s",
+        "sealed the secrets of %d webhook endpoints, %d calendar connections and %d two-factor sign-ins"
+        " again under key %s",
         endpoints,
         connections,
+        staff_secrets,
         ring.current,
     )
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
 from backend.core.context import Caller
+from backend.core.crypto import KeyRing
 from backend.core.errors import Conflict, ValidationFailed
 from backend.core.schemas import TenantSettings
 from backend.core.settings import Settings
@@ -195,3 +196,18 @@ async def _replace_recovery_codes(session: AsyncSession, user: StaffUser) -> lis
     session.add_all(StaffRecoveryCode(staff_id=user.id, code_hash=_hash(code)) for code in codes)
     await session.flush()
     return codes
+
+
+async def reseal_all(session: AsyncSession, ring: KeyRing) -> int:
+    """`frontdesk rekey`: every TOTP secret sealed again under the ring's current key; how many."""
+    changed = 0
+    for user in await session.scalars(
+        select(StaffUser).where(StaffUser.totp_secret.is_not(None)).with_for_update()
+    ):
+        assert user.totp_secret is not None
+        if not ring.is_current(user.totp_secret):
+            user.totp_secret = ring.seal(
+                ring.open(user.totp_secret, _sealed_as(user.id)), _sealed_as(user.id)
+            )
+            changed += 1
+    return changed

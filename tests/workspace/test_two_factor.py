@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pyotp
 import pytest
+from pydantic import SecretStr
 
+from backend.core.crypto import KeyRing
 from backend.core.deps import current_time
-from backend.tenants import sessions
+from backend.tenants import sessions, two_factor
 from tests.conftest import in_process_app
-from tests.support.db import rows
+from tests.support.db import rows, scalar
 from tests.support.workspace import (
     PASSWORD,
     Staff,
@@ -244,3 +246,22 @@ async def test_turning_it_off_needs_a_code_and_an_owner_can_reset_a_member(clock
     again = browser_like(client, somewhere())
     assert (await sign_in(again, member.email, PASSWORD)).status_code == 303
     assert secret  # the old secret no longer matters: no code is asked
+
+
+async def test_rekeying_reseals_the_secret_and_codes_still_work_with_only_the_new_key(clocked, settings):
+    client, clock = clocked
+    owner = await new_clinic(client)
+    secret, _ = await enrol(owner, clock)
+    clock.step()
+    db = client._transport.app.state.db  # type: ignore[attr-defined]
+    new_key = KeyRing.new_key("k9")
+    both = KeyRing.parse(f"{new_key},{settings.secrets_keys.get_secret_value()}")
+    assert await db.transaction(lambda session: two_factor.reseal_all(session, both)) >= 1
+    sealed = await scalar(db, "SELECT totp_secret FROM staff_users WHERE email = :e", e=owner.email)
+    assert sealed.startswith("k9:") and secret not in sealed
+    only_new = settings.model_copy(update={"secrets_keys": SecretStr(new_key)})
+    async with in_process_app(only_new) as rekeyed:
+        rekeyed._transport.app.dependency_overrides[current_time] = lambda: clock.now  # type: ignore[attr-defined]
+        http = browser_like(rekeyed, somewhere())
+        assert (await sign_in(http, owner.email)).status_code == 200
+        assert (await give_code(http, clock.code(secret))).status_code == 303
