@@ -34,10 +34,12 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/understanding.py
+	$(BIN)/python bench/faq_matching.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/chat.py
 	$(BIN)/python bench/outbox.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/api_faults.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/event_delivery.py
 	$(BIN)/python bench/workspace_views.py

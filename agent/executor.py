@@ -175,6 +175,8 @@ class ToolExecutor:
                 return await desk.hold_slot(
                     args.service_id, args.starts_at, args.provider_id, args.replace_hold_id
                 )
+            case "release_hold":
+                return await desk.release_hold(args.hold_id)
             case "confirm_booking":
                 return await desk.confirm_booking(args.hold_id, _contact(args), args.notes)
             case "lookup_booking":
@@ -216,6 +218,8 @@ class ToolExecutor:
         state = self.state
         if name == "hold_slot":
             state.hold = result
+        elif name == "release_hold":
+            state.hold = None
         elif name == "confirm_booking":
             booking: BookingInfo = result
             state.hold = None

@@ -1,8 +1,8 @@
-"""The language-model planner: any OpenAI-compatible chat endpoint chooses tools by function calling.
-
-The model sees the practice, the conversation so far and the closed tool set; each tool call it makes
-goes through the same executor and policy as the deterministic engine's. A turn is bounded in tool
-iterations and in time; the caller falls back to the deterministic engine when this raises.
+"""The language-model reader: any OpenAI-compatible chat endpoint reads a patient's message into the
+same dialogue acts the rules produce (structured output through one forced function,
+`record_acts`), and the same manager, policy engine and confirmations carry them out. The model
+never calls a booking tool. A turn is one request (a malformed answer is asked again, up to
+`max_attempts`), bounded in time; the caller falls back to the rules when this raises.
 """
 
 from __future__ import annotations
@@ -15,10 +15,13 @@ from zoneinfo import ZoneInfo
 
 from openai import AsyncOpenAI
 
-from agent.executor import CONFIRMATION_RULES, ToolExecutor, ToolOutcome, booking_card, describe
-from agent.ports import BookingInfo, PracticeInfo
-from agent.replies import QuickReply, Reply, when_label
-from agent.tools import openai_tools
+from agent import llm_acts
+from agent.ports import PracticeInfo
+from agent.replies import when_label
+from agent.state import ConversationState
+from agent.understanding import Act, Context
+
+RECORD_ACTS = "record_acts"
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class LlmConfig:
     model: str
     base_url: str | None = None
     timeout_seconds: float = 20.0
-    max_tool_iterations: int = 6
+    max_attempts: int = 2
 
 
 class LlmUnavailable(Exception):
@@ -45,124 +48,120 @@ class LlmPlanner:
         self.client = client
         self.config = config
 
-    async def respond(
+    async def understand(
         self,
-        tools: ToolExecutor,
         practice: PracticeInfo,
+        state: ConversationState,
+        context: Context,
         history: list[HistoryMessage],
         text: str,
         now: datetime,
-    ) -> list[Reply]:
-        messages: list[dict[str, Any]] = [{"role": "system", "content": _system_prompt(practice, tools, now)}]
+    ) -> list[Act]:
+        """The acts of `text`, validated against the practice; LlmUnavailable when the model does
+        not give valid ones."""
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(practice, state, now)}]
         messages += [
             {"role": "user" if m.role == "patient" else "assistant", "content": m.text} for m in history[-20:]
         ]
         messages.append({"role": "user", "content": text})
-        chips: tuple[QuickReply, ...] = ()
-        card: dict[str, Any] | None = None
-        for _ in range(self.config.max_tool_iterations):
+        problem = "no answer"
+        for _ in range(self.config.max_attempts):
             try:
                 completion = await self.client.chat.completions.create(
-                    model=self.config.model, messages=messages, tools=openai_tools(), tool_choice="auto"
+                    model=self.config.model,
+                    messages=messages,
+                    tools=[_TOOL],
+                    tool_choice={"type": "function", "function": {"name": RECORD_ACTS}},
                 )
             except Exception as error:  # timeouts, HTTP errors, malformed answers: all mean "fall back"
                 raise LlmUnavailable(type(error).__name__) from error
             if not completion.choices:
                 raise LlmUnavailable("empty completion")
             message = completion.choices[0].message
-            calls = message.tool_calls or []
-            if not calls:
-                answer = (message.content or "").strip()
-                if not answer:
-                    raise LlmUnavailable("the model returned neither text nor tool calls")
-                return [Reply(text=answer, quick_replies=chips, card=card)]
-            messages.append(
-                {
-                    "role": "assistant",
-                    "content": message.content or "",
-                    "tool_calls": [
-                        {
-                            "id": c.id,
-                            "type": "function",
-                            "function": {"name": c.function.name, "arguments": c.function.arguments},
-                        }
-                        for c in calls
-                    ],
-                }
-            )
-            for call in calls:
-                try:
-                    arguments = json.loads(call.function.arguments or "{}")
-                except json.JSONDecodeError:
-                    arguments = None
-                if not isinstance(arguments, dict):
-                    result: dict[str, Any] = {
-                        "error": "INVALID_ARGUMENTS",
-                        "message": "arguments must be a JSON object",
-                    }
-                else:
-                    outcome = await tools.call(call.function.name, arguments)
-                    if outcome.denied_by in CONFIRMATION_RULES and outcome.summary is not None:
-                        # The patient sees the summary the policy will hold their yes to, word for word.
-                        return [confirmation_question(outcome)]
-                    result = describe(outcome, practice.timezone)
-                    if outcome.ok and outcome.name == "check_availability":
-                        # The model reads the tapped label as the patient's words.
-                        labels = [when_label(s.starts_at, practice.timezone) for s in outcome.result[:6]]
-                        chips = tuple(QuickReply(label, label) for label in labels)
-                    elif outcome.ok and isinstance(outcome.result, BookingInfo):
-                        card, chips = booking_card(outcome.result, practice.timezone), ()
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
-        return [
-            Reply(
-                text="Sorry, that took me too many steps. Could you tell me again what you'd like to do?",
-                quick_replies=chips,
-            )
-        ]
+            call = next((c for c in message.tool_calls or [] if c.function.name == RECORD_ACTS), None)
+            if call is None:
+                problem = "the model did not record acts"
+                messages.append({"role": "assistant", "content": message.content or ""})
+                messages.append(
+                    {"role": "user", "content": f"Call {RECORD_ACTS} with the acts of my last message."}
+                )
+                continue
+            try:
+                return llm_acts.parse(call.function.arguments or "", context)
+            except llm_acts.InvalidActs as error:
+                problem = str(error)
+                messages.append(_assistant_call(call.id, call.function.arguments or ""))
+                messages.append(
+                    {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"error": problem})}
+                )
+        raise LlmUnavailable(problem)
 
 
-def confirmation_question(outcome: ToolOutcome) -> Reply:
-    assert outcome.summary is not None
-    if outcome.name == "reschedule_booking":
-        return Reply(
-            f"Shall I move {outcome.summary.text}?",
-            (QuickReply("Yes, move it", "yes"), QuickReply("No", "no")),
-        )
-    return Reply(
-        f"Please confirm: {outcome.summary.text}. Shall I book it?",
-        (QuickReply("Yes, book it", "yes"), QuickReply("No, change something", "no")),
-    )
+_TOOL = {
+    "type": "function",
+    "function": {
+        "name": RECORD_ACTS,
+        "description": "Record what the patient's last message asks for, as dialogue acts in the order said.",
+        "parameters": llm_acts.schema(),
+    },
+}
 
 
-def _system_prompt(practice: PracticeInfo, tools: ToolExecutor, now: datetime) -> str:
-    state = tools.state
+def _assistant_call(call_id: str, arguments: str) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": RECORD_ACTS, "arguments": arguments}}
+        ],
+    }
+
+
+def system_prompt(practice: PracticeInfo, state: ConversationState, now: datetime) -> str:
     local = now.astimezone(ZoneInfo(practice.timezone))
     services = "\n".join(f"- {s.name} (id {s.id}, {s.duration_minutes} min)" for s in practice.services)
+    providers = "\n".join(f"- {p.name} (id {p.id})" for p in practice.providers)
     hours = "\n".join(practice.opening_hours)
+    return (
+        f"You read messages sent to the receptionist of {practice.name}. Today is {local:%A, %B %d, %Y}, "
+        f"{local:%H:%M} in {practice.timezone}. Do not answer the patient: call {RECORD_ACTS} with the "
+        "dialogue acts of their last message, in the order they say them. Kinds: answer (a question: topic "
+        "hours, duration, offered, price or question), existing (a booking they already have: topic lookup, "
+        "move or cancel; booking_service_id and booking_date describe which), book (a new booking; topic "
+        "another when they already have one), frame (details only: service, day, time, option, yes/no, "
+        "name, phone, e-mail), waitlist, not_offered (a service not in the list below, named in subject), "
+        "decline (not now, never mind; topic keep when they keep a booking they were asked to cancel), "
+        "human, "
+        "restart, help, menu, greet, thanks, bye, unknown. Use only the service and provider ids below; "
+        "dates as YYYY-MM-DD, times as 24-hour HH:MM. Give a confidence, and an alternative_kind when a "
+        "second reading is close. A question the clinic's FAQ answers is an answer act with its faq_id.\n"
+        f"Services:\n{services}\nProviders:\n{providers}\nOpening hours:\n{hours}\n{_faq(practice)}"
+        + _where(practice, state)
+    )
+
+
+def _faq(practice: PracticeInfo) -> str:
+    """The questions of the clinic's FAQ with their ids: the manager says the clinic's own answer, so
+    the model never words a price, a plan or a policy itself."""
+    if not practice.faq:
+        return "The clinic has no FAQ.\n"
+    return "FAQ:\n" + "\n".join(f"- {e.id}: {' / '.join(e.questions)}" for e in practice.faq) + "\n"
+
+
+def _where(practice: PracticeInfo, state: ConversationState) -> str:
+    """What is on the table, so a bare "yes" or "the second one" can be read."""
     facts = []
-    if state.hold is not None and state.hold.expires_at > now:
+    if state.task:
+        facts.append(f"In progress: {state.task}.")
+    if state.awaiting:
+        facts.append(f"The receptionist last asked for: {state.awaiting}.")
+    if state.choices:
+        listed = "; ".join(f"{i}) {c.label}" for i, c in enumerate(state.choices, start=1))
+        facts.append(f"Options on offer: {listed}.")
+    if state.hold is not None:
         facts.append(
-            f"The conversation holds {state.hold.service_name} on "
-            f"{when_label(state.hold.starts_at, practice.timezone)} (hold_id {state.hold.id})."
+            f"Held: {state.hold.service_name} on {when_label(state.hold.starts_at, practice.timezone)}."
         )
     if state.reference:
-        facts.append(f"The booking being discussed has reference {state.reference}.")
-    if state.verified_customer_id:
-        facts.append("The patient is verified; lookup_booking without a reference lists their bookings.")
-    if state.pending_cancel:
-        facts.append(
-            f"You asked whether to cancel {state.pending_cancel.reference}; cancel only on a clear yes."
-        )
-    return (
-        f"You are the receptionist of {practice.name}. Today is {local:%A, %B %d, %Y}, "
-        f"{local:%H:%M} in {practice.timezone}. Be brief and warm.\n"
-        "Only use the tools. Never invent times, references or prices. Hold a slot before confirming; "
-        "ask for the patient's name and a phone or e-mail before confirm_booking. confirm_booking and "
-        "reschedule_booking first show the patient a summary to confirm; when they answer yes, call the "
-        "same tool again with the same details. To change or cancel a "
-        "booking, the patient must give the reference and the phone or e-mail on it. Ask before cancelling "
-        "and cancel only after a clear yes in a later message. Dates further than "
-        f"{practice.far_date_confirm_days} days need the patient's confirmation (far_date_confirmed). "
-        "If someone describes an emergency, tell them to call the emergency number.\n"
-        f"Services:\n{services}\nOpening hours:\n{hours}\n" + "\n".join(facts)
-    )
+        facts.append(f"The booking in play has reference {state.reference}.")
+    return "\n".join(facts)

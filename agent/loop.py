@@ -1,7 +1,10 @@
-"""One conversation turn for every channel: triage -> planner (LLM or deterministic) -> replies.
+"""One conversation turn for every channel: triage -> understanding (a language model's or the rules')
+-> the dialogue manager -> replies.
 
-Triage runs first and its band decides what the turn does (agent/safety.py); a language model's
-replies are checked by the reply rules (policy/replies.py) before the patient sees them.
+Triage runs first and its band decides what the turn does (agent/safety.py). A language model only
+reads the message into dialogue acts; every word the patient sees is the manager's, and on the
+model's path the replies still pass the reply rules (policy/replies.py), since the model's reading
+shaped them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 
 from agent import safety
 from agent.dialogue import DeterministicPlanner, resolve_choice
+from agent.dialogue.planner import is_chip
 from agent.executor import TurnFacts
 from agent.llm import HistoryMessage, LlmPlanner, LlmUnavailable
 from agent.ports import PracticeInfo
@@ -24,8 +28,6 @@ from policy import triage
 from policy.input_limits import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
-
-FALLBACK_APOLOGY = "Sorry, my assistant is having trouble right now, so let's keep it simple."
 
 
 @dataclass(frozen=True)
@@ -122,24 +124,25 @@ class Agent:
         value: str,
         now: datetime,
     ) -> tuple[list[Reply], str, bool]:
-        """The planner's replies (the model's, checked by the reply rules; else the deterministic
-        engine's), which engine gave them, and whether it made anything of the message."""
-        apology: list[Reply] = []
-        if self.llm is not None:
+        """The manager's replies to the message read into acts (by the model when there is one and
+        it answers; else by the rules), which reader it was, and whether it made anything of it."""
+        planner = DeterministicPlanner(tools, now)
+        if self.llm is not None and not is_chip(value):
             try:
-                answered = await asyncio.wait_for(
-                    self.llm.respond(tools, tools.practice, history, text, now),
+                acts = await asyncio.wait_for(
+                    self.llm.understand(
+                        tools.practice, tools.state, planner.turn.context(), history, text, now
+                    ),
                     timeout=self.llm.config.timeout_seconds,
                 )
-                return await safety.checked(desk, answered, safety.reply_facts(tools, now)), "llm", True
             except (LlmUnavailable, TimeoutError) as error:
-                log.warning(
-                    "LLM unavailable (%s); the deterministic engine answers this turn", error or "timeout"
-                )
-                apology = [Reply(text=FALLBACK_APOLOGY)]
-        planner = DeterministicPlanner(tools, now)
+                log.warning("LLM unavailable (%s); the rules read this turn", error or "timeout")
+            else:
+                planned = await planner.respond(value, acts)
+                checked = await safety.checked(desk, planned, safety.reply_facts(tools, now))
+                return checked, "llm", planner.understood
         planned = await planner.respond(value)
-        return apology + planned, "deterministic", planner.understood
+        return planned, "deterministic", planner.understood
 
 
 def _tapped(choice: str | None, state: ConversationState) -> str | None:

@@ -7,7 +7,7 @@ backend to one tenant and one conversation. Failures come back as `ToolFailure` 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Protocol
 
 from policy.engine import BookingFacts, Decision, ToolCall
@@ -79,6 +79,26 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+
+
+@dataclass(frozen=True)
+class ClosureInfo:
+    """A time the whole practice is closed (a holiday, a training day), with the reason it gives."""
+
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = ""
+
+
+# The practice's opening hours for one weekday: (opens, closes) pairs; empty when it is closed.
+DayHours = tuple[tuple[time, time], ...]
+
+
+@dataclass(frozen=True)
 class PracticeInfo:
     """What the receptionist knows about the practice without asking a tool."""
 
@@ -89,10 +109,15 @@ class PracticeInfo:
     hold_minutes: int
     far_date_confirm_days: int
     staff_phone: str | None = None
-    # The clinic's FAQ as text; empty while it has none (then a model may state no price or policy).
-    faq: str = ""
     services: tuple[ServiceInfo, ...] = field(default_factory=tuple)
     providers: tuple[ProviderInfo, ...] = field(default_factory=tuple)
+    # The clinic's FAQ; empty while it has none (then no reply may state a price or a policy).
+    faq: tuple[FaqEntry, ...] = ()
+    # The kind of practice (healthcare, salon, legal, general): which services it may be asked for.
+    profile: str = "general"
+    # Monday first, the hours any provider works; empty when not known (every day counts as open).
+    week: tuple[DayHours, ...] = ()
+    closures: tuple[ClosureInfo, ...] = ()
 
 
 class ToolFailure(Exception):
@@ -112,6 +137,8 @@ class Desk(Protocol):
     async def hold_slot(
         self, service_id: str, starts_at: datetime, provider_id: str | None, replace_hold_id: str | None
     ) -> HoldInfo: ...
+
+    async def release_hold(self, hold_id: str) -> None: ...
 
     async def confirm_booking(self, hold_id: str, contact: Contact, notes: str) -> BookingInfo: ...
 

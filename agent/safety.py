@@ -252,7 +252,8 @@ def reply_facts(tools: WitnessedTools, now: datetime) -> reply_rules.ReplyFacts:
                 held.append(result.starts_at)
             elif isinstance(result, SlotInfo):
                 offered.append(result.starts_at)
-    return reply_rules.ReplyFacts(tools.practice.timezone, tools.practice.faq, tuple(held), tuple(offered))
+    faq = "\n".join(line for entry in tools.practice.faq for line in (*entry.questions, entry.answer))
+    return reply_rules.ReplyFacts(tools.practice.timezone, faq, tuple(held), tuple(offered))
 
 
 async def checked(desk: SafetyDesk, replies: list[Reply], facts: reply_rules.ReplyFacts) -> list[Reply]:

@@ -23,6 +23,20 @@ class Choice(BaseModel):
     starts_at: datetime | None = None
 
 
+class Asked(BaseModel):
+    """The question on the table, to come back to after a question off the path."""
+
+    text: str
+    choices: list[Choice] = Field(default_factory=list)
+
+
+class LapsedHold(BaseModel):
+    """A held time that ran out before the patient said yes: a late yes checks it again."""
+
+    service_id: str
+    starts_at: datetime
+
+
 class Search(BaseModel):
     """What the patient is looking for (the request frame): a later value replaces an earlier one."""
 
@@ -42,6 +56,7 @@ class Search(BaseModel):
     not_after: datetime | None = None
     seen: list[datetime] = Field(default_factory=list)
     far_date_confirmed: bool = False
+    earliest: bool = False  # "your first Wednesday morning slot": hold the first free time
 
 
 class SafetyCheck(BaseModel):
@@ -74,6 +89,8 @@ class ConversationState(BaseModel):
     moving_to: datetime | None = None  # the time a move waits for the patient's yes to
     # When a reschedule asked for a time before the booking was found ("to the same time next week").
     asked_when: str | None = None
+    # The words that described the booking meant ("my cleaning on Thursday"), until it is found.
+    which: str | None = None
     pending_cancel: PendingCancel | None = None
     # A booking or move summary shown to the patient, waiting for their yes.
     pending_confirmation: PendingConfirmation | None = None
@@ -86,6 +103,19 @@ class ConversationState(BaseModel):
     # Messages in a row the engine could not place: after two, it offers a person.
     misses: int = 0
     safety_check: SafetyCheck | None = None
+    # The requests of an earlier message still to do, in order ("cancel my filling and book a
+    # check-up": the booking waits for the cancel's yes), as the words that asked for them.
+    queued: list[str] = Field(default_factory=list)
+    # The booking last looked at, moved or cancelled: what "the week after" or "same time" in a new
+    # request is relative to, and its service ("cancel it and rebook").
+    anchor: datetime | None = None
+    anchor_service: str | None = None
+    asked: Asked | None = None
+    # "Did you mean ...?": the words asked about, and the readings offered as choices.
+    clarifying: str | None = None
+    lapsed: LapsedHold | None = None
+    # The last hint given to a message not understood, so the next one is put differently.
+    last_hint: str | None = None
 
     @property
     def has_contact(self) -> bool:

@@ -45,6 +45,10 @@ class HoldSlotArgs(ToolArgs):
     far_date_confirmed: bool = False
 
 
+class ReleaseHoldArgs(ToolArgs):
+    hold_id: str
+
+
 class ConfirmBookingArgs(ToolArgs):
     hold_id: str
     name: str = Field(min_length=1, max_length=200)
@@ -109,6 +113,11 @@ TOOLS: Mapping[str, ToolSpec] = {
             "hold_slot",
             "Reserve a free time for a few minutes while the patient's details are collected.",
             HoldSlotArgs,
+        ),
+        ToolSpec(
+            "release_hold",
+            "Let the conversation's held time go (the patient changed their mind or will book later).",
+            ReleaseHoldArgs,
         ),
         ToolSpec(
             "confirm_booking",

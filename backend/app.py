@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
 import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -25,7 +24,7 @@ from backend.conversations import endpoints as conversations
 from backend.conversations import handoff_endpoints as handoff
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.receptionist import build_turns
-from backend.core import http_errors, idempotency, logs, tracing
+from backend.core import http_errors, idempotency, logs, redis_clients, tracing
 from backend.core.db import Database
 from backend.core.deps import current_time
 from backend.core.ip_limits import SOCKET_IO, IpRateLimitMiddleware
@@ -41,6 +40,7 @@ from backend.events import stream_endpoints as event_stream
 from backend.events import webhook_endpoints as webhooks
 from backend.events.documentation import document_webhooks
 from backend.events.sender import WebhookSender
+from backend.faq import endpoints as faq
 from backend.messaging import endpoints as notifications
 from backend.messaging import outbox_endpoints as outbox
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
@@ -126,18 +126,18 @@ class ChatCorsMiddleware:
 
 def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAPI:
     db = Database(settings)
-    redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = redis_clients.client(settings)
     presence = StaffPresence(settings.redis_url)
     live = SocketLive(presence=presence)
     turns = build_turns(db, settings, live)
     links = HandoffLinks.from_settings(settings)
     webhook_sender = WebhookSender(settings)
-    rate_limits = RateLimits(settings.redis_url)
+    rate_limits = RateLimits(settings.redis_url, settings.redis_timeout_seconds)
     template_processes = TemplateProcesses(RenderLimits.of(settings))
     starts = ConversationStarts(settings, rate_limits, db, current_time)
     chat_service = WebChat(db, turns, clock=current_time, links=links, starts=starts)
     # Through Redis, a message stored by one API process reaches browsers connected to another.
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = redis_clients.RedisFanout(settings) if settings.redis_url else None
     # Turns given back and revocations committed by any process, heard by this one.
     listener = PgListener(settings.async_database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
     turns.gate.hear(listener)
@@ -203,6 +203,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         phone_numbers,
         catalog,
         catalog_changes,
+        faq,
         bookings,
         calendars,
         patients,

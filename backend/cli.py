@@ -1,4 +1,5 @@
-"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant, back up and restore."""
+"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant, converse, back up
+and restore."""
 
 from __future__ import annotations
 
@@ -13,17 +14,21 @@ from typing import Any
 
 import uvicorn
 import uvloop
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app import asgi, create_app
 from backend.calendars import connections as calendars
+from backend.converse import command as converse_command
 from backend.core import backups, embedded, logs, migrations
+from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
 from backend.events import signing_secrets
 from backend.serving import WorkerSupervisor, exit_cleanly_on_sigterm, service_environment
-from backend.tenants import demo, two_factor
+from backend.tenants import api_keys, demo, two_factor
+from backend.tenants import service as tenants
 from backend.tenants import staff as staff_accounts
 from backend.worker import run as run_worker
 
@@ -233,6 +238,50 @@ def create_owner(args: argparse.Namespace) -> None:
     print(f"{args.email} is now an owner of {tenant_name}; sign in at {settings.public_base_url}/app")
 
 
+def converse(args: argparse.Namespace) -> None:
+    """Scripted conversations against a clinic; see `backend.converse.command`."""
+    settings = get_settings()
+    logs.configure("WARNING", settings.log_lines)
+    admin = args.admin_secret or _secret_value(settings.admin_secret)
+    if admin is None and (settings.data_dir / "admin_secret").exists():
+        admin = _remembered(settings.data_dir / "admin_secret")
+
+    # Without a key, the clinic is this machine's own, reached through its database.
+    local = embedded.resolve_services(settings) if args.key is None and not args.fresh_clinics else settings
+
+    async def temporary_key(slug: str) -> tuple[str, str]:
+        """A secret key of the clinic, for this run only."""
+        db = Database(local)
+
+        async def issue(session: AsyncSession) -> tuple[str, str]:
+            tenant = await tenants.get_by_slug(session, slug)
+            if tenant is None:
+                raise converse_command.ClinicProblem(f"no clinic with the slug {slug!r} here")
+            caller = Caller(TenantContext.of(tenant), "cli:converse", "converse")
+            issued = await api_keys.create(session, caller, "secret", "frontdesk converse (this run)", [])
+            return issued.key, str(issued.row.id)
+
+        try:
+            return await db.transaction(issue)
+        finally:
+            await db.dispose()
+
+    status = asyncio.run(
+        converse_command.converse(
+            args,
+            base_url=(args.base_url or settings.public_base_url).rstrip("/"),
+            admin_secret=admin,
+            sms_token=args.twilio_auth_token or _secret_value(settings.twilio_auth_token),
+            temporary_key=temporary_key,
+        )
+    )
+    raise SystemExit(status)
+
+
+def _secret_value(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="frontdesk", description="Frontdesk AI receptionist server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -272,6 +321,8 @@ def main(argv: list[str] | None = None) -> None:
     owner_cmd.add_argument("--email", required=True)
     owner_cmd.add_argument("--name", required=True)
     owner_cmd.set_defaults(run=create_owner)
+
+    converse_command.add_parser(commands).set_defaults(run=converse)
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core import metrics, migrations
 from backend.core.db import Database
 from backend.core.settings import Settings
+from backend.events import circuits as webhook_circuits
 from backend.messaging import outbox_health
 
 router = APIRouter(tags=["operations"])
@@ -60,6 +61,7 @@ class _OutboxState:
     circuits: dict[str, bool]
     waiting: dict[uuid.UUID, tuple[int, float]]
     workers: tuple[int, float | None]
+    paused_webhook_endpoints: int
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -76,6 +78,7 @@ async def prometheus(request: Request) -> Response:
             await outbox_health.open_circuits(session, now),
             await outbox_health.waiting(session, now),
             await outbox_health.workers(session, now, alive_within),
+            await webhook_circuits.paused_endpoints(session),
         )
 
     try:
@@ -94,5 +97,6 @@ async def prometheus(request: Request) -> Response:
         alive, last_beat = state.workers
         metrics.WORKERS_ALIVE.set(alive)
         metrics.WORKER_LAST_BEAT.set(float("inf") if last_beat is None else last_beat)
+        metrics.WEBHOOK_ENDPOINTS_PAUSED.set(state.paused_webhook_endpoints)
     body, content_type = metrics.exposition()
     return Response(body, media_type=content_type)

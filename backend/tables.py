@@ -8,6 +8,7 @@ from backend.conversations import models as conversations
 from backend.core import models as core
 from backend.customers import models as customers
 from backend.events import models as events
+from backend.faq import models as faq
 from backend.messaging import models as messaging
 from backend.retention import models as retention
 from backend.scheduling import models as scheduling
@@ -24,6 +25,7 @@ DOMAINS = (
     telephony,
     events,
     calendars,
+    faq,
     retention,
 )
 metadata = core.Base.metadata

@@ -1,11 +1,11 @@
 """Web chat throughput: N concurrent Socket.IO clients, each holding full booking conversations.
 
 Every client connects to a real `frontdesk serve` process (deterministic engine, embedded
-PostgreSQL and Redis) with a publishable key, and books: asks for a service and a day, taps a time,
-gives a name and an e-mail, says yes — re-picking when a time was just taken. A turn is timed from
-sending the message to the server's acknowledgement, which comes after every reply was stored and
-emitted. The baseline is a bare python-socketio echo server, measured in the same run with the same
-client, clients and number of turns.
+PostgreSQL and Redis) with a publishable key, to a clinic with the demo clinic's FAQ, and books:
+asks for a service and a day, taps a time, gives a name and an e-mail, says yes — re-picking when a
+time was just taken. A turn is timed from sending the message to the server's acknowledgement,
+which comes after every reply was stored and emitted. The baseline is a bare python-socketio echo
+server, measured in the same run with the same client, clients and number of turns.
 
 Usage: python bench/chat.py [--clients 20] [--conversations 3] [--warmup 1]
 """
@@ -29,6 +29,7 @@ import socketio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from backend.faq.demo import DEMO_FAQ  # noqa: E402
 from bench.common import (  # noqa: E402
     ADMIN_SECRET,
     ALL_DAY,
@@ -166,6 +167,11 @@ def create_tenant_and_key(base: str, providers: int, slug: str = "bench-chat") -
     )
     created.raise_for_status()
     secret = created.json()["api_key"]["key"]
+    # A clinic with a real FAQ: every turn reads it.
+    for entry in DEMO_FAQ:
+        httpx.post(
+            f"{base}/api/v1/faq", headers={"Authorization": f"Bearer {secret}"}, json=entry.model_dump()
+        ).raise_for_status()
     key = httpx.post(
         f"{base}/api/v1/api-keys",
         headers={"Authorization": f"Bearer {secret}"},

@@ -8,12 +8,14 @@
    emergency category and false alarms per kind of near miss, for each detector alone (sign patterns,
    symptom combinations, the character n-gram classifier) and for the bands combined; the urgent
    dental level; the hand-written lines alone; the earlier phrase set; the cost per message.
-3. Scripted conversations (tests/conversations) of patients who never tap a chip: through the HTTP
-   chat API of a `frontdesk serve` process, and over signed SMS webhooks answered by a `frontdesk
-   worker` through a local Twilio server; each checked against the booking the API then shows.
-   Pass rate, and conversations stuck repeating the same reply.
+3. Reading a message into dialogue acts: the rules' cost per message over the corpus's lines.
+4. Scripted conversations (tests/conversations/scripts) of patients who never tap a chip, run by
+   `backend.converse` on a fresh clinic each: through the HTTP chat API of a `frontdesk serve`
+   process, and over signed SMS webhooks answered by a `frontdesk worker`; each checked reply by
+   reply and against the bookings the API then shows. Passes per class and channel, next to an
+   earlier run's (`--before`, a file `--save` wrote; bench/results/ keeps the run before issue 26).
 
-Usage: python bench/understanding.py [--skip-conversations] [--failures 8]
+Usage: python bench/understanding.py [--skip-conversations] [--failures 8] [--before F] [--save F]
 """
 
 from __future__ import annotations
@@ -32,24 +34,33 @@ from datetime import time as clock
 from pathlib import Path
 
 import httpx
-from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.understanding import Context, read  # noqa: E402
+from agent.understanding import Context, Named, read, read_acts  # noqa: E402  # noqa: E402
+from backend.converse.clinic import Clinic, new_clinic  # noqa: E402
+from backend.converse.runner import Case, Outcome, SmsLine, read_cases, run_all  # noqa: E402
+from backend.converse.script import render, resolve_days, spoken_phone  # noqa: E402
 from bench.common import ADMIN_SECRET  # noqa: E402
 from bench.outbox import sms_deployment  # noqa: E402
 from policy.triage import Readings, Triage, assess, band, classifier  # noqa: E402
 from policy.triage import read as read_triage  # noqa: E402
 from policy.triage.corpus import Phrasing, load  # noqa: E402
-from tests.conversations.corpus import SCRIPTS  # noqa: E402
-from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run  # noqa: E402
-from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN  # noqa: E402
+from tests.fakes.twilio_server import AUTH_TOKEN  # noqa: E402
 
 # The evaluation data lives beside the repository (shared/data); --sgd points elsewhere.
 SGD = ROOT.parent / "shared" / "data" / "sgd_appointments_train_dev.json"
 TRIAGE = ROOT / "tests" / "data" / "triage_phrases.json"
+CORPUS = ROOT / "tests" / "conversations" / "scripts"
+BEFORE = ROOT / "bench" / "results" / "conversations-before-issue-26.json"
+ORIGIN = "https://bench.example"
+BENCH_SERVICES = (
+    Named("checkup", ("Check-up", "checkup", "exam"), "Exam with the dentist"),
+    Named("cleaning", ("Dental cleaning", "cleaning", "hygiene", "scale and polish"), "Cleaning and polish"),
+    Named("filling", ("Filling", "cavity"), "Tooth filling"),
+    Named("consultation", ("Consultation",), "A talk about treatment options"),
+)
 SGD_TODAY = date(2019, 3, 1)
 _MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 
@@ -275,78 +286,71 @@ def triage() -> None:
 # ---- 3. conversations ----
 
 
-class TextingPatient:
-    """A phone texting the practice: signed webhooks in, the answer read at the Twilio server."""
+def reader_cost() -> None:
+    """The rules' cost per message: every patient line of the corpus read into acts."""
+    lines = []
+    for case in read_cases([CORPUS]):
+        today = date.today()
+        days = resolve_days(case.script.days, today)
+        values = {"name": case.patient.name, "phone": spoken_phone(case.patient.phone), "ref": "K7M2QX"}
+        lines += [render(line.text, days, values) for line in case.script.say]
+    context = Context(date.today(), services=BENCH_SERVICES, profile="healthcare")
+    for line in lines[:20]:
+        read_acts(line, context)  # warm the pattern caches
+    costs = []
+    for line in lines:
+        began = time.process_time()  # CPU time: what the reading costs, whatever else the machine runs
+        read_acts(line, context)
+        costs.append((time.process_time() - began) * 1000)
+    costs.sort()
+    print(
+        f"Reading a message into dialogue acts ({len(lines)} patient lines of the corpus), CPU: mean "
+        f"{sum(costs) / len(costs):.2f} ms, median {costs[len(costs) // 2]:.2f} ms, "
+        f"p99 {costs[int(len(costs) * 0.99)]:.2f} ms, worst {costs[-1]:.2f} ms"
+    )
 
-    def __init__(
-        self, base: str, public: str, twilio_url: str, practice: str, client: httpx.AsyncClient
-    ) -> None:
-        self.base, self.public, self.twilio_url, self.practice = base, public, twilio_url, practice
-        self.client = client
-        self.validator = RequestValidator(AUTH_TOKEN)
-        self.count = 0
 
-    async def _received(self) -> list[str]:
-        messages = (await self.client.get(self.twilio_url + "/_received")).json()
-        return [m["body"] for m in messages if m["to"] == PATIENT["phone"] and m["from"] == self.practice]
+async def run_conversations(base: str, public: str) -> list[Outcome]:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
 
-    async def say(self, text: str) -> str:
-        before = len(await self._received())
-        self.count += 1
-        params = {
-            "MessageSid": f"SM{abs(hash((self.practice, self.count))) % 10**32:032d}",
-            "AccountSid": ACCOUNT_SID,
-            "From": PATIENT["phone"],
-            "To": self.practice,
-            "Body": text,
-            "NumMedia": "0",
-        }
-        signature = self.validator.compute_signature(self.public + "/twilio/sms", params)
-        response = await self.client.post(
-            self.base + "/twilio/sms", data=params, headers={"X-Twilio-Signature": signature}
+        async def fresh(case: Case) -> Clinic:
+            assert case.clinic is not None
+            return await new_clinic(http, ADMIN_SECRET, case.clinic, origin=ORIGIN)
+
+        return await run_all(
+            read_cases([CORPUS]), fresh, shared=False, parallel=4, sms=SmsLine(AUTH_TOKEN, public)
         )
-        response.raise_for_status()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-            received = await self._received()
-            if len(received) > before:
-                await asyncio.sleep(0.4)  # a booking's confirmation text follows its reply
-                return "\n".join((await self._received())[before:])
-        return ""
 
 
-async def run_conversations(base: str, public: str, twilio_url: str) -> list[Outcome]:
-    outcomes = []
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        for script in SCRIPTS:
-            clinic = await new_clinic(client, ADMIN_SECRET, with_number=script.channel == "sms")
-            if script.channel == "sms":
-                assert clinic.number is not None
-                patient = TextingPatient(base, public, twilio_url, clinic.number, client)
-                outcomes.append(await run(script, clinic, patient, "sms"))
-            else:
-                outcomes.append(await run(script, clinic, WebPatient(client, clinic.widget_key), "web"))
-    return outcomes
-
-
-def conversations() -> None:
+def conversations(before: Path | None, save: Path | None) -> None:
     with sms_deployment({"SMS_RATE_LIMIT_COUNT": "1000"}) as deployment:
         started = time.monotonic()
-        outcomes = asyncio.run(run_conversations(deployment.base, deployment.public, deployment.twilio_url))
+        outcomes = asyncio.run(run_conversations(deployment.base, deployment.public))
         elapsed = time.monotonic() - started
-    print(f"Scripted conversations, typed only ({elapsed:.0f} s):")
-    for channel in ("web", "sms"):
-        mine = [o for o in outcomes if o.channel == channel]
-        passed = sum(o.passed for o in mine)
-        stuck = sum(o.stuck for o in mine)
-        share = 100 * passed / len(mine)
-        print(f"  {channel:<4} {passed:3d}/{len(mine):<3d} passed ({share:5.1f}%), {stuck} stuck")
-    passed = sum(o.passed for o in outcomes)
-    print(f"  all  {passed:3d}/{len(outcomes):<3d} passed ({100 * passed / len(outcomes):5.1f}%)")
+    after = {o.case.script.name: o.passed for o in outcomes}
+    if save is not None:
+        save.write_text(json.dumps(after, indent=1, sort_keys=True))
+    earlier = json.loads(before.read_text()) if before is not None else {}
+    print(f"Scripted conversations, typed only ({elapsed:.0f} s), passed per class and channel:")
+    print(f"  {'class':<24} {'channel':<7} {'before':>8} {'after':>8}")
+    groups: dict[tuple[str, str], list[Outcome]] = collections.defaultdict(list)
+    for outcome in outcomes:
+        script = outcome.case.script
+        for key in (
+            (script.kind or "-", script.channel),
+            (script.kind or "-", "both"),
+            ("all", script.channel),
+        ):
+            groups[key].append(outcome)
+        groups[("all", "both")].append(outcome)
+    for (kind, channel), mine in sorted(groups.items(), key=lambda kv: (kv[0][0] == "all", kv[0])):
+        names = [o.case.script.name for o in mine]
+        was = f"{sum(bool(earlier.get(n)) for n in names)}/{len(names)}" if earlier else "-"
+        print(f"  {kind:<24} {channel:<7} {was:>8} {f'{sum(after[n] for n in names)}/{len(names)}':>8}")
     for outcome in outcomes:
         if not outcome.passed:
-            print(f"    failed ({outcome.channel}) {outcome.script.name}: {'; '.join(outcome.problems)}")
+            script, why = outcome.case.script, "; ".join(outcome.problems)
+            print(f"    failed ({script.channel}, {script.kind}) {script.name}: {why}")
 
 
 if __name__ == "__main__":
@@ -356,8 +360,11 @@ if __name__ == "__main__":
     parser.add_argument("--skip-conversations", action="store_true")
     parser.add_argument("--failures", type=int, default=8, help="failure patterns to show")
     parser.add_argument("--sgd", type=Path, default=SGD, help="the Schema-Guided Dialogue utterances (JSON)")
+    parser.add_argument("--before", type=Path, default=BEFORE, help="an earlier run's results (--save)")
+    parser.add_argument("--save", type=Path, help="write this run's results here (script -> passed)")
     args = parser.parse_args()
     dates_and_times(args.sgd, args.failures)
     triage()
+    reader_cost()
     if not args.skip_conversations:
-        conversations()
+        conversations(args.before if args.before and args.before.exists() else None, args.save)

@@ -11,6 +11,7 @@ import re
 from typing import TypeVar
 
 from pydantic import BaseModel, Field, StrictInt, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from policy.input_limits import (
     MAX_CHOICE_CHARS,
@@ -36,6 +37,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Contract = TypeVar("Contract", bound=BaseModel)
 
 
+def too_long(limit: int) -> str:
+    """What a patient is told about a message over the limit: kind, and what to do instead."""
+    return (
+        f"that message is too long for me to read in one go: please keep it under {limit:,} characters, "
+        "or send it in parts"
+    )
+
+
 def clean_text(raw: str) -> str:
     """The text without control characters, trimmed: what every transport stores and reads."""
     return _CONTROL.sub("", raw).strip()
@@ -44,7 +53,7 @@ def clean_text(raw: str) -> str:
 class ChatMessage(BaseModel):
     """A web chat message, the same over Socket.IO and over HTTP."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(min_length=1, description=f"At most {MAX_TEXT_CHARS} characters")
     choice: str | None = Field(
         default=None, max_length=MAX_CHOICE_CHARS, description="Value of the quick reply tapped"
     )
@@ -58,6 +67,13 @@ class ChatMessage(BaseModel):
     @classmethod
     def _no_controls(cls, value: str | None) -> str | None:
         return None if value is None else _CONTROL.sub("", value)
+
+    @field_validator("text")
+    @classmethod
+    def _not_too_long(cls, value: str) -> str:
+        if len(value) > MAX_TEXT_CHARS:
+            raise PydanticCustomError("too_long", too_long(MAX_TEXT_CHARS))
+        return value
 
 
 class ChatHello(BaseModel):

@@ -70,18 +70,29 @@ def compose(texts: list[str], options: list[str], max_segments: int = MAX_SEGMEN
     """One text for a turn: the replies, then the options numbered ("Reply 1, 2 or 3").
 
     Options that would take the text past `max_segments` are left off (their numbers still work,
-    the patient just does not see them); a text still too long is cut at a word with "...".
+    the patient just does not see them). A turn that said several things keeps its first (what was
+    done) and its last (what is asked now) before the ones between; a text still too long is cut at
+    a word with "...".
     """
-    body = _plain(" ".join(t.strip() for t in texts if t.strip()))
+    kept = [t.strip() for t in texts if t.strip()]
+    while True:
+        text = _fitted(_plain(" ".join(kept)), options, max_segments)
+        if count_segments(text).segments <= max_segments or len(kept) <= 2:
+            break
+        kept.pop(-2)
+    if count_segments(text).segments <= max_segments:
+        return text
+    return _cut(text, max_segments)
+
+
+def _fitted(body: str, options: list[str], max_segments: int) -> str:
+    """`body` and as many of the options as fit."""
     shown = list(options)
     while True:
         text = body + _numbered(shown)
         if count_segments(text).segments <= max_segments or not shown:
-            break
+            return text
         shown.pop()
-    if count_segments(text).segments <= max_segments:
-        return text
-    return _cut(text, max_segments)
 
 
 def _numbered(options: list[str]) -> str:

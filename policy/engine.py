@@ -183,6 +183,7 @@ TOOL_RULES: Mapping[str, tuple[Rule, ...]] = {
     "request_human": (always,),
     "check_availability": (no_past_dates, search_window, far_dates_confirmed),
     "hold_slot": (no_past_dates, far_dates_confirmed, one_hold_per_conversation),
+    "release_hold": (hold_is_the_conversations,),
     "confirm_booking": (hold_is_the_conversations, contact_known, booking_explicitly_confirmed),
     "lookup_booking": (identity_own_booking,),
     "reschedule_booking": (

@@ -17,6 +17,7 @@ CHAT_TOOLS = frozenset(
         "list_services",
         "check_availability",
         "hold_slot",
+        "release_hold",
         "confirm_booking",
         "lookup_booking",
         "reschedule_booking",

@@ -11,9 +11,7 @@ import asyncio
 import os
 import random
 import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -36,6 +34,7 @@ from backend.core.settings import Settings
 from backend.messaging.template_processes import TemplateProcesses
 from tests.fakes import radicale_server
 from tests.fakes import twilio_server as twilio
+from tests.support.processes import started, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_SECRET = "test-admin-secret"
@@ -222,6 +221,28 @@ class LiveServer:
     owner_password: str
 
 
+def server_env(database_url: str, redis_url: str, data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    """The environment of a `frontdesk serve` process of the suite's, listening on `port`."""
+    return {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "ADMIN_SECRET": ADMIN_SECRET,
+        "SECRETS_KEYS": SECRETS_KEYS,
+        "DATA_DIR": str(data_dir),
+        "DB_POOL_SIZE": "20",
+        "DB_MAX_OVERFLOW": "20",
+        "RATE_LIMITS_ENABLED": "false",
+        "LOG_LEVEL": "WARNING",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
+        **extra,
+    }
+
+
 @contextmanager
 def serving_frontdesk(
     settings: Settings, data_dir: Path, extra_env: dict[str, str] | None = None, *, demo: bool = True
@@ -230,64 +251,26 @@ def serving_frontdesk(
     the demo clinic too (only one server may: a second would give its owner a new password)."""
     port = _free_port()
     output = data_dir / "serve.log"
-    env = {
-        **os.environ,
-        "ENVIRONMENT": "test",
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
-        "ADMIN_SECRET": ADMIN_SECRET,
-        "SECRETS_KEYS": SECRETS_KEYS,
-        "DATA_DIR": str(data_dir),
-        "DB_POOL_SIZE": "20",
-        "DB_MAX_OVERFLOW": "20",
-        "RATE_LIMITS_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        # Twilio reaches this server at its own address; nothing is sent (no worker runs here).
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
-        **(extra_env or {}),
-    }
-    with output.open("w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "backend.cli",
-                "serve",
-                *(["--demo"] if demo else []),
-                "--port",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"frontdesk serve did not start:\n{output.read_text()}")
-        time.sleep(0.2)
+    # Twilio reaches this server at its own address; nothing is sent (no worker runs here).
+    env = server_env(
+        settings.database_url or "", settings.redis_url or "", data_dir, port, **(extra_env or {})
+    )
+    process = started(
+        [sys.executable, "-m", "backend.cli", "serve", *(["--demo"] if demo else []), "--port", str(port)],
+        env,
+        f"http://127.0.0.1:{port}/health",
+        output,
+    )
     try:
         yield LiveServer(
-            base_url=base_url,
+            base_url=f"http://127.0.0.1:{port}",
             demo_key=(data_dir / "demo_api_key").read_text().strip() if demo else "",
             output=output,
             owner_email="owner@demo-dental.example",
             owner_password=(data_dir / "demo_owner_password").read_text().strip() if demo else "",
         )
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        stop(process)
 
 
 @pytest.fixture(scope="session")

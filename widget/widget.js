@@ -21,6 +21,7 @@
   var STORE = "frontdesk:" + KEY.slice(0, 24);
   var RECONNECT_MAX_MS = 15000;
   var POLL_MS = 4000;
+  var MAX_CHARS = 2000; // the input contract's limit (policy/input_limits.py)
 
   // ---- persisted conversation: resume token and last sequence number ----
   function load() {
@@ -92,7 +93,7 @@
     "<div class='typing' aria-live='polite'></div>" +
     "<div class='chips' role='group' aria-label='Suggested replies'></div>" +
     "<form><label class='sr' for='fd-input'>Your message</label>" +
-    "<input id='fd-input' type='text' autocomplete='off' maxlength='2000' placeholder='Type a message…'>" +
+    "<input id='fd-input' type='text' autocomplete='off' placeholder='Type a message…'>" +
     "<button class='send' type='submit' aria-label='Send message'>Send</button></form>" +
     "</section>";
 
@@ -210,6 +211,12 @@
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value;
+    if (text.trim().length > MAX_CHARS) {
+      // Kept in the box, so the patient can shorten it; a pasted text is never cut without a word.
+      notice("That message is too long for me to read in one go: please keep it under 2,000 " +
+        "characters, or send it in parts.");
+      return;
+    }
     input.value = "";
     send(text, null);
   });
@@ -328,7 +335,8 @@
     if (!msg) return;
     delete pending[id];
     msg.el.remove();
-    notice("Not sent: " + ((error && error.message) || "please try again"));
+    var said = ((error && error.message) || "please try again").replace(/^(body\.)?text: /, "");
+    notice("Not sent: " + said);
   }
 
   function greet() {

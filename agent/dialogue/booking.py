@@ -16,7 +16,14 @@ from agent.understanding import Reading
 async def advance(turn: Turn, reading: Reading) -> list[Reply]:
     state = turn.state
     hold = live_hold(turn)
-    frame.merge(turn, reading, anchor=hold.starts_at if hold is not None else None)
+    lead_in = ""
+    if hold is not None and reading.service_id and reading.service_id != hold.service_id:
+        lead_in = await _let_go(turn, hold)  # another service: the time held for this one is not wanted
+        hold = None
+    if not reading.services and reading.relative is not None and state.anchor_service:
+        state.search.service_id = state.search.service_id or state.anchor_service  # "rebook a week later"
+    anchor = hold.starts_at if hold is not None else state.anchor
+    frame.merge(turn, reading, anchor=anchor)
     if reading.days is not None and reading.days.conflict:
         return [ask_which_day(turn, reading.days.conflict)]
     if hold is not None and (not reading.changes_search or _is_held(turn, hold)):
@@ -24,8 +31,21 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
     if state.search.service_id is None:
         question = await ask_service(turn, reading.services, "Which service would you like to book?")
         if question:
-            return question
-    return await offer_and_take(turn)
+            return _led(lead_in, question)
+    return _led(lead_in, await offer_and_take(turn))
+
+
+def _led(lead_in: str, replies: list[Reply]) -> list[Reply]:
+    if not lead_in or not replies:
+        return replies
+    first = replies[0]
+    return [Reply(lead_in + first.text, first.quick_replies, first.card), *replies[1:]]
+
+
+async def _let_go(turn: Turn, hold: HoldInfo) -> str:
+    outcome = await turn.tools.call("release_hold", {"hold_id": hold.id})
+    turn.state.hold = None
+    return f"I've let {when_label(hold.starts_at, turn.practice.timezone)} go. " if outcome.ok else ""
 
 
 def _is_held(turn: Turn, hold: HoldInfo) -> bool:
@@ -68,9 +88,12 @@ async def hold(turn: Turn, starts_at: datetime, provider_id: str | None) -> list
     if failed is not None:
         return failed
     held = outcome.result
+    tz = turn.practice.timezone
+    replaced = f"I've let {when_label(current.starts_at, tz)} go. " if current is not None else ""
+    state.lapsed = None
     return [
         turn.say(
-            f"I'm holding {when_label(held.starts_at, turn.practice.timezone)} with {held.provider_name} "
+            f"{replaced}I'm holding {when_label(held.starts_at, tz)} with {held.provider_name} "
             f"for {turn.practice.hold_minutes} minutes."
         ),
         *(await ask_details_or_confirm(turn)),
@@ -123,7 +146,7 @@ async def confirm(turn: Turn) -> list[Reply]:
     hold = state.hold
     if hold is None or hold.expires_at <= turn.now:
         state.hold = None
-        return await offer_and_take(turn, "The time I was holding has been released. ")
+        return await hold_again(turn)
     outcome = await turn.tools.call(
         "confirm_booking",
         {
@@ -169,6 +192,30 @@ async def confirm(turn: Turn) -> list[Reply]:
     ]
 
 
+async def hold_again(turn: Turn) -> list[Reply]:
+    """A yes after the hold ran out: the time is checked again, and held again when it is free."""
+    state, lapsed = turn.state, turn.state.lapsed
+    if lapsed is None:
+        return await offer_and_take(turn, "The time I was holding has been released. ")
+    state.lapsed = None
+    when = when_label(lapsed.starts_at, turn.practice.timezone)
+    outcome = await turn.tools.call(
+        "hold_slot",
+        {
+            "service_id": lapsed.service_id,
+            "starts_at": lapsed.starts_at.isoformat(),
+            "provider_id": None,
+            "replace_hold_id": None,
+            "far_date_confirmed": True,
+        },
+    )
+    if not outcome.ok:
+        state.search.exact = False
+        return await offer_and_take(turn, f"Sorry, {when} was taken after the hold ran out. ")
+    replies = await ask_details_or_confirm(turn)
+    return [turn.say(f"{when} is still free, so I'm holding it for you again."), *replies]
+
+
 async def ask_service(turn: Turn, candidates: tuple[str, ...], question: str) -> list[Reply]:
     """Which service, with chips (only the likely ones when the message was unclear between a few);
     nothing to ask, and the service chosen, when the practice has only one. The day and time already
@@ -178,10 +225,20 @@ async def ask_service(turn: Turn, candidates: tuple[str, ...], question: str) ->
     if len(services) == 1:
         turn.state.search.service_id = services[0].id
         return []
+    asked_before = turn.state.awaiting == "service"
     turn.state.awaiting = "service"
     shown = [s for s in services if s.id in candidates] if len(candidates) > 1 else services
     if len(candidates) > 1:
         question = "Which of these would you like?"
+    elif asked_before:
+        turn.state.misses += 1
+        turn.understood = False
+        names = ", ".join(s.name for s in services[:6])
+        question = f"Sorry, I didn't catch the service. We offer {names}: which one would you like?"
+        shown = services
+        if turn.state.misses >= 2:
+            chips = (*(QuickReply(s.name, f"service:{s.id}") for s in shown[:7]), TALK_TO_A_PERSON)
+            return [turn.say(f"{question} Or I can ask a person to help.", chips)]
     heard = _heard(turn)
     return [turn.say(f"{heard}{question}", tuple(QuickReply(s.name, f"service:{s.id}") for s in shown[:8]))]
 

@@ -18,8 +18,12 @@ MAX_LOOKUP_ATTEMPTS = 3
 MAX_BOOKING_CHIPS = 6
 
 
-async def advance(turn: Turn, reading: Reading) -> list[Reply]:
+async def advance(turn: Turn, reading: Reading, hint: Reading | None = None) -> list[Reply]:
+    """Carry on with the booking in question; `hint` are the words that described it ("my cleaning
+    on Thursday"), kept until it is found."""
     state = turn.state
+    if hint is not None and hint.text.strip():
+        state.which = hint.text
     if reading.reference:
         state.reference = reading.reference
         if reading.email or reading.phone:
@@ -40,6 +44,7 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
             time=reading.time or asked.time,
         )
     tz = turn.practice.timezone
+    _in_play(turn, found)
     if state.task == "lookup":
         state.task = None
         return [
@@ -68,6 +73,14 @@ async def advance(turn: Turn, reading: Reading) -> list[Reply]:
     state.moving_from = found.starts_at
     frame.merge(turn, reading, anchor=found.starts_at)
     search = state.search
+    booked_at = turn.local(found.starts_at)
+    said_time = search.target or search.part_of_day or search.after or search.before
+    if search.first_day is not None and not said_time:
+        # "shove it to Friday": the same time that day, if it is free.
+        search.target, search.exact = booked_at.strftime("%H:%M"), True
+    elif search.first_day is None and said_time and reading.relative is None:
+        # "can we switch it to 3pm?": the same day, at that time.
+        search.first_day = search.last_day = booked_at.date()
     said_when = search.first_day or search.part_of_day or search.target or search.after or search.before
     if state.awaiting != "time" and not said_when:
         # Nothing said about when: the first free times are the likeliest answer, and one step less.
@@ -86,6 +99,30 @@ async def offer_and_move(turn: Turn, lead_in: str = "") -> list[Reply]:
     return offer.replies
 
 
+def _in_play(turn: Turn, found: BookingInfo) -> None:
+    """The booking found is now the one in play: what "the week after" or "same time" is relative
+    to, and who the patient is (a new booking in the same conversation needs no name again)."""
+    state = turn.state
+    state.which = None
+    state.anchor, state.anchor_service = found.starts_at, found.service_id
+    state.name = state.name or found.customer_name
+    if state.phone is None and state.email is None and turn.tools.facts.channel_phone is not None:
+        state.phone = turn.tools.facts.channel_phone
+
+
+def _matching(turn: Turn, bookings: list[BookingInfo]) -> list[BookingInfo]:
+    """The bookings the patient's words describe ("my cleaning", "Thursday's"), if they narrow it."""
+    if not turn.state.which:
+        return bookings
+    hint = read(turn.state.which, turn.context())
+    kept = bookings
+    if hint.services:
+        kept = [b for b in kept if b.service_id in hint.services]
+    if hint.days is not None:
+        kept = [b for b in kept if hint.days.first <= turn.local(b.starts_at).date() <= hint.days.last]
+    return kept or bookings
+
+
 def _verified(turn: Turn) -> bool:
     return turn.state.verified_customer_id is not None or turn.tools.facts.channel_phone is not None
 
@@ -100,6 +137,11 @@ async def target_booking(turn: Turn, reading: Reading) -> BookingInfo | list[Rep
         outcome = await turn.tools.call("lookup_booking", {"reference": state.reference, "contact": contact})
         if outcome.ok and outcome.result:
             state.awaiting = None
+            normalized = turn.tools.desk.normalize_contact(contact)
+            if normalized is not None and not (state.phone or state.email):
+                state.phone, state.email = (
+                    (normalized, None) if normalized.startswith("+") else (None, normalized)
+                )
             return outcome.result[0]
         state.reference = None
         if state.failed_lookups >= MAX_LOOKUP_ATTEMPTS:
@@ -121,7 +163,7 @@ async def target_booking(turn: Turn, reading: Reading) -> BookingInfo | list[Rep
         return [turn.say(f"Thanks. What's the phone number or e-mail on booking {state.reference}?")]
     if _verified(turn):
         outcome = await turn.tools.call("lookup_booking", {})
-        bookings: list[BookingInfo] = outcome.result if outcome.ok else []
+        bookings: list[BookingInfo] = _matching(turn, outcome.result if outcome.ok else [])
         if len(bookings) == 1:
             state.reference = bookings[0].reference
             return bookings[0]
@@ -209,10 +251,13 @@ async def cancel_after_yes(turn: Turn, yes: bool) -> list[Reply]:
     state.task = None
     cancelled: BookingInfo = outcome.result
     tz = turn.practice.timezone
+    when = when_label(cancelled.starts_at, tz)
+    done = f"Your {cancelled.service_name} on {when} is cancelled (reference {cancelled.reference})."
+    if state.queued:  # what the patient asked for next follows at once: no need to ask
+        return [turn.say(done, card=booking_card(cancelled, tz))]
     return [
         turn.say(
-            f"Your {cancelled.service_name} on {when_label(cancelled.starts_at, tz)} is cancelled "
-            f"(reference {cancelled.reference}). Would you like to book another time?",
+            f"{done} Would you like to book another time?",
             (QuickReply("Book another time", "intent:book"),),
             card=booking_card(cancelled, tz),
         )

@@ -36,6 +36,8 @@ def merge(turn: Turn, reading: Reading, anchor: datetime | None = None) -> None:
         _restart(search)
     if reading.time is not None and reading.time.said_anything:
         _set_time(search, reading.time)
+    if reading.first_free:
+        search.earliest = True
     if reading.shift is not None:
         _shift(search, reading.shift, shown or ([base] if base is not None else []), turn.today)
 
@@ -44,13 +46,16 @@ def _day_in_view(search: Search, shown: list[datetime], turn: Turn) -> datetime 
     """What "that day" means with nothing held: the day asked for (its first time shown, or the time
     wanted, or its start), else the first time shown."""
     day = search.first_day if search.first_day == search.last_day else None
+    wanted = time.fromisoformat(search.target) if search.target else None
     if day is None:
-        return shown[0] if shown else None
+        if not shown:
+            return None
+        # "same time" after times near the one asked for: that time, not the first shown.
+        return datetime.combine(shown[0].date(), wanted, tzinfo=turn.zone) if wanted else shown[0]
     on_day = [s for s in shown if s.date() == day]
-    if on_day:
+    if on_day and wanted is None:
         return on_day[0]
-    wanted = time.fromisoformat(search.target) if search.target else time(0)
-    return datetime.combine(day, wanted, tzinfo=turn.zone)
+    return datetime.combine(day, wanted or time(0), tzinfo=turn.zone)
 
 
 def _restart(search: Search) -> None:
@@ -68,6 +73,13 @@ def _set_time(search: Search, ask: TimeAsk) -> None:
 
 
 def _relative(search: Search, relative: Relative, base: datetime) -> None:
+    if relative.week_after:
+        # "the week after": any day of the week after the appointment's week.
+        monday = base.date() - timedelta(days=base.weekday()) + timedelta(days=7)
+        search.first_day, search.last_day = monday, monday + timedelta(days=6)
+        search.far_date_confirmed = False
+        _restart(search)
+        return
     day = base.date()
     if relative.weekday_after is not None:
         day += timedelta(days=(relative.weekday_after - day.weekday()) % 7 or 7)
@@ -96,6 +108,14 @@ def _shift(search: Search, how: str, shown: list[datetime], today: date) -> None
         return
     if how in {"more", "none"}:
         search.seen = sorted({*search.seen, *shown})
+        return
+    if how == "later_week":
+        # "later in the week": the days after the last shown, to the end of its week (or the next).
+        after = max(shown).date() + timedelta(days=1)
+        sunday = after + timedelta(days=6 - after.weekday())
+        search.first_day, search.last_day = after, sunday
+        search.exact, search.not_before, search.not_after = False, None, None
+        search.seen = []
         return
     search.exact = False
     if how in {"later", "earlier"}:

@@ -32,6 +32,9 @@ class Offer:
 async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     state, search = turn.state, turn.state.search
     far_after = turn.today + timedelta(days=turn.practice.far_date_confirm_days)
+    closed = _closed_days(turn)
+    if closed:
+        lead_in += _around_closed(turn, closed)
     first, last = frame.window(search, turn.today, far_after)
     asked_day = search.first_day if search.first_day == search.last_day else None
     if first < turn.today:
@@ -63,6 +66,7 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     slots = [s for s in every if within(turn.local(s.starts_at).time(), frame.time_wanted(search))]
     target = frame.time_wanted(search).exact
     on_day = ""
+    outside = False
     if asked_day is not None:
         on_day = f" on {turn.day_name(asked_day)}"
         free_that_day = any(turn.local(s.starts_at).date() == asked_day for s in slots)
@@ -70,14 +74,25 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
             exact = next((s for s in slots if _at(turn, s) == (asked_day, target)), None)
             if exact is not None:
                 return Offer([], take=exact)
-        if not free_that_day:
-            moved = " earlier" if search.not_after else " later" if search.not_before else " free"
-            lead_in += f"There's nothing{moved}{on_day}{_wanted(search)}. "
+        outside = target is not None and not turn.calendar.open_at(asked_day, target, _minutes(turn))
+        if outside and target is not None:
+            hours = turn.calendar.hours_text(asked_day)
+            lead_in += f"We're open {hours} on {asked_day:%A}s, so {_clock(target)} isn't possible. "
+        elif not free_that_day:
+            seen_all = any(turn.local(s).date() == asked_day for s in search.seen)
+            if seen_all:
+                lead_in += f"That's every free time{on_day}{_wanted(search)}. "
+            else:
+                moved = " earlier" if search.not_after else " later" if search.not_before else " free"
+                lead_in += f"There's nothing{moved}{on_day}{_wanted(search)}. "
             on_day = ""  # what follows is on other days
             if target is None:
                 slots = await _days_after(turn, asked_day)
         elif target is not None and search.exact:
             lead_in += f"{_clock(target)} isn't available{on_day}. "
+    if search.earliest and slots:
+        search.earliest = False
+        return Offer([], take=slots[0])  # "your first Wednesday morning slot": that one
     if not slots and every:
         # Nothing in the part of the day asked for: the times nearest to it instead.
         lead_in += f"I couldn't find a time{_wanted(search)}; these are the closest. "
@@ -97,13 +112,18 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     if target is not None:
         shown = _nearest(turn, slots, target, asked_day)
         text = f"{lead_in}Here are the free times closest to {_clock(target)}{on_day}."
+        if outside and shown:
+            on_asked = [s for s in shown if turn.local(s.starts_at).date() == asked_day] or shown
+            nearest = min(on_asked, key=lambda s: (_minutes_from(turn, s, target), s.starts_at))
+            text += f" The nearest is {when_label(nearest.starts_at, turn.practice.timezone)}."
     else:
         shown = _spread(turn, slots)
         days = {turn.local(s.starts_at).date() for s in shown}
         on = f" on {turn.day_name(days.pop())}" if len(days) == 1 else ""
         text = f"{lead_in}Here are the first free times I can {_verb(turn)}{on}{_wanted(search)}."
     if search.seen or search.not_before or search.not_after:
-        text = f"{lead_in}Here are more times I can {_verb(turn)}."
+        first = when_label(shown[0].starts_at, turn.practice.timezone)
+        text = f"{lead_in}Here are more times I can {_verb(turn)}, from {first}."
     return Offer([present(turn, shown, f"{text} Which works for you?")])
 
 
@@ -141,6 +161,38 @@ async def check(turn: Turn, first: date, last: date) -> ToolOutcome:
             "far_date_confirmed": search.far_date_confirmed,
         },
     )
+
+
+def _closed_days(turn: Turn) -> list[date]:
+    """The days asked for, when the practice is closed on every one of them."""
+    search = turn.state.search
+    if search.first_day is None or search.first_day < turn.today:
+        return []
+    last = search.last_day or search.first_day
+    days = [search.first_day + timedelta(days=n) for n in range(min((last - search.first_day).days + 1, 14))]
+    return days if days and all(turn.calendar.closed(d) for d in days) else []
+
+
+def _around_closed(turn: Turn, closed: list[date]) -> str:
+    """Say the practice is closed then, and search the nearest open days instead (the time wanted
+    is kept)."""
+    search = turn.state.search
+    before, _ = turn.calendar.open_days_near(closed[0], turn.today)
+    _, after = turn.calendar.open_days_near(closed[-1], turn.today)
+    near = [d for d in (before, after) if d is not None]
+    said = turn.calendar.why_closed(closed)
+    if not near:
+        return f"{said} "
+    search.first_day, search.last_day = near[0], near[-1]
+    search.not_before = search.not_after = None
+    names = " and ".join(turn.day_name(d) for d in near)
+    nearest = "nearest open days are" if len(near) > 1 else "nearest open day is"
+    return f"{said} The {nearest} {names}. "
+
+
+def _minutes(turn: Turn) -> int:
+    service_id = turn.state.search.service_id
+    return next((s.duration_minutes for s in turn.practice.services if s.id == service_id), 15)
 
 
 def _allowed(turn: Turn, slot: SlotInfo) -> bool:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from agent.dialogue.calendar import Calendar
 from agent.executor import ToolExecutor, ToolOutcome
 from agent.replies import QuickReply, Reply, day_label
-from agent.state import Choice, ConversationState
+from agent.state import Asked, Choice, ConversationState
 from agent.understanding import Context, Named, Offered, Person
 
 YES_NO = (QuickReply("Yes", "yes"), QuickReply("No", "no"))
@@ -32,6 +33,7 @@ class Turn:
         self.now = now
         self.zone = ZoneInfo(self.practice.timezone)
         self.today = now.astimezone(self.zone).date()
+        self.calendar = Calendar(self.practice)
         self.bad_phone = False
         # False when the message matched nothing the engine knows (voice counts these as failures).
         self.understood = True
@@ -48,6 +50,8 @@ class Turn:
                 for c in state.choices
             ),
             expecting=_expecting(state.awaiting),
+            profile=practice.profile,
+            faq_ids=tuple(e.id for e in practice.faq),
         )
 
     def say(
@@ -56,8 +60,11 @@ class Turn:
         chips: tuple[QuickReply, ...] = (),
         card: dict[str, object] | None = None,
         times: tuple[datetime | None, ...] = (),
+        remember: bool = True,
     ) -> Reply:
-        """A reply; `times` are the moments the chips stand for where they are not slots (bookings)."""
+        """A reply; `times` are the moments the chips stand for where they are not slots (bookings).
+        A reply that asks something (the state awaits an answer) is kept, to come back to after a
+        question off the path."""
         self.state.choices = [
             Choice(
                 label=c.label,
@@ -66,7 +73,18 @@ class Turn:
             )
             for i, c in enumerate(chips)
         ]
+        if remember and self.state.awaiting is not None:
+            self.state.asked = Asked(text=text, choices=list(self.state.choices))
         return Reply(text=text, quick_replies=chips, card=card)
+
+    def ask_again(self) -> Reply | None:
+        """The question on the table, said again (its choices on offer again), or None."""
+        asked = self.state.asked
+        if asked is None or self.state.awaiting is None:
+            return None
+        self.state.choices = list(asked.choices)
+        chips = tuple(QuickReply(c.label, c.value) for c in asked.choices)
+        return Reply(text=asked.text, quick_replies=chips)
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
@@ -84,10 +102,18 @@ class Turn:
         return next((p.name for p in self.practice.providers if p.id == provider_id), None)
 
     def day_chips(self) -> tuple[QuickReply, ...]:
-        days = [self.today + timedelta(days=n) for n in range(1, 4)]
+        """The next few open days, then next week: never a day the practice is closed."""
+        tomorrow = self.today + timedelta(days=1)
+        days = [
+            d for d in (self.today + timedelta(days=n) for n in range(1, 8)) if not self.calendar.closed(d)
+        ]
         return (
-            QuickReply("Tomorrow", "tomorrow"),
-            *(QuickReply(f"{d:%A}", f"{d:%A}".lower()) for d in days[1:]),
+            *(
+                QuickReply("Tomorrow", "tomorrow")
+                if d == tomorrow
+                else QuickReply(f"{d:%A}", f"{d:%A}".lower())
+                for d in days[:3]
+            ),
             QuickReply("Next week", "next week"),
         )
 

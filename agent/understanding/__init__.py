@@ -4,6 +4,7 @@ time, a pointer at an offered option, contact details, reference, yes/no, a move
 Pure: no I/O, no clock (the caller says what "today" is), the same on every channel.
 """
 
+from agent.understanding.acts import Act, read_acts
 from agent.understanding.catalogue import Named, Person
 from agent.understanding.dates import DayAsk
 from agent.understanding.offers import Offered
@@ -13,6 +14,7 @@ from agent.understanding.times import PARTS_OF_DAY, TimeAsk, within
 
 __all__ = [
     "PARTS_OF_DAY",
+    "Act",
     "Context",
     "DayAsk",
     "Named",
@@ -22,5 +24,6 @@ __all__ = [
     "Relative",
     "TimeAsk",
     "read",
+    "read_acts",
     "within",
 ]

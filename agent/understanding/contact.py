@@ -36,7 +36,10 @@ _NOT_NAMES = frozenset(
     concerned getting needing wanting happy glad calling me it that this there what when who how
     actually probably currently already definitely kind out away home off up down over around ready done
     flexible open hoping sick ill unwell travelling traveling visiting moving new returning existing
-    patient customer client mom mum dad mother father wife husband son daughter""".split()
+    patient customer client mom mum dad mother father wife husband son daughter urgent important serious
+    quick bad terrible awful painful sore swollen broken cracked chipped loose emergency regarding
+    re calling cheers thanks thank bye goodbye please yes no yep nope sorry tomorrow today tonight
+    morning afternoon evening noon midnight weekend week""".split()
 )
 _NOT_NAMES = _NOT_NAMES | set(WEEKDAYS) | set(MONTHS)
 # "Call me" introduces a name ("call me Jo") or asks for a call ("call me back", "call me at 5").
@@ -86,7 +89,7 @@ def find_name(text: str, *, expecting_name: bool, says_something_else: bool = Fa
     asked for it (and the answer is not something else: a time, a yes, an intent)."""
     match = _NAME_LEAD.search(text)
     if match:
-        words = _until_stop(match.group("name").split())
+        words = _until_stop(_without_fillers(match.group("name").split()))
         lead = match.group("lead").lower()
         strong = not re.fullmatch(_WEAK_LEADS, lead)
         not_names = _CALL_ME_NOT_NAMES if lead == "call me" else _NOT_NAMES
@@ -104,6 +107,16 @@ def find_name(text: str, *, expecting_name: bool, says_something_else: bool = Fa
         if plausible and words[0].lower() not in _NOT_NAMES:
             return _title(words)
     return None
+
+
+_FILLERS = frozenset({"actually", "really", "just", "now", "in", "fact", "then", "simply"})
+
+
+def _without_fillers(words: list[str]) -> list[str]:
+    """ "my name is actually Janet Doe": the words that fill the gap before a name are not it."""
+    while words and words[0].lower() in _FILLERS:
+        words = words[1:]
+    return words
 
 
 def _until_stop(words: list[str]) -> list[str]:

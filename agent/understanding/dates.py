@@ -15,7 +15,8 @@ import itertools
 import re
 from datetime import date
 
-from agent.understanding.days import MONTHS, READERS, WEEKDAYS, DayAsk, Found
+from agent.understanding import day_spans, days
+from agent.understanding.days import MONTHS, WEEKDAYS, DayAsk, Found
 from agent.understanding.text import clause_around
 
 # A message naming more days than this is not a request to act on; the cap keeps the overlap check
@@ -23,6 +24,21 @@ from agent.understanding.text import clause_around
 MAX_DAYS_PER_READER = 8
 
 __all__ = ["MONTHS", "WEEKDAYS", "DayAsk", "negated", "read_days"]
+
+# Most specific first: a span one reader takes is not read again by a later one.
+READERS = (
+    day_spans.nth_weekday,
+    days.iso_and_numeric,
+    days.month_and_day,
+    days.day_of_this_or_next_month,
+    days.weekday_with_day,
+    days.counted,
+    days.relative_words,
+    days.qualified_weekday,
+    day_spans.ranges,
+    days.bare_weekday,
+    days.ordinal_day,
+)
 
 
 def read_days(message: str, today: date) -> tuple[DayAsk | None, list[tuple[int, int]]]:
@@ -56,8 +72,8 @@ def read_days(message: str, today: date) -> tuple[DayAsk | None, list[tuple[int,
 
 
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;]|,|\b(?:but|how about|what about|instead|rather|so|can you|could you|can we|could we|"
-    r"change it to|make it|move it to|try)\b"
+    r"[.!?;]|,|\b(?:but|how about|what about|instead|rather|so|if not|otherwise|can you|could you|can we"
+    r"|could we|change it to|make it|move it to|try)\b"
 )
 _NEGATIVE_BEFORE = re.compile(
     r"\b(?:not|can'?t do|cannot do|can'?t make|cannot make|won'?t work for|busy|unavailable|away|"

@@ -1,10 +1,9 @@
 """The ways a message names a day, one reader each (absolute dates, ordinal days, weekdays with and
-without qualifiers, counted and relative days, ranges), in the practice's calendar, preferring the
-future. `dates.read_days` chooses among what they find."""
+without qualifiers, counted and relative days; spans and places in a month are in `day_spans`), in
+the practice's calendar, preferring the future. `dates.read_days` chooses among what they find."""
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -13,7 +12,7 @@ from agent.understanding.text import NUMBER_WORDS, ORDINAL_WORDS
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Three-letter forms that are also English words ("sat", "sun", "wed") are left out.
-_WEEKDAY_ALIASES = {
+WEEKDAY_ALIASES = {
     **{name: i for i, name in enumerate(WEEKDAYS)},
     **{f"{name}s": i for i, name in enumerate(WEEKDAYS)},
     "mon": 0,
@@ -39,17 +38,17 @@ MONTHS = (
     "november",
     "december",
 )
-_MONTH_ALIASES = {
+MONTH_ALIASES = {
     **{name: i + 1 for i, name in enumerate(MONTHS)},
     **{name[:3]: i + 1 for i, name in enumerate(MONTHS)},
     "sept": 9,
 }
-_WD = "(?P<wd>" + "|".join(sorted(_WEEKDAY_ALIASES, key=len, reverse=True)) + r")\b\.?"
-_MON = "(?P<mon>" + "|".join(sorted(_MONTH_ALIASES, key=len, reverse=True)) + r")\b\.?"
-_ORD_WORD = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
+_WD = "(?P<wd>" + "|".join(sorted(WEEKDAY_ALIASES, key=len, reverse=True)) + r")\b\.?"
+_MON = "(?P<mon>" + "|".join(sorted(MONTH_ALIASES, key=len, reverse=True)) + r")\b\.?"
+ORD_WORD = "|".join(sorted(ORDINAL_WORDS, key=len, reverse=True))
 # A day of the month: "3", "3rd", "twenty-first" (normalized to "21th"), "third".
-_DAY = rf"(?:(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)?|(?P<dword>{_ORD_WORD}))\b"
-_DAY_SFX = rf"(?:(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)|(?P<dword>{_ORD_WORD}))\b"
+_DAY = rf"(?:(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)?|(?P<dword>{ORD_WORD}))\b"
+_DAY_SFX = rf"(?:(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)|(?P<dword>{ORD_WORD}))\b"
 _NOT_AN_OPTION = r"(?!\s*(?:one|ones|option|choice|slot|time|thing|things|available|of (?:those|them|these)))"
 # Month names that are also verbs: after a bare number they need "of" or an ordinal to be months.
 _VERB_MONTHS = frozenset({"may", "mar", "jun"})
@@ -76,7 +75,7 @@ class Found:
     ask: DayAsk
 
 
-def _single(start: int, end: int, day: date | None, conflict: tuple[date, ...] = ()) -> list[Found]:
+def single(start: int, end: int, day: date | None, conflict: tuple[date, ...] = ()) -> list[Found]:
     return [Found(start, end, DayAsk(day, day, conflict))] if day is not None else []
 
 
@@ -115,14 +114,14 @@ def _future_month_day(today: date, month: int, day: int, year: int | None) -> da
     return candidate
 
 
-def _weekday_after(day: date, weekday: int, *, include: bool) -> date:
+def weekday_after(day: date, weekday: int, *, include: bool) -> date:
     ahead = (weekday - day.weekday()) % 7
     if ahead == 0 and not include:
         ahead = 7
     return day + timedelta(days=ahead)
 
 
-def _monday(day: date) -> date:
+def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
@@ -138,23 +137,23 @@ def _count(word: str) -> int:
     return NUMBER_WORDS[word]
 
 
-# ---- readers, most specific first: a span one reader takes is not read again by a later one ----
+# ---- readers (`dates.READERS` runs them, most specific first) ----
 
 
-def _iso_and_numeric(message: str, today: date) -> list[Found]:
+def iso_and_numeric(message: str, today: date) -> list[Found]:
     found = []
     for m in re.finditer(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b", message):
-        found += _single(m.start(), m.end(), _safe(int(m[1]), int(m[2]), int(m[3])))
+        found += single(m.start(), m.end(), _safe(int(m[1]), int(m[2]), int(m[3])))
     for m in re.finditer(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?![\d/])", message):
         year = int(m[3]) if m[3] else None
         if year is not None and year < 100:
             year += 2000
         # Month first, as written in the US; the deployments this engine serves first.
-        found += _single(m.start(), m.end(), _future_month_day(today, int(m[1]), int(m[2]), year))
+        found += single(m.start(), m.end(), _future_month_day(today, int(m[1]), int(m[2]), year))
     return found
 
 
-def _month_and_day(message: str, today: date) -> list[Found]:
+def month_and_day(message: str, today: date) -> list[Found]:
     found = []
     weekday_lead = rf"(?:{_WD.replace('(?P<wd>', '(?P<wd2>')},?\s+)?(?:the\s+)?"
     patterns = (
@@ -167,18 +166,18 @@ def _month_and_day(message: str, today: date) -> list[Found]:
             if index == 1 and plain_number and m.group("mon") in _VERB_MONTHS and " of " not in m.group(0):
                 continue  # "at 10 may I come": a verb, not a month
             day = _future_month_day(
-                today, _MONTH_ALIASES[m.group("mon")], _day_number(m), int(m["year"]) if m["year"] else None
+                today, MONTH_ALIASES[m.group("mon")], _day_number(m), int(m["year"]) if m["year"] else None
             )
             conflict: tuple[date, ...] = ()
             if day is not None and m.group("wd2"):
-                named = _weekday_after(today, _WEEKDAY_ALIASES[m.group("wd2")], include=True)
-                if day.weekday() != _WEEKDAY_ALIASES[m.group("wd2")]:
+                named = weekday_after(today, WEEKDAY_ALIASES[m.group("wd2")], include=True)
+                if day.weekday() != WEEKDAY_ALIASES[m.group("wd2")]:
                     conflict = (day, named)
-            found += _single(m.start(), m.end(), day, conflict)
+            found += single(m.start(), m.end(), day, conflict)
     return found
 
 
-def _day_of_this_or_next_month(message: str, today: date) -> list[Found]:
+def day_of_this_or_next_month(message: str, today: date) -> list[Found]:
     found = []
     pattern = (
         rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?(?:(?P<this>this|the current)|(?P<next>next|the next|the coming|"
@@ -188,15 +187,15 @@ def _day_of_this_or_next_month(message: str, today: date) -> list[Found]:
         day = _next_dom(today, _day_number(m), months_ahead=1 if m.group("next") else 0)
         if m.group("this"):
             day = _safe(today.year, today.month, _day_number(m))
-        found += _single(m.start(), m.end(), day)
+        found += single(m.start(), m.end(), day)
     return found
 
 
-def _weekday_with_day(message: str, today: date) -> list[Found]:
+def weekday_with_day(message: str, today: date) -> list[Found]:
     """ "Thursday the 3rd": the next date that is both; kept as a conflict if none is near."""
     found = []
     for m in re.finditer(rf"\b{_WD},?\s+(?:the\s+)?{_DAY_SFX}{_NOT_AN_OPTION}", message):
-        weekday, number = _WEEKDAY_ALIASES[m.group("wd")], _day_number(m)
+        weekday, number = WEEKDAY_ALIASES[m.group("wd")], _day_number(m)
         both = None
         for months_ahead in range(0, 13):
             candidate = _next_dom(today, number, months_ahead) if months_ahead else _next_dom(today, number)
@@ -204,29 +203,29 @@ def _weekday_with_day(message: str, today: date) -> list[Found]:
                 both = candidate
                 break
         if both is not None and (both - today).days <= 120:
-            found += _single(m.start(), m.end(), both)
+            found += single(m.start(), m.end(), both)
         else:
             dom = _next_dom(today, number)
-            named = _weekday_after(today, weekday, include=True)
-            found += _single(m.start(), m.end(), dom, (dom, named) if dom is not None else ())
+            named = weekday_after(today, weekday, include=True)
+            found += single(m.start(), m.end(), dom, (dom, named) if dom is not None else ())
     return found
 
 
-def _ordinal_day(message: str, today: date) -> list[Found]:
+def ordinal_day(message: str, today: date) -> list[Found]:
     """ "the 25th", "on the 3rd", "the 1st"; an ordinal word only after "on the" ("on the third")."""
     found = []
     pattern = (
         rf"\b(?:on\s+)?(?:the\s+)?(?P<day>[0-3]?\d)(?P<sfx>st|nd|rd|th)\b{_NOT_AN_OPTION}"
-        rf"|\bon\s+the\s+(?P<dword>{_ORD_WORD})\b{_NOT_AN_OPTION}"
+        rf"|\bon\s+the\s+(?P<dword>{ORD_WORD})\b{_NOT_AN_OPTION}"
     )
     for m in re.finditer(pattern, message):
         day = _day_number(m)
         if 1 <= day <= 31:
-            found += _single(m.start(), m.end(), _next_dom(today, day))
+            found += single(m.start(), m.end(), _next_dom(today, day))
     return found
 
 
-def _relative_words(message: str, today: date) -> list[Found]:
+def relative_words(message: str, today: date) -> list[Found]:
     found = []
     words = (
         (r"\b(?:the\s+)?day after tomorrow\b", 2),
@@ -236,47 +235,53 @@ def _relative_words(message: str, today: date) -> list[Found]:
     )
     for pattern, offset in words:
         for m in re.finditer(pattern, message):
-            found += _single(m.start(), m.end(), today + timedelta(days=offset))
+            found += single(m.start(), m.end(), today + timedelta(days=offset))
     return found
 
 
-def _counted(message: str, today: date) -> list[Found]:
-    """ "in 3 days", "two weeks from now", "a week from Tuesday", "in a couple of days"."""
+_UNIT_DAYS = {"d": 1, "w": 7, "f": 14}
+
+
+def counted(message: str, today: date) -> list[Found]:
+    """ "in 3 days", "two weeks from now", "in a fortnight", "a week from Tuesday", "a fortnight on
+    Friday", "in a couple of days"."""
     found = []
     for m in re.finditer(
-        rf"\b(?:in|within)\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<unit>days?|weeks?)\b", message
+        rf"\b(?:in|within)\s+(?:the\s+next\s+)?{_COUNT}\s+(?P<unit>days?|weeks?|fortnights?)\b", message
     ):
         count = _count(m["n"])
-        days = count * (7 if m["unit"].startswith("week") else 1)
+        days = count * _UNIT_DAYS[m["unit"][0]]
         if m["n"] == "a few":
             found.append(
                 Found(m.start(), m.end(), DayAsk(today + timedelta(days=2), today + timedelta(days=4)))
             )
         else:
-            found += _single(m.start(), m.end(), today + timedelta(days=days))
+            found += single(m.start(), m.end(), today + timedelta(days=days))
     base = rf"(?P<base>now|today|tomorrow|{_WD})"
     for m in re.finditer(
-        rf"\b{_COUNT}\s+(?P<unit>days?|weeks?)\s+(?:from|after)\s+(?:this\s+|next\s+)?{base}", message
+        rf"\b{_COUNT}\s+(?P<unit>days?|weeks?|fortnights?)\s+(?:from|after)\s+(?:this\s+|next\s+)?{base}",
+        message,
     ):
-        days = _count(m["n"]) * (7 if m["unit"].startswith("week") else 1)
+        days = _count(m["n"]) * _UNIT_DAYS[m["unit"][0]]
         anchor = today
         if m["base"] == "tomorrow":
             anchor = today + timedelta(days=1)
         elif m.group("wd"):
-            anchor = _weekday_after(today, _WEEKDAY_ALIASES[m.group("wd")], include=False)
-        found += _single(m.start(), m.end(), anchor + timedelta(days=days))
-    for m in re.finditer(rf"\ba week (?:on|today|tomorrow)\s*{_WD}?", message):
+            anchor = weekday_after(today, WEEKDAY_ALIASES[m.group("wd")], include=False)
+        found += single(m.start(), m.end(), anchor + timedelta(days=days))
+    for m in re.finditer(rf"\ba (?P<unit>week|fortnight) (?:on|today|tomorrow)\s*{_WD}?", message):
+        ahead = timedelta(days=_UNIT_DAYS[m["unit"][0]])
         if m.group("wd"):
-            day = _weekday_after(today, _WEEKDAY_ALIASES[m.group("wd")], include=False) + timedelta(days=7)
+            day = weekday_after(today, WEEKDAY_ALIASES[m.group("wd")], include=False) + ahead
         else:
-            day = today + timedelta(days=8 if "tomorrow" in m.group(0) else 7)
-        found += _single(m.start(), m.end(), day)
+            day = today + ahead + timedelta(days=1 if "tomorrow" in m.group(0) else 0)
+        found += single(m.start(), m.end(), day)
     return found
 
 
-def _qualified_weekday(message: str, today: date) -> list[Found]:
+def qualified_weekday(message: str, today: date) -> list[Found]:
     found = []
-    next_monday = _monday(today) + timedelta(days=7)
+    next_monday = monday(today) + timedelta(days=7)
     forms = (
         # (pattern, resolver(weekday) -> date)
         (
@@ -285,108 +290,28 @@ def _qualified_weekday(message: str, today: date) -> list[Found]:
         ),
         (
             rf"\b(?:the\s+)?{_WD}\s+after next\b",
-            lambda w: _weekday_after(today, w, include=False) + timedelta(days=7),
+            lambda w: weekday_after(today, w, include=False) + timedelta(days=7),
         ),
         (rf"\bnext week(?:'s)?\s+(?:on\s+)?{_WD}", lambda w: next_monday + timedelta(days=w)),
         (rf"\b{_WD}\s+(?:of\s+)?next week\b", lambda w: next_monday + timedelta(days=w)),
-        (rf"\bthis week(?:'s)?\s+(?:on\s+)?{_WD}", lambda w: _monday(today) + timedelta(days=w)),
-        (rf"\b{_WD}\s+(?:of\s+)?this week\b", lambda w: _monday(today) + timedelta(days=w)),
-        (rf"\b(?:this\s+)?coming\s+{_WD}", lambda w: _weekday_after(today, w, include=False)),
-        (rf"\bnext\s+{_WD}", lambda w: _weekday_after(today, w, include=False)),
-        (rf"\bthis\s+{_WD}", lambda w: _weekday_after(today, w, include=True)),
-        (rf"\blast\s+{_WD}", lambda w: _weekday_after(today, w, include=False) - timedelta(days=7)),
+        (rf"\bthis week(?:'s)?\s+(?:on\s+)?{_WD}", lambda w: monday(today) + timedelta(days=w)),
+        (rf"\b{_WD}\s+(?:of\s+)?this week\b", lambda w: monday(today) + timedelta(days=w)),
+        (rf"\b(?:this\s+)?coming\s+{_WD}", lambda w: weekday_after(today, w, include=False)),
+        (rf"\bnext\s+{_WD}", lambda w: weekday_after(today, w, include=False)),
+        (rf"\bthis\s+{_WD}", lambda w: weekday_after(today, w, include=True)),
+        (rf"\blast\s+{_WD}", lambda w: weekday_after(today, w, include=False) - timedelta(days=7)),
     )
     for pattern, resolve in forms:
         for m in re.finditer(pattern, message):
-            found += _single(m.start(), m.end(), resolve(_WEEKDAY_ALIASES[m.group("wd")]))
+            found += single(m.start(), m.end(), resolve(WEEKDAY_ALIASES[m.group("wd")]))
     return found
 
 
-def _bare_weekday(message: str, today: date) -> list[Found]:
+def bare_weekday(message: str, today: date) -> list[Found]:
     """ "Friday", "on fridays": the next one after today."""
     found = []
     for m in re.finditer(rf"\b(?:on\s+)?{_WD}", message):
-        found += _single(
-            m.start(), m.end(), _weekday_after(today, _WEEKDAY_ALIASES[m.group("wd")], include=False)
+        found += single(
+            m.start(), m.end(), weekday_after(today, WEEKDAY_ALIASES[m.group("wd")], include=False)
         )
     return found
-
-
-def _ranges(message: str, today: date) -> list[Found]:
-    monday = _monday(today)
-    next_monday = monday + timedelta(days=7)
-    month_end = date(today.year, today.month, calendar.monthrange(today.year, today.month)[1])
-    next_month = month_end + timedelta(days=1)
-    next_month_end = date(
-        next_month.year, next_month.month, calendar.monthrange(next_month.year, next_month.month)[1]
-    )
-    saturday = _weekday_after(today, 5, include=True)
-    spans: tuple[tuple[str, date, date], ...] = (
-        (
-            r"\b(?:the\s+)?week after next\b",
-            next_monday + timedelta(days=7),
-            next_monday + timedelta(days=13),
-        ),
-        (
-            r"\bearly next week\b|\bbeginning of next week\b|\bstart of next week\b",
-            next_monday,
-            next_monday + timedelta(days=2),
-        ),
-        (r"\b(?:late|end of) next week\b", next_monday + timedelta(days=3), next_monday + timedelta(days=6)),
-        (
-            r"\bnext weekend\b",
-            _weekday_after(next_monday, 5, include=True),
-            _weekday_after(next_monday, 6, include=True),
-        ),
-        (r"\b(?:this|the|over the)\s+weekend\b|\bweekend\b", saturday, saturday + timedelta(days=1)),
-        (r"\bnext week\b", next_monday, next_monday + timedelta(days=6)),
-        (
-            r"\blater (?:this|in the) week\b",
-            min(today + timedelta(days=1), monday + timedelta(days=6)),
-            monday + timedelta(days=6),
-        ),
-        (
-            r"\b(?:end|rest) of (?:the|this) week\b",
-            max(today, monday + timedelta(days=3)),
-            monday + timedelta(days=6),
-        ),
-        (r"\bthis week\b", today, monday + timedelta(days=6)),
-        (r"\b(?:end|last week) of next month\b", next_month_end - timedelta(days=6), next_month_end),
-        (
-            r"\b(?:beginning|start|first week) of next month\b|\bearly next month\b",
-            next_month,
-            next_month + timedelta(days=6),
-        ),
-        (r"\bnext month\b", next_month, next_month + timedelta(days=13)),
-        (
-            r"\b(?:end|last week) of (?:the|this) month\b|\bend of the month\b|\bmonth'?s end\b",
-            max(today, month_end - timedelta(days=6)),
-            month_end,
-        ),
-        (r"\blater (?:this|in the) month\b", min(today + timedelta(days=7), month_end), month_end),
-        (r"\b(?:the )?next (?:few|couple of|two) weeks\b", today, today + timedelta(days=13)),
-        (
-            r"\b(?:the )?next (?:few|couple of) days\b|\bin the next few days\b",
-            today,
-            today + timedelta(days=3),
-        ),
-    )
-    found = []
-    for pattern, first, last in spans:
-        for m in re.finditer(pattern, message):
-            found.append(Found(m.start(), m.end(), DayAsk(first, max(first, last))))
-    return found
-
-
-READERS = (
-    _iso_and_numeric,
-    _month_and_day,
-    _day_of_this_or_next_month,
-    _weekday_with_day,
-    _counted,
-    _relative_words,
-    _qualified_weekday,
-    _ranges,
-    _bare_weekday,
-    _ordinal_day,
-)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import re
 
+# A noun for a booking the patient already has, with what may stand before it ("my next appointment",
+# "the cleaning", "our booking").
+_BOOKED = r"(?:appointment|appt|booking|reservation|visit|slot|session|one)"
+_IT = rf"(?:it|that|this|them|(?:my|the|our|this|that)\s+(?:[a-z'-]+\s+){{0,2}}?{_BOOKED})"
 _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "human",
@@ -20,15 +24,22 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ),
     (
         "cancel",
-        r"\b(cancel(?!lation list)|call off|can'?t make it|cannot make it|won'?t make it|can'?t come|"
-        r"won'?t be able to (make it|come|attend)|not going to make it|drop my (appointment|booking)|"
-        r"don'?t need (the|my) (appointment|booking))",
+        r"\b(cancel(?!lation list)|call (it |that |this )?off|can'?t make it|cannot make it|won'?t make it|"
+        r"can'?t come|cannot come|won'?t be (able to )?(make it|come|coming|attend\w*|there)|"
+        r"not (going to|gonna) (be able to )?(make it|come|be there)|(scrap|drop|delete|remove|ditch|"
+        r"axe|scratch) ((my|our|this|that|the)\b(?! (kids?|son|daughter|children|husband|wife|partner|mum|mom"
+        r"|dad|car|keys|phone|number)\b)|booking|appointment|appt|reservation)|get rid of|"
+        r"take me off|no longer need|(won'?t|will not|don'?t|do not) (be )?need(ing)? (the|my|this|that|"
+        r"it|an?)\b|have to cancel|need to cancel|unbook)",
     ),
     (
         "reschedule",
-        r"\b(reschedul\w*|re-schedul\w*|rebook|move (my|the|it|our)\b|change (my|the) (appointment|booking)|"
-        r"postpone|push (it|my appointment|my booking|the appointment) (back|forward)|bring (it"
-        r"|my appointment) forward|"
+        r"\b(reschedul\w*|re-schedul\w*|rebook|postpone|rearrange|re-arrange|"
+        rf"(move|shove|swap|switch|shift|bump|change|push|put|bring|transfer) {_IT}\b|"
+        r"(move|shove|swap|switch|shift|bump|push|bring|transfer) (my|our)\b|"
+        r"(move|shift|bump|push) (it |that |this )?(back|forward|to|till|until|later|earlier)\b|"
+        r"bring (it |that |this )?forward|change (the|my) (time|day|date)|"
+        r"different (time|day|date) for (my|the)|"
         r"switch (my|the) (appointment|booking))",
     ),
     (
@@ -40,19 +51,28 @@ _INTENT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "hours",
         r"\b(opening hours|office hours|business hours|your hours|hours|when are you open|are you open|"
-        r"what time do you (open|close)|open on|closed on|when do you (open|close))\b",
+        r"what time (do |does )?(you|the (office|clinic|practice)) (open|close|shut)|open on|closed on|"
+        r"when do you (open|close|shut)|open late|close early|(do|are) you (do |open |work |working )?(on )?"
+        r"(evenings|weekends|saturdays|sundays|late|nights|early mornings))\b",
     ),
     (
         "book",
         r"\b(book|booking|appointment|schedule|make an? (appointment|booking)|see (the|a) (doctor|dentist"
         r"|hygienist)|"
         r"available|availability|slot|openings|come in|get in|fit me in|squeeze me in|earliest|soonest|"
-        r"first available|visit|(do you|have you|would you) (have|got) (anything|something|any ?thing|room"
+        r"first available|visit|pencil me in|put me (in|down)|slot me in|book me|sign me up|reserve|"
+        r"(do you|have you|would you) (have|got) (anything|something|any ?thing|room"
         r"|space)|"
         r"is there (anything|something|any ?thing|room|space))\b",
     ),
+    ("another", r"\b(another|a second|one more|an extra|a new) (appointment|booking|visit|one)\b"),
     ("greeting", r"^(hi|hello|hey|good (morning|afternoon|evening)|hiya|howdy)\b"),
-    ("thanks", r"\b(thanks|thank you|thx|cheers|that'?s all|bye|goodbye)\b"),
+    ("thanks", r"\b(thanks|thank you|thx|cheers|ta)\b"),
+    (
+        "bye",
+        r"\b(bye|goodbye|see you|see ya|that'?s (all|everything|it)|that will be all|that'?ll be all|"
+        r"nothing else|all good|all set|have a (good|nice|great) (day|one|evening))\b",
+    ),
 )
 _INTENTS = [(name, re.compile(pattern)) for name, pattern in _INTENT_PATTERNS]
 
@@ -73,6 +93,7 @@ _SHIFTS: tuple[tuple[str, str], ...] = (
         r"\b(none of (those|these|them|the above)|neither|those (don'?t|do not|won'?t) work|not those|"
         r"(those|these|they) (are|'re) (no good|not good)|none work)\b",
     ),
+    ("later_week", r"\blater (?:in|this) (?:the )?week\b|\bend of the week\b"),
     (
         "other_days",
         r"\b((an)?other|a different|different|another) (day|days|date|dates)\b|\bnot (on )?that day\b",
@@ -103,7 +124,8 @@ def is_no(message: str) -> bool:
 
 
 def shift(message: str) -> str | None:
-    """How the patient wants the search moved: none | other_days | later | earlier | more."""
+    """How the patient wants the search moved: none | later_week | other_days | later | earlier |
+    more."""
     return next((name for name, pattern in _SHIFT_RES if pattern.search(message)), None)
 
 

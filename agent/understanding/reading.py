@@ -29,6 +29,8 @@ class Context:
     providers: tuple[Person, ...] = ()
     offered: tuple[Offered, ...] = ()
     expecting: str | None = None
+    profile: str = ""  # the kind of practice (healthcare, salon, ...): which services it may be asked for
+    faq_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Reading:
     email: str | None = None
     reference: str | None = None
     texts: bool | None = None  # agrees to (True) or declines (False) texts about the appointment
+    first_free: bool = False  # "your first Wednesday morning slot": the first free time, held at once
 
     @property
     def service_id(self) -> str | None:
@@ -103,7 +106,7 @@ def read(text: str, context: Context) -> Reading:
     days, day_spans = read_days(without_relative, context.today)
     without_days = blank(without_relative, day_spans)
     time, _ = read_time(without_days, expecting_time=expecting == "time")
-    found_intents = tuple(intents.intents(without_days))
+    found_intents = tuple(intents.intents(blank(words, day_spans)))
     services = tuple(catalogue.match_services(words, context.services)) if context.services else ()
     provider = catalogue.match_provider(words, context.providers) if context.providers else None
     yes, no = intents.is_yes(message), intents.is_no(message)
@@ -112,6 +115,8 @@ def read(text: str, context: Context) -> Reading:
     name = contact.find_name(
         contact.strip_contact(text), expecting_name=expecting == "name", says_something_else=says_else
     )
+    if name is not None and catalogue.match_services(name.lower(), context.services):
+        name = None  # "it's for a cleaning": a service, not a name
     return Reading(
         text=message,
         intents=found_intents,

@@ -80,12 +80,81 @@ _HOUR_AFTER_LEAD = re.compile(
 )
 
 
+# Texting forms, one spelling each: read as the words they stand for ("2moro", "nxt wk", "appt").
+_TEXTING = {
+    "2day": "today",
+    "2moro": "tomorrow",
+    "2morrow": "tomorrow",
+    "2mrw": "tomorrow",
+    "tmrw": "tomorrow",
+    "tmrow": "tomorrow",
+    "tmw": "tomorrow",
+    "tomoz": "tomorrow",
+    "2nite": "tonight",
+    "2night": "tonight",
+    "tonite": "tonight",
+    "wknd": "weekend",
+    "wkend": "weekend",
+    "nxt": "next",
+    "wk": "week",
+    "wks": "weeks",
+    "mnth": "month",
+    "appt": "appointment",
+    "appts": "appointments",
+    "pls": "please",
+    "plz": "please",
+    "plse": "please",
+    "u": "you",
+    "ur": "your",
+    "cn": "can",
+    "wat": "what",
+    "wot": "what",
+    "b4": "before",
+    "l8r": "later",
+    "l8er": "later",
+    "thx": "thanks",
+    "thnx": "thanks",
+    "cud": "could",
+    "wud": "would",
+    "abt": "about",
+    "avail": "available",
+    "wanna": "want to",
+    "gonna": "going to",
+}
+_TEXTING_RE = re.compile(r"(?<![\w'])(" + "|".join(sorted(_TEXTING, key=len, reverse=True)) + r")(?![\w'])")
+# "r u open", "are u free": "r" is "are" only next to "you"; "sat" and "sun" are days only where a day
+# is expected (they are English words).
+_ARE = re.compile(r"(?<![\w'])r (?=you\b)")
+_SHORT_WEEKEND = re.compile(
+    r"\b(?:(?P<lead>on|this|next|coming|a) (?P<d1>sat|sun)\b"
+    r"|(?P<d2>sat|sun)(?= (?:at |@ ?)?\d| (?:morning|afternoon|evening|am|pm)\b))"
+)
+# Thumbs and ticks say yes or no where a yes or no is asked.
+_EMOJI_ANSWERS = {
+    "\U0001f44d": " yes ",
+    "\U0001f44c": " yes ",
+    "\u2705": " yes ",
+    "\U0001f44e": " no ",
+    "\u274c": " no ",
+}
+
+
+def _weekend_day(match: re.Match[str]) -> str:
+    day = {"sat": "saturday", "sun": "sunday"}[match["d1"] or match["d2"]]
+    return f"{match['lead']} {day}" if match["lead"] else day
+
+
 def normalize(text: str) -> str:
-    """Lower case, one kind of apostrophe and space, and one spelling of am/pm and of numbers said
-    as words where they are clock times ("ten thirty" -> "10:30")."""
+    """Lower case, one kind of apostrophe and space, texting forms spelt out, and one spelling of
+    am/pm and of numbers said as words where they are clock times ("ten thirty" -> "10:30")."""
     text = text.lower()
     text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
+    for emoji, word in _EMOJI_ANSWERS.items():
+        text = text.replace(emoji, word)
     text = re.sub(r"\s+", " ", text).strip()
+    text = _TEXTING_RE.sub(lambda m: _TEXTING[m[1]], text)
+    text = _ARE.sub("are ", text)
+    text = _SHORT_WEEKEND.sub(_weekend_day, text)
     text = re.sub(r"\b([ap])\.\s?m\b\.?", r"\1m", text)  # a.m. / p.m. / a. m.
     text = re.sub(r"(?<=\d)\s?([ap])\s?m\b", r" \1m", text)  # 10a m, 10 p m, 2pm -> 2 pm
     text = re.sub(r"\b([ap]) m\b", r"\1m", text)  # "two p m" (speech engines)

@@ -184,6 +184,10 @@ def _bare_hour_is_time(message: str, match: re.Match[str], expecting_time: bool)
         return not re.match(
             r"^\s*(?:days?|weeks?|months?|people|persons|of|minutes?|mins?|hours?|hrs?)\b", following
         )
+    if re.search(
+        r"\b(?:(?:can|could) (?:we|i|you) do|make it|try|how about|what about)\s*$", preceding
+    ) and re.match(r"^\s*(?:instead|then|please|pls|\?|$|o'?clock|ish)", following):
+        return True  # "can we do 2 instead", "make it 3 then"
     if re.match(r"^\s?(?:-|to|till|until)\s?\d{1,2}(?::\d\d)?\s?(?:am|pm)\b", following):
         return True  # the start of "2-4pm"
     if re.match(rf"^\s*(?:in the |at |this )?{_PART_WORD}\b", following):

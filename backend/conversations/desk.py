@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.ports import (
     BookingInfo,
+    ClosureInfo,
     Contact,
+    DayHours,
+    FaqEntry,
     HoldInfo,
     PracticeInfo,
     ProviderInfo,
@@ -39,6 +41,7 @@ from backend.core.errors import AppError, NotFound
 from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
+from backend.faq import service as faq
 from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
@@ -197,6 +200,14 @@ class PracticeDesk:
 
         return await self._booking_write(work)
 
+    async def release_hold(self, hold_id: str) -> None:
+        hold_uuid = _uuid(hold_id, "hold")
+
+        async def work(session: AsyncSession) -> None:
+            await holds.release_hold(session, self.caller, hold_uuid, self.owner)
+
+        await self._booking_write(work)
+
     async def confirm_booking(self, hold_id: str, contact: Contact, notes: str) -> BookingInfo:
         try:
             data = HoldConfirm(
@@ -309,10 +320,12 @@ class PracticeDesk:
             return None
 
 
-async def practice_info(session: AsyncSession, tenant: TenantContext) -> PracticeInfo:
+async def practice_info(session: AsyncSession, tenant: TenantContext, now: datetime) -> PracticeInfo:
     services, links = await catalog.list_services(session, tenant)
     providers = await catalog.active_providers(session, tenant)
     hours = await catalog.opening_hours(session, tenant)
+    closures = await catalog.practice_closures(session, tenant, now)
+    answers = await faq.for_receptionist(session, tenant)
     settings = tenant.settings
     return PracticeInfo(
         name=tenant.name,
@@ -324,23 +337,30 @@ async def practice_info(session: AsyncSession, tenant: TenantContext) -> Practic
         staff_phone=settings.staff_phone,
         services=tuple(_service_info(s, links.get(s.id, [])) for s in services),
         providers=tuple(ProviderInfo(str(pid), name) for pid, name in providers),
+        profile=tenant.profile,
+        week=weekly_hours(hours),
+        closures=tuple(ClosureInfo(starts, ends, reason) for starts, ends, reason in closures),
+        faq=tuple(FaqEntry(str(a.id), a.questions, a.answer) for a in answers),
     )
 
 
-def opening_hours_lines(rows: list[tuple[int, time, time]]) -> list[str]:
-    """ "Mon-Fri: 9:00 AM-12:00 PM, 1:00 PM-5:00 PM" from every provider's weekly hours, merged."""
-    by_day: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, opens, closes in rows:
-        by_day[weekday].append((opens, closes))
-    texts = []
+def weekly_hours(rows: list[tuple[int, time, time]]) -> tuple[DayHours, ...]:
+    """Monday first: the hours any provider works that weekday, overlapping spans merged."""
+    week = []
     for weekday in range(7):
         merged: list[list[time]] = []
-        for opens, closes in sorted(by_day.get(weekday, [])):
+        for opens, closes in sorted((a, b) for day, a, b in rows if day == weekday):
             if merged and opens <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], closes)
             else:
                 merged.append([opens, closes])
-        texts.append(", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in merged) or "closed")
+        week.append(tuple((a, b) for a, b in merged))
+    return tuple(week)
+
+
+def opening_hours_lines(rows: list[tuple[int, time, time]]) -> list[str]:
+    """ "Mon-Fri: 9:00 AM-12:00 PM, 1:00 PM-5:00 PM" from every provider's weekly hours, merged."""
+    texts = [", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in day) or "closed" for day in weekly_hours(rows)]
     lines = []
     start = 0
     for weekday in range(1, 8):

@@ -27,7 +27,7 @@ def build_agent(settings: Settings) -> Agent:
         model=settings.llm_model,
         base_url=settings.llm_base_url,
         timeout_seconds=settings.llm_timeout_seconds,
-        max_tool_iterations=settings.llm_max_tool_iterations,
+        max_attempts=settings.llm_max_attempts,
     )
     client = AsyncOpenAI(
         api_key=config.api_key, base_url=config.base_url, timeout=config.timeout_seconds, max_retries=0

@@ -49,6 +49,24 @@ class StoredMessage:
         }
 
 
+async def append(
+    session: AsyncSession, conversation: Conversation, role: str, text: str, **payload: str
+) -> StoredMessage:
+    """A message added outside a turn (a person's reply, a notice), numbered after the last."""
+    conversation.last_seq += 1
+    row = ConversationMessage(
+        conversation_id=conversation.id,
+        tenant_id=conversation.tenant_id,
+        seq=conversation.last_seq,
+        role=role,
+        body=text,
+        payload=payload,
+    )
+    session.add(row)
+    await session.flush()
+    return StoredMessage.of(row)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations import alerts
-from backend.conversations.models import Conversation, ConversationMessage
-from backend.conversations.service import StoredMessage
+from backend.conversations.models import Conversation
+from backend.conversations.service import StoredMessage, append
 from backend.core import audit, events
 from backend.core.context import Caller
 from backend.core.errors import Conflict, NotFound, ValidationFailed
@@ -50,23 +50,6 @@ async def _locked(session: AsyncSession, caller: Caller, conversation_id: uuid.U
     return conversation
 
 
-async def _add(
-    session: AsyncSession, conversation: Conversation, role: str, text: str, **payload: str
-) -> StoredMessage:
-    conversation.last_seq += 1
-    row = ConversationMessage(
-        conversation_id=conversation.id,
-        tenant_id=conversation.tenant_id,
-        seq=conversation.last_seq,
-        role=role,
-        body=text,
-        payload=payload,
-    )
-    session.add(row)
-    await session.flush()
-    return StoredMessage.of(row)
-
-
 async def take_over(
     session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, now: datetime
 ) -> tuple[Conversation, StoredMessage | None]:
@@ -94,7 +77,7 @@ async def take_over(
         )
     alerts.acknowledge(session, caller, conversation, now)  # whoever answers has seen the alert
     first_name = (caller.staff_name or "A member of the team").split()[0]
-    note = await _add(
+    note = await append(
         session,
         conversation,
         "system",
@@ -119,7 +102,7 @@ async def hand_back(
     if conversation.handler == "receptionist":
         return conversation, None
     conversation.handler, conversation.staff_id, conversation.taken_over_at = "receptionist", None, None
-    note = await _add(session, conversation, "system", "You're back with the virtual receptionist.")
+    note = await append(session, conversation, "system", "You're back with the virtual receptionist.")
     audit.record(session, caller, "conversation.handed_back", "conversation", conversation.id)
     events.emit(
         session, caller, ConversationHandedBack(conversation_id=conversation.id, channel=conversation.channel)
@@ -149,7 +132,7 @@ async def reply(
         if not conversation.patient_phone:
             raise Conflict("this caller withheld their number: there is no way to text them")
     author = (caller.staff_name or "Staff").split()[0]
-    message = await _add(session, conversation, "staff", text, author=author)
+    message = await append(session, conversation, "staff", text, author=author)
     outbox_id = None
     if by_text:
         assert conversation.patient_phone is not None

@@ -40,7 +40,7 @@ from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
-from channels.inbound import clean_text
+from channels.inbound import clean_text, too_long
 from policy.input_limits import MAX_CHOICE_CHARS
 
 log = logging.getLogger(__name__)
@@ -203,15 +203,16 @@ class Turns:
         disclosure: str | None = None,
     ) -> Answered:
         """The patient's message and the replies to it, in order; a retried message (same client id)
-        is not answered twice. `responder` answers instead of the agent (something the channel
-        settles itself, like a "C" to a reminder), in the same stored thread. `disclosure` goes
-        before the first reply the conversation ever gets (a channel that has not said otherwise
-        that this is an automated assistant)."""
+        is not answered twice, but one whose turn stored no reply (its process died) is answered now.
+        `responder` answers instead of the agent (something the channel settles itself, like a "C" to
+        a reminder), in the same stored thread. `disclosure` goes before the first reply the
+        conversation ever gets (a channel that has not said otherwise that this is an automated
+        assistant)."""
         text = clean_text(inbound.text)
         if not text:
             raise ValidationFailed("text", "the message is empty")
         if len(text) > self.max_chars:
-            raise ValidationFailed("text", f"the message is longer than {self.max_chars} characters")
+            raise ValidationFailed("text", too_long(self.max_chars))
         if inbound.choice is not None and len(inbound.choice) > MAX_CHOICE_CHARS:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
@@ -307,8 +308,14 @@ class Turns:
             retried = {"conversation_id": conversation_id, "client_message_id": incoming.client_message_id}
             earlier = (await session.execute(_BY_CLIENT_ID, retried)).scalar_one_or_none()
             if earlier is not None:
-                # Still being answered: wait, then replay.
-                return leased or _Replay(await _answer_to(session, earlier))
+                if leased:
+                    return leased  # still being answered: wait, then replay
+                answer = await _answer_to(session, earlier)
+                if len(answer) > 1 or conversation.handler == "staff":
+                    return _Replay(answer)
+                # Its turn stored no reply (the process answering it died): answer it now.
+                await _append(session, tenant, conversation, [], lease=clock + self.lease)
+                return await _claim_of(session, tenant, conversation, answer[0], clock)
         held = conversation.handler == "staff"
         # Before waiting: a message over the rate is refused now, not after the turn ahead of it.
         await self._check_rate(session, conversation_id, clock)
@@ -322,10 +329,7 @@ class Turns:
         [message] = await _append(session, tenant, conversation, [message], lease=lease)
         if held:
             return _Held(message)
-        recent = await session.execute(_HISTORY, {"conversation_id": conversation_id, "seq": message.seq})
-        history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
-        state = ConversationState.model_validate(conversation.state or {})
-        return _Claim(message, state, history, await practice_info(session, tenant))
+        return await _claim_of(session, tenant, conversation, message, clock)
 
     async def _finish(
         self,
@@ -390,6 +394,20 @@ async def _append(
     return [
         replace(m, created_at=created_at) for m, created_at in zip(messages, stored.scalars(), strict=True)
     ]
+
+
+async def _claim_of(
+    session: AsyncSession,
+    tenant: TenantContext,
+    conversation: Conversation,
+    message: StoredMessage,
+    clock: datetime,
+) -> _Claim:
+    """What the agent needs to answer `message`: the state, the history before it, the practice."""
+    recent = await session.execute(_HISTORY, {"conversation_id": conversation.id, "seq": message.seq})
+    history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
+    state = ConversationState.model_validate(conversation.state or {})
+    return _Claim(message, state, history, await practice_info(session, tenant, clock))
 
 
 async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:

@@ -1,12 +1,14 @@
 """Running a POST command: one transaction, and Idempotency-Key semantics around it.
 
 Same key + same body replays the stored response; same key + another body -> 422; same key while
-the first request still runs -> 409. Errors the client cannot fix by retrying are stored and
-replayed too; retryable ones release the key so the retry does the work.
+the first request still runs -> 409 (its process holds the key's lock in its database session, so
+a request whose process died holds nothing). Errors the client cannot fix by retrying are stored
+and replayed too; after a retryable one nothing is stored, so the retry does the work.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -19,9 +21,16 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import idempotency
-from backend.core.db import Database, Isolation
+from backend.core.db import Database, Isolation, LockHeld
 from backend.core.deps import current_time
-from backend.core.errors import AppError, ValidationFailed, envelope
+from backend.core.errors import (
+    AppError,
+    DatabaseUnavailable,
+    IdempotencyInProgress,
+    IdempotencyKeyReused,
+    ValidationFailed,
+    envelope,
+)
 from backend.core.settings import Settings
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -48,36 +57,44 @@ async def run_command(
     if not _KEY_PATTERN.fullmatch(key):
         raise ValidationFailed(IDEMPOTENCY_HEADER, "use 1 to 255 visible ASCII characters, e.g. a UUID")
     settings: Settings = request.app.state.settings
-    policy = idempotency.KeyPolicy(
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-        lock_timeout=timedelta(seconds=settings.idempotency_lock_seconds),
-    )
+    ttl = timedelta(hours=settings.idempotency_ttl_hours)
     request_hash = await _request_hash(request)
-    stored = await db.transaction(
-        lambda session: idempotency.claim(session, scope, key, request_hash, current_time(), policy)
-    )
-    if stored is not None:
-        return JSONResponse(stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"})
+    now = current_time()
 
-    async def work_and_record(session: AsyncSession) -> dict:
-        body = (await work(session)).model_dump(mode="json")
-        await idempotency.complete(session, scope, key, status_code, body)
-        return body
+    async def replay_or_work(session: AsyncSession) -> tuple[idempotency.StoredResponse, bool]:
+        stored = await idempotency.find(session, scope, key, request_hash, now)
+        if stored is not None:
+            return stored, True
+        answer = idempotency.StoredResponse(status_code, (await work(session)).model_dump(mode="json"))
+        await idempotency.store(session, scope, key, request_hash, answer, now, ttl)
+        return answer, False
 
+    lock = idempotency.lock_key(scope, key)
     try:
-        body = await db.transaction(work_and_record, isolation=isolation, gate=gate)
+        answer, replayed = await db.transaction(
+            replay_or_work, isolation=isolation, gate=gate, exclusive=lock
+        )
+    except LockHeld:
+        raise IdempotencyInProgress(
+            "a request with this Idempotency-Key is still being processed; retry shortly",
+            details={"idempotency_key": key},
+        ) from None
+    except IdempotencyKeyReused:
+        raise
     except AppError as error:
-        if error.retryable:
-            await db.transaction(lambda session: idempotency.release(session, scope, key))
-        else:
-            failure = envelope(error.code, error.message, error.details, error.retryable)
-            status = error.status
-            await db.transaction(lambda session: idempotency.complete(session, scope, key, status, failure))
+        if not error.retryable:  # the key's answer too: a retry gets the same refusal
+            failure = idempotency.StoredResponse(
+                error.status, envelope(error.code, error.message, error.details, error.retryable)
+            )
+            # Best effort: unstored, a retry runs again and is refused again.
+            with contextlib.suppress(LockHeld, DatabaseUnavailable):
+                await db.transaction(
+                    lambda session: idempotency.store(session, scope, key, request_hash, failure, now, ttl),
+                    exclusive=lock,
+                )
         raise
-    except Exception:
-        await db.transaction(lambda session: idempotency.release(session, scope, key))
-        raise
-    return JSONResponse(body, status_code=status_code)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(answer.body, status_code=answer.status, headers=headers)
 
 
 async def _request_hash(request: Request) -> str:

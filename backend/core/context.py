@@ -20,6 +20,7 @@ class TenantRow(Protocol):
     timezone: str
     profile: str
     settings: dict[str, Any]
+    practice_revision: int
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class TenantContext:
     timezone_name: str
     profile: str
     settings: TenantSettings
+    # What the receptionist is told about the practice, as of this read (see tenants.models).
+    practice_revision: int = 0
 
     @cached_property
     def timezone(self) -> ZoneInfo:
@@ -44,6 +47,7 @@ class TenantContext:
             timezone_name=tenant.timezone,
             profile=tenant.profile,
             settings=TenantSettings.model_validate(tenant.settings),
+            practice_revision=tenant.practice_revision or 0,
         )
 
 

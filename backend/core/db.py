@@ -3,6 +3,11 @@
 Services never commit. The boundary — an HTTP request, a worker job — runs a unit of work through
 `Database.transaction`, which commits before the caller answers and re-runs the whole unit when
 PostgreSQL reports a serialization failure or a deadlock.
+
+When PostgreSQL cannot be reached, or a connection breaks, the unit is run once more on a fresh
+connection (a pooled connection left over from before a restart breaks at its first statement);
+if that fails too, `DatabaseUnavailable` (503, retryable). A connection that breaks during COMMIT
+leaves the outcome unknown: `OutcomeUnknown`, which never claims that nothing was saved.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from backend.core import log_rows, metrics
-from backend.core.errors import BusyRetry
+from backend.core.errors import BusyRetry, DatabaseUnavailable, OutcomeUnknown
 from backend.core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,11 @@ DEADLOCK_DETECTED = "40P01"
 EXCLUSION_VIOLATION = "23P01"
 UNIQUE_VIOLATION = "23505"
 RETRYABLE_SQLSTATES = frozenset({SERIALIZATION_FAILURE, DEADLOCK_DETECTED})
+# Class 08: connection exceptions; 57P01-57P03: the server is shutting down, crashed or starting
+# up; 53300: too many connections.
+CONNECTION_SQLSTATES = ("08", "57P", "53300")
+# What a client is told to wait before retrying while PostgreSQL is away (a restart takes seconds).
+RETRY_AFTER_SECONDS = 3
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -41,6 +52,34 @@ def sqlstate(error: BaseException) -> str | None:
     return None
 
 
+def connection_failure(error: BaseException) -> bool:
+    """PostgreSQL unreachable (refused, no route, connect timeout), shutting down or starting up,
+    out of connections, or the connection broke: nothing about the statement itself."""
+    if isinstance(error, OSError):  # TimeoutError and ConnectionError are OSErrors too
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or (sqlstate(error) or "").startswith(CONNECTION_SQLSTATES)
+    if isinstance(error, asyncpg.PostgresError):  # raised by asyncpg while connecting, unwrapped
+        return (error.sqlstate or "").startswith(CONNECTION_SQLSTATES)
+    return False
+
+
+def unavailable(error: BaseException) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"the database is unavailable ({type(error).__name__}); retry in {RETRY_AFTER_SECONDS} s",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def outcome_unknown(error: BaseException) -> OutcomeUnknown:
+    return OutcomeUnknown(
+        "unknown outcome: the connection to the database broke while this change was being committed, "
+        "so it may or may not have been saved. Retry with the same Idempotency-Key: a saved change is "
+        "replayed, not made twice.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 class TransactionConflict(BusyRetry):
     """The unit of work kept losing serialization races; the caller may retry later."""
 
@@ -48,14 +87,20 @@ class TransactionConflict(BusyRetry):
         super().__init__("too many concurrent changes to this calendar; retry the request")
 
 
+class LockHeld(Exception):
+    """The `exclusive` lock of a transaction is held by another session (see `Database.transaction`)."""
+
+
 def connect_args(settings: Settings) -> dict[str, Any]:
+    # asyncpg's connect timeout: an unreachable server answers 503 in seconds, not after a minute.
+    args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
     if settings.db_pgbouncer:
         # asyncpg's own statement cache and SQLAlchemy's, both off; the timeout goes on the role
         # (ALTER ROLE … SET statement_timeout) since PgBouncer drops startup parameters.
-        return {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
+        return {**args, "statement_cache_size": 0, "prepared_statement_cache_size": 0}
     if settings.db_statement_timeout_ms:
-        return {"server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)}}
-    return {}
+        return {**args, "server_settings": {"statement_timeout": str(settings.db_statement_timeout_ms)}}
+    return args
 
 
 class Database:
@@ -77,21 +122,32 @@ class Database:
         *,
         isolation: Isolation = "READ COMMITTED",
         gate: int | None = None,
+        exclusive: int | None = None,
     ) -> T:
-        """Run `work` in one transaction and commit it; re-run it on 40001/40P01.
+        """Run `work` in one transaction and commit it; re-run it on 40001/40P01, and once on a
+        broken connection (see the module's note).
 
         `work` must be safe to run again from the start: it gets a fresh session each attempt.
-        With `gate`, the transaction begins only once it holds that advisory lock (see `_gated`):
+        With `gate`, the transaction begins only once it holds that advisory lock (see `_locked`):
         transactions sharing a gate run one after another on fresh snapshots. `UNORDERED` orders
         nothing and costs no round trip: for work that reads no rows other writers write.
+        With `exclusive`, the transaction runs only if this session can take that advisory lock at
+        once (else `LockHeld`): held until the transaction ends, or until the process holding it
+        dies and PostgreSQL closes its session.
         """
-        for attempt in range(1, self._max_attempts + 1):
+        reconnected = False
+        attempt = 1
+        while True:
+            committing = committed = False
             try:
                 alone = attempt > RUN_ALONE_AFTER_CONFLICTS
                 if alone and gate is not None:
                     metrics.TRANSACTIONS_ALONE.inc()
                 before_begin = None if gate == UNORDERED and not alone else gate
-                async with self.engine.connect() as connection, _gated(connection, before_begin, alone=alone):
+                async with (
+                    self.engine.connect() as connection,
+                    _locked(connection, before_begin, alone=alone, exclusive=exclusive),
+                ):
                     await connection.execution_options(isolation_level=isolation)
                     async with AsyncSession(
                         bind=connection, expire_on_commit=False, autoflush=False
@@ -102,17 +158,30 @@ class Database:
                         result = await work(session)
                         await session.flush()
                         await log_rows.write_pending(session)
+                        committing = True
                         await session.commit()
-                        return result
-            except DBAPIError as error:
+                        committed = True
+                return result
+            except Exception as error:
+                if committed and connection_failure(error):
+                    # Only giving the session locks back failed; closing the connection dropped them.
+                    log.warning("connection lost after COMMIT (%s); the work was saved", type(error).__name__)
+                    return result
+                if connection_failure(error):
+                    if committing:
+                        raise outcome_unknown(error) from error
+                    if reconnected:
+                        raise unavailable(error) from error
+                    reconnected = True
+                    continue
                 code = sqlstate(error)
                 if code not in RETRYABLE_SQLSTATES:
                     raise
                 metrics.TRANSACTION_RETRIES.labels(code).inc()
                 if attempt == self._max_attempts:
                     raise TransactionConflict() from error
-                await asyncio.sleep(_backoff(attempt))
-        raise AssertionError("unreachable")
+                attempt += 1
+                await asyncio.sleep(_backoff(attempt - 1))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -134,34 +203,44 @@ _UNORDERED_START = text(
 ).bindparams(gate=GLOBAL_GATE)
 
 
+_TRY_EXCLUSIVE = text("SELECT pg_try_advisory_lock(:exclusive)")
+
+
 @asynccontextmanager
-async def _gated(connection: AsyncConnection, gate: int | None, *, alone: bool) -> AsyncIterator[None]:
-    """Hold session-level advisory locks around the transaction that follows.
+async def _locked(
+    connection: AsyncConnection, gate: int | None, *, alone: bool, exclusive: int | None
+) -> AsyncIterator[None]:
+    """Hold session-level advisory locks around the transaction that follows: `exclusive` without
+    waiting (LockHeld if another session has it), then the gate.
 
     A SERIALIZABLE snapshot is taken when the first statement starts, so a lock taken inside the
     transaction leaves a waiter with a snapshot from before the holder committed: it then reads
     stale rows and is aborted. Taking the locks before BEGIN gives every waiter a fresh snapshot.
     """
-    if gate is None:
+    if gate is None and exclusive is None:
         yield
         return
-    if alone:
-        acquire = "SELECT pg_advisory_lock(:global_gate)"
-        release = "SELECT pg_advisory_unlock(:global_gate)"
-    else:
-        acquire = "SELECT pg_advisory_lock_shared(:global_gate), pg_advisory_lock(:gate)"
-        release = "SELECT pg_advisory_unlock(:gate), pg_advisory_unlock_shared(:global_gate)"
-    keys = {"global_gate": GLOBAL_GATE, "gate": gate}
     await connection.execution_options(isolation_level="AUTOCOMMIT")
-    await connection.execute(text(acquire), keys)
-    await connection.commit()
+    if exclusive is not None and not await connection.scalar(_TRY_EXCLUSIVE, {"exclusive": exclusive}):
+        raise LockHeld()
+    keys = {"global_gate": GLOBAL_GATE, "gate": gate, "exclusive": exclusive}
+    releases = ["pg_advisory_unlock(:exclusive)"] if exclusive is not None else []
     try:
+        if gate is not None:
+            if alone:
+                acquire = "SELECT pg_advisory_lock(:global_gate)"
+                releases.insert(0, "pg_advisory_unlock(:global_gate)")
+            else:
+                acquire = "SELECT pg_advisory_lock_shared(:global_gate), pg_advisory_lock(:gate)"
+                releases[:0] = ["pg_advisory_unlock(:gate)", "pg_advisory_unlock_shared(:global_gate)"]
+            await connection.execute(text(acquire), keys)
+        await connection.commit()
         yield
     finally:
         try:
             await connection.rollback()
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text(release), keys)
+            await connection.execute(text("SELECT " + ", ".join(releases)), keys)
             await connection.commit()
         except BaseException:
             # Closing the connection is the one sure way to drop session locks.

@@ -100,5 +100,19 @@ class IdempotencyInProgress(AppError):
     retryable = True
 
 
+class DatabaseUnavailable(AppError):
+    """PostgreSQL could not be reached, or the connection broke before anything was committed."""
+
+    status = 503
+    code = "DATABASE_UNAVAILABLE"
+    retryable = True
+
+
+class OutcomeUnknown(DatabaseUnavailable):
+    """The connection broke while the change was being committed: it may have been saved or not."""
+
+    code = "OUTCOME_UNKNOWN"
+
+
 def envelope(code: str, message: str, details: dict[str, Any] | None = None, retryable: bool = False) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}, "retryable": retryable}}

@@ -309,6 +309,50 @@ class WidgetKeyLimitReached(EventData):
     retry_after_seconds: int = Field(description="Seconds until the key may start a conversation again")
 
 
+class WebhookEndpointPaused(EventData):
+    type: ClassVar[str] = "webhook_endpoint.paused"
+    subject: ClassVar[str] = "webhook_endpoint_id"
+    summary: ClassVar[str] = (
+        "A webhook endpoint kept failing: its circuit opened, and its deliveries wait while it is "
+        "probed with one request at a time until it answers again. The clinic's owners were e-mailed."
+    )
+    webhook_endpoint_id: uuid.UUID
+    failing_since: datetime
+    error: str = Field(description="The last failure, as the delivery log shows it")
+
+
+class WebhookEndpointResumed(EventData):
+    type: ClassVar[str] = "webhook_endpoint.resumed"
+    subject: ClassVar[str] = "webhook_endpoint_id"
+    summary: ClassVar[str] = "A paused webhook endpoint answered again; its waiting deliveries go now."
+    webhook_endpoint_id: uuid.UUID
+    failing_since: datetime
+
+
+# ---- the providers messages go through ----
+
+
+class _ProviderCircuit(EventData):
+    subject: ClassVar[str] = "provider"
+    provider: str = Field(description="`twilio` (texts) or `smtp` (e-mails)")
+    channel: Literal["sms", "email"]
+    waiting: int = Field(description="The clinic's messages on this channel not sent yet")
+
+
+class ProviderPaused(_ProviderCircuit):
+    type: ClassVar[str] = "provider.paused"
+    summary: ClassVar[str] = (
+        "A provider kept failing: sending through it is paused and probed until it answers again. The "
+        "clinic's messages wait (none is lost); for texts, its owners were e-mailed."
+    )
+    retry_at: datetime = Field(description="When the provider is tried again")
+
+
+class ProviderResumed(_ProviderCircuit):
+    type: ClassVar[str] = "provider.resumed"
+    summary: ClassVar[str] = "A paused provider answered again; the messages waiting on it go now."
+
+
 # ---- calendar sync ----
 
 
@@ -370,6 +414,10 @@ CATALOGUE: dict[str, type[EventData]] = {
         CustomerErased,
         WebhookEndpointDisabled,
         WidgetKeyLimitReached,
+        WebhookEndpointPaused,
+        WebhookEndpointResumed,
+        ProviderPaused,
+        ProviderResumed,
         CalendarSyncFailed,
         CalendarConflictFound,
     )

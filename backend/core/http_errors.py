@@ -3,20 +3,25 @@
 A bug is a 500 in that envelope too, answered by `UnexpectedErrors` rather than by Starlette's
 last-resort handler: that one re-raises after answering, and uvicorn then closes the connection,
 so one bad request cost a keep-alive client its connection (and a pipelined request its answer).
+A database outage is a 503 with Retry-After and one log line per request, not a traceback.
 """
 
 from __future__ import annotations
 
 import logging
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.core.errors import AppError, envelope
+from backend.core import metrics
+from backend.core.db import connection_failure, unavailable
+from backend.core.errors import AppError, DatabaseUnavailable, envelope
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,26 @@ def _field(location: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> JSONResponse:
+        if isinstance(error, DatabaseUnavailable):
+            metrics.DATABASE_UNAVAILABLE.labels(error.code).inc()
+            cause = error.__cause__
+            log.warning(
+                "%s %s: %s (%s)",
+                request.method,
+                request.url.path,
+                error.code,
+                f"{type(cause).__name__}: {cause}"[:200] if cause else error.message,
+            )
         return error_response(error)
+
+    async def _database_error(request: Request, error: Exception) -> JSONResponse:
+        """A database error that escaped `Database.transaction` (a direct use of the engine)."""
+        if connection_failure(error):
+            return await _app_error(request, unavailable(error))
+        return unexpected_error(request, error)
+
+    for database_error in (DBAPIError, asyncpg.PostgresError):
+        app.add_exception_handler(database_error, _database_error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -81,16 +105,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         # Only what fails outside UnexpectedErrors (the outermost middlewares) gets here.
-        return unexpected_error(request)
+        return unexpected_error(request, error)
 
 
-def unexpected_error(request: Request) -> JSONResponse:
+def unexpected_error(request: Request, error: BaseException | None = None) -> JSONResponse:
+    """The 500 envelope for `error` (by default the exception being handled), logged with its trace."""
     correlation_id = request.scope.get("state", {}).get("correlation_id")
-    log.exception("unhandled error (correlation id %s)", correlation_id)
+    log.error("unhandled error (correlation id %s)", correlation_id, exc_info=error or True)
     return JSONResponse(
         envelope(
             "INTERNAL_ERROR",
-            "unexpected server error; nothing was changed. Quote the correlation id when reporting it.",
+            # It may have failed after its change was committed: never claim otherwise.
+            "unexpected server error. If you retry, send the same Idempotency-Key so that a change "
+            "already made is not made twice; quote the correlation id when reporting it.",
             {"correlation_id": correlation_id},
             retryable=True,
         ),

@@ -1,21 +1,25 @@
 """Idempotency keys: a retried POST replays the first answer instead of doing the work again.
 
-A key is claimed (`claim`) in its own short transaction, completed (`complete`) inside the same
-transaction as the work it protects — so a stored response always matches committed work — and
-released (`release`) when the work failed in a way the client may simply retry.
+A request with a key runs in one transaction that holds the key's advisory lock, taken without
+waiting (`lock_key`: another request holding it is still running, 409), looks the key up (`find`:
+its stored answer is replayed, another body under it is refused) and, when it is new, does the work
+and stores the answer (`store`) before committing: a stored answer always matches committed work.
+The lock belongs to the database session, not to a timer: when the process running a request
+dies, PostgreSQL ends its session, the work rolls back, and the key is free for the retry at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core.errors import IdempotencyInProgress, IdempotencyKeyReused
+from backend.core.errors import IdempotencyKeyReused
 from backend.core.models import IdempotencyKey
 
 
@@ -25,83 +29,57 @@ class StoredResponse:
     body: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class KeyPolicy:
-    ttl: timedelta
-    # A claim older than this belongs to a request whose process died; a retry may take it over.
-    lock_timeout: timedelta
+def lock_key(scope: str, key: str) -> int:
+    """The advisory lock a request with this key holds while it runs (64 bits of a hash)."""
+    digest = hashlib.sha256(f"idempotency\0{scope}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def claim(
-    session: AsyncSession, scope: str, key: str, request_hash: str, now: datetime, policy: KeyPolicy
+async def find(
+    session: AsyncSession, scope: str, key: str, request_hash: str, now: datetime
 ) -> StoredResponse | None:
-    """Claim `key` for this request; return the stored response if the request already ran."""
-    inserted = await session.execute(
-        insert(IdempotencyKey)
-        .values(
-            scope=scope,
-            key=key,
-            request_hash=request_hash,
-            status="in_progress",
-            locked_at=now,
-            expires_at=now + policy.ttl,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=[IdempotencyKey.scope, IdempotencyKey.key])
-        .returning(IdempotencyKey.key)
-    )
-    if inserted.first() is not None:
-        return None
-
-    existing = (
+    """The answer stored under `key`, if it is still kept; refused if it answered another request."""
+    row = (
         await session.execute(
-            select(IdempotencyKey)
-            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-            .with_for_update()
+            select(IdempotencyKey).where(
+                IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.expires_at > now
+            )
         )
-    ).scalar_one()
-    if existing.expires_at <= now:
-        _reclaim(existing, request_hash, now, policy)
+    ).scalar_one_or_none()
+    if row is None:
         return None
-    if existing.request_hash != request_hash:
+    if row.request_hash != request_hash:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used with a different request body",
             details={"idempotency_key": key},
         )
-    if existing.status == "completed":
-        assert existing.response_status is not None and existing.response_body is not None
-        return StoredResponse(existing.response_status, existing.response_body)
-    if existing.locked_at > now - policy.lock_timeout:
-        raise IdempotencyInProgress(
-            "a request with this Idempotency-Key is still being processed; retry shortly",
-            details={"idempotency_key": key},
-        )
-    _reclaim(existing, request_hash, now, policy)
-    return None
+    return StoredResponse(row.response_status, row.response_body)
 
 
-def _reclaim(row: IdempotencyKey, request_hash: str, now: datetime, policy: KeyPolicy) -> None:
-    row.request_hash = request_hash
-    row.status = "in_progress"
-    row.response_status = None
-    row.response_body = None
-    row.locked_at = now
-    row.created_at = now
-    row.expires_at = now + policy.ttl
-
-
-async def complete(session: AsyncSession, scope: str, key: str, status: int, body: dict[str, Any]) -> None:
+async def store(
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    request_hash: str,
+    answer: StoredResponse,
+    now: datetime,
+    ttl: timedelta,
+) -> None:
+    """Keep `answer` under `key` for `ttl`; an expired answer stored before is replaced."""
+    values = {
+        "request_hash": request_hash,
+        "response_status": answer.status,
+        "response_body": answer.body,
+        "created_at": now,
+        "expires_at": now + ttl,
+    }
     await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-        .values(status="completed", response_status=status, response_body=body)
-    )
-
-
-async def release(session: AsyncSession, scope: str, key: str) -> None:
-    await session.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.scope == scope, IdempotencyKey.key == key, IdempotencyKey.status == "in_progress"
+        insert(IdempotencyKey)
+        .values(scope=scope, key=key, **values)
+        .on_conflict_do_update(
+            index_elements=[IdempotencyKey.scope, IdempotencyKey.key],
+            set_=values,
+            where=IdempotencyKey.expires_at <= now,
         )
     )
 

@@ -2,9 +2,10 @@
 `WORKER_METRICS_PORT` is set, by each worker on its own port.
 
 What is counted where it happens (HTTP requests, chat turns, bookings and lost races, sends by
-provider, inbound webhooks, worker jobs) lives here as module-level instruments; what is a state of
-the database (outbox depth and oldest age by status, messages due and unsent, open circuits, the
-workers' heartbeats) is read when scraped.
+provider, inbound webhooks, worker jobs, 503s for a database outage, Redis unreachable) lives here as
+module-level instruments; what is a state of the database (outbox depth and oldest age by status,
+messages due and unsent, open circuits, the workers' heartbeats, paused webhook endpoints) is read
+when scraped.
 """
 
 from __future__ import annotations
@@ -61,6 +62,15 @@ WORKER_LAST_BEAT = Gauge(
     "frontdesk_worker_heartbeat_age_seconds", "Seconds since any worker's sweep last ran (+Inf: never)"
 )
 CIRCUIT_OPEN = Gauge("frontdesk_provider_circuit_open", "1 while a provider's circuit is open", ["provider"])
+# The API answering 503 because PostgreSQL is away (code: DATABASE_UNAVAILABLE, OUTCOME_UNKNOWN).
+DATABASE_UNAVAILABLE = Counter(
+    "frontdesk_database_unavailable_total", "Requests answered 503: PostgreSQL unreachable", ["code"]
+)
+# This process cannot reach Redis (it fails open): client is `rate_limits` or `live`.
+REDIS_UNAVAILABLE = Gauge("frontdesk_redis_unavailable", "1 while Redis cannot be reached", ["client"])
+WEBHOOK_ENDPOINTS_PAUSED = Gauge(
+    "frontdesk_webhook_endpoints_paused", "Enabled webhook endpoints paused after failing (circuit open)"
+)
 
 
 @contextmanager

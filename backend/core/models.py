@@ -66,10 +66,8 @@ class IdempotencyKey(Base):
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # in_progress | completed
-    response_status: Mapped[int | None] = mapped_column(Integer)
-    response_body: Mapped[dict[str, Any] | None]
-    locked_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any]]
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = created_at_column()
 

@@ -1,23 +1,23 @@
 """Rate limits counted in Redis with the `limits` library (moving windows), shared by every process.
 
-If Redis cannot be reached a limit lets the request through and logs it: the limits protect
-against floods, while correctness never depends on them (a sign-in is still refused for a wrong
-password, and an account still locks in PostgreSQL).
+If Redis cannot be reached within `REDIS_TIMEOUT_SECONDS` (stopped, or frozen so that connections
+hang), a limit lets the request through, and Redis is left alone for a moment before it is tried
+again (core/redis_clients.py): an outage costs a few requests the timeout and is logged once, as
+it starts and as it ends. The limits protect against floods, while correctness never depends on
+them (a sign-in is still refused for a wrong password, and an account still locks in PostgreSQL).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, WindowStats, parse
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from backend.core.errors import RateLimited
-
-log = logging.getLogger(__name__)
+from backend.core.redis_clients import RedisGuard, timeouts
 
 
 def storage_uri(redis_url: str) -> str:
@@ -28,52 +28,52 @@ def storage_uri(redis_url: str) -> str:
 
 
 class RateLimits:
-    def __init__(self, redis_url: str | None) -> None:
-        # Without Redis (a single process in a test) the counts live in this process.
-        uri = storage_uri(redis_url) if redis_url else "async+memory://"
-        self.limiter = MovingWindowRateLimiter(storage_from_string(uri))
+    def __init__(self, redis_url: str | None, timeout: float) -> None:
+        # Without Redis (a single process in a test) the counts live in this process. Through
+        # redis-py (the client the rest of the app uses), with its connect and read timeouts.
+        if redis_url:
+            uri = storage_uri(redis_url)
+            storage = storage_from_string(uri, implementation="redispy", **timeouts(timeout))
+        else:
+            storage = storage_from_string("async+memory://")
+        self.limiter = MovingWindowRateLimiter(storage)
+        self.guard = RedisGuard("rate_limits", "rate limits (Redis): requests go through unchecked")
 
     async def exceeded(self, limit: str | RateLimitItem, *key: str) -> float | None:
         """Seconds until `key` may go again if it is over `limit`, else None (nothing counted)."""
         item = parse(limit) if isinstance(limit, str) else limit
-        try:
+
+        async def check() -> WindowStats | None:
             if await self.limiter.test(item, *key):
                 return None
-            stats = await self.limiter.get_window_stats(item, *key)
-        except Exception:  # Redis away: let it through (see the module's note)
-            log.warning("rate limit %s not checked: Redis unavailable", item, exc_info=True)
-            return None
-        return max(1.0, stats.reset_time - time.time())
+            return await self.limiter.get_window_stats(item, *key)
+
+        stats = await self.guard.call(check, None)
+        return None if stats is None else max(1.0, stats.reset_time - time.time())
 
     async def count(self, limit: str | RateLimitItem, *key: str) -> None:
         """Count one against `key` (a failed sign-in, say)."""
         item = parse(limit) if isinstance(limit, str) else limit
-        try:
-            await self.limiter.hit(item, *key)
-        except Exception:
-            log.warning("rate limit %s not counted: Redis unavailable", item, exc_info=True)
+        await self.guard.call(lambda: self.limiter.hit(item, *key), True)
 
     async def first_in(self, limit: str | RateLimitItem, *key: str) -> bool:
         """Count one against `key`: True while within `limit` ("1/hour": the first of the hour),
         False past it or when Redis cannot say."""
         item = parse(limit) if isinstance(limit, str) else limit
-        try:
-            return await self.limiter.hit(item, *key)
-        except Exception:
-            log.warning("rate limit %s not counted: Redis unavailable", item, exc_info=True)
-            return False
+        return await self.guard.call(lambda: self.limiter.hit(item, *key), False)
 
     async def take(self, limit: str | RateLimitItem, *key: str, refusal: str = "too many requests") -> None:
         """Count this request against `limit` for `key`; RateLimited (429, with the headers a client
         needs to back off, and `refusal` as the reason) when the window is full."""
         item = parse(limit) if isinstance(limit, str) else limit
-        try:
-            allowed = await self.limiter.hit(item, *key)
-            if allowed:
-                return
-            stats = await self.limiter.get_window_stats(item, *key)
-        except Exception:
-            log.warning("rate limit %s not checked: Redis unavailable", item, exc_info=True)
+
+        async def hit() -> WindowStats | None:
+            if await self.limiter.hit(item, *key):
+                return None
+            return await self.limiter.get_window_stats(item, *key)
+
+        stats = await self.guard.call(hit, None)
+        if stats is None:
             return
         wait = max(1, math.ceil(stats.reset_time - time.time()))
         raise RateLimited(

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # Unset means "start an embedded server under data_dir" (development and tests only).
     database_url: str | None = None
     redis_url: str | None = None
+    # Every Redis call the API makes (rate limits, Socket.IO's fan-out, readiness) gives up after
+    # this long, connecting or reading: a frozen Redis slows a request by this much, never stalls it.
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10)
     data_dir: Path = Path("var")
 
     host: str = "127.0.0.1"
@@ -55,6 +58,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     # Waiting longer than this for a free connection answers 503 SERVER_BUSY (retryable).
     db_pool_timeout_seconds: float = Field(default=30, gt=0, le=300)
+    # Opening a connection to PostgreSQL gives up after this long (503 DATABASE_UNAVAILABLE).
+    db_connect_timeout_seconds: float = Field(default=5, gt=0, le=60)
     # Any statement running longer is cancelled by PostgreSQL (a stuck query cannot hold a
     # connection and its locks for ever). 0 turns it off.
     db_statement_timeout_ms: int = Field(default=30_000, ge=0, le=3_600_000)
@@ -65,8 +70,6 @@ class Settings(BaseSettings):
     booking_max_attempts: int = Field(default=12, ge=1, le=50)
 
     idempotency_ttl_hours: int = Field(default=72, ge=72)
-    # An in-progress idempotency record older than this belongs to a request that died.
-    idempotency_lock_seconds: int = Field(default=60, ge=5)
 
     # A language model for free conversation. Unset (the default): the deterministic engine answers.
     llm_api_key: SecretStr | None = None
@@ -75,7 +78,8 @@ class Settings(BaseSettings):
     # A whole turn, tools included: below Twilio's 15 s limit for answering a caller, with room for
     # the database and the reply. Past it the deterministic engine answers.
     llm_timeout_seconds: float = Field(default=10, gt=0, le=12)
-    llm_max_tool_iterations: int = Field(default=6, ge=1, le=20)
+    # A turn's requests to the model: a malformed answer is asked again with its problem, up to this.
+    llm_max_attempts: int = Field(default=2, ge=1, le=5)
 
     # A chat turn that has not finished after this long belongs to a process that died.
     chat_turn_lease_seconds: int = Field(default=60, ge=5, le=600)
@@ -147,6 +151,9 @@ class Settings(BaseSettings):
     # How long the "text me a link" link to continue a call in the web chat works.
     handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
+    # A text being answered by a worker that has not finished after this long is taken up again by
+    # another (its worker died); its turn then runs if it stored no reply.
+    inbound_sms_lease_seconds: int = Field(default=90, ge=5, le=3600)
 
     # ---- the staff workspace ----
     # A session ends after this long without a request, and in any case this long after sign-in.
@@ -197,11 +204,13 @@ class Settings(BaseSettings):
     # take every slot).
     webhook_concurrency: int = Field(default=100, ge=1, le=1000)
     webhook_endpoint_concurrency: int = Field(default=10, ge=1, le=100)
-    # This many failures in a row pause an endpoint (a cool-down doubling up to the maximum, then
-    # one probe); failing without a single success this long disables it and alerts the clinic.
+    # A failing endpoint is probed (one request) every pause, doubling up to the maximum: it resumes
+    # within the maximum of its receiver recovering. This many failed rounds in a row (requests in
+    # flight together count once) pause it: only the probes go, and the clinic is told. Failing
+    # without a single success this long disables it and alerts the clinic.
     webhook_failure_threshold: int = Field(default=5, ge=1, le=100)
-    webhook_pause_seconds: float = Field(default=30, gt=0, le=3600)
-    webhook_max_pause_seconds: float = Field(default=3600, gt=0, le=86400)
+    webhook_pause_seconds: float = Field(default=10, gt=0, le=3600)
+    webhook_max_pause_seconds: float = Field(default=30, gt=0, le=3600)
     webhook_disable_after_hours: float = Field(default=96, gt=0, le=30 * 24)
     # Private, loopback and link-local targets: refused in production whatever this says; allowed
     # by default elsewhere, so a developer can point a webhook at their own machine.

@@ -1,11 +1,12 @@
 """Settings: the clinic, providers with their hours and breaks, services, closures, booking rules,
-reminders and quiet hours, message templates with a live preview, phone numbers, keys, team and
-webhooks with their delivery log. Owners only; read through the API's own handlers."""
+reminders and quiet hours, message templates with a live preview, the FAQ the receptionist answers
+from, phone numbers, keys, team and webhooks with their delivery log. Owners only; read through the
+API's own handlers."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
@@ -16,6 +17,8 @@ from backend.core.event_catalogue import CATALOGUE
 from backend.core.schemas import WEEKDAYS
 from backend.dashboard.render import PREFIX, StaffPage
 from backend.events import webhook_endpoints as webhooks
+from backend.faq import endpoints as faq_api
+from backend.faq.schemas import MAX_ANSWER_CHARS, MAX_ENTRIES, Topic
 from backend.messaging import endpoints as templates_api
 from backend.retention import endpoints as retention
 from backend.scheduling import catalog_endpoints as catalogue
@@ -25,6 +28,8 @@ from backend.tenants import endpoints as tenant_api
 from backend.tenants import team_endpoints as team
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+FAQ_TOPICS = {topic: topic.replace("_", " ").capitalize() for topic in get_args(Topic)}
 
 
 def _owner(page: StaffPage) -> None:
@@ -56,6 +61,22 @@ async def settings_page(page: StaffPage, db: Db, processes: templates_api.Templa
         services=await catalogue.list_services(caller, db, include_inactive=True),
         closures=await catalogue.list_closures(caller, db),
         message_templates=await templates_api.list_templates(caller, db, processes),
+    )
+
+
+@router.get("/settings/faq", response_class=HTMLResponse)
+async def faq_page(page: StaffPage, db: Db) -> HTMLResponse:
+    _owner(page)
+    entries = await faq_api.list_faq(page.caller, db)
+    return page.render(
+        "faq.html",
+        "settings",
+        entries=entries,
+        topics=list(FAQ_TOPICS.items()),
+        topic_labels=FAQ_TOPICS,
+        next_position=min(max((e.position for e in entries), default=0) + 10, 10_000),
+        max_entries=MAX_ENTRIES,
+        max_answer=MAX_ANSWER_CHARS,
     )
 
 
@@ -99,5 +120,5 @@ async def privacy_page(page: StaffPage, db: Db) -> HTMLResponse:
         "settings",
         tenant=await tenant_api.get_tenant(caller),
         last_run=await retention.last_run(caller, db),
-        privacy=True,
+        settings_tab="privacy",
     )

@@ -1,7 +1,9 @@
-"""Switching off an endpoint that has failed for days, and telling the clinic.
+"""Telling the clinic about its webhook endpoints: one paused because its receiver keeps failing
+(an event and an e-mail to the owners; an event when it resumes), and one switched off after days.
 
-Its queued deliveries stay where they are and resume if it is enabled again; events that happen
-while it is off are not queued for it (a time-range replay sends them afterwards).
+A switched-off endpoint's queued deliveries stay where they are and resume if it is enabled again;
+events that happen while it is off are not queued for it (a time-range replay sends them
+afterwards).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit, events
 from backend.core.context import Caller
-from backend.core.event_catalogue import WebhookEndpointDisabled
+from backend.core.event_catalogue import (
+    WebhookEndpointDisabled,
+    WebhookEndpointPaused,
+    WebhookEndpointResumed,
+)
 from backend.events.models import WebhookEndpoint
-from backend.messaging import outbox
+from backend.messaging import staff_alerts
 from backend.tenants import service as tenants
-from backend.tenants import staff
 
 WORKER = "worker"
+WEBHOOK_SETTINGS = "Settings → Numbers, keys, team, webhooks"
 
 
 def shown_url(url: str) -> str:
@@ -28,12 +34,45 @@ def shown_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+async def paused(session: AsyncSession, endpoint: WebhookEndpoint, last_error: str, now: datetime) -> None:
+    """Its circuit has just opened: deliveries wait while it is probed."""
+    assert endpoint.failing_since is not None
+    caller = await _worker(session, endpoint)
+    since = endpoint.failing_since
+    events.emit(
+        session,
+        caller,
+        WebhookEndpointPaused(webhook_endpoint_id=endpoint.id, failing_since=since, error=last_error[:500]),
+    )
+    await staff_alerts.tell_staff(
+        session,
+        caller,
+        kind="webhook_paused",
+        subject="a webhook endpoint is paused",
+        body=(
+            f"Frontdesk cannot deliver events to {shown_url(endpoint.url)} (failing since "
+            f"{_local(caller, since)}) and has paused it: its events wait, none is lost. Frontdesk "
+            "keeps trying it with one request at a time and resumes by itself, at once, when it "
+            f"answers again.\n\nLast error: {last_error}"
+        ),
+        # At most one e-mail an hour for an endpoint that keeps pausing and resuming.
+        dedupe_key=f"webhook_paused:{endpoint.id}:{now:%Y-%m-%dT%H}",
+        now=now,
+        see=WEBHOOK_SETTINGS,
+    )
+
+
+async def resumed(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+    assert endpoint.failing_since is not None
+    event = WebhookEndpointResumed(webhook_endpoint_id=endpoint.id, failing_since=endpoint.failing_since)
+    events.emit(session, await _worker(session, endpoint), event)
+
+
 async def disable_failing(
     session: AsyncSession, endpoint: WebhookEndpoint, last_error: str, now: datetime
 ) -> None:
     assert endpoint.failing_since is not None
-    tenant = await tenants.get_context(session, endpoint.tenant_id)
-    caller = Caller(tenant, WORKER, f"webhook:{endpoint.id}")
+    caller = await _worker(session, endpoint)
     since = endpoint.failing_since
     endpoint.enabled = False
     endpoint.disabled_reason = f"failing since {since.isoformat(timespec='minutes')}: {last_error}"[:500]
@@ -48,41 +87,29 @@ async def disable_failing(
     events.emit(
         session, caller, WebhookEndpointDisabled(webhook_endpoint_id=endpoint.id, failing_since=since)
     )
-    url = shown_url(endpoint.url)
-    for recipient in await staff.alert_recipients(session, tenant):
-        await _alert(session, caller, endpoint, recipient, url, last_error, now)
-
-
-async def _alert(
-    session: AsyncSession,
-    caller: Caller,
-    endpoint: WebhookEndpoint,
-    recipient: str,
-    url: str,
-    last_error: str,
-    now: datetime,
-) -> None:
-    tenant, since = caller.tenant, endpoint.failing_since
-    assert since is not None
-    await outbox.enqueue(
+    await staff_alerts.tell_staff(
         session,
         caller,
-        outbox.NewMessage(
-            kind="webhook_disabled",
-            channel="email",
-            recipient=recipient,
-            subject=f"{tenant.name}: a webhook endpoint was switched off",
-            body=(
-                f"Frontdesk could not deliver events to {url} since "
-                f"{since.astimezone(tenant.timezone):%A %d %B %Y, %H:%M} "
-                "and has switched the endpoint off.\n\n"
-                f"Last error: {last_error}\n\n"
-                "Events that happen while it is off are not sent to it. Once the receiver works again, "
-                "enable the endpoint and replay the time it was off (workspace or API: "
-                f"POST /api/v1/webhooks/{endpoint.id}/replay)."
-            ),
-            dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}:{recipient}",
-            urgent=True,
+        kind="webhook_disabled",
+        subject="a webhook endpoint was switched off",
+        body=(
+            f"Frontdesk could not deliver events to {shown_url(endpoint.url)} since "
+            f"{_local(caller, since)} and has switched the endpoint off.\n\n"
+            f"Last error: {last_error}\n\n"
+            "Events that happen while it is off are not sent to it. Once the receiver works again, "
+            "enable the endpoint and replay the time it was off (workspace or API: "
+            f"POST /api/v1/webhooks/{endpoint.id}/replay)."
         ),
-        now,
+        dedupe_key=f"webhook_disabled:{endpoint.id}:{since.isoformat()}",
+        now=now,
+        see=WEBHOOK_SETTINGS,
     )
+
+
+async def _worker(session: AsyncSession, endpoint: WebhookEndpoint) -> Caller:
+    tenant = await tenants.get_context(session, endpoint.tenant_id)
+    return Caller(tenant, WORKER, f"webhook:{endpoint.id}")
+
+
+def _local(caller: Caller, at: datetime) -> str:
+    return f"{at.astimezone(caller.tenant.timezone):%A %d %B %Y, %H:%M}"

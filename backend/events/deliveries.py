@@ -6,10 +6,21 @@
                           └──lease passes (the worker died)──> claimed again
 
 Claiming commits before any request goes out (the row is `sending` under a lease). Per endpoint
-only a few requests are in flight at once, and an endpoint whose circuit is open (failures in a
-row) is skipped until its pause ends, then probed with one request: a dead endpoint costs the
-others nothing. Failing without a single success for `webhook_disable_after_hours` disables it,
-with an alert to the clinic and a `webhook_endpoint.disabled` event.
+only a few requests are in flight at once. Each endpoint has a circuit:
+
+- A failure counts once per round: requests that were in flight together when the receiver went
+  down (a burst) fail together and count as one, so `failures` counts the receiver's outages and
+  probes, not the deliveries queued for it.
+- While it fails, one request at a time probes it whenever nothing else is due (every
+  `webhook_pause_seconds`, doubling up to `webhook_max_pause_seconds`, a minute at most by
+  default); past `webhook_failure_threshold` failures the circuit is open (the endpoint is paused):
+  only the probes go, and the clinic's owners are told. A probe is the oldest queued delivery, due
+  or not; its failure costs that delivery no attempt (the receiver's outage failed, not it).
+- The first success closes the circuit and brings every delivery held back by the outage forward:
+  the endpoint is back to full speed within a probe interval of the receiver recovering.
+
+Failing without a single success for `webhook_disable_after_hours` disables the endpoint, with an
+alert to the clinic and a `webhook_endpoint.disabled` event.
 """
 
 from __future__ import annotations
@@ -23,27 +34,33 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.settings import Settings
-from backend.events import alerts, payloads, signing_secrets
+from backend.events import circuits, payloads, signing_secrets
 from backend.events.models import WebhookDelivery, WebhookEndpoint
 from backend.events.sender import Answer, Request
 
 _CLAIM = text(
     """
-    SELECT d.id FROM webhook_endpoints e
+    SELECT d.id, d.probe FROM webhook_endpoints e
     CROSS JOIN LATERAL (
         SELECT count(*) AS n FROM webhook_deliveries s
         WHERE s.endpoint_id = e.id AND s.status = 'sending' AND s.lease_until > :now
     ) busy
     CROSS JOIN LATERAL (
-        SELECT d.id FROM webhook_deliveries d
+        SELECT e.failures > 0 AND e.probe_at <= :now AND busy.n = 0 AS due
+    ) probe
+    CROSS JOIN LATERAL (
+        SELECT d.id, (e.failures >= :threshold OR d.next_attempt_at > :now) AS probe
+        FROM webhook_deliveries d
         WHERE d.endpoint_id = e.id
-          AND ((d.status IN ('pending', 'retrying') AND d.next_attempt_at <= :now)
+          AND ((d.status IN ('pending', 'retrying') AND (d.next_attempt_at <= :now OR probe.due))
                OR (d.status = 'sending' AND d.lease_until <= :now))
         ORDER BY d.next_attempt_at
-        LIMIT GREATEST(CASE WHEN e.failures >= :threshold THEN 1 ELSE :per_endpoint END - busy.n, 0)
+        LIMIT GREATEST(
+            CASE WHEN e.failures >= :threshold OR probe.due THEN 1 ELSE :per_endpoint END - busy.n, 0
+        )
         FOR UPDATE OF d SKIP LOCKED
     ) d
-    WHERE e.enabled AND (e.paused_until IS NULL OR e.paused_until <= :now)
+    WHERE e.enabled AND (e.failures < :threshold OR probe.due)
     LIMIT :limit
     """
 )
@@ -55,27 +72,29 @@ class Claimed:
     endpoint_id: uuid.UUID
     attempts: int
     request: Request
+    # When it was claimed: a failure counts only if no failure was counted since (see `record`).
+    claimed_at: datetime
+    # Sent to find out whether the endpoint works again: failing costs the delivery no attempt.
+    probe: bool = False
 
 
 async def claim(session: AsyncSession, settings: Settings, now: datetime, limit: int) -> list[Claimed]:
     """Mark up to `limit` due deliveries `sending` and build their requests."""
     if limit <= 0:
         return []
-    ids = list(
-        (
-            await session.execute(
-                _CLAIM,
-                {
-                    "now": now,
-                    "threshold": settings.webhook_failure_threshold,
-                    "per_endpoint": settings.webhook_endpoint_concurrency,
-                    "limit": limit,
-                },
-            )
-        ).scalars()
+    claimed = await session.execute(
+        _CLAIM,
+        {
+            "now": now,
+            "threshold": settings.webhook_failure_threshold,
+            "per_endpoint": settings.webhook_endpoint_concurrency,
+            "limit": limit,
+        },
     )
-    if not ids:
+    probes: dict[uuid.UUID, bool] = {row_id: probe for row_id, probe in claimed}
+    if not probes:
         return []
+    ids = list(probes)
     lease = timedelta(seconds=settings.webhook_timeout_seconds + 60)
     rows = (
         (
@@ -89,11 +108,15 @@ async def claim(session: AsyncSession, settings: Settings, now: datetime, limit:
         .scalars()
         .all()
     )
-    return await build_requests(session, settings, list(rows), now)
+    return await build_requests(session, settings, list(rows), now, probes)
 
 
 async def build_requests(
-    session: AsyncSession, settings: Settings, rows: list[WebhookDelivery], now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    rows: list[WebhookDelivery],
+    now: datetime,
+    probes: dict[uuid.UUID, bool] | None = None,
 ) -> list[Claimed]:
     endpoints = {
         endpoint.id: endpoint
@@ -116,6 +139,8 @@ async def build_requests(
                 bodies[row.id],
                 signing_secrets.live(ring, endpoints[row.endpoint_id], now),
             ),
+            now,
+            bool(probes and probes[row.id]),
         )
         for row in rows
     ]
@@ -133,19 +158,20 @@ _RECORD = text(
     """
     UPDATE webhook_deliveries d
     SET status = v.status, next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at),
-        lease_until = NULL, response_status = v.response_status, response_body = v.response_body,
-        latency_ms = v.latency_ms, error = v.error, delivered_at = v.delivered_at
+        attempts = v.kept_attempts, lease_until = NULL, response_status = v.response_status,
+        response_body = v.response_body, latency_ms = v.latency_ms, error = v.error,
+        delivered_at = v.delivered_at
     FROM unnest(
-        CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:statuses AS text[]),
-        CAST(:next_attempts AS timestamptz[]), CAST(:response_statuses AS int[]),
-        CAST(:bodies AS text[]), CAST(:latencies AS int[]), CAST(:errors AS text[]),
-        CAST(:delivered AS timestamptz[])
-    ) AS v(id, attempts, status, next_attempt_at, response_status, response_body, latency_ms, error,
-           delivered_at)
+        CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:kept_attempts AS int[]),
+        CAST(:statuses AS text[]), CAST(:next_attempts AS timestamptz[]),
+        CAST(:response_statuses AS int[]), CAST(:bodies AS text[]), CAST(:latencies AS int[]),
+        CAST(:errors AS text[]), CAST(:delivered AS timestamptz[])
+    ) AS v(id, attempts, kept_attempts, status, next_attempt_at, response_status, response_body,
+           latency_ms, error, delivered_at)
     -- Only the claim that is still current may write: a row presumed dead and claimed again
     -- belongs to the newer attempt.
     WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempts
-    RETURNING d.endpoint_id, v.status = 'delivered' AS ok, v.error
+    RETURNING d.id
     """
 )
 
@@ -153,8 +179,7 @@ _RECORD = text(
 async def record(
     session: AsyncSession, settings: Settings, outcomes: list[tuple[Claimed, Answer]], now: datetime
 ) -> None:
-    """Write the answers in one statement, then each endpoint's health: any success closes its
-    circuit."""
+    """Write the answers in one statement, then each endpoint's circuit: any success closes it."""
     if not outcomes:
         return
     columns: dict[str, list[object]] = {
@@ -162,6 +187,7 @@ async def record(
         for name in (
             "ids",
             "attempts",
+            "kept_attempts",
             "statuses",
             "next_attempts",
             "response_statuses",
@@ -173,9 +199,13 @@ async def record(
     }
     for claimed, answer in outcomes:
         status, next_attempt = next_state(settings, answer, claimed.attempts, now)
+        held_back = claimed.probe and status == "retrying"
+        if held_back:  # the outage failed, not the delivery: its schedule stays where it was
+            next_attempt = None
         for name, value in (
             ("ids", claimed.id),
             ("attempts", claimed.attempts),
+            ("kept_attempts", claimed.attempts - 1 if held_back else claimed.attempts),
             ("statuses", status),
             ("next_attempts", next_attempt),
             ("response_statuses", answer.status),
@@ -185,23 +215,18 @@ async def record(
             ("delivered", now if answer.ok else None),
         ):
             columns[name].append(value)
-    written = (await session.execute(_RECORD, columns)).all()
-    succeeded = {endpoint_id for endpoint_id, ok, _ in written if ok}
-    if succeeded:
-        await session.execute(
-            update(WebhookEndpoint)
-            .where(
-                WebhookEndpoint.id.in_(succeeded),
-                (WebhookEndpoint.failures > 0) | WebhookEndpoint.failing_since.is_not(None),
-            )
-            .values(failures=0, paused_until=None, failing_since=None)
-        )
-    failed: dict[uuid.UUID, list[str]] = {}
-    for endpoint_id, ok, error in written:
-        if not ok and endpoint_id not in succeeded:
-            failed.setdefault(endpoint_id, []).append(error or "no answer")
-    for endpoint_id, errors in failed.items():
-        await _count_failures(session, settings, endpoint_id, errors, now)
+    written = set((await session.execute(_RECORD, columns)).scalars())
+    current = [(claimed, answer) for claimed, answer in outcomes if claimed.id in written]
+    succeeded = {claimed.endpoint_id for claimed, answer in current if answer.ok}
+    await circuits.closed(session, succeeded, now)
+    failed: dict[uuid.UUID, list[tuple[Claimed, Answer]]] = {}
+    for claimed, answer in current:
+        if not answer.ok and claimed.endpoint_id not in succeeded:
+            failed.setdefault(claimed.endpoint_id, []).append((claimed, answer))
+    for endpoint_id, failures in failed.items():
+        last_claimed = max(claimed.claimed_at for claimed, _ in failures)
+        error = failures[-1][1].error or "no answer"
+        await circuits.failed(session, settings, endpoint_id, last_claimed, error, now)
 
 
 def next_state(
@@ -225,21 +250,6 @@ def write_outcome(row: WebhookDelivery, answer: Answer, now: datetime) -> None:
     row.error = answer.error
     if answer.ok:
         row.status, row.delivered_at = "delivered", now
-
-
-async def _count_failures(
-    session: AsyncSession, settings: Settings, endpoint_id: uuid.UUID, errors: list[str], now: datetime
-) -> None:
-    endpoint = await session.get_one(WebhookEndpoint, endpoint_id, with_for_update=True)
-    endpoint.failures += len(errors)
-    endpoint.failing_since = endpoint.failing_since or now
-    over = endpoint.failures - settings.webhook_failure_threshold
-    if over >= 0:
-        pause = min(settings.webhook_pause_seconds * 2 ** min(over, 30), settings.webhook_max_pause_seconds)
-        endpoint.paused_until = now + timedelta(seconds=pause)
-    failing_for = now - endpoint.failing_since
-    if endpoint.enabled and failing_for >= timedelta(hours=settings.webhook_disable_after_hours):
-        await alerts.disable_failing(session, endpoint, errors[-1], now)
 
 
 async def purge_pings(session: AsyncSession, before: datetime) -> int:

@@ -30,7 +30,11 @@ class WebhookEndpoint(Base):
     previous_secret_expires_at: Mapped[datetime | None]
     cursor_xid: Mapped[int] = mapped_column(BigInteger, default=0)
     cursor_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The endpoint's circuit (deliveries.py): failed rounds in a row, the last one counted, when the
+    # next probe may go while it fails, and, while the circuit is open, that same time.
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None]
+    probe_at: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
     failing_since: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()

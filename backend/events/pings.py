@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.context import Caller
 from backend.core.settings import Settings
-from backend.events import deliveries, subscriptions
+from backend.events import circuits, deliveries, subscriptions
 from backend.events.deliveries import Claimed
-from backend.events.models import WebhookDelivery, WebhookEndpoint
+from backend.events.models import WebhookDelivery
 from backend.events.sender import Answer
 
 PING = "webhook.ping"
@@ -58,6 +58,5 @@ async def finish(session: AsyncSession, claimed: Claimed, answer: Answer, now: d
     deliveries.write_outcome(row, answer, now)
     row.status = "delivered" if answer.ok else "failed"
     if answer.ok:
-        endpoint = await session.get_one(WebhookEndpoint, claimed.endpoint_id, with_for_update=True)
-        endpoint.failures, endpoint.paused_until, endpoint.failing_since = 0, None, None
+        await circuits.closed(session, {claimed.endpoint_id}, now)
     return row

@@ -46,8 +46,13 @@ class EndpointOut(Output):
     payload: Payload
     enabled: bool
     disabled_reason: str | None
-    failures: int = Field(description="Failed requests in a row")
-    paused_until: datetime | None = Field(description="Set while the circuit is open after repeated failures")
+    failures: int = Field(
+        description="Failed rounds in a row (requests in flight together that fail together count once)"
+    )
+    paused_until: datetime | None = Field(
+        description="Set while the endpoint is paused (its circuit open): until then nothing is sent to "
+        "it; then one probe, and the first success resumes it"
+    )
     failing_since: datetime | None
     previous_secret_expires_at: datetime | None = Field(
         description="While set and in the future, deliveries carry a signature with the previous secret too"

@@ -13,7 +13,7 @@ from backend.core import audit, cursors, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import Conflict, NotFound, ValidationFailed
 from backend.core.settings import Settings
-from backend.events import envelopes, signing_secrets, targets
+from backend.events import circuits, envelopes, signing_secrets, targets
 from backend.events.alerts import shown_url
 from backend.events.models import WebhookDelivery, WebhookEndpoint
 from backend.events.schemas import EndpointCreate, EndpointPatch, ReplayIn
@@ -107,7 +107,7 @@ async def update(
         start = await events.head(session)
         endpoint.enabled, endpoint.disabled_reason = True, None
         endpoint.cursor_xid, endpoint.cursor_id = start.xid, start.id
-        endpoint.failures, endpoint.paused_until, endpoint.failing_since = 0, None, None
+        circuits.reset(endpoint)
     elif data.enabled is False and endpoint.enabled:
         endpoint.enabled, endpoint.disabled_reason = False, "switched off by the clinic"
     if "url" in changed:

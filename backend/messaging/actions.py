@@ -323,10 +323,11 @@ def _summary(decisions: dict[str, Any]) -> Result:
     return Result("skipped", reasons)
 
 
-async def sweep_lapsed_holds(db: Database, now: datetime) -> int:
-    """Expire holds whose time ran out; a conversation's lapsed hold may earn a follow-up."""
+async def sweep_lapsed_holds(db: Database, now: datetime) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
+    """Expire holds whose time ran out; a conversation's lapsed hold may earn a follow-up. Returns
+    (tenant, hold, owner) of each, for the chats to be told."""
 
-    async def work(session: AsyncSession) -> int:
+    async def work(session: AsyncSession) -> list[tuple[uuid.UUID, uuid.UUID, str]]:
         rows = await holds.expire_lapsed(session, now)
         contexts: dict[uuid.UUID, TenantContext] = {}
         for hold in rows:
@@ -335,6 +336,6 @@ async def sweep_lapsed_holds(db: Database, now: datetime) -> int:
             caller = Caller(contexts[hold.tenant_id], WORKER, f"sweep:{now.isoformat()}")
             holds.record_expiry(session, caller, hold)
             await lifecycle.on_hold_lapsed(session, contexts[hold.tenant_id], hold.id, hold.owner, now)
-        return len(rows)
+        return [(hold.tenant_id, hold.id, hold.owner) for hold in rows]
 
     return await db.transaction(work)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.settings import Settings
+from backend.messaging import provider_alerts
 from backend.messaging.models import ProviderCircuit
 
 
@@ -32,13 +33,23 @@ async def record_provider_health(
     session: AsyncSession, settings: Settings, provider: str, *, succeeded: bool, failures: int, now: datetime
 ) -> None:
     """After a batch: any success closes the circuit; only failures add up, and past the threshold
-    open it for a cool-down that doubles with every further failure."""
+    open it for a cool-down that doubles with every further failure. The clinics waiting on it are
+    told when it opens and when it closes again (provider_alerts.py)."""
     if succeeded:
-        await session.execute(
-            update(ProviderCircuit)
-            .where(ProviderCircuit.provider == provider, ProviderCircuit.failures > 0)
-            .values(failures=0, opened_until=None)
+        before = (
+            select(ProviderCircuit.provider, ProviderCircuit.opened_until)
+            .where(ProviderCircuit.provider == provider)
+            .with_for_update()
+            .subquery()
         )
+        was_open = await session.execute(
+            update(ProviderCircuit)
+            .where(ProviderCircuit.provider == before.c.provider, ProviderCircuit.failures > 0)
+            .values(failures=0, opened_until=None)
+            .returning(before.c.opened_until)
+        )
+        if was_open.scalar_one_or_none() is not None:
+            await provider_alerts.closed(session, provider)
         return
     if failures == 0:
         return
@@ -57,3 +68,5 @@ async def record_provider_health(
     if over >= 0:
         cool_down = min(settings.circuit_open_seconds * 2**over, settings.circuit_max_open_seconds)
         circuit.opened_until = now + timedelta(seconds=cool_down)
+        if over < failures:  # it was below the threshold before this batch: it has just opened
+            await provider_alerts.opened(session, provider, circuit.opened_until, now)

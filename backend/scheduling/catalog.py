@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -111,6 +111,16 @@ _OPENING_HOURS = (
     .join(Provider, Provider.id == WeeklyHours.provider_id)
     .where(WeeklyHours.tenant_id == bindparam("tenant_id"), Provider.active)
 )
+_PRACTICE_CLOSURES = (
+    select(Closure.starts_at, Closure.ends_at, Closure.reason)
+    .where(
+        Closure.tenant_id == bindparam("tenant_id"),
+        Closure.provider_id.is_(None),
+        Closure.ends_at > bindparam("after"),
+    )
+    .order_by(Closure.starts_at)
+    .limit(50)
+)
 
 
 async def list_services(
@@ -200,3 +210,11 @@ async def opening_hours(session: AsyncSession, tenant: TenantContext) -> list[tu
     """(weekday, opens, closes) of every active provider's weekly hours."""
     rows = await session.execute(_OPENING_HOURS, {"tenant_id": tenant.id})
     return [(weekday, opens, closes) for weekday, opens, closes in rows]
+
+
+async def practice_closures(
+    session: AsyncSession, tenant: TenantContext, after: datetime
+) -> list[tuple[datetime, datetime, str]]:
+    """(starts, ends, reason) of the closures of the whole practice that end after `after`."""
+    rows = await session.execute(_PRACTICE_CLOSURES, {"tenant_id": tenant.id, "after": after})
+    return [(starts, ends, reason) for starts, ends, reason in rows]

@@ -52,7 +52,6 @@ log = logging.getLogger(__name__)
 YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
 # A reminder is what a bare "C" or "R" answers for this long after it was sent.
 REMINDER_REPLY_WINDOW = timedelta(days=7)
-LEASE = timedelta(seconds=90)
 MAX_ATTEMPTS = 3
 # A safety message (with the disclosure before it, in a thread's first reply) may take a segment
 # more than usual rather than be cut.
@@ -224,7 +223,7 @@ class SmsInbox:
         for row in rows:
             row.status = "processing"
             row.attempts += 1
-            row.lease_until = now + LEASE
+            row.lease_until = now + timedelta(seconds=self.settings.inbound_sms_lease_seconds)
             claimed.append((row.id, (row.tenant_id, row.to_number, row.from_number)))
         return claimed
 
@@ -278,9 +277,9 @@ class SmsInbox:
             responder=responder,
             disclosure=reply_rules.disclosure(tenant.name),
         )
-        if not answered.replies:  # a member of staff has the conversation: they answer from the inbox
+        if not answered.replies:
             await self.db.transaction(
-                lambda session: _mark(session, row_id, "answered", now, handling="staff")
+                lambda session: _mark_held(session, tenant, conversation_id, row_id, now)
             )
             return
         text = compose_reply(answered.replies, WHOLE_SEGMENTS if answered.whole else sms.MAX_SEGMENTS)
@@ -341,6 +340,17 @@ async def _last_reminded(
     reminded = await outbox.reminded_appointments(session, tenant.id, phone, now - REMINDER_REPLY_WINDOW)
     found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
     return _Reminded(found[0], found[1]) if found is not None else None
+
+
+async def _mark_held(
+    session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, row_id: uuid.UUID, now: datetime
+) -> None:
+    """No reply: answered only if a member of staff has the conversation (they answer from the
+    inbox); anything else is a failure, tried again while attempts are left."""
+    conversation = await conversations.get(session, tenant, conversation_id)
+    if conversation.handler != "staff":
+        raise RuntimeError(f"the turn of conversation {conversation_id} stored no reply")
+    await _mark(session, row_id, "answered", now, handling="staff")
 
 
 async def _mark(

@@ -1,4 +1,4 @@
-"""The demo tenant that `make run` serves: a dental clinic in New York."""
+"""The demo tenant that `make run` serves: a dental clinic in New York, with its FAQ."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core.context import Caller
 from backend.core.db import Database
+from backend.faq import service as faq
+from backend.faq.demo import DEMO_FAQ
 from backend.tenants import api_keys, sign_in_guard, staff
 from backend.tenants import service as tenants
 from backend.tenants.schemas import TenantCreate
@@ -97,6 +99,8 @@ async def seed(
         if tenant is None:
             made = await tenants.create_tenant(session, DEMO_TENANT, "system:demo-seed", "demo-seed")
             tenant_id, name, api_key = made.tenant.id, made.tenant.name, made.api_key.key
+            caller = Caller(await tenants.get_context(session, tenant_id), "system:demo-seed", "demo-seed")
+            await faq.seed(session, caller, DEMO_FAQ)
         else:
             tenant_id, name = tenant.id, tenant.name
             api_key = remembered_key if await _still_valid(session, remembered_key, "secret", [], now) else ""

@@ -28,6 +28,9 @@ class Tenant(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     profile: Mapped[str] = mapped_column(String(32))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Moves on whenever what the receptionist is told about the practice (its FAQ) changes: read
+    # with the tenant for every message, it tells a process whether what it keeps is still current.
+    practice_revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = created_at_column()
 
 

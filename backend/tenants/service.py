@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,6 +105,19 @@ async def update_profile(session: AsyncSession, caller: Caller, data: TenantProf
 
 async def get_by_slug(session: AsyncSession, slug: str) -> Tenant | None:
     return (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar_one_or_none()
+
+
+_PRACTICE_CHANGED = (
+    update(Tenant.__table__)
+    .where(Tenant.__table__.c.id == bindparam("tenant_id"))
+    .values(practice_revision=Tenant.__table__.c.practice_revision + 1)
+)
+
+
+async def practice_changed(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    """What the receptionist is told about the practice changed in this transaction: processes that
+    keep a copy read it again once it commits."""
+    await session.execute(_PRACTICE_CHANGED, {"tenant_id": tenant_id})
 
 
 async def every_tenant(session: AsyncSession) -> list[TenantContext]:

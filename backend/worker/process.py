@@ -25,6 +25,8 @@ import socketio
 from backend import tables  # noqa: F401  (every table known before the first query)
 from backend.calendars.push import CalendarPusher
 from backend.calendars.sync import CalendarSync
+from backend.conversations import lapses
+from backend.conversations.live import Unwatched
 from backend.conversations.receptionist import build_turns
 from backend.conversations.turn_gate import TURNS_CHANNEL
 from backend.core import events, metrics
@@ -108,9 +110,10 @@ class WorkerProcess:
         self.dispatcher = Dispatcher(self.db, settings, build_senders(settings))
         # Which clinics have staff online (Redis), so a texting patient is told the truth.
         self.presence = StaffPresence(settings.redis_url)
-        self.inbox = SmsInbox(
-            self.db, settings, build_turns(self.db, settings, _live(settings, self.presence))
-        )
+        live = _live(settings, self.presence)
+        # A hold that lapsed is said in the web chat at once (the chat's browser is told through Redis).
+        self.live = live or Unwatched()
+        self.inbox = SmsInbox(self.db, settings, build_turns(self.db, settings, live))
         self.runner = ActionRunner(self.db, settings)
         self.calendar_pusher = CalendarPusher(self.db, settings)
         self.pump = WebhookPump(self.db, settings)
@@ -191,7 +194,8 @@ class WorkerProcess:
         await self.db.transaction(
             lambda session: outbox_health.beat(session, self.name, self.started_at, now)
         )
-        await sweep_lapsed_holds(self.db, now)
+        lapsed = await sweep_lapsed_holds(self.db, now)
+        await lapses.tell_chats(self.db, self.live, lapsed)
         await self._forget_old_events(now)
         await self.db.transaction(lambda session: sign_in_guard.purge(session, self.settings, now))
         await outbox_alerts.check(self.db, self.settings, now)

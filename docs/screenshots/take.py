@@ -78,6 +78,7 @@ async def main() -> None:
                 "patients": "/app/patients",
                 "messages": "/app/messages",
                 "settings": "/app/settings",
+                "faq": "/app/settings/faq",
                 "connections": "/app/settings/connections",
                 "audit": "/app/audit",
             }

@@ -66,6 +66,18 @@ def test_typography_does_not_turn_a_text_into_ucs2_and_overlong_text_is_cut_at_a
     assert count_segments(long).segments == 2 and long.endswith("word...")
 
 
+def test_a_turn_that_said_several_things_keeps_what_was_done_and_what_is_asked():
+    done = "Your Check-up on Wed, Dec 9 at 11:00 AM is cancelled (reference K7M2QX)."
+    middle = "I'm holding Fri, Dec 11 at 2:00 PM with Dr. Adams for 5 minutes. " * 2
+    asked = (
+        "Please confirm: Cleaning on Fri, Dec 11 at 2:00 PM with Dr. Adams, for Maria Lopez (+12125550100);"
+        " we'll text you the confirmation and reminders. Shall I book it?"
+    )
+    text = compose([done, middle, asked], ["Yes, book it", "No, change something"])
+    assert text.startswith(done) and "Shall I book it?" in text and "holding" not in text
+    assert count_segments(text).segments <= 2
+
+
 def test_times_dates_references_and_hours_are_written_for_the_ear():
     assert clock_words(10, 30, "AM") == "ten thirty a.m."
     assert clock_words(9, 0, "AM") == "nine a.m."

@@ -10,8 +10,8 @@ import pytest
 
 from policy.replies import SAFE_WORDINGS
 from tests.conftest import at, local_day
-from tests.conversations.test_llm_engine import llm_agent
-from tests.fakes.openai_server import last_tool_result, running_fake_openai, text, tool_call
+from tests.conversations.test_llm_engine import llm_agent, service_id
+from tests.fakes.openai_server import acts, running_fake_openai, text
 from tests.support.chat import open_chat
 from tests.support.db import rows, scalar
 
@@ -22,6 +22,10 @@ FIGURE_OF_SPEECH = "the bill nearly gave me a heart attack, can I get a cleaning
 async def fake_openai():
     async with running_fake_openai() as fake:
         yield fake
+
+
+# The acts a scripted model reads in FIGURE_OF_SPEECH (whatever they are, the manager answers them).
+HOURS = lambda body: acts({"kind": "answer", "topic": "hours", "said": "when are you open?"})  # noqa: E731
 
 
 def opinion(emergency: bool):
@@ -40,22 +44,26 @@ async def model_chat(db, tenant, settings, fake):
     return await open_chat(db, tenant.id, at(local_day(3), "08:00"), agent=llm_agent(settings, fake))
 
 
+# A model only reads a message into acts, but words of its own can still reach a reply: the service
+# it says the patient asked for is named back to them ("I can't find ... among our services").
 @pytest.mark.parametrize(
     ("model_says", "rule"),
     [
-        ("Take 400mg of ibuprofen every 6 hours and rinse with salt water.", "replies.medical_advice"),
-        ("It sounds like an abscess; that's nothing to worry about.", "replies.medical_advice"),
-        ("A check-up costs $85 and we accept all insurance.", "replies.unstated_price"),
-        ("We don't charge a cancellation fee.", "replies.unstated_policy"),
-        ("Done! You're booked for tomorrow at 3:00 PM. See you then!", "replies.unheld_time"),
+        ("400mg of ibuprofen every 6 hours and a salt water rinse", "replies.medical_advice"),
+        ("an abscess, which is nothing to worry about", "replies.medical_advice"),
+        ("a check-up for $85 with all insurance accepted", "replies.unstated_price"),
+        ("cancelling without a cancellation fee", "replies.unstated_policy"),
+        ("your booking tomorrow at 3:00 PM, which is confirmed", "replies.unheld_time"),
     ],
 )
 async def test_a_model_reply_that_breaks_a_rule_is_replaced_and_audited(
     db, tenant, settings, fake_openai, model_says, rule
 ):
-    fake_openai.script = [lambda body: text(model_says)]
+    fake_openai.script = [
+        lambda body: acts({"kind": "not_offered", "topic": "unknown", "subject": model_says})
+    ]
     chat = await model_chat(db, tenant, settings, fake_openai)
-    reply = await chat.say("my tooth hurts, can you help? I'd like a check-up tomorrow at 3pm")
+    reply = await chat.say("do you do the thing my friend had done last month?")
     assert reply == SAFE_WORDINGS[rule]
     [audited] = await blocked(db, tenant.id)
     assert audited["details"]["rule"] == rule
@@ -70,21 +78,19 @@ async def test_a_model_reply_that_breaks_a_rule_is_replaced_and_audited(
 async def test_a_model_may_state_the_time_it_actually_holds(db, tenant, settings, fake_openai):
     tomorrow = local_day(4).isoformat()
     fake_openai.script = [
-        lambda body: tool_call(
-            "check_availability", {"service_id": tenant.services["Check-up"], "date_from": tomorrow}
-        ),
-        lambda body: tool_call(
-            "hold_slot",
+        lambda body: acts(
             {
-                "service_id": tenant.services["Check-up"],
-                "starts_at": last_tool_result(body)["slots"][0]["starts_at"],
-            },
-        ),
-        lambda body: text(f"Great, I'm holding {last_tool_result(body)['label']} for you. What's your name?"),
+                "kind": "book",
+                "said": "a check-up tomorrow at 9",
+                "service_id": service_id(body, "Check-up"),
+                "date_from": tomorrow,
+                "time": "09:00",
+            }
+        )
     ]
     chat = await model_chat(db, tenant, settings, fake_openai)
-    reply = await chat.say("a check-up tomorrow please, the first time you have")
-    assert reply.startswith("Great, I'm holding") and "9:00 AM" in reply
+    reply = await chat.say("a check-up tomorrow please, at 9")
+    assert "I'm holding" in reply and "9:00 AM" in reply
     assert await blocked(db, tenant.id) == []
 
 
@@ -129,13 +135,13 @@ async def test_the_models_opinion_on_a_sign_set_aside_leads_to_a_question_and_a_
 
 
 async def test_a_no_goes_on_with_what_the_patient_asked(db, tenant, settings, fake_openai):
-    fake_openai.script = [opinion(True), lambda body: text("Of course. Which day next week suits you?")]
+    fake_openai.script = [opinion(True), HOURS]
     chat = await model_chat(db, tenant, settings, fake_openai)
     await chat.say(FIGURE_OF_SPEECH)
     reply = await chat.say("No")
-    assert (
-        reply == "Okay. If it does happen, call 911 straight away.\nOf course. Which day next week suits you?"
-    )
+    first, then = reply.split("\n", 1)
+    assert first == "Okay. If it does happen, call 911 straight away."
+    assert "9:00 AM-12:00 PM" in then  # the acts the model read in what they first asked
     assert fake_openai.requests[-1]["messages"][-1] == {"role": "user", "content": FIGURE_OF_SPEECH}
     flagged = await scalar(db, "SELECT triage_band FROM conversations WHERE id = :c", c=chat.conversation_id)
     assert flagged is None
@@ -145,7 +151,7 @@ async def test_a_no_goes_on_with_what_the_patient_asked(db, tenant, settings, fa
 async def test_without_the_models_agreement_a_sign_set_aside_stays_routine(
     db, tenant, settings, fake_openai, model
 ):
-    fake_openai.script = [model, lambda body: text("Of course. Which day next week suits you?")]
+    fake_openai.script = [model, HOURS]
     chat = await model_chat(db, tenant, settings, fake_openai)
     reply = await chat.say(FIGURE_OF_SPEECH)
-    assert reply == "Of course. Which day next week suits you?"
+    assert "9:00 AM-12:00 PM" in reply and "911" not in reply

@@ -1,49 +1,44 @@
-"""Scripted patients who never tap a chip, through the HTTP chat API and over SMS webhooks; each
-checked against the booking the API shows afterwards (tests/conversations)."""
+"""Scripted patients who never tap a chip (tests/conversations/scripts/*.yaml, in the format of
+docs/conversation-scripts.md), through the HTTP chat API and over signed SMS webhooks; each checked
+reply by reply and against the bookings the API shows afterwards. `frontdesk converse` runs the same
+corpus through its own process (tests/converse)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
-from tests.conftest import ADMIN_SECRET
-from tests.conversations.corpus import SCRIPTS
-from tests.conversations.runner import PATIENT, Outcome, WebPatient, new_clinic, run
+from tests.conversations.runner import PhonePatient, corpus, explain, fresh_clinic, run
 from tests.support.phone import phone_lines
 
-WEB = [s for s in SCRIPTS if s.channel == "web"]
-SMS = [s for s in SCRIPTS if s.channel == "sms"]
+CASES = corpus()
+WEB = [c for c in CASES if c.script.channel == "web"]
+SMS = [c for c in CASES if c.script.channel == "sms"]
 
 
-def explain(outcome: Outcome) -> str:
-    lines = [f"{outcome.script.name} ({outcome.channel}):", *outcome.problems]
-    lines += [f"  patient: {said}\n  receptionist: {reply}" for said, reply in outcome.transcript]
-    return "\n".join(lines)
+def test_the_corpus_is_large_and_spans_the_classes():
+    kinds = Counter(c.script.kind for c in CASES)
+    assert len(WEB) >= 60 and len(SMS) >= 60
+    assert sum(n for kind, n in kinds.items() if not kind.startswith("basics")) >= 150, kinds
 
 
-class SmsPatient:
-    def __init__(self, phones, practice: str) -> None:
-        self.phones, self.practice = phones, practice
-
-    async def say(self, text: str) -> str:
-        return await self.phones.say(PATIENT["phone"], self.practice, text)
-
-
-def test_the_corpus_is_large_and_covers_every_point():
-    assert len(WEB) >= 60 and len(SMS) >= 8
-    assert {point for s in SCRIPTS for point in s.covers} == set(range(1, 8))
-
-
-@pytest.mark.parametrize("script", WEB, ids=[s.name for s in WEB])
-async def test_a_patient_typing_on_the_web(script, client):
-    clinic = await new_clinic(client, ADMIN_SECRET)
-    outcome = await run(script, clinic, WebPatient(client, clinic.widget_key), "web")
+@pytest.mark.parametrize("case", WEB, ids=[c.script.name for c in WEB])
+async def test_a_patient_typing_on_the_web(case, client):
+    outcome = await run(case, await fresh_clinic(client, case))
     assert outcome.passed, explain(outcome)
 
 
-@pytest.mark.parametrize("script", SMS, ids=[s.name for s in SMS])
-async def test_a_patient_texting(script, db, settings):
-    async with phone_lines(db, settings) as phones:
-        clinic = await new_clinic(phones.web, ADMIN_SECRET, with_number=True)
-        assert clinic.number is not None
-        outcome = await run(script, clinic, SmsPatient(phones, clinic.number), "sms")
+@pytest.fixture(scope="module")
+async def phones(db, settings):
+    """One set of phone lines for every texting script (each on its own clinic and number)."""
+    async with phone_lines(db, settings) as lines:
+        yield lines
+
+
+@pytest.mark.parametrize("case", SMS, ids=[c.script.name for c in SMS])
+async def test_a_patient_texting(case, phones):
+    clinic = await fresh_clinic(phones.web, case, with_number=True)
+    assert clinic.number is not None
+    outcome = await run(case, clinic, PhonePatient(phones, case.patient.phone, clinic.number))
     assert outcome.passed, explain(outcome)

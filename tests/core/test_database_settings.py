@@ -15,10 +15,11 @@ def test_sslmode_in_the_url_is_honoured_by_asyncpg():
 
 def test_pgbouncer_mode_turns_off_prepared_statement_caches():
     assert connect_args(Settings(_env_file=None, db_pgbouncer=True)) == {
+        "timeout": 5,
         "statement_cache_size": 0,
         "prepared_statement_cache_size": 0,
     }
-    assert connect_args(Settings(_env_file=None, db_statement_timeout_ms=0)) == {}
+    assert connect_args(Settings(_env_file=None, db_statement_timeout_ms=0)) == {"timeout": 5}
 
 
 async def test_statements_are_bounded_by_the_configured_timeout(db):

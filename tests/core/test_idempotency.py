@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from backend.core import idempotency
 from backend.scheduling.guards import lock_key
 from tests.conftest import at, iso, local_day, utcnow
-from tests.support.db import rows, scalar
+from tests.support.db import key_held, rows, scalar
 
 
 def booking_body(tenant, when, name="Jane Doe"):
@@ -73,8 +73,8 @@ async def test_same_key_while_the_first_request_runs_is_409(client, tenant, db, 
         first = asyncio.create_task(
             client.post("/api/v1/bookings", json=body, headers={**tenant.auth, **key})
         )
-        for _ in range(100):  # until the first request has claimed the key
-            if await scalar(db, "SELECT count(*) FROM idempotency_keys WHERE key = 'slow-one'"):
+        for _ in range(100):  # until the first request holds the key
+            if await key_held(db, tenant.id, "slow-one"):
                 break
             await asyncio.sleep(0.05)
         second = await client.post("/api/v1/bookings", json=body, headers={**tenant.auth, **key})
@@ -148,3 +148,27 @@ async def test_keys_of_two_tenants_do_not_collide(client, make_tenant, db):
     ).status_code == 201
     second = await client.post("/api/v1/bookings", json=booking_body(two, when), headers={**two.auth, **key})
     assert second.status_code == 201 and "idempotent-replayed" not in second.headers
+
+
+async def test_a_key_held_by_a_process_that_died_is_free_at_once(client, tenant, db, settings):
+    """The key belongs to the database session of the request running it: a session whose process
+    is gone (PostgreSQL ends it) holds nothing, and the retry goes through at once."""
+    key = {"Idempotency-Key": "died-mid-request"}
+    body = booking_body(tenant, at(local_day(4), "10:00"))
+    url = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dying = await asyncpg.connect(url)
+    await dying.execute("SELECT pg_advisory_lock($1)", idempotency.lock_key(tenant.id, "died-mid-request"))
+    assert await key_held(db, tenant.id, "died-mid-request")
+    busy = await client.post("/api/v1/bookings", json=body, headers={**tenant.auth, **key})
+    assert busy.status_code == 409 and busy.json()["error"]["code"] == "IDEMPOTENCY_IN_PROGRESS"
+
+    dying.terminate()  # the process is killed: its connection closes without a word
+    for _ in range(100):
+        if not await key_held(db, tenant.id, "died-mid-request"):
+            break
+        await asyncio.sleep(0.05)
+    retried = await client.post("/api/v1/bookings", json=body, headers={**tenant.auth, **key})
+    assert retried.status_code == 201 and "idempotent-replayed" not in retried.headers
+    replay = await client.post("/api/v1/bookings", json=body, headers={**tenant.auth, **key})
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert await scalar(db, "SELECT count(*) FROM appointments WHERE tenant_id = :t", t=tenant.id) == 1

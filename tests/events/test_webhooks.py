@@ -79,6 +79,15 @@ async def test_a_full_endpoint_gets_the_customers_contact_details(client, tenant
     assert received.body["customer"]["phone"] == "+16175550100"
 
 
+async def endpoint_state(db, endpoint_id):
+    [state] = await rows(
+        db,
+        "SELECT failures, probe_at, paused_until, failing_since FROM webhook_endpoints WHERE id = :e",
+        e=endpoint_id,
+    )
+    return state
+
+
 async def test_a_receiver_down_for_hours_gets_everything_once_it_recovers(client, tenant, db, pump):
     async with running_receiver() as receiver:
         endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.created"])
@@ -89,45 +98,53 @@ async def test_a_receiver_down_for_hours_gets_everything_once_it_recovers(client
         now = utcnow()
         assert await pump.run_once(now) == 3
 
-        # Each retry waits its turn in the schedule, with jitter: the first after about 30 s.
+        # Each retry waits its turn in the schedule, with jitter: the first after about 30 s. The
+        # three were in flight together: one failure of the endpoint, not three.
         retrying = await deliveries_of(db, endpoint["id"])
         assert {r["status"] for r in retrying} == {"retrying"}
         for row in retrying:
             assert later(now, seconds=24) <= row["next_attempt_at"] <= later(now, seconds=36)
+        state = await endpoint_state(db, endpoint["id"])
+        assert state["failures"] == 1 and state["paused_until"] is None
+        assert state["probe_at"] == later(now, seconds=10)
         asked = receiver.requests
-        assert await pump.run_once(later(now, seconds=20)) == 0 and receiver.requests == asked
+        assert await pump.run_once(later(now, seconds=9)) == 0 and receiver.requests == asked
+        # Nothing is due, but a failing endpoint is probed: one request.
+        assert await pump.run_once(later(now, seconds=11)) == 1 and receiver.requests == asked + 1
 
-        # Hours of outage: the clock jumps from one due time to the next.
-        clock = now
-        for _ in range(12):
-            due = await scalar(
-                db,
-                "SELECT greatest(min(d.next_attempt_at), max(coalesce(e.paused_until, d.next_attempt_at))) "
-                "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
-                "WHERE d.endpoint_id = :e AND d.status = 'retrying'",
-                e=endpoint["id"],
-            )
-            clock = max(clock, due) + timedelta(seconds=1)
+        # Hours of outage, looked at every half minute: the circuit opens and only probes go, one
+        # at a time, each costing its delivery no attempt.
+        clock = later(now, seconds=11)
+        for _ in range(8):
+            clock += timedelta(seconds=31)
             await pump.run_once(clock)
+        state = await endpoint_state(db, endpoint["id"])
+        assert state["failures"] >= 5 and state["paused_until"] is not None  # paused
+        asked = receiver.requests
+        for _ in range(20):
+            clock += timedelta(minutes=12)
+            assert await pump.run_once(clock) <= 1
+        assert receiver.requests - asked == 20
         attempts = [r["attempts"] for r in await deliveries_of(db, endpoint["id"])]
-        assert min(attempts) >= 2 and sum(attempts) >= 10, attempts
-        state = await rows(
-            db, "SELECT failures, paused_until FROM webhook_endpoints WHERE id = :e", e=endpoint["id"]
-        )
-        assert state[0]["failures"] >= 5 and state[0]["paused_until"] is not None  # the circuit is open
+        assert max(attempts) <= 3, attempts
 
-        # It recovers; the first request after the pause is a single probe, then the rest follow.
+        # It recovers: within a probe interval (half a minute at most) everything it missed goes.
+        # The first request is processed but answered 500 anyway: retried under the same id.
         receiver.down = False
-        receiver.fail_after_accepting = 1  # processed, then a 500: the retry is a duplicate
-        for _ in range(10):
-            clock += timedelta(hours=6)
+        receiver.fail_after_accepting = 1
+        recovered = clock
+        while not await scalar(
+            db,
+            "SELECT bool_and(status = 'delivered') FROM webhook_deliveries WHERE endpoint_id = :e",
+            e=endpoint["id"],
+        ):
+            assert clock - recovered < timedelta(minutes=2), "the endpoint did not resume"
+            clock += timedelta(seconds=5)
             await pump.drain(clock)
-            if await scalar(
-                db,
-                "SELECT bool_and(status = 'delivered') FROM webhook_deliveries WHERE endpoint_id = :e",
-                e=endpoint["id"],
-            ):
-                break
+        # One probe answered 500, the next one got through, and the rest went with it.
+        assert clock - recovered <= timedelta(seconds=60)
+        state = await endpoint_state(db, endpoint["id"])
+        assert (state["failures"], state["paused_until"], state["failing_since"]) == (0, None, None)
 
     final = await deliveries_of(db, endpoint["id"])
     assert {r["status"] for r in final} == {"delivered"}
@@ -136,6 +153,75 @@ async def test_a_receiver_down_for_hours_gets_everything_once_it_recovers(client
     assert len(duplicates) == 1  # the one processed before the 500, again under the same id
     bodies = {r.raw for r in receiver.accepted if r.message_id == duplicates[0]}
     assert len(bodies) == 1
+    types = await rows(
+        db,
+        "SELECT type FROM domain_events WHERE tenant_id = :t AND type LIKE 'webhook_endpoint.%' ORDER BY id",
+        t=tenant.id,
+    )
+    assert [t["type"] for t in types] == ["webhook_endpoint.paused", "webhook_endpoint.resumed"]
+
+
+async def test_a_burst_failing_together_counts_once_and_the_endpoint_resumes_within_a_minute(
+    client, make_tenant, db, pump
+):
+    """The receiver down for 15 s while a burst of events is in flight: one failure, not one per
+    delivery; probes find it back, and everything goes within a minute of it recovering."""
+    owner = f"owner-{uuid.uuid4().hex[:8]}@clinic.example"
+    tenant = await make_tenant(owner={"email": owner, "name": "Olive Owner"})
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url, event_types=["booking.created"])
+        for day in range(3, 11):
+            await book(client, tenant, "09:00", days=day)
+        receiver.down = True
+        now = utcnow()
+        assert await pump.run_once(now) == 8  # all eight in flight together
+        state = await endpoint_state(db, endpoint["id"])
+        assert state["failures"] == 1 and state["paused_until"] is None
+        receiver.down = False  # back 15 s later
+        clock = now
+        while await scalar(
+            db,
+            "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = :e AND status <> 'delivered'",
+            e=endpoint["id"],
+        ):
+            clock += timedelta(seconds=5)
+            assert clock - now <= timedelta(seconds=15 + 60), "not resumed within a minute"
+            await pump.drain(clock)
+    assert len(set(receiver.ids())) == 8
+    # Never paused, so nobody was e-mailed about it.
+    assert not await rows(
+        db, "SELECT 1 FROM notification_outbox WHERE tenant_id = :t AND kind = 'webhook_paused'", t=tenant.id
+    )
+
+
+async def test_a_paused_endpoint_tells_the_owners_once_with_an_event(client, make_tenant, db, pump):
+    owner = f"owner-{uuid.uuid4().hex[:8]}@clinic.example"
+    tenant = await make_tenant(
+        settings={"alert_email": "ops@clinic.example"}, owner={"email": owner, "name": "Olive Owner"}
+    )
+    async with running_receiver() as receiver:
+        endpoint = await add_endpoint(client, tenant, receiver.url + "?token=abc123")
+        receiver.down = True
+        await book(client, tenant, "09:00")
+        clock = utcnow()
+        for _ in range(12):  # probes, every half minute at most, for six minutes
+            await pump.run_once(clock)
+            clock += timedelta(seconds=31)
+    mails = await rows(
+        db,
+        "SELECT recipient, subject, body FROM notification_outbox"
+        " WHERE tenant_id = :t AND kind = 'webhook_paused'",
+        t=tenant.id,
+    )
+    assert sorted(m["recipient"] for m in mails) == sorted(["ops@clinic.example", owner])
+    assert "paused" in mails[0]["subject"] and receiver.url in mails[0]["body"]
+    assert "abc123" not in mails[0]["body"]
+    [paused] = await rows(
+        db,
+        "SELECT entity_id, data FROM domain_events WHERE tenant_id = :t AND type = 'webhook_endpoint.paused'",
+        t=tenant.id,
+    )
+    assert paused["entity_id"] == endpoint["id"] and "503" in paused["data"]["error"]
 
 
 async def test_an_endpoint_failing_for_days_is_switched_off_and_the_clinic_told(

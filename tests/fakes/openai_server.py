@@ -33,6 +33,11 @@ def tool_call(name: str, arguments: dict[str, Any], call_id: str = "call_1") -> 
     }
 
 
+def acts(*recorded: dict[str, Any]) -> dict[str, Any]:
+    """The model's dialogue acts, as the forced `record_acts` call returns them."""
+    return tool_call("record_acts", {"acts": list(recorded)})
+
+
 def text(content: str) -> dict[str, Any]:
     return {"role": "assistant", "content": content}
 

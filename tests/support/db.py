@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from backend.core import idempotency
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.scheduling.guards import writer_gate
@@ -64,3 +65,17 @@ async def caller_for(db: Database, tenant_id: str, actor: str = "test") -> Calle
         return TenantContext.of(await session.get_one(Tenant, tenant_id))
 
     return Caller(tenant=await db.transaction(load), actor=actor, correlation_id="test")
+
+
+async def key_held(db: Database, scope: str, key: str) -> bool:
+    """Whether a database session holds an idempotency key's lock: its request is running. (A
+    bigint advisory lock shows in pg_locks as its high and low halves.)"""
+    lock = idempotency.lock_key(scope, key) & 0xFFFFFFFFFFFFFFFF
+    held = await scalar(
+        db,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1",
+        high=lock >> 32,
+        low=lock & 0xFFFFFFFF,
+    )
+    return bool(held)

@@ -257,3 +257,36 @@ async def test_answers_to_the_patient_are_not_held_by_the_per_number_limit_but_o
         await phones.settle()
         [reminder] = await outbox_of(db, tenant.id, kind="reminder", recipient=patient)
         assert reminder["status"] == "rate_limited" and len(phones.received(patient)) == 4
+
+
+async def test_a_cancel_and_a_rebook_in_one_text(db, tenant, settings):
+    patient = new_phone()
+    booked = await check_up_in_five_days(db, tenant, patient)
+    day = local_day(7)
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(tenant.auth)
+        asked = await phones.say(
+            patient,
+            practice,
+            f"cancel my check-up and book me a cleaning on {day:%B} {day.day} at 2pm instead",
+        )
+        assert "Cancel your Check-up" in asked and "Reply 1 or 2" in asked
+        assert "2:00 PM" not in asked  # the booking waits for the cancel's yes
+        both = await phones.say(patient, practice, "yes")
+        assert "is cancelled" in both and f"I'm holding {day:%a, %b} {day.day} at 2:00 PM" in both
+        # The patient is who their phone and their cancelled booking say: only the yes is asked.
+        assert "Shall I book it?" in both and "What name" not in both
+        done = await phones.say(patient, practice, "yes")
+        assert "You're booked!" in done
+
+    found = await rows(
+        db,
+        "SELECT a.reference, a.status, a.starts_at, s.name AS service FROM appointments a "
+        "JOIN services s ON s.id = a.service_id WHERE a.tenant_id = :t ORDER BY a.created_at",
+        t=tenant.id,
+    )
+    assert [(f["reference"] == booked.reference, f["service"], f["status"]) for f in found] == [
+        (True, "Check-up", "cancelled"),
+        (False, "Cleaning", "booked"),
+    ]
+    assert found[1]["starts_at"] == at(day, "14:00")

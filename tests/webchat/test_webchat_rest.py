@@ -106,6 +106,18 @@ async def test_bad_messages_are_rejected_and_unknown_tokens_create_nothing(clien
     assert count == 0
 
 
+async def test_a_message_of_five_thousand_characters_gets_a_kind_clear_refusal(client, widget_key):
+    token = (await client.post("/api/v1/chat/sessions", headers=widget(widget_key), json={})).json()["token"]
+    response = await client.post(
+        "/api/v1/chat/messages", headers=widget(widget_key), json={"token": token, "text": "word " * 1000}
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and error["retryable"] is False
+    said = error["details"]["errors"][0]["message"]
+    assert "too long" in said and "2,000 characters" in said and "send it in parts" in said
+
+
 async def test_the_fallback_endpoints_answer_cors_preflights(client):
     response = await client.options(
         "/api/v1/chat/messages",

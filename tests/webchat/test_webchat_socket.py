@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import socketio
 
+from backend.conversations import lapses
+from backend.messaging.actions import sweep_lapsed_holds
+from backend.webchat.live import SocketLive
 from tests.webchat.conftest import PAGE
 
 
@@ -85,3 +89,33 @@ async def test_messages_are_numbered_and_a_reconnect_gets_what_it_missed(live_se
     bad = await back.sio.call("message", {"text": "   "})
     assert bad == {"ok": False, "error": {"code": "VALIDATION_ERROR", "message": "the message is empty"}}
     await back.sio.disconnect()
+
+
+async def test_a_lapsed_hold_is_said_at_once_and_a_late_yes_checks_the_time_again(
+    live_server, widget_key, db, settings
+):
+    client = Client()
+    await client.connect(live_server.base_url, widget_key)
+    await client.sio.call("hello", {"last_seq": 0})
+    monday = date.today() + timedelta(days=(7 - date.today().weekday()) % 7 or 7)
+    await client.sio.call("message", {"text": f"a check-up on {monday:%B} {monday.day} at 11am"})
+    await client.wait_for(3)
+    assert "I'm holding" in client.messages[1]["text"] and "11:00 AM" in client.messages[1]["text"]
+
+    # The worker's sweep, a few minutes on: the hold runs out and the chat is told through Redis.
+    live = SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True))
+    lapsed = await sweep_lapsed_holds(db, datetime.now(UTC) + timedelta(minutes=6))
+    assert await lapses.tell_chats(db, live, lapsed) == 1
+    await client.wait_for(4)
+    notice = client.messages[3]
+    assert (
+        notice["role"] == "assistant"
+        and "has been released" in notice["text"]
+        and "11:00 AM" in notice["text"]
+    )
+
+    await client.sio.call("message", {"text": "yes"})
+    await client.wait_for(6)
+    assert "still free, so I'm holding it for you again" in client.messages[5]["text"]
+    assert "has been released" not in " ".join(m["text"] for m in client.messages[5:])  # said once
+    await client.sio.disconnect()

@@ -1,7 +1,8 @@
 // The workspace's forms call the JSON API with the session's CSRF token. A form or button with
 // data-api="URL" (and data-method) sends its fields as JSON: names with dots nest ("customer.name"),
-// data-type says how to read a field (int, bool, list, lines, hours, json), data-optional leaves an
-// empty field out, data-zoned-date/-time pairs become one timestamp in the clinic's timezone.
+// data-type says how to read a field (int, bool, list, lines, hours, json; nullable: empty is null),
+// data-optional leaves an empty field out, data-zoned-date/-time pairs become one timestamp in the
+// clinic's timezone.
 // Errors show the API's message next to the form; nothing is lost from the fields.
 (function () {
   "use strict";
@@ -58,6 +59,7 @@
     if (type === "int") return value === "" ? null : Number(value);
     if (type === "list") return value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
     if (type === "ints") return value.split(",").map(function (s) { return s.trim(); }).filter(Boolean).map(Number);
+    if (type === "nullable") return value === "" ? null : value;
     if (type === "lines") return value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
     if (type === "hours") return parseHours(value);
     if (type === "json") return value ? JSON.parse(value) : null;
