@@ -74,13 +74,14 @@ class Agent:
         replies: list[Reply] = []
         check, state.safety_check = state.safety_check, None
         if check is not None and band in {"routine", "possible"}:
-            answer = safety.answer_to_check(text, inbound.choice, state)
+            # A key pressed on a call is the channel's trusted `meaning`; a tapped chip, `choice`.
+            answer = safety.answer_to_check(text, inbound.meaning or inbound.choice, state)
             await desk.record_safety("triage.answer", {"category": check.category, "answer": answer})
             state.choices = []
             if answer == "now":
                 band, category = "emergency", check.category
             elif answer is not None:
-                replies.append(safety.not_now_reply(practice))
+                replies.append(safety.not_now_reply(practice, channel))
             if answer == "bare_no":  # go on with what they said, where the conversation was
                 text = check.text
                 inbound = replace(inbound, text=text, choice=None, meaning=None)
@@ -96,14 +97,18 @@ class Agent:
         if band == "emergency":
             assert category is not None
             source = "rules" if assessment.band == "emergency" else "patient"
-            replies = await safety.emergency(desk, practice, state, category, source)
+            replies = await safety.emergency(desk, practice, state, category, source, channel)
             return TurnResult(replies, engine="triage", emergency=category)
         if band == "possible":
             assert category is not None
             source = "rules" if assessment.band == "possible" else "model opinion"
-            replies = await safety.ask_if_happening(desk, practice, state, category, text, source)
+            replies = await safety.ask_if_happening(desk, practice, state, category, text, source, channel)
             return TurnResult(replies, engine="triage")
         value = inbound.meaning or _tapped(inbound.choice, state) or resolve_choice(text, state)
+        chosen = safety.connection(value, text, state) if band == "routine" else None
+        if chosen is not None:  # after an emergency on a call: put it through
+            reply, number = await safety.connect(desk, practice, state, chosen)
+            return TurnResult([*replies, reply], engine="triage", dial=number)
         facts = TurnFacts(channel=channel, now=now, user_text=value, channel_phone=channel_phone)
         tools = WitnessedTools(desk, practice, state, facts)
         visit = None

@@ -33,6 +33,8 @@ class TurnResult:
     replies: list[Reply]
     engine: str
     emergency: str | None = None
+    # The number the caller chose to be put through to (after an emergency on a call).
+    dial: str | None = None
     tool_calls: list[str] = field(default_factory=list)
     understood: bool = True
 

@@ -7,6 +7,11 @@
 - urgent (dental): first aid where guidance gives one, the earliest free time today offered first
   (or a person), the clinic alerted.
 
+On a phone call the same bands speak for the ear (short sentences, the emergency number said once,
+digit by digit) and offer what a call can do: press 1 or say "emergency" to be connected to the
+emergency number, press 2 to be connected to the clinic when it has a staff number. The choice is
+the turn's `dial`; the voice channel puts the call through.
+
 The patient is told the truth about the alert: that the clinic was alerted, and whether a member
 of staff is online to see the conversation now.
 """
@@ -29,6 +34,13 @@ from policy import triage
 NOW_CHIP = QuickReply("Yes, it's happening now", "triage:now")
 NOT_NOW_CHIP = QuickReply("No", "triage:not_now")
 PERSON_CHIP = QuickReply("Talk to a person", "intent:human")
+CALL_EMERGENCY = "connect:emergency"
+CALL_CLINIC = "connect:clinic"
+_NEGATED = re.compile(r"\b(?:no|not|don'?t|do not|never)\b|n't\b")
+_WANTS_EMERGENCY = re.compile(
+    r"\b(?:emergency|emergencies|ambulance|paramedics?|nine one one|911|999|112|000|111)\b"
+)
+_WANTS_CLINIC = re.compile(r"\b(?:clinic|practice|team|staff|office|receptionist|person|someone|doctor)\b")
 # Words that name a visit for a problem that cannot wait, in a service's name, aliases or description.
 _URGENT_SERVICE = re.compile(r"\b(?:emergency|urgent|same[- ]day|toothache|pain|walk[- ]in)\b", re.I)
 _NOW = re.compile(
@@ -77,8 +89,19 @@ def alerted_sentence(alerted: ClinicAlerted) -> str:
     return f"I've alerted the clinic{paged}."
 
 
+def alerted_on_the_phone(alerted: ClinicAlerted) -> str:
+    """What the clinic was told, for a caller: no screen, so nothing about who can see it."""
+    paged = ", and texted the person on call" if alerted.on_call_texted else ""
+    return f"I've alerted the clinic{paged}."
+
+
 async def emergency(
-    desk: SafetyDesk, practice: PracticeInfo, state: ConversationState, category: str, source: str
+    desk: SafetyDesk,
+    practice: PracticeInfo,
+    state: ConversationState,
+    category: str,
+    source: str,
+    channel: str = "web",
 ) -> list[Reply]:
     await desk.record_triage(category)
     if source != "rules":
@@ -86,11 +109,66 @@ async def emergency(
     alerted = await desk.alert_clinic("emergency", category)
     state.awaiting = None
     state.choices = []
+    if channel == "voice":
+        return [_connect_offer(practice, state, category, alerted)]
     return [Reply(text=f"{triage.safety_message(category, practice.country)} {alerted_sentence(alerted)}")]
 
 
+def _connect_offer(
+    practice: PracticeInfo, state: ConversationState, category: str, alerted: ClinicAlerted
+) -> Reply:
+    """The emergency on a call: the message, what the clinic was told, and the offer to put the
+    call through. The keys are the choices on offer (no quick replies: the offer is its own
+    prompt, not a list of options to read out)."""
+    number = triage.emergency_number(practice.country)
+    state.choices = [Choice(label=f"Connect me to {number}", value=CALL_EMERGENCY)]
+    offer = f"Press 1, or say emergency, to be connected to {triage.spoken_number(number)} now."
+    if practice.staff_phone:
+        state.choices.append(Choice(label="Connect me to the clinic", value=CALL_CLINIC))
+        offer += " Press 2 to be connected to the clinic."
+    said = (triage.spoken_safety_message(category, practice.country), alerted_on_the_phone(alerted), offer)
+    return Reply(text=" ".join(said))
+
+
+def connection(value: str, text: str, state: ConversationState) -> str | None:
+    """The connection a caller chose after the emergency offer (its key, or "emergency", "the
+    clinic"): CALL_EMERGENCY or CALL_CLINIC; None when nothing was chosen or none is on offer."""
+    offered = {c.value for c in state.choices}
+    if CALL_EMERGENCY not in offered:
+        return None
+    if value in offered and value in {CALL_EMERGENCY, CALL_CLINIC}:
+        return value
+    said = text.lower().replace("\u2019", "'")
+    if _NEGATED.search(said):
+        return None
+    if _WANTS_EMERGENCY.search(said):
+        return CALL_EMERGENCY
+    if CALL_CLINIC in offered and _WANTS_CLINIC.search(said):
+        return CALL_CLINIC
+    return None
+
+
+async def connect(
+    desk: SafetyDesk, practice: PracticeInfo, state: ConversationState, chosen: str
+) -> tuple[Reply, str]:
+    """Put the call through to what the caller chose: the reply, and the number to dial."""
+    state.choices = []
+    state.awaiting = None
+    await desk.record_safety("triage.connected", {"to": chosen.removeprefix("connect:")})
+    if chosen == CALL_CLINIC and practice.staff_phone:
+        return Reply(text="Connecting you to the clinic now. Please stay on the line."), practice.staff_phone
+    number = triage.emergency_number(practice.country)
+    return Reply(text=f"Connecting you to {triage.spoken_number(number)} now."), number
+
+
 async def ask_if_happening(
-    desk: SafetyDesk, practice: PracticeInfo, state: ConversationState, category: str, text: str, source: str
+    desk: SafetyDesk,
+    practice: PracticeInfo,
+    state: ConversationState,
+    category: str,
+    text: str,
+    source: str,
+    channel: str = "web",
 ) -> list[Reply]:
     """The emergency line, and the question whose yes makes it an emergency."""
     await desk.record_safety("triage.possible", {"category": category, "source": source})
@@ -100,6 +178,14 @@ async def ask_if_happening(
     state.awaiting = None
     chips = (NOW_CHIP, NOT_NOW_CHIP)
     state.choices = [Choice(label=c.label, value=c.value) for c in chips]
+    if channel == "voice":  # the question is its own prompt: its keys are said with it
+        said = triage.spoken_number(triage.emergency_number(practice.country))
+        return [
+            Reply(
+                text=f"That could be a medical emergency. If it is, hang up and call {said} now. "
+                "Is this happening right now? Press 1 or say yes if it is. Press 2 or say no if it isn't."
+            )
+        ]
     message = f"{triage.safety_message(category, practice.country)} Is this happening right now?"
     return [Reply(text=message, quick_replies=chips)]
 
@@ -131,8 +217,10 @@ def _chip_named(text: str, state: ConversationState) -> str | None:
     return None
 
 
-def not_now_reply(practice: PracticeInfo) -> Reply:
-    number = triage.EMERGENCY_NUMBERS.get(practice.country, triage.DEFAULT_EMERGENCY_NUMBER)
+def not_now_reply(practice: PracticeInfo, channel: str = "web") -> Reply:
+    number = triage.emergency_number(practice.country)
+    if channel == "voice":
+        number = triage.spoken_number(number)
     return Reply(text=f"Okay. If it does happen, call {number} straight away.")
 
 

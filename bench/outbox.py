@@ -103,10 +103,24 @@ def sms_deployment(extra_env: dict[str, str] | None = None, workers: int = 1) ->
     }
     started = [start([sys.executable, "-m", "backend.cli", "worker"], worker_env) for _ in range(workers)]
     try:
-        time.sleep(2)  # the workers' start-up
+        asyncio.run(_until_beating(database_url, workers))
         yield SmsDeployment(base, public, twilio_url, server.pid, tuple(p.pid for p in started))
     finally:
         stop([*started, server, twilio])
+
+
+async def _until_beating(database_url: str, workers: int, within: float = 120) -> None:
+    """Until every worker's loop has turned once (its heartbeat): a slow start on a busy machine is
+    not measured as slow answers."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + within
+        while await connection.fetchval("SELECT count(*) FROM worker_heartbeats") < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{workers} worker(s) did not start within {within:.0f} s")
+            await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
 
 
 def report(label: str, count: int, elapsed: float, latencies: list[float]) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import VoiceResponse
 
-MAX_SPOKEN_OPTIONS = 3
+MAX_SPOKEN_OPTIONS = 3  # times read out at once; "more times" reads the next ones
+MAX_KEYPAD_OPTIONS = 6
 _DAYS = {
     "Mon": "Monday",
     "Tue": "Tuesday",
@@ -41,6 +42,7 @@ _MONTHS = {
 _ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven")
 _ONES += ("twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")
 _TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty"}
+_NUMBERS = {word: n for n, word in enumerate(_ONES) if 1 <= n <= 12} | {"won": 1, "to": 2, "too": 2, "for": 4}
 
 _SHORT_DATE = re.compile(
     r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2})\b"
@@ -50,6 +52,15 @@ _DAY_RANGE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|S
 _LONE_DAY = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun):")
 _REFERENCE = re.compile(r"\b(reference(?: is)?) ([A-Z0-9]{6})\b")
 _PHONE = re.compile(r"\+?\d[\d\- ]{8,}\d")
+_DATED = re.compile(r"((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \w{3} \d{1,2}) at (\d{1,2}:\d{2} ?[AP]M)")
+# Words for a screen, and how they are said on the phone.
+_SCREEN_WORDS = (
+    (re.compile(r"\btap (one|a|an|the)\b"), r"choose \1"),
+    (re.compile(r"\bTap (one|a|an|the)\b"), r"Choose \1"),
+    (re.compile(r"\breply (yes|no|\d)\b"), r"say \1"),
+    (re.compile(r"\bReply (yes|no|\d)\b"), r"Say \1"),
+    (re.compile(r"\s*\((?:[A-Z][A-Za-z_]+/)+[A-Za-z_]+\)"), ""),  # "(America/New_York)": said as a clock
+)
 _SPAN = re.compile(r"(a\.m\.|p\.m\.|noon) ?- ?")
 # Pictographs and other symbols a speech engine reads out by name, or badly.
 _SYMBOLS = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f]")
@@ -61,6 +72,8 @@ class Spoken:
 
     text: str
     options: tuple[str, ...] = ()
+    # The indexes, among the options offered, of those read out (in keypad order).
+    read: tuple[int, ...] = ()
 
 
 def number_words(n: int) -> str:
@@ -94,22 +107,98 @@ def for_the_ear(text: str) -> str:
     text = _DAY_RANGE.sub(lambda m: f"{_DAYS[m[1]]} to {_DAYS[m[2]]}", text)
     text = _LONE_DAY.sub(lambda m: f"{_DAYS[m[1]]}:", text)
     text = _REFERENCE.sub(lambda m: f"{m[1]} {', '.join(m[2])}", text)
-    text = _PHONE.sub(lambda m: ", ".join(d for d in m[0] if d.isdigit()), text)
+    text = _PHONE.sub(lambda m: phone_words(m[0]), text)
+    for pattern, said in _SCREEN_WORDS:
+        text = pattern.sub(said, text)
     text = text.replace("\n", ". ").replace("e-mail", "email")
     return re.sub(r"\s+", " ", re.sub(r"\.(\s*\.)+", ".", text)).strip()
 
 
-def speakable(texts: list[str], options: list[str]) -> Spoken:
-    """A turn's replies as speech, with up to three options read out: "say it, or press 1 for ..."."""
+def phone_words(number: str) -> str:
+    """A phone number in the groups people say it in: "+16175550199" -> "6 1 7, 5 5 5, 0 1 9 9"."""
+    digits = re.sub(r"\D", "", number)
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    if len(digits) == 10:
+        groups = [digits[:3], digits[3:6], digits[6:]]
+    else:
+        groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+    return ", ".join(" ".join(group) for group in groups)
+
+
+_OPTION = re.compile(
+    r"^\W*(?:(?:press|option|number|choice|no\.?|#)\s*)?(?P<n>\d{1,2}|[a-z]+)"
+    r"\W*(?:please|thanks?|thank you)?\W*$"
+)
+_REPEAT = re.compile(
+    r"^\W*(?:\*|(?:can you |could you |please )?(?:repeat|say (?:that|it|them) again|again|come again"
+    r"|pardon|what was that|sorry,? what|i didn'?t (?:catch|hear) (?:that|it))"
+    r"(?: that| it| them| please| the options)*)\W*$",
+    re.I,
+)
+
+
+def option_number(heard: str) -> int | None:
+    """The option a caller chose by number: "2", "2.", "number two", "press two", "option 2", "one"."""
+    match = _OPTION.match(heard.strip().lower())
+    if match is None:
+        return None
+    said = match["n"]
+    if said.isdigit():
+        return int(said)
+    return _NUMBERS.get(said)
+
+
+def wants_repeat(heard: str) -> bool:
+    """ "repeat", "say that again", the star key: read the last question and its options again."""
+    return bool(_REPEAT.match(heard.strip()))
+
+
+def speakable(texts: list[str], options: list[str], timed: list[bool] | None = None) -> Spoken:
+    """A turn's replies as speech, then the options read out, each with its number: at most
+    MAX_SPOKEN_OPTIONS times (a date said once for the times on it), and every option that is not a
+    time ("More times"). Only these can be chosen by number; `Spoken.read` says which they were."""
     speech = " ".join(for_the_ear(t) for t in texts if t.strip())
-    shown = tuple(for_the_ear(o) for o in options[:MAX_SPOKEN_OPTIONS])
+    read = _to_read(options, timed or [False] * len(options))
+    shown = tuple(options[i] for i in read)
     if shown:
-        speech += " " + options_prompt(shown)
-    return Spoken(speech, shown)
+        speech += " " + options_prompt(shown, said_before=speech)
+    return Spoken(speech, shown, read)
 
 
-def options_prompt(options: tuple[str, ...]) -> str:
-    return " ".join(f"For {option}, press {n}." for n, option in enumerate(options, start=1))
+def _to_read(options: list[str], timed: list[bool]) -> tuple[int, ...]:
+    times = [i for i, is_time in enumerate(timed) if is_time][:MAX_SPOKEN_OPTIONS]
+    others = [i for i, is_time in enumerate(timed) if not is_time]
+    return tuple(sorted(times + others))[:MAX_KEYPAD_OPTIONS]
+
+
+def options_prompt(options: tuple[str, ...], said_before: str = "") -> str:
+    """ "On Tuesday, December 1st: option one, ten a.m.; option two, eleven a.m. Option three, more
+    times. Say the option, or press its number. To hear them again, say repeat or press star."
+    A day `said_before` names (all the times on it) is not said again."""
+    sentences: list[list[str]] = []  # the options said together: one day's times, or one option
+    days = {m[1] for m in map(_DATED.fullmatch, options) if m is not None}
+    named = len(days) == 1 and for_the_ear(next(iter(days))).split(",")[0] in said_before
+    day = next(iter(days)) if named else None
+    for number, label in enumerate(options, start=1):
+        dated = _DATED.fullmatch(label)
+        if dated is not None and dated[1] == day and sentences:
+            sentences[-1].append(f"option {number_words(number)}, {for_the_ear(dated[2])}")
+        elif dated is not None and dated[1] == day:
+            sentences.append([f"Option {number_words(number)}, {for_the_ear(dated[2])}"])
+        elif dated is not None:
+            day = dated[1]
+            sentences.append(
+                [f"On {for_the_ear(day)}: option {number_words(number)}, {for_the_ear(dated[2])}"]
+            )
+        else:
+            day = None
+            sentences.append([f"Option {number_words(number)}, {for_the_ear(label).lower()}"])
+    said = " ".join("; ".join(parts).removesuffix(".") + "." for parts in sentences)
+    return f"{said} {CHOOSING}"
+
+
+CHOOSING = "Say the option, or press its number. To hear them again, say repeat, or press star."
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# A message moved ahead of the quiet hours goes this long before they begin.
+AHEAD_OF_QUIET_HOURS = timedelta(minutes=15)
+
 
 def is_quiet(local: time, start: time, end: time) -> bool:
     if start == end:
@@ -30,3 +33,16 @@ def quiet_until(now: datetime, timezone: str, start: time, end: time) -> datetim
     while wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
         wall += timedelta(minutes=1)
     return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def before_quiet_hours(due: datetime, deadline: datetime, timezone: str, start: time, end: time) -> datetime:
+    """When a message due at `due`, about something at `deadline`, should go: at `due`, unless the
+    recipient's quiet hours would hold it until after `deadline`; then shortly before they begin."""
+    until = quiet_until(due, timezone, start, end)
+    if until is None or until < deadline:
+        return due
+    zone = ZoneInfo(timezone)
+    local = due.astimezone(zone)
+    began = local.date() if start < end or local.time() >= start else local.date() - timedelta(days=1)
+    window = datetime.combine(began, start).replace(tzinfo=zone).astimezone(UTC)
+    return window - AHEAD_OF_QUIET_HOURS

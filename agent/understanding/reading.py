@@ -15,6 +15,7 @@ from agent.understanding.catalogue import Named, Person
 from agent.understanding.dates import DayAsk, read_days
 from agent.understanding.offers import Offered, pick_options
 from agent.understanding.relative import Relative, read_relative
+from agent.understanding.spelled import spelled_reference
 from agent.understanding.text import blank, normalize
 from agent.understanding.times import TimeAsk, read_time
 
@@ -101,6 +102,9 @@ def read(text: str, context: Context) -> Reading:
     words = contact.strip_contact(message)
     if reference:
         words = re.sub(rf"\b{reference.lower()}\b", " " * len(reference), words)
+    elif spelled := spelled_reference(words, expecting=expecting == "reference"):
+        reference, span = spelled
+        words = blank(words, [span])  # "... victor nine": not a time
     relative, relative_spans = read_relative(words)
     without_relative = blank(words, relative_spans)
     days, day_spans = read_days(without_relative, context.today)

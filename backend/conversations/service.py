@@ -174,6 +174,29 @@ async def flag_for_human(
     )
 
 
+async def put_through(
+    session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, *, to_staff: bool
+) -> None:
+    """A call put through by the receptionist. To the clinic's staff: a person has the patient now,
+    so the conversation no longer waits for one. To the emergency number: it does, so the clinic
+    follows up on the call."""
+    if not to_staff:
+        await flag_for_human(session, caller, conversation_id, "call put through to the emergency number")
+        return
+    await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.tenant_id == caller.tenant.id,
+            Conversation.status == "needs_human",
+        )
+        .values(status="open")
+    )
+    audit.record(
+        session, caller, "conversation.put_through", "conversation", conversation_id, {"to": "staff"}
+    )
+
+
 async def get(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
     conversation = await find(session, tenant, conversation_id)
     if conversation is None:

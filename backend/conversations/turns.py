@@ -77,6 +77,8 @@ class Answered:
     understood: bool = True
     # The replies are triage's (a safety message): a text may run a segment longer rather than cut.
     whole: bool = False
+    # The number a caller chose to be put through to (after an emergency on a call).
+    dial: str | None = None
 
     @property
     def replies(self) -> list[StoredMessage]:
@@ -226,7 +228,7 @@ class Turns:
             if isinstance(claim, _Held):
                 return Answered([claim.message])
             desk = PracticeDesk(self.db, caller, conversation_id, now, self.alarm)
-            understood, whole = True, False
+            understood, whole, dial = True, False, None
             engine = "llm" if self.agent.llm is not None else "deterministic"
             began = time.perf_counter()
             try:
@@ -244,7 +246,7 @@ class Turns:
                         channel_phone=channel_phone,
                     )
                     replies, understood = result.replies, result.understood
-                    whole = result.engine == "triage"
+                    whole, dial = result.engine == "triage", result.dial
             except Exception:
                 log.exception("chat turn failed in conversation %s", conversation_id)
                 replies, understood = [Reply(text=TROUBLE_REPLY)], True
@@ -257,7 +259,7 @@ class Turns:
         metrics.CHAT_TURN_LATENCY.labels(engine).observe(time.perf_counter() - began)
         metrics.CHAT_TURNS.labels(engine, channel, str(understood).lower()).inc()
         await self._show_staff(caller.tenant, conversation_id, channel, stored)
-        return Answered([claim.message, *stored], understood, whole)
+        return Answered([claim.message, *stored], understood, whole, dial)
 
     async def _show_staff(
         self, tenant: TenantContext, conversation_id: uuid.UUID, channel: str, messages: list[StoredMessage]

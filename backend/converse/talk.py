@@ -18,6 +18,8 @@ from backend.converse.clinic import Clinic
 # A reply that has not come by then counts as none.
 REPLY_SECONDS = 20.0
 _POLL_SECONDS = 0.2
+# The kinds of text that answer a patient's text (the receptionist's reply, or a keyword's answer).
+ANSWER_KINDS = {"reply", "help", "opt_out_confirmation", "opt_in_confirmation", "handoff_link"}
 
 
 @dataclass(frozen=True)
@@ -109,14 +111,17 @@ class SmsTalker:
         return Heard(await self._answer())
 
     async def _answer(self) -> str:
-        """The new texts, once one has come and no other follows within a poll."""
+        """The new texts, once the answer to this one has come (not only a text the change it made
+        sends, such as a cancellation notice, which may go out first) and no other follows within a
+        poll."""
         assert self.seen is not None
         deadline = time.monotonic() + REPLY_SECONDS
         answer: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
             await asyncio.sleep(_POLL_SECONDS)
             new = [n for n in await self._texts_to_patient() if n["id"] not in self.seen]
-            if new and len(new) == len(answer):
+            answered = any(n.get("kind") in ANSWER_KINDS for n in new)
+            if answered and len(new) == len(answer):
                 break
             answer = new
         if not answer:

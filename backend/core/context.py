@@ -66,6 +66,9 @@ class Caller:
     role: Role = "owner"
     staff_id: uuid.UUID | None = None
     staff_name: str | None = None
+    # A patient's text thread, answered by text: what is done for them there (a booking, a move) is
+    # told in the reply, so no second text repeats it to this number.
+    texting: str | None = None
 
     @property
     def is_owner(self) -> bool:

@@ -77,10 +77,9 @@ class RedisFanout(socketio.AsyncRedisManager):
         assert settings.redis_url is not None
         super().__init__(settings.redis_url, redis_options=timeouts(settings.redis_timeout_seconds))
         self.guard = RedisGuard("live", "pushing live updates through Redis")
-        self._listener_options = {
-            "socket_connect_timeout": settings.redis_timeout_seconds,
-            "socket_keepalive": True,
-        }
+        self._listener_options: dict[str, Any] = {"socket_connect_timeout": settings.redis_timeout_seconds}
+        if not settings.redis_url.startswith("unix://"):  # keep-alive is TCP's; a Unix socket refuses it
+            self._listener_options["socket_keepalive"] = True
 
     def _redis_connect(self) -> None:
         super()._redis_connect()

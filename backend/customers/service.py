@@ -185,3 +185,16 @@ async def by_ids(session: AsyncSession, tenant_id: uuid.UUID, ids: set[uuid.UUID
         select(Customer).where(Customer.tenant_id == tenant_id, Customer.id.in_(ids))
     )
     return list(rows.scalars())
+
+
+async def name_on_file(session: AsyncSession, tenant: TenantContext, phone: str) -> str | None:
+    """The name of the tenant's customer with this phone number, when exactly one has it."""
+    names = (
+        await session.execute(
+            select(Customer.name).where(
+                Customer.tenant_id == tenant.id, Customer.phone == phone, Customer.erased_at.is_(None)
+            )
+        )
+    ).scalars()
+    found = {name for name in names if name}
+    return found.pop() if len(found) == 1 else None

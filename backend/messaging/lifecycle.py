@@ -28,6 +28,7 @@ from backend.messaging.models import OutboxMessage, ScheduledAction
 from backend.messaging.outbox import NewMessage
 from backend.scheduling.slots import wall_clock_before
 from policy.engine import Decision, OutboundFacts, PolicyContext, ToolCall, evaluate
+from policy.quiet_hours import before_quiet_hours
 
 if TYPE_CHECKING:  # rows of other domains, handed in by them
     from backend.customers.models import Customer
@@ -222,10 +223,19 @@ async def _schedule_reminders(
     session: AsyncSession, tenant: TenantContext, appointment: Appointment, now: datetime
 ) -> None:
     starts = appointment.starts_at.isoformat()
+    settings, phone = tenant.settings, appointment.customer.phone
+    zone = outbox.recipient_timezone("sms", phone, tenant.timezone_name) if phone else tenant.timezone_name
     rows = []
     for hours in tenant.settings.reminder_offsets_hours:
         due = wall_clock_before(appointment.starts_at, hours, tenant.timezone)
         passed = due <= now
+        # Quiet hours that would hold the reminder past the visit: it goes before they begin instead.
+        due = max(
+            before_quiet_hours(
+                due, appointment.starts_at, zone, settings.quiet_hours_start, settings.quiet_hours_end
+            ),
+            now,
+        )
         rows.append(
             _scheduled(
                 tenant,
@@ -278,18 +288,28 @@ async def _confirm(
 # ---- sending through the policy engine ----
 
 
-def when_label(tenant: TenantContext, moment: datetime) -> str:
+def when_label(tenant: TenantContext, moment: datetime, *, zone_named: bool = False) -> str:
+    """ "Fri Mar 6 at 5:00 PM" on the clinic's clock; `zone_named` adds its zone ("EST"), for a
+    patient whose own clock is another."""
     local = moment.astimezone(tenant.timezone)
-    return f"{local:%a %b} {local.day} at {local:%I:%M %p}".replace(" at 0", " at ")
+    label = f"{local:%a %b} {local.day} at {local:%I:%M %p}".replace(" at 0", " at ")
+    if not zone_named:
+        return label
+    abbreviation = local.tzname() or ""
+    return f"{label} {abbreviation if abbreviation.isalpha() else tenant.timezone_name}"
 
 
 def appointment_context(tenant: TenantContext, appointment: Appointment) -> dict[str, Any]:
+    phone = appointment.customer.phone
+    elsewhere = phone is not None and (
+        outbox.recipient_timezone("sms", phone, tenant.timezone_name) != tenant.timezone_name
+    )
     return {
         "practice": tenant.name,
         "first_name": appointment.customer.name.split()[0],
         "service": appointment.service.name,
         "provider": appointment.provider.name,
-        "when": when_label(tenant, appointment.starts_at),
+        "when": when_label(tenant, appointment.starts_at, zone_named=elsewhere),
         "timezone": tenant.timezone_name,
         "reference": appointment.reference,
     }
@@ -333,10 +353,13 @@ async def notify(
             action,
             {"rule": decision.rule, "policy_reason": decision.reason, "channel": channel, "kind": kind},
         )
-        if address is None or (not decision.allowed and facts.consented):
-            continue  # nothing to keep: no address, or a refusal that may pass later (a cap, quiet hours)
-        # Without consent the message is kept as `suppressed`, so staff see what was not sent and why.
+        if address is None:
+            continue  # nothing to keep: nobody to send it to
+        # A message withheld (no consent, opted out, a cap) is kept as `suppressed`, so staff see what
+        # was not sent and why; an occasion is decided once, so a refusal here is final for it.
         withheld = None if decision.allowed else f"{decision.rule}: {decision.reason}"
+        if withheld is None and channel == "sms" and address == caller.texting:
+            withheld = "told in the reply to the patient's text: one text, not two"
         if rendered is None:
             # The profile's wording now; the tenant's own, if any, after commit (tenant_wording.py):
             # their template never runs inside this transaction.

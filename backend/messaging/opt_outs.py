@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.context import Caller
+from backend.customers import service as customers
 from backend.messaging.models import SmsOptOut
+from backend.tenants import service as tenants
 
 _OPTED_OUT = select(SmsOptOut.phone).where(
     SmsOptOut.tenant_id == bindparam("tenant_id"), SmsOptOut.phone == bindparam("phone")
@@ -45,3 +49,13 @@ async def record_opt_out(session: AsyncSession, tenant_id: uuid.UUID, phone: str
 async def record_opt_in(session: AsyncSession, tenant_id: uuid.UUID, phone: str) -> None:
     """The number texted START: it may be sent texts again."""
     await session.execute(delete(SmsOptOut).where(SmsOptOut.tenant_id == tenant_id, SmsOptOut.phone == phone))
+
+
+async def carrier_opt_out(
+    session: AsyncSession, tenant_id: uuid.UUID, phone: str, correlation_id: str | None, now: datetime
+) -> None:
+    """The carrier says the number unsubscribed (Twilio 21610): opted out here too, and its SMS
+    consent withdrawn (which the customers domain announces as `customer.opted_out`)."""
+    await record_opt_out(session, tenant_id, phone, "carrier")
+    caller = Caller(await tenants.get_context(session, tenant_id), "carrier", correlation_id or "carrier")
+    await customers.set_sms_consent_by_phone(session, caller, phone, False, "carrier", now)

@@ -42,7 +42,7 @@ CLAIMABLE = ("pending", "failed", "rate_limited")
 RENDERING = "rendering"
 UNSENT = (*CLAIMABLE, "sending")
 FINAL = ("sent", "permanently_failed", "opted_out", "suppressed")
-# The one text an opted-out number still gets: the confirmation of its STOP.
+# The confirmation of a STOP: one of the texts an opted-out number still gets (`sms_gate.TO_OPTED_OUT`).
 OPT_OUT_CONFIRMATION = sms_gate.OPT_OUT_CONFIRMATION
 M = TypeVar("M", bound=MessageData)
 

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
 from backend.core.context import TenantContext
-from backend.core.event_catalogue import MessageData, MessageFailed, MessageSent
+from backend.core.event_catalogue import MessageData, MessageFailed, MessageSent, MessageSuppressed
 from backend.core.settings import Settings
 from backend.messaging import circuits, opt_outs, outbox, sms_gate
 from backend.messaging.models import OutboxMessage
@@ -206,8 +206,8 @@ async def _known_ids(session: AsyncSession, row: OutboxMessage, since: datetime)
 
 
 def _hold(session: AsyncSession, row: OutboxMessage, hold: sms_gate.Hold) -> None:
-    if hold.status == "opted_out":
-        finish(session, row, "opted_out", hold.error)
+    if hold.status in outbox.FINAL:
+        finish(session, row, hold.status, hold.error)
         return
     row.status = hold.status
     row.next_attempt_at = hold.next_attempt_at or row.next_attempt_at
@@ -241,6 +241,8 @@ def finish(session: AsyncSession, row: OutboxMessage, status: str, error: str | 
     row.sealed_body = None  # a private link leaves no trace once its message is settled
     if status == "sent":
         event: MessageData = outbox.message_event(row, MessageSent)
+    elif status == "suppressed":
+        event = outbox.message_event(row, MessageSuppressed, reason=error)
     else:
         reason = "opted_out" if status == "opted_out" else "provider_error"
         event = outbox.message_event(row, MessageFailed, reason=reason, error_code=row.error_code)
@@ -307,7 +309,7 @@ async def _apply(
         row.error, row.error_code = outcome.error, outcome.code
     elif outcome.opted_out:
         row.error_code = outcome.code
-        await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+        await opt_outs.carrier_opt_out(session, row.tenant_id, row.recipient, row.correlation_id, now)
         finish(session, row, "opted_out", outcome.error)
     elif outcome.permanent or row.attempts >= settings.outbox_max_attempts:
         row.error_code = outcome.code

@@ -19,6 +19,8 @@ from backend.core.event_catalogue import MessageDelivered, MessageFailed
 from backend.messaging import opt_outs, outbox, outbox_claims
 from backend.messaging.models import OutboxMessage
 
+# Twilio's error for a recipient who unsubscribed from the sender (a STOP at the carrier).
+UNSUBSCRIBED = "21610"
 DELIVERY_ORDER = {
     "accepted": 0,
     "queued": 1,
@@ -72,10 +74,14 @@ async def record_delivery(
             correlation_id=row.correlation_id,
         )
     elif status in ("undelivered", "failed"):
+        # The carrier's word is final: the row says it was not delivered, and why, and is not sent again.
+        row.status = "permanently_failed"
+        code = f" (Twilio error {error_code})" if error_code else ""
+        row.error = f"the carrier reported it {status}{code}"
         failed = outbox.message_event(row, MessageFailed, reason="undelivered", error_code=error_code)
         events.record(session, row.tenant_id, failed, correlation_id=row.correlation_id)
-    if error_code == "21610":
-        await opt_outs.record_opt_out(session, row.tenant_id, row.recipient, "carrier")
+    if error_code == UNSUBSCRIBED and row.channel == "sms":
+        await opt_outs.carrier_opt_out(session, row.tenant_id, row.recipient, row.correlation_id, now)
     return True
 
 

@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -21,6 +22,7 @@ from backend.core.context import TenantContext
 from backend.core.settings import Settings
 from backend.messaging import opt_outs
 from backend.messaging.models import OutboxMessage
+from backend.scheduling import appointment_lists
 from policy.quiet_hours import quiet_until
 
 # Kinds a patient is waiting for (answers to their own text), and the clinic's on-call alerts of an
@@ -29,6 +31,9 @@ ANSWERS = frozenset(
     {"reply", "opt_out_confirmation", "opt_in_confirmation", "help", "handoff_link", "triage_alert"}
 )
 OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+# What an opted-out number may still be sent: the confirmation of its STOP, and the answer to HELP
+# (carriers require both).
+TO_OPTED_OUT = frozenset({OPT_OUT_CONFIRMATION, "help"})
 LOCK_RECIPIENTS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(:keys) AS k").bindparams(
     bindparam("keys", type_=ARRAY(BigInteger))
 )
@@ -56,20 +61,49 @@ async def decide(
     """The rows that must not go now, by id; every other row may be sent, in the order given."""
     held: dict[uuid.UUID, Hold] = {}
     opted = await opt_outs.opted_out_among(
-        session, {(row.tenant_id, row.recipient) for row in rows if row.kind != OPT_OUT_CONFIRMATION}
+        session, {(row.tenant_id, row.recipient) for row in rows if row.kind not in TO_OPTED_OUT}
     )
-    limited = []
+    limited, quiet = [], {}
     for row in rows:
-        if row.kind != OPT_OUT_CONFIRMATION and (row.tenant_id, row.recipient) in opted:
+        if row.kind not in TO_OPTED_OUT and (row.tenant_id, row.recipient) in opted:
             held[row.id] = OPTED_OUT
         elif row.kind in ANSWERS:
             continue
         elif not row.urgent and (until := _quiet_until(tenants[row.tenant_id], row, now)) is not None:
-            held[row.id] = Hold("pending", next_attempt_at=until)
+            quiet[row.id] = (row, until)
         else:
             limited.append(row)
+    if quiet:
+        held.update(await _for_quiet_hours(session, tenants, list(quiet.values()), now))
     if limited:
         held.update(await _over_limit(session, settings, limited, {row.id for row in rows}, now))
+    return held
+
+
+async def _for_quiet_hours(
+    session: AsyncSession,
+    tenants: dict[uuid.UUID, TenantContext],
+    quiet: list[tuple[OutboxMessage, datetime]],
+    now: datetime,
+) -> dict[uuid.UUID, Hold]:
+    """Held until the patient's quiet hours end, with the reason on the row; but a message about a
+    visit that comes before then is not held past it: it is skipped, and the row says why."""
+    visits = await appointment_lists.starts_of(
+        session, {row.appointment_id for row, _ in quiet if row.appointment_id is not None}
+    )
+    held = {}
+    for row, until in quiet:
+        tenant = tenants[row.tenant_id]
+        window = f"{tenant.settings.quiet_hours_start:%H:%M}-{tenant.settings.quiet_hours_end:%H:%M}"
+        zone = ZoneInfo(row.recipient_timezone)
+        ends = f"{until.astimezone(zone):%a %H:%M} {row.recipient_timezone}"
+        visit = visits.get(row.appointment_id) if row.appointment_id is not None else None
+        if visit is not None and now < visit <= until:
+            at = f"{visit.astimezone(zone):%a %H:%M}"
+            reason = f"skipped: quiet hours ({window}) for the patient end {ends}, past the visit ({at})"
+            held[row.id] = Hold("suppressed", error=reason)
+        else:
+            held[row.id] = Hold("pending", until, f"held for quiet hours ({window}) until {ends}")
     return held
 
 

@@ -73,3 +73,13 @@ async def first_upcoming(
     )
     upcoming = dict(rows.all())
     return next(((i, upcoming[i]) for i in appointment_ids if i in upcoming), None)
+
+
+async def starts_of(session: AsyncSession, appointment_ids: set[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """When each of these appointments starts (ids come from the caller's own tenant-scoped rows)."""
+    if not appointment_ids:
+        return {}
+    rows = await session.execute(
+        select(Appointment.id, Appointment.starts_at).where(Appointment.id.in_(sorted(appointment_ids)))
+    )
+    return dict(rows.all())

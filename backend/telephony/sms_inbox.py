@@ -37,7 +37,7 @@ from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
 from backend.scheduling import appointment_lists, booking
-from backend.telephony import phone_numbers
+from backend.telephony import opted_out_texts, phone_numbers
 from backend.telephony.models import InboundSms
 from backend.tenants import service as tenants
 from channels import sms
@@ -129,9 +129,12 @@ async def _settle_keyword(
             await opt_outs.record_opt_out(session, tenant.id, row.from_number, "keyword")
             await customers.set_sms_consent_by_phone(session, caller, row.from_number, False, "keyword", now)
             audit.record(session, caller, "sms.opted_out", "phone", None, {"phone": row.from_number})
-            await outbox.enqueue(
-                session, caller, text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant)), now
-            )
+            visit = await opted_out_texts.visit_note(session, tenant, row, now)
+            confirmation = text_back(row, outbox.OPT_OUT_CONFIRMATION, opt_out_text(tenant) + visit)
+            await outbox.enqueue(session, caller, confirmation, now)
+            if visit and sms.lone_word(row.body) in opted_out_texts.VISIT_WORDS:
+                reason = "Texted an opt-out word with a visit booked: unsubscribed from texts, visit kept."
+                await opted_out_texts.to_inbox(session, caller, row, reason)
     elif word == "opt_in" or (word == "yes" and opted_out):
         row.status, row.handling = "handled", "opt_in"
         await opt_outs.record_opt_in(session, tenant.id, row.from_number)
@@ -139,8 +142,12 @@ async def _settle_keyword(
         audit.record(session, caller, "sms.opted_in", "phone", None, {"phone": row.from_number})
         await outbox.enqueue(session, caller, text_back(row, "opt_in_confirmation", opt_in_text(tenant)), now)
     elif opted_out:
-        # Nothing but the STOP confirmation ever goes to this number until it opts back in.
+        # No answer but HELP's (carriers require it) goes to this number until it opts back in; what
+        # it says reaches the staff inbox.
         row.status, row.handling = "opted_out", "help" if word == "help" else None
+        if word == "help":
+            await outbox.enqueue(session, caller, text_back(row, "help", help_text(tenant)), now)
+        await opted_out_texts.to_inbox(session, caller, row, "Texted while unsubscribed: no automatic reply.")
     elif word == "help":
         row.status, row.handling = "handled", "help"
         await outbox.enqueue(session, caller, text_back(row, "help", help_text(tenant)), now)
@@ -253,7 +260,12 @@ class SmsInbox:
             return row, tenant, thread.id, state, await _last_reminded(session, tenant, row.from_number, now)
 
         row, tenant, conversation_id, state, reminded = await self.db.transaction(load)
-        caller = Caller(tenant, actor=f"conversation:{conversation_id}", correlation_id=row.message_sid)
+        caller = Caller(
+            tenant,
+            actor=f"conversation:{conversation_id}",
+            correlation_id=row.message_sid,
+            texting=row.from_number,
+        )
         inbound, responder, handling = Inbound(row.body), None, "turn"
         if reminded is not None and state.task is None:
             reply = sms.reminder_reply(row.body)

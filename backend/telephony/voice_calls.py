@@ -10,38 +10,36 @@ failures in a row, the caller is put through to the practice's staff number, or 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.dialogue import MENU
 from agent.loop import Inbound
-from agent.replies import Reply
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
-from backend.conversations.turns import Answered, Responder, Turns
+from backend.conversations.turns import Turns
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import ValidationFailed
 from backend.core.settings import Settings
-from backend.messaging import opt_outs, outbox
+from backend.customers import service as customers
 from backend.scheduling import catalog
-from backend.telephony import call_records, phone_numbers
+from backend.telephony import call_ends, call_handoff, call_records, phone_numbers, spoken_options
 from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
 from policy import replies as reply_rules
 
-# A call with no turn for this long is over even if its status callback never came.
-STALE_CALL = timedelta(minutes=30)
 SILENCES_BEFORE_KEYPAD = 2
 FAILURES_BEFORE_TRANSFER = 3
+# How a call put through ends: to the clinic's staff, or to the emergency number.
+PUT_THROUGH = frozenset({"transferred", "emergency_transferred"})
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _HANDOFF = re.compile(
     r"\b(text|sms|message|send)\b.*\b(me|link)\b"
@@ -95,31 +93,59 @@ class PhoneCalls:
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": call_records.calls_lock(tenant.id)}
             )
+            await call_ends.end_abandoned(session, tenant, now)
             active = await session.scalar(
                 select(func.count())
                 .select_from(VoiceCall)
-                .where(
-                    VoiceCall.tenant_id == tenant.id,
-                    VoiceCall.status == "active",
-                    VoiceCall.updated_at > now - STALE_CALL,
-                )
+                .where(VoiceCall.tenant_id == tenant.id, VoiceCall.status == "active")
             )
             if (active or 0) >= tenant.settings.max_concurrent_calls:
-                twiml = voice.goodbye(
-                    f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call again "
-                    "in a few minutes, or send us a text at this number. Goodbye.",
-                    self.language,
+                staff = tenant.settings.staff_phone
+                if staff:  # overflow goes to the team rather than being hung up on
+                    twiml = voice.transfer(
+                        f"Thanks for calling {tenant.name}. All our lines are busy, so let me put you "
+                        "through to the team.",
+                        staff,
+                        self.language,
+                    )
+                else:
+                    twiml = voice.goodbye(
+                        f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call "
+                        "again in a few minutes, or send us a text at this number. Goodbye.",
+                        self.language,
+                    )
+                reason = "overflow" if staff else "busy"
+                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=reason)
+                await session.flush()
+                call_records.store_turn(session, call.sid, 0, "", twiml)
+                return twiml
+            resumed = None
+            if call.caller_phone is not None:
+                resumed = await call_ends.resumable(session, tenant, call.caller_phone, now)
+            if resumed is not None:  # rung back after a dropped call: where it was
+                conversation_id, pick_up = resumed
+                greeting = f"Thanks for calling {tenant.name} again. {pick_up}"
+                greeting += " " + voice.options_prompt(("Yes", "No"))
+                twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
+                call_records.new_call(
+                    session, call, tenant, conversation_id, "active", now, last_prompt=greeting
                 )
-                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason="busy")
                 await session.flush()
                 call_records.store_turn(session, call.sid, 0, "", twiml)
                 return twiml
             thread = await conversations.phone_thread(
                 session, tenant, "voice", call.practice_number, call.caller_phone or call.caller_number
             )
-            if call.caller_phone is None:
-                thread.state = {}  # a withheld number is no identity: the receptionist asks as on the web
-            greeting = reply_rules.voice_greeting(tenant.name)
+            state = ConversationState()
+            if call.caller_phone is not None:  # a withheld number is no identity: asked as on the web
+                state.phone = call.caller_phone
+                state.name = await customers.name_on_file(session, tenant, call.caller_phone)
+            # The choices of the greeting can be pressed from the first word on.
+            state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
+            thread.state = state.model_dump(mode="json")
+            welcome = f" Welcome back, {state.name.split()[0]}." if state.name else ""
+            greeting = reply_rules.voice_greeting(tenant.name) + welcome
+            greeting += " " + voice.options_prompt(tuple(q.label for q in MENU))
             twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
             call_records.new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
             await session.flush()
@@ -142,8 +168,24 @@ class PhoneCalls:
             return await self._silence(row, tenant, step, now)
         caller = Caller(tenant, actor=f"conversation:{row.conversation_id}", correlation_id=call.sid)
         assert row.conversation_id is not None
-        if heard == "0":
+        if voice.wants_repeat(heard):  # asking to hear it again is not a miss
+            return await self._say_again(row, tenant, step, heard, "", now, failures=row.failures)
+        meaning = None
+        number = voice.option_number(heard)
+        if number == 0:
             heard = "I'd like to talk to a person"
+        elif number is not None:
+            choices = (
+                await self.db.transaction(lambda session: spoken_options.state(session, row.conversation_id))
+            ).choices
+            if number > len(choices) and choices:
+                # Only options read out can be chosen: a key or number beyond them chose nothing.
+                if row.failures + 1 >= FAILURES_BEFORE_TRANSFER:
+                    return await self._give_up(row, tenant, step, heard, now)
+                missed = f"Sorry, there's no option {voice.number_words(number)}."
+                return await self._say_again(row, tenant, step, heard, missed, now, failures=row.failures + 1)
+            if choices:
+                meaning = choices[number - 1].value
         if _BYE.match(heard):
             return await self._finish_turn(
                 row,
@@ -153,11 +195,12 @@ class PhoneCalls:
                 now,
                 ended="caller_done",
             )
-        responder = self._handoff(caller, row, now) if _HANDOFF.search(heard) else None
+        wants_link = _HANDOFF.search(heard)
+        responder = call_handoff.text_me_a_link(self.db, self.links, caller, row, now) if wants_link else None
         answered = await self.turns.answer(
             caller,
             row.conversation_id,
-            Inbound(heard),
+            Inbound(heard, meaning=meaning),
             channel="voice",
             now=now,
             client_message_id=f"{call.sid}:{step}",
@@ -171,13 +214,21 @@ class PhoneCalls:
                 self.language,
             )
             return await self._finish_turn(row, step, heard, goodbye, now, ended="staff")
-        spoken = _spoken(answered)
+        if answered.dial is not None:  # after an emergency: the number the caller chose
+            said = voice.for_the_ear(answered.replies[-1].text)
+            twiml = voice.transfer(said, answered.dial, self.language)
+            to_staff = answered.dial == tenant.settings.staff_phone
+            return await self._finish_turn(row, step, heard, twiml, now, ended=_put_through(to_staff))
+        spoken = await self.db.transaction(
+            lambda session: spoken_options.spoken(session, row.conversation_id, answered)
+        )
         # Not understood, or asked the same question again: the conversation is not moving.
-        stuck = not answered.understood or spoken.text == row.last_prompt
+        # (The safety message said again to a caller who says more about an emergency is not stuck.)
+        stuck = not answered.understood or (spoken.text == row.last_prompt and not answered.whole)
         failures = row.failures + 1 if stuck else 0
         if failures >= FAILURES_BEFORE_TRANSFER:
             return await self._give_up(row, tenant, step, heard, now)
-        state = await self.db.transaction(lambda session: _state(session, row.conversation_id))
+        state = await self.db.transaction(lambda session: spoken_options.state(session, row.conversation_id))
         if state.handed_to_human and tenant.settings.staff_phone:
             twiml = voice.transfer(
                 "Let me put you through to the team now.", tenant.settings.staff_phone, self.language
@@ -212,13 +263,33 @@ class PhoneCalls:
             if silences < SILENCES_BEFORE_KEYPAD:
                 speech = f"Sorry, I didn't hear anything. {row.last_prompt}"
             else:
-                speech = "You can also use your keypad. " + await _keypad_options(
+                speech = "You can also use your keypad. " + await spoken_options.keypad_options(
                     session, row.conversation_id
                 )
             return voice.ask(speech, await self._gather(session, tenant, step + 1))
 
         twiml = await self.db.transaction(work)
         return await self._finish_turn(row, step, "", twiml, now, silences=silences, failures=failures)
+
+    async def _say_again(
+        self,
+        row: VoiceCall,
+        tenant: TenantContext,
+        step: int,
+        heard: str,
+        lead: str,
+        now: datetime,
+        *,
+        failures: int,
+    ) -> str:
+        """The last question and its options again, after `lead`."""
+
+        async def work(session: AsyncSession) -> str:
+            speech = f"{lead} {row.last_prompt}".strip()
+            return voice.ask(speech, await self._gather(session, tenant, step + 1))
+
+        twiml = await self.db.transaction(work)
+        return await self._finish_turn(row, step, heard, twiml, now, failures=failures)
 
     async def _give_up(
         self, row: VoiceCall, tenant: TenantContext, step: int, heard: str, now: datetime
@@ -251,7 +322,9 @@ class PhoneCalls:
         prompt: str | None = None,
         ended: str | None = None,
     ) -> str:
-        """Store this step's answer (the first wins if it was asked twice) and the call's counters."""
+        """Store this step's answer (the first wins if it was asked twice) and the call's counters. A
+        call put through to the clinic's staff is no longer waiting for a person; one put through to
+        the emergency number is, for the clinic to follow up."""
 
         async def work(session: AsyncSession) -> str:
             stored = await call_records.stored_answer(session, row.call_sid, step)
@@ -269,57 +342,18 @@ class PhoneCalls:
                 call.last_prompt = prompt
             if ended is not None:
                 call.status, call.ended_at, call.end_reason = "ended", now, ended
+            if ended in PUT_THROUGH and call.conversation_id is not None:
+                caller = Caller(
+                    await tenants.get_context(session, call.tenant_id),
+                    actor=f"conversation:{call.conversation_id}",
+                    correlation_id=call.call_sid,
+                )
+                await conversations.put_through(
+                    session, caller, call.conversation_id, to_staff=ended == "transferred"
+                )
             return twiml
 
         return await self.db.transaction(work)
-
-    # ---- "text me a link" ----
-
-    def _handoff(self, caller: Caller, row: VoiceCall, now: datetime) -> Responder:
-        async def send_link(state: ConversationState) -> list[Reply]:
-            phone = call_records.real_phone(row.from_number)
-            if phone is None:
-                return [Reply("I can't send a text to a withheld number, sorry. How else can I help?")]
-            assert row.conversation_id is not None
-            link = self.links.issue(caller.tenant.id, row.conversation_id, now)
-
-            async def work(session: AsyncSession) -> bool:
-                if await opt_outs.is_opted_out(session, caller.tenant.id, phone):
-                    return False
-                minutes = int(self.links.lifetime.total_seconds() // 60)
-                await outbox.enqueue(
-                    session,
-                    caller,
-                    outbox.NewMessage(
-                        kind="handoff_link",
-                        channel="sms",
-                        recipient=phone,
-                        body=f"{caller.tenant.name}: continue our conversation here: {link} "
-                        f"(works for {minutes} min)",
-                        dedupe_key=f"handoff_link:{row.call_sid}",
-                        urgent=True,
-                        sender=row.to_number,
-                    ),
-                    now,
-                )
-                audit.record(session, caller, "voice.handoff_link_sent", "conversation", row.conversation_id)
-                return True
-
-            if not await self.db.transaction(work):
-                return [
-                    Reply(
-                        "This number has opted out of our texts, so I can't send a link. Text START to this "
-                        "number to opt back in. How else can I help?"
-                    )
-                ]
-            return [
-                Reply(
-                    "I've sent you a text with a link to carry on in writing, where you left off. "
-                    "Is there anything else I can help with on the phone?"
-                )
-            ]
-
-        return send_link
 
     # ---- status ----
 
@@ -334,7 +368,9 @@ class PhoneCalls:
         async def work(session: AsyncSession) -> None:
             call = await session.get(VoiceCall, sid, with_for_update=True)
             if call is not None and call.status == "active":
-                call.status, call.ended_at, call.end_reason, call.updated_at = "ended", now, status, now
+                await call_ends.end(
+                    session, await tenants.get_context(session, call.tenant_id), call, status, now
+                )
 
         await self.db.transaction(work)
 
@@ -349,24 +385,5 @@ class PhoneCalls:
         )
 
 
-def _spoken(answered: Answered) -> voice.Spoken:
-    replies = answered.replies
-    options = replies[-1].payload.get("quick_replies", []) if replies else []
-    return voice.speakable([m.text for m in replies], [o["label"] for o in options])
-
-
-async def _keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
-    """Read the options out with their digits; with none on offer, the main menu (and keep it, so
-    the digit pressed next means that option)."""
-    conversation = await conversations.by_id(session, conversation_id, lock=True)
-    state = ConversationState.model_validate(conversation.state or {})
-    if not state.choices:
-        state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
-        conversation.state = state.model_dump(mode="json")
-    labels = tuple(voice.for_the_ear(c.label) for c in state.choices[: voice.MAX_SPOKEN_OPTIONS])
-    return voice.options_prompt(labels) + " Or press 0 to talk to a person."
-
-
-async def _state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
-    conversation = await conversations.by_id(session, conversation_id)
-    return ConversationState.model_validate(conversation.state or {})
+def _put_through(to_staff: bool) -> str:
+    return "transferred" if to_staff else "emergency_transferred"

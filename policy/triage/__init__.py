@@ -26,7 +26,19 @@ from policy.triage.dental import ADVICE, DentalFinding, dental
 from policy.triage.normalizing import normalize
 from policy.triage.notes import Notes
 
-__all__ = ["Readings", "Triage", "assess", "band", "normalize", "read", "safety_message", "warm_up"]
+__all__ = [
+    "Readings",
+    "Triage",
+    "assess",
+    "band",
+    "emergency_number",
+    "normalize",
+    "read",
+    "safety_message",
+    "spoken_number",
+    "spoken_safety_message",
+    "warm_up",
+]
 
 EMERGENCY_NUMBERS = {
     "US": "911",
@@ -46,6 +58,13 @@ CRISIS_LINES = {
     "AU": "call 13 11 14 (Lifeline)",
 }
 _POISON_LINES = {"US": "Poison Control at 1-800-222-1222"}
+# The same lines said on a phone call: short, with the digits said one by one.
+_SPOKEN_CRISIS_LINES = {
+    "US": "call or text 9 8 8",
+    "CA": "call or text 9 8 8",
+    "GB": "call the Samaritans on 1 1 6, 1 2 3",
+    "AU": "call Lifeline on 13 11 14",
+}
 # An emergency reading a dental finding explains better: bleeding that will not stop after an
 # extraction without signs of shock, a swelling from a tooth that does not spread.
 _DENTAL_LOOKALIKES = frozenset({"bleeding", "anaphylaxis", "dental_infection"})
@@ -128,10 +147,33 @@ def assess(text: str) -> Triage:
     return band(read(text))
 
 
+def emergency_number(country: str) -> str:
+    return EMERGENCY_NUMBERS.get(country, DEFAULT_EMERGENCY_NUMBER)
+
+
+def spoken_number(number: str) -> str:
+    """A short number as it is said: "911" -> "9 1 1" (a speech engine says "nine hundred eleven")."""
+    return " ".join(number)
+
+
+def spoken_safety_message(category: str, country: str) -> str:
+    """The emergency message on a phone call: short sentences, no screen words. The emergency number
+    is said once, by the offer to connect the caller to it, which the turn adds (agent/safety.py)."""
+    message = "This sounds like it could be a medical emergency. Please get help right now."
+    if category == "self_harm":
+        line = _SPOKEN_CRISIS_LINES.get(country)
+        if line:
+            message += f" You can also reach a crisis line, any time: {line}."
+        message += " You are not alone."
+    if category == "poisoning" and country in _POISON_LINES:
+        message += f" You can also call {_POISON_LINES[country]}."
+    return message
+
+
 def safety_message(category: str, country: str) -> str:
     """The fixed reply for an emergency: where to get help now, and that this chat is not it. (What
     the clinic was told, and whether anyone is watching, the turn adds: agent/safety.py.)"""
-    number = EMERGENCY_NUMBERS.get(country, DEFAULT_EMERGENCY_NUMBER)
+    number = emergency_number(country)
     message = (
         f"This sounds like it could be a medical emergency. Please call {number} (or your local "
         "emergency number) right now, or go to the nearest emergency department. "

@@ -37,22 +37,28 @@ class Model:
 
 @cache
 def model() -> Model:
-    """Trained once per process (about 0.1 s after importing scikit-learn, about 1 s, on first use)."""
+    """Trained once per process (about 0.1 s after importing scikit-learn, about 1 s, on first use);
+    a caller arriving while another trains waits for that training rather than doing its own."""
     with _TRAINING:
-        import numpy as np
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.svm import LinearSVC
+        return _trained()
 
-        from policy.triage.normalizing import normalize
 
-        rows = load("tune")
-        vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32
-        )
-        features = vectorizer.fit_transform([normalize(row.text) for row in rows])
-        labels = [row.label if row.band == "emergency" else "none" for row in rows]
-        fitted = LinearSVC(C=1.0).fit(features, labels)
-        return Model(vectorizer, fitted.coef_.T.copy(), fitted.intercept_, tuple(fitted.classes_))
+@cache
+def _trained() -> Model:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from policy.triage.normalizing import normalize
+
+    rows = load("tune")
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, dtype=np.float32
+    )
+    features = vectorizer.fit_transform([normalize(row.text) for row in rows])
+    labels = [row.label if row.band == "emergency" else "none" for row in rows]
+    fitted = LinearSVC(C=1.0).fit(features, labels)
+    return Model(vectorizer, fitted.coef_.T.copy(), fitted.intercept_, tuple(fitted.classes_))
 
 
 def opinion(text: str) -> tuple[str, float] | None:

@@ -225,3 +225,22 @@ def test_contact_details():
 )
 def test_call_me_names_a_person_only_when_a_name_follows(text, name):
     assert find_name(text, expecting_name=False) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "expecting", "reference"),
+    [
+        ("C W D B V 9", None, "CWDBV9"),
+        ("K. 7. M. 2. Q. X.", None, "K7M2QX"),
+        ("my reference is Charlie Whiskey Delta Bravo Victor nine", None, "CWDBV9"),
+        ("see double you dee bee vee nine", None, "CWDBV9"),
+        ("it's kilo seven mike two quebec x-ray", None, "K7M2QX"),
+        ("double five K M P Q", "reference", "55KMPQ"),
+        ("are you sure you can see me", None, None),
+        ("why are you so expensive", None, None),
+        ("I see you are at the clinic at two", None, None),
+        ("A B C D E F G", None, None),  # seven letters, and I and O are not in references
+    ],
+)
+def test_references_spelled_letter_by_letter(text, expecting, reference):
+    assert read(text, Context(today=TODAY, expecting=expecting)).reference == reference

@@ -6,7 +6,7 @@ import pytest
 
 from channels.segments import count_segments
 from channels.sms import compose, keyword, reminder_reply
-from channels.voice import clock_words, for_the_ear, speakable
+from channels.voice import clock_words, for_the_ear, option_number, speakable, wants_repeat
 
 
 @pytest.mark.parametrize(
@@ -88,10 +88,41 @@ def test_times_dates_references_and_hours_are_written_for_the_ear():
     assert for_the_ear("Mon-Fri: 9:00 AM-12:00 PM") == "Monday to Friday: nine a.m. to noon"
 
 
-def test_speech_reads_at_most_three_options_with_their_keys():
-    spoken = speakable(["Which works for you?"], [f"Thu, Dec {d} at 2:15 PM" for d in (3, 4, 5, 6)])
-    assert spoken.options == tuple(
-        f"Thursday, December {d} at two fifteen p.m." for d in ("3rd", "4th", "5th")
+def test_speech_reads_three_times_and_every_other_option_each_day_once():
+    labels = [f"{day} at {hour}" for day in ("Thu, Dec 3", "Fri, Dec 4") for hour in ("2:15 PM", "3:00 PM")]
+    spoken = speakable(["Which works for you?"], [*labels, "More times"], [True] * 4 + [False])
+    assert spoken.read == (0, 1, 2, 4)  # three times, and "More times"; the fourth time is not read
+    assert spoken.text == (
+        "Which works for you? On Thursday, December 3rd: option one, two fifteen p.m.; option two, three "
+        "p.m. On Friday, December 4th: option three, two fifteen p.m. Option four, more times. "
+        "Say the option, or press its number. To hear them again, say repeat, or press star."
     )
-    assert spoken.text.endswith("For Thursday, December 5th at two fifteen p.m., press 3.")
-    assert "6th" not in spoken.text
+    # A day the reply already named is not said again.
+    named = speakable(["Here are the times on Thursday, December 3."], labels[:2], [True, True])
+    assert named.text.count("Thursday") == 1 and "Option one, two fifteen p.m.; option two" in named.text
+
+
+@pytest.mark.parametrize(
+    ("heard", "number"),
+    [("2", 2), ("2.", 2), ("number two", 2), ("Press two.", 2), ("one", 1), ("Option 3", 3), ("9", 9)],
+)
+def test_options_are_chosen_by_key_or_spoken_number(heard, number):
+    assert option_number(heard) == number
+
+
+@pytest.mark.parametrize("heard", ["the second one", "Jane Doe", "two o'clock tomorrow", "yes"])
+def test_other_answers_are_not_option_numbers(heard):
+    assert option_number(heard) is None
+
+
+@pytest.mark.parametrize("heard", ["repeat", "Can you repeat that?", "say that again please", "*", "pardon?"])
+def test_asking_to_hear_it_again(heard):
+    assert wants_repeat(heard)
+
+
+def test_no_screen_words_on_the_phone():
+    spoken = for_the_ear(
+        "Here's what I can do. Tap one. Cancel it? Reply yes to cancel it. Times (America/New_York)."
+    )
+    assert spoken == "Here's what I can do. Choose one. Cancel it? Say yes to cancel it. Times."
+    assert for_the_ear("Call +16175550199.") == "Call 6 1 7, 5 5 5, 0 1 9 9."

@@ -42,7 +42,7 @@ async def test_text_me_a_link_continues_the_call_in_the_widget_with_its_history(
     offered = await post_signed(
         api, "/twilio/voice/turn?step=1", call | {"SpeechResult": "I'd like a check-up"}
     )
-    first_time = re.search(r"For (.+?), press 1\.", offered)
+    first_time = re.search(r"[Oo]ption one, (.+?)[;.]", offered)
     assert first_time, offered
     sent = await post_signed(
         api, "/twilio/voice/turn?step=2", call | {"SpeechResult": "Can you text me a link?"}

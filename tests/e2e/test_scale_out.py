@@ -122,13 +122,13 @@ async def test_a_widget_on_one_process_hears_staff_answering_through_the_other(c
     path = f"/api/v1/conversations/{conversation['id']}"
     assert (await staff.post(f"{path}/takeover", headers={"X-CSRF-Token": csrf})).status_code == 200
     sent = await staff.post(
-        f"{path}/messages", json={"text": "Hi, Dana here."}, headers={"X-CSRF-Token": csrf}
+        f"{path}/messages", json={"text": "Hi, Olive here."}, headers={"X-CSRF-Token": csrf}
     )
     assert sent.status_code == 201
     await patient.wait_for(4)
     assert [(m["role"], m["text"]) for m in patient.messages[2:4]] == [
-        ("system", "Dana from Test Clinic has joined the conversation."),
-        ("staff", "Hi, Dana here."),
+        ("system", "Olive from Test Clinic has joined the conversation."),
+        ("staff", "Hi, Olive here."),
     ]
     await patient.sio.disconnect()
 

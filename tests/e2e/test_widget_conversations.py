@@ -82,7 +82,8 @@ async def test_a_second_patient_moves_a_booking_by_its_reference_forty_five_minu
     live_server,
     db,
 ):
-    day = _weekday_ahead(9).replace(hour=10, minute=0, second=0, microsecond=0)
+    # A week after the first patient's day, whatever today is (a weekend rolls both to one Monday).
+    day = _weekday_ahead(15).replace(hour=10, minute=0, second=0, microsecond=0)
     async with httpx.AsyncClient(
         base_url=live_server.base_url, headers={"Authorization": f"Bearer {live_server.demo_key}"}
     ) as api:

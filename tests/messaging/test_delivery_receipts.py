@@ -11,9 +11,18 @@ from twilio.request_validator import RequestValidator
 
 from backend.app import create_app
 from backend.messaging import outbox_claims
+from tests.conftest import at, local_day, utcnow
 from tests.fakes.twilio_server import AUTH_TOKEN, SentSms, running_fake_twilio
 from tests.support.db import rows, scalar
-from tests.support.messaging import daytime, dispatcher_for, new_phone, outbox_of, provider_settings, queue
+from tests.support.messaging import (
+    book_at,
+    daytime,
+    dispatcher_for,
+    new_phone,
+    outbox_of,
+    provider_settings,
+    queue,
+)
 
 PUBLIC = "https://frontdesk.example.com"
 PATH = "/twilio/sms/status"
@@ -89,12 +98,41 @@ async def test_delivery_receipts_update_status_in_order_and_forgeries_are_refuse
 
 async def test_an_undelivered_receipt_for_an_unsubscribed_number_records_the_opt_out(db, tenant, settings):
     async with one_text_sent(db, tenant, settings) as (sms, web):
+        # The patient is on file, with SMS consent, from an earlier booking.
+        await book_at(
+            db, tenant.id, tenant.services["Check-up"], at(local_day(5), "11:00"), utcnow(), phone=sms.to
+        )
         params = {"MessageSid": sms.sid, "MessageStatus": "undelivered", "ErrorCode": "21610"}
         assert (await web.post(PATH, data=params, headers=signed(params))).status_code == 204
     opted = await scalar(
         db, "SELECT source FROM sms_opt_outs WHERE tenant_id = :t AND phone = :p", t=tenant.id, p=sms.to
     )
     assert opted == "carrier"
+    [customer] = await rows(
+        db, "SELECT id, sms_consent, sms_consent_source FROM customers WHERE phone = :p", p=sms.to
+    )
+    assert (customer["sms_consent"], customer["sms_consent_source"]) == (False, "carrier")
+    withdrawn = await rows(
+        db,
+        "SELECT data FROM domain_events WHERE tenant_id = :t AND type = 'customer.opted_out' "
+        "AND entity_id = :c",
+        t=tenant.id,
+        c=str(customer["id"]),
+    )
+    assert [w["data"]["source"] for w in withdrawn] == ["carrier"]
+    [row] = await outbox_of(db, tenant.id, recipient=sms.to, kind="reminder")
+    assert row["status"] == "permanently_failed" and "21610" in row["error"]
+
+
+async def test_a_failed_delivery_shows_in_the_messages_status_and_error(db, tenant, settings):
+    async with one_text_sent(db, tenant, settings) as (sms, web):
+        params = {"MessageSid": sms.sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+        assert (await web.post(PATH, data=params, headers=signed(params))).status_code == 204
+        [row] = await outbox_of(db, tenant.id, recipient=sms.to)
+        assert (row["status"], row["delivery_status"]) == ("permanently_failed", "undelivered")
+        assert row["error"] == "the carrier reported it undelivered (Twilio error 30003)"
+        assert row["error_code"] == "30003"
+    assert await scalar(db, "SELECT count(*) FROM sms_opt_outs WHERE phone = :p", p=sms.to) == 0
 
 
 async def test_a_receipt_settles_a_text_whose_worker_died_before_recording_it(db, tenant, settings):

@@ -186,8 +186,13 @@ async def test_consent_and_opt_out_are_checked_per_channel_and_audited(db, tenan
     )
     await runner_for(db, settings).run_due(at(local_day(4), "11:00"))
     texts = await outbox_of(db, tenant.id, channel="sms")
-    # No text goes out: the patient without consent has only suppressed ones; the opted-out none at all.
-    assert {(m["recipient"], m["status"]) for m in texts} == {(no_texts, "suppressed")}
+    # No text goes out; every one withheld is kept as a row with the reason (no consent; opted out).
+    assert {(m["recipient"], m["status"]) for m in texts} == {
+        (no_texts, "suppressed"),
+        (stopped, "suppressed"),
+    }
+    assert all("opted out" in m["error"] for m in texts if m["recipient"] == stopped)
+    assert len([m for m in texts if m["recipient"] == stopped]) == 3
     assert len(await denials(db, tenant.id, "outbound.opt_out")) == 3  # confirmation, 48 h, 24 h
 
 
@@ -307,12 +312,17 @@ async def test_a_lapsed_hold_earns_one_follow_up_within_cooldown_and_cap(db, ten
     [first] = await outbox_of(db, tenant.id, kind="follow_up", channel="sms")
     assert first["recipient"] == phone and "Reply to pick another time" in first["body"]
     await hold_and_walk_away(10)  # within the 30-minute cooldown
-    assert len(await outbox_of(db, tenant.id, kind="follow_up")) == 1
+    assert len(await not_withheld(db, tenant.id, "follow_up")) == 1
     assert len(await denials(db, tenant.id, "outbound.cooldown")) == 1
     await hold_and_walk_away(120)
     await hold_and_walk_away(240)  # a third within the week: over the cap of 2
-    assert len(await outbox_of(db, tenant.id, kind="follow_up")) == 2
+    assert len(await not_withheld(db, tenant.id, "follow_up")) == 2
     assert len(await denials(db, tenant.id, "outbound.cap")) == 1
+    # Each one withheld is kept, with its reason.
+    withheld = [
+        m["error"] for m in await outbox_of(db, tenant.id, kind="follow_up") if m["status"] == "suppressed"
+    ]
+    assert len(withheld) == 2 and "outbound.cooldown" in withheld[0] and "outbound.cap" in withheld[1]
     skipped = [a for a in await actions_of(db, tenant.id, "send_follow_up") if a["status"] == "skipped"]
     assert len(skipped) == 2 and "outbound.cap" in skipped[1]["outcome"]
 
@@ -361,7 +371,7 @@ async def test_review_requests_after_a_visit_once_per_patient_and_no_show_recove
     second = await book_at(db, tenant.id, service, at(local_day(6), "10:00"), noon(1), phone=phone)
     await attended(db, tenant.id, second.reference, "completed", at(local_day(6), "10:40"))
     await runner.run_due(at(local_day(6), "13:00"))
-    assert len(await outbox_of(db, tenant.id, kind="review_request")) == 1
+    assert len(await not_withheld(db, tenant.id, "review_request")) == 1
     assert len(await denials(db, tenant.id, "outbound.cap")) == 1
 
     third = await book_at(db, tenant.id, service, at(local_day(7), "10:00"), noon(1), phone=phone)
@@ -440,3 +450,8 @@ async def test_other_tenants_templates_and_notifications_stay_apart(client, make
     theirs = (await client.get("/api/v1/message-templates", headers=other.auth)).json()
     assert not any(t["customized"] for t in theirs)
     assert (await client.get("/api/v1/notifications", headers=other.auth)).json()["items"] == []
+
+
+async def not_withheld(db, tenant_id, kind: str) -> list[dict]:
+    """The messages of `kind` that were to be sent (withheld ones are kept too, as suppressed)."""
+    return [m for m in await outbox_of(db, tenant_id, kind=kind) if m["status"] != "suppressed"]

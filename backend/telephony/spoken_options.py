@@ -1,0 +1,54 @@
+"""A call's options as the caller hears them: read out with their numbers, and then the only ones a
+key or a number can choose (the conversation's choices and offered times are cut to them)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agent.dialogue import MENU
+from agent.state import Choice, ConversationState
+from backend.conversations import service as conversations
+from backend.conversations.turns import Answered
+from channels import voice
+
+
+async def spoken(
+    session: AsyncSession, conversation_id: uuid.UUID | None, answered: Answered
+) -> voice.Spoken:
+    """The turn's replies as the caller hears them; the options read out become the only ones on
+    offer (a key or a number can choose nothing else, and "more times" goes on from the last read)."""
+    replies = answered.replies
+    options = replies[-1].payload.get("quick_replies", []) if replies else []
+    conversation = await conversations.by_id(session, conversation_id, lock=True)
+    state = ConversationState.model_validate(conversation.state or {})
+    labels = [o["label"] for o in options]
+    same = [c.label for c in state.choices] == labels
+    timed = [c.starts_at is not None for c in state.choices] if same else [False] * len(labels)
+    spoken = voice.speakable([m.text for m in replies], labels, timed)
+    if same and len(spoken.read) < len(state.choices):
+        kept = [state.choices[i] for i in spoken.read]
+        times = {c.starts_at for c in kept if c.starts_at is not None}
+        state.choices = kept
+        state.offered = [o for o in state.offered if o.starts_at in times]
+        if state.asked is not None:
+            state.asked.choices = kept
+        conversation.state = state.model_dump(mode="json")
+    return spoken
+
+
+async def keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
+    """Read the options out with their digits; with none on offer, the main menu (and keep it, so
+    the digit pressed next means that option)."""
+    conversation = await conversations.by_id(session, conversation_id, lock=True)
+    state = ConversationState.model_validate(conversation.state or {})
+    if not state.choices:
+        state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
+        conversation.state = state.model_dump(mode="json")
+    return voice.options_prompt(tuple(c.label for c in state.choices)) + " Or press 0 to talk to a person."
+
+
+async def state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
+    conversation = await conversations.by_id(session, conversation_id)
+    return ConversationState.model_validate(conversation.state or {})
