@@ -6,7 +6,7 @@ of the last code used (a code works once), and single-use recovery codes kept as
 once across workers) and what it removed.
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0014"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
