@@ -46,6 +46,7 @@ from backend.messaging import outbox_endpoints as outbox
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.patients import endpoints as patients
 from backend.reports import endpoints as reports
+from backend.retention import endpoints as retention
 from backend.scheduling import booking_endpoints as bookings
 from backend.scheduling import catalog_change_endpoints as catalog_changes
 from backend.scheduling import catalog_endpoints as catalog
@@ -61,6 +62,7 @@ from backend.tenants import audit_endpoints as audit_log
 from backend.tenants import endpoints as tenant
 from backend.tenants import sessions
 from backend.tenants import team_endpoints as team
+from backend.tenants import two_factor_endpoints as two_factor
 from backend.webchat import endpoints as chat
 from backend.webchat import staff_socket
 from backend.webchat import widget_endpoints as widget
@@ -203,7 +205,9 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         admin,
         tenant,
         team,
+        two_factor,
         audit_log,
+        retention,
         phone_numbers,
         catalog,
         catalog_changes,

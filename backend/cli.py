@@ -1,4 +1,5 @@
-"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant, converse."""
+"""The `frontdesk` command: serve, run the worker, migrate, seed the demo tenant, converse, back up
+and restore."""
 
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app import asgi, create_app
 from backend.calendars import connections as calendars
 from backend.converse import command as converse_command
-from backend.core import embedded, logs, migrations
+from backend.core import backups, embedded, logs, migrations
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
 from backend.events import signing_secrets
 from backend.serving import WorkerSupervisor, exit_cleanly_on_sigterm, service_environment
-from backend.tenants import api_keys, demo
+from backend.tenants import api_keys, demo, two_factor
 from backend.tenants import service as tenants
 from backend.tenants import staff as staff_accounts
 from backend.worker import run as run_worker
@@ -34,11 +35,18 @@ from backend.worker import run as run_worker
 log = logging.getLogger("frontdesk")
 
 
-def _prepared_settings() -> Settings:
-    """Settings with running PostgreSQL and Redis behind them, schema at head."""
+def _resolved_settings() -> Settings:
+    """Settings with running PostgreSQL and Redis behind them, the schema as it is."""
     settings = get_settings()
     logs.configure(settings.log_level, settings.log_lines)
     settings = embedded.ensure_secrets(embedded.ensure_admin_secret(embedded.resolve_services(settings)))
+    assert settings.database_url is not None
+    return settings
+
+
+def _prepared_settings() -> Settings:
+    """Settings with running PostgreSQL and Redis behind them, schema at head."""
+    settings = _resolved_settings()
     assert settings.database_url is not None
     migrations.upgrade_to_head(settings.database_url)
     return settings
@@ -158,24 +166,52 @@ def rekey(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
     ring = settings.key_ring
 
-    async def run() -> tuple[int, int]:
+    async def run() -> tuple[int, int, int]:
         db = Database(settings)
 
-        async def work(session: AsyncSession) -> tuple[int, int]:
-            return await signing_secrets.reseal_all(session, ring), await calendars.reseal_all(session, ring)
+        async def work(session: AsyncSession) -> tuple[int, int, int]:
+            return (
+                await signing_secrets.reseal_all(session, ring),
+                await calendars.reseal_all(session, ring),
+                await two_factor.reseal_all(session, ring),
+            )
 
         try:
             return await db.transaction(work)
         finally:
             await db.dispose()
 
-    endpoints, connections = asyncio.run(run())
+    endpoints, connections, staff_secrets = asyncio.run(run())
     log.info(
-        "sealed the secrets of %d webhook endpoints and %d calendar connections again under key %s",
+        "sealed the secrets of %d webhook endpoints, %d calendar connections and %d two-factor sign-ins"
+        " again under key %s",
         endpoints,
         connections,
+        staff_secrets,
         ring.current,
     )
+
+
+def backup(args: argparse.Namespace) -> None:
+    """The database (pg_dump, custom format) and a manifest: its schema revision and key ids."""
+    try:
+        manifest = backups.backup(_resolved_settings(), Path(args.directory))
+    except backups.BackupRefused as refusal:
+        raise SystemExit(f"frontdesk backup: {refusal}") from None
+    print(
+        f"backed up schema {manifest.alembic_revision} to {args.directory} "
+        f"(secrets sealed with key(s) {', '.join(manifest.key_ids)}: keep SECRETS_KEYS, separately)"
+    )
+
+
+def restore(args: argparse.Namespace) -> None:
+    """A backup into an empty database, then migrated to this code's schema."""
+    try:
+        manifest = backups.restore(_resolved_settings(), Path(args.directory))
+    except backups.BackupRefused as refusal:
+        raise SystemExit(f"frontdesk restore: {refusal}") from None
+    made, schema = manifest["created_at"], manifest["alembic_revision"]
+    print(f"restored the backup of {made} (schema {schema}, now at head)")
 
 
 def seed_demo(args: argparse.Namespace) -> None:
@@ -274,6 +310,12 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "rekey", help="seal stored secrets again under the current key of SECRETS_KEYS"
     ).set_defaults(run=rekey)
+    backup_cmd = commands.add_parser("backup", help="dump the database and a manifest into a new directory")
+    backup_cmd.add_argument("directory")
+    backup_cmd.set_defaults(run=backup)
+    restore_cmd = commands.add_parser("restore", help="restore a backup into an empty database")
+    restore_cmd.add_argument("directory")
+    restore_cmd.set_defaults(run=restore)
     commands.add_parser("seed-demo", help="create the demo tenant, print its API key").set_defaults(
         run=seed_demo
     )

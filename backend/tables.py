@@ -10,9 +10,22 @@ from backend.customers import models as customers
 from backend.events import models as events
 from backend.faq import models as faq
 from backend.messaging import models as messaging
+from backend.retention import models as retention
 from backend.scheduling import models as scheduling
 from backend.telephony import models as telephony
 from backend.tenants import models as tenants
 
-DOMAINS = (core, tenants, customers, scheduling, conversations, messaging, telephony, events, calendars, faq)
+DOMAINS = (
+    core,
+    tenants,
+    customers,
+    scheduling,
+    conversations,
+    messaging,
+    telephony,
+    events,
+    calendars,
+    faq,
+    retention,
+)
 metadata = core.Base.metadata

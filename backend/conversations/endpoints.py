@@ -24,6 +24,7 @@ from backend.conversations.schemas import (
     StaffReplyOut,
 )
 from backend.conversations.service import StoredMessage
+from backend.core import audit
 from backend.core.commands import run_command
 from backend.core.context import Caller
 from backend.core.deps import Db, Now
@@ -128,9 +129,18 @@ async def conversation_detail(conversation_id: uuid.UUID, caller: TenantCaller, 
     """The conversation and its whole thread, booking cards included."""
 
     async def work(session: AsyncSession) -> ConversationDetail:
-        return await detail(session, caller, conversation_id)
+        shown = await detail(session, caller, conversation_id)
+        _viewed(session, caller, shown.id, shown.channel)
+        return shown
 
     return await db.transaction(work)
+
+
+def _viewed(session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, channel: str) -> None:
+    """Who read a conversation (a call's transcript too) and when; never what it says."""
+    audit.record(
+        session, caller, "conversation.viewed", "conversation", conversation_id, {"channel": channel}
+    )
 
 
 async def detail(session: AsyncSession, caller: Caller, conversation_id: uuid.UUID) -> ConversationDetail:
@@ -162,8 +172,9 @@ async def conversation_messages(
     """The messages after sequence number `after` (to catch up on a thread already shown)."""
 
     async def work(session: AsyncSession) -> list[ChatMessageOut]:
-        await conversations.get(session, caller.tenant, conversation_id)
+        row = await conversations.get(session, caller.tenant, conversation_id)
         messages = await conversations.messages_after(session, caller.tenant, conversation_id, after)
+        _viewed(session, caller, row.id, row.channel)
         return [ChatMessageOut.model_validate(m.event()) for m in messages]
 
     return await db.transaction(work)

@@ -1,17 +1,19 @@
 """A patient's conversations, found by the contact details they gave or texted and called from,
 in an export; on erasure every message body, the gathered state and the number are removed (the
-conversation stays, empty, so counts and the inbox's history add up)."""
+conversation stays, empty, so counts and the inbox's history add up). Past the clinic's retention
+periods, message bodies and idle conversations' state go the same way, a batch at a time."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.conversations.models import Conversation, ConversationMessage
-from backend.core.privacy import ERASED, Person
+from backend.core.privacy import ERASED, EXPIRED, REMOVED, Person
 
 
 async def conversations_of(session: AsyncSession, person: Person) -> list[Conversation]:
@@ -72,3 +74,48 @@ async def forget(session: AsyncSession, person: Person) -> list[str]:
         .values(state={}, patient_phone=None, token_hash=None, status="closed")
     )
     return [str(i) for i in ids]
+
+
+async def expire_message_bodies(
+    session: AsyncSession, tenant_id: uuid.UUID, before: datetime, limit: int
+) -> int:
+    """Up to `limit` message bodies written before `before` emptied; how many."""
+    batch = (
+        select(ConversationMessage.id)
+        .where(
+            ConversationMessage.tenant_id == tenant_id,
+            ConversationMessage.created_at < before,
+            ConversationMessage.body.notin_(REMOVED),
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(ConversationMessage)
+        .where(ConversationMessage.id.in_(batch.scalar_subquery()))
+        .values(body=EXPIRED, payload={})
+    )
+    return result.rowcount or 0
+
+
+async def expire_idle_states(
+    session: AsyncSession, tenant_id: uuid.UUID, before: datetime, limit: int
+) -> int:
+    """The gathered state of up to `limit` conversations idle since before `before` emptied."""
+    batch = (
+        select(Conversation.id)
+        .where(
+            Conversation.tenant_id == tenant_id,
+            Conversation.updated_at < before,
+            Conversation.state != {},
+        )
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(batch.scalar_subquery()))
+        # Keeps its place in the inbox: emptying it is not activity.
+        .values(state={}, updated_at=Conversation.updated_at)
+    )
+    return result.rowcount or 0

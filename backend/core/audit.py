@@ -13,6 +13,8 @@ from backend.core.models import AuditLog
 from policy.redaction import redact
 
 AUDIT_LOG = AuditLog.__table__
+# Reads of personal data, audited with who and when only (never what was read).
+READS = ("patient.viewed", "patient.exported", "conversation.viewed")
 
 
 def record(

@@ -27,3 +27,9 @@ def head_revision() -> str:
     head = script.get_current_head()
     assert head is not None
     return head
+
+
+def known_revisions() -> frozenset[str]:
+    """Every migration this code has: a database at another revision is newer than the code."""
+    script = ScriptDirectory.from_config(Config(str(ALEMBIC_INI)))
+    return frozenset(revision.revision for revision in script.walk_revisions())

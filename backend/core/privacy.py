@@ -16,6 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.models import AuditLog, IdempotencyKey
 
 ERASED = "[erased]"
+# What a text held past its clinic's retention period reads as (`backend/retention/`).
+EXPIRED = "[removed after the retention period]"
+REMOVED = (ERASED, EXPIRED)
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,21 @@ class TenantSettings(Input):
     # A patient asking to move or cancel one of those: "receptionist" does it (their system learns it
     # from the booking.rescheduled / booking.cancelled webhooks), "staff" passes it to the inbox.
     external_patient_changes: Literal["receptionist", "staff"] = "staff"
+    # Who must sign in with a second factor (a TOTP code or a recovery code) after the password.
+    two_factor_required: Literal["nobody", "owners", "everyone"] = "nobody"
+    # Retention (`backend/retention/`): what the nightly purge removes once it is older than this.
+    # What patients and staff wrote or said: message bodies in conversations, call transcripts.
+    retention_message_days: int = Field(default=365, ge=1, le=36_500)
+    # Call records (who called, when, how it ended), with whatever is left of their turns.
+    retention_call_days: int = Field(default=365, ge=1, le=36_500)
+    # A conversation's gathered state (name, contact, the booking being made), once it is idle.
+    retention_conversation_state_days: int = Field(default=90, ge=1, le=36_500)
+    # Bodies and subjects of messages the outbox has finished with (sent, failed, cancelled…).
+    retention_outbox_days: int = Field(default=90, ge=1, le=36_500)
+    # The stored copy of each inbound text (the conversation keeps its own, under the message rule).
+    retention_inbound_text_days: int = Field(default=90, ge=1, le=36_500)
+    # Audit rows are archived to JSON Lines under the data dir, then removed from the database.
+    retention_audit_years: int = Field(default=6, ge=1, le=100)
 
     @model_validator(mode="after")
     def _distinct_offsets(self) -> TenantSettings:

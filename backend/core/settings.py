@@ -185,6 +185,13 @@ class Settings(BaseSettings):
     # ---- the event stream and webhooks ----
     # Events (and the webhook delivery log) are kept this long; a cursor older than that gets 410.
     event_retention_days: int = Field(default=30, ge=1, le=400)
+    # ---- retention of patient data (periods are tenant settings: `retention_*`) ----
+    # The clinic's local hour from which its nightly purge runs (once a local day).
+    retention_hour: int = Field(default=3, ge=0, le=23)
+    # Rows per transaction: a purge never holds many locks or one long transaction.
+    retention_batch_size: int = Field(default=500, ge=1, le=100_000)
+    # How often the worker looks for clinics whose night has come.
+    retention_check_seconds: float = Field(default=300, gt=0, le=3600)
     webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
     webhook_max_payload_bytes: int = Field(default=256 * 1024, ge=1024, le=4 * 1024 * 1024)
     # Seconds before each retry (x0.8-1.2 jitter); about three days in all, then the delivery fails.

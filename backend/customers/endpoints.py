@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core import audit
 from backend.core.deps import Db, Now
 from backend.customers import service as customers
 from backend.customers.models import Customer
@@ -40,7 +41,9 @@ async def get_customer(customer_id: uuid.UUID, caller: TenantCaller, db: Db) -> 
     """A customer with their consent to texts and e-mails: whether, where from, and since when."""
 
     async def work(session: AsyncSession) -> CustomerDetailOut:
-        return customer_detail(await customers.find(session, caller.tenant, customer_id))
+        customer = await customers.find(session, caller.tenant, customer_id)
+        audit.record(session, caller, "patient.viewed", "customer", customer.id)
+        return customer_detail(customer)
 
     return await db.transaction(work)
 

@@ -22,6 +22,7 @@ async def audit_page(
     db: Db,
     actor: Annotated[str | None, Query(max_length=100)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
+    reads: bool = False,
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
     start: Annotated[Day | None, Query(alias="from")] = None,
@@ -33,12 +34,15 @@ async def audit_page(
     filters = {
         "actor": actor or None,
         "action": action or None,
+        "reads": reads or None,
         "entity_type": entity_type or None,
         "entity_id": entity_id or None,
         "start": start,
         "end": end,
     }
-    found = await audit_endpoints.audit_log(page.caller, db, **filters, limit=50, cursor=cursor)
+    found = await audit_endpoints.audit_log(
+        page.caller, db, **{**filters, "reads": reads}, limit=50, cursor=cursor
+    )
     query = {
         k if k not in ("start", "end") else {"start": "from", "end": "to"}[k]: v
         for k, v in filters.items()

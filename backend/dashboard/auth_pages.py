@@ -3,13 +3,18 @@
 The sign-in form is protected against login CSRF by a double-submit token (a cookie and a form
 field that must match), since there is no session yet to tie it to. Failures are throttled per
 account and address (`tenants.sign_in_guard`, in the database) and per IP address (a moving window
-in Redis).
+in Redis). An account with two-factor sign-in gets a second form after the right password: the
+account it is for rides in a short-lived cookie sealed with the key ring, and the code is counted
+like a password.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
+import uuid
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,18 +22,23 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.crypto import KeyRingError
 from backend.core.deps import Db, Now, get_settings
 from backend.core.errors import AppError
 from backend.core.rate_limits import RateLimits
 from backend.core.schemas import FormText
 from backend.core.settings import Settings
 from backend.dashboard.render import PREFIX, StaffPage, templates
-from backend.tenants import sessions, sign_in_guard, staff
+from backend.tenants import sessions, sign_in_guard, staff, two_factor
 from backend.tenants.models import StaffUser
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 FORM_COOKIE = "frontdesk_form"
+# Which account's code the second sign-in form asks for, sealed; it lasts as long as the form may.
+CHALLENGE_COOKIE = "frontdesk_second_factor"
+CHALLENGE_SEALED_AS = "sign-in-second-factor"
+CHALLENGE_LIFETIME = timedelta(minutes=5)
 Config = Annotated[Settings, Depends(get_settings)]
 
 
@@ -118,11 +128,90 @@ async def login(
         page = refuse(outcome.message[:1].upper() + outcome.message[1:] + ".", outcome.status)
         page.headers.update(outcome.headers)  # Retry-After when this address must wait
         return page
+    if two_factor.enabled(outcome):
+        return _ask_for_code(request, settings, outcome, next, now)
+    return await _open(request, db, settings, outcome, next, now)
+
+
+async def _open(
+    request: Request, db: Db, settings: Settings, user: StaffUser, next_path: str, now: datetime
+) -> Response:
     user_agent = request.headers.get("user-agent", "")
     token = await db.transaction(
-        lambda session: sessions.open_session(session, settings, outcome, user_agent, now)
+        lambda session: sessions.open_session(session, settings, user, user_agent, now)
     )
-    return _signed_in_response(request, token, next, settings)
+    response = _signed_in_response(request, token, next_path, settings)
+    response.delete_cookie(CHALLENGE_COOKIE, path=PREFIX)
+    return response
+
+
+def _ask_for_code(
+    request: Request, settings: Settings, user: StaffUser, next_path: str, now: datetime, **context: object
+) -> HTMLResponse:
+    """The second form, for the account whose password was just right."""
+    challenge = json.dumps(
+        {"staff": str(user.id), "email": user.email, "until": (now + CHALLENGE_LIFETIME).isoformat()}
+    )
+    page = _form(request, "login_code.html", next=_safe_next(next_path), **context)
+    page.set_cookie(
+        CHALLENGE_COOKIE,
+        settings.key_ring.seal(challenge, CHALLENGE_SEALED_AS),
+        httponly=True,
+        samesite="strict",
+        path=PREFIX,
+        secure=_secure(request),
+        max_age=int(CHALLENGE_LIFETIME.total_seconds()),
+    )
+    return page
+
+
+def _challenge(request: Request, settings: Settings, now: datetime) -> tuple[uuid.UUID, str] | None:
+    """The account the second form is for, while its cookie is genuine and fresh."""
+    sealed = request.cookies.get(CHALLENGE_COOKIE, "")
+    try:
+        challenge = json.loads(settings.key_ring.open(sealed, CHALLENGE_SEALED_AS))
+        if datetime.fromisoformat(challenge["until"]) <= now:
+            return None
+        return uuid.UUID(challenge["staff"]), str(challenge["email"])
+    except (KeyRingError, ValueError, KeyError, TypeError):
+        return None
+
+
+@router.post("/login/code", response_class=HTMLResponse)
+async def login_code(
+    request: Request,
+    db: Db,
+    now: Now,
+    settings: Config,
+    code: Annotated[FormText, Form(max_length=40)] = "",
+    form_token: Annotated[FormText, Form(max_length=100)] = "",
+    next: Annotated[FormText, Form(max_length=500)] = "",
+) -> Response:
+    """The second step: a code from the authenticator app or a recovery code."""
+    challenge = _challenge(request, settings, now)
+    if challenge is None or not _form_ok(request, form_token):
+        return _form(request, "login.html", 403, next=_safe_next(next), error="Please sign in again.")
+    staff_id, email = challenge
+    ip = request.client.host if request.client else "unknown"
+
+    async def work(session: AsyncSession) -> StaffUser | AppError:
+        try:
+            return await staff.authenticate_code(session, settings, staff_id, email, code, ip, now)
+        except (staff.LoginRefused, sign_in_guard.TooManyFailures) as refusal:
+            return refusal  # returned, not raised: the failure it counted is committed
+
+    outcome = await db.transaction(work)
+    if isinstance(outcome, AppError):
+        page = _form(
+            request,
+            "login_code.html",
+            outcome.status,
+            next=_safe_next(next),
+            error=outcome.message[:1].upper() + outcome.message[1:] + ".",
+        )
+        page.headers.update(outcome.headers)
+        return page
+    return await _open(request, db, settings, outcome, next, now)
 
 
 @router.post("/logout")
@@ -207,14 +296,8 @@ async def _redeem(
             request, "set_password.html", 403, purpose=purpose, action=action, error="This form had expired."
         )
 
-    async def work(session: AsyncSession) -> tuple[StaffUser, str]:
-        user = await staff.redeem(session, token, purpose, password, now)
-        return user, await sessions.open_session(
-            session, settings, user, request.headers.get("user-agent", ""), now
-        )
-
     try:
-        _, session_token = await db.transaction(work)
+        user = await db.transaction(lambda session: staff.redeem(session, token, purpose, password, now))
     except AppError as problem:
         holder = await db.transaction(lambda session: staff.link_holder(session, token, purpose, now))
         return _form(
@@ -226,7 +309,10 @@ async def _redeem(
             holder=holder,
             error=problem.message,
         )
-    return _signed_in_response(request, session_token, PREFIX + "/schedule", settings)
+    if two_factor.enabled(user):
+        # A new password is not a second factor: whoever holds the e-mail still needs the code.
+        return _ask_for_code(request, settings, user, PREFIX + "/schedule", now)
+    return await _open(request, db, settings, user, PREFIX + "/schedule", now)
 
 
 @router.get("/invite/{token}", response_class=HTMLResponse)

@@ -51,6 +51,14 @@ class SignInNeeded(Exception):
         self.next_path = next_path
 
 
+class EnrolmentNeeded(Exception):
+    """The clinic requires two-factor sign-in and this member has not set it up: answered with a
+    redirect to the set-up page, the only page open to them."""
+
+
+ENROLMENT_PATH = PREFIX + "/account/two-factor"
+
+
 @dataclass(frozen=True)
 class Page:
     caller: Caller
@@ -98,6 +106,8 @@ async def signed_in_page(
     )
     if signed is None:
         raise SignInNeeded(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    if signed.must_enrol and request.url.path != ENROLMENT_PATH:
+        raise EnrolmentNeeded()
     return Page(staff_caller(signed, correlation), signed.csrf, request)
 
 

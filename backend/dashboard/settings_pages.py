@@ -21,6 +21,7 @@ from backend.events import webhook_endpoints as webhooks
 from backend.faq import endpoints as faq_api
 from backend.faq.schemas import MAX_ANSWER_CHARS, MAX_ENTRIES, Topic
 from backend.messaging import endpoints as templates_api
+from backend.retention import endpoints as retention
 from backend.scheduling import catalog_endpoints as catalogue
 from backend.scheduling.catalog_endpoints import ClosureOut
 from backend.scheduling.schemas import ProviderOut
@@ -121,3 +122,17 @@ async def webhook_page(
         endpoint_id, page.caller, db, status=[], event_type=None, limit=50, cursor=cursor
     )
     return page.render("webhook.html", "settings", endpoint=endpoint, log=log)
+
+
+@router.get("/settings/privacy", response_class=HTMLResponse)
+async def privacy_page(page: StaffPage, db: Db) -> HTMLResponse:
+    """How long patient data is kept, the last nightly purge, and who must use two-factor sign-in."""
+    _owner(page)
+    caller = page.caller
+    return page.render(
+        "privacy.html",
+        "settings",
+        tenant=await tenant_api.get_tenant(caller),
+        last_run=await retention.last_run(caller, db),
+        settings_tab="privacy",
+    )

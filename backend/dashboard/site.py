@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.core.errors import AppError
 from backend.core.http_errors import error_response
 from backend.dashboard import (
+    account_pages,
     audit_pages,
     auth_pages,
     calendar_pages,
@@ -23,12 +24,13 @@ from backend.dashboard import (
     schedule_pages,
     settings_pages,
 )
-from backend.dashboard.render import HERE, PREFIX, SignInNeeded, templates
+from backend.dashboard.render import ENROLMENT_PATH, HERE, PREFIX, EnrolmentNeeded, SignInNeeded, templates
 from backend.webchat.widget_endpoints import SOCKET_IO_CLIENT
 
 PAGES = (
     auth_pages,
     report_pages,
+    account_pages,
     schedule_pages,
     import_pages,
     inbox_pages,
@@ -64,6 +66,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SignInNeeded)
     async def _sign_in(request: Request, error: SignInNeeded) -> Response:
         return RedirectResponse(f"{PREFIX}/login?next={quote(error.next_path)}", status_code=303)
+
+    @app.exception_handler(EnrolmentNeeded)
+    async def _enrol(request: Request, error: EnrolmentNeeded) -> Response:
+        return RedirectResponse(ENROLMENT_PATH, status_code=303)
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> Response:

@@ -26,7 +26,8 @@ EXPORT_VERSION = 1
 async def export(
     session: AsyncSession, caller: Caller, customer_id: uuid.UUID, now: datetime, *, as_download: bool = True
 ) -> dict[str, Any]:
-    """Everything held about the patient; a download (not the profile page reading it) is audited."""
+    """Everything held about the patient, read: audited as a download (`patient.exported`) or, for
+    the profile page showing it, as a view (`patient.viewed`): who and when, never what was read."""
     customer = await find(session, caller.tenant, customer_id)
     person = customer_records.person(customer)
     exported = {
@@ -39,8 +40,9 @@ async def export(
         **await message_records.held_about(session, person),
         **await phone_records.held_about(session, person),
     }
-    if as_download:
-        audit.record(session, caller, "customer.exported", "customer", customer.id)
+    audit.record(
+        session, caller, "patient.exported" if as_download else "patient.viewed", "customer", customer.id
+    )
     return exported
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.core import cursors
+from backend.core import audit, cursors
 from backend.core.deps import Db
 from backend.core.errors import ValidationFailed
 from backend.core.models import AuditLog
@@ -46,6 +46,12 @@ async def audit_log(
     action: Annotated[
         str | None, Query(max_length=100, description="Exact, or a prefix ending in `.`: `booking.`")
     ] = None,
+    reads: Annotated[
+        bool,
+        Query(
+            description="Only reads of personal data (`patient.viewed`, `.exported`, `conversation.viewed`)"
+        ),
+    ] = False,
     entity_type: Annotated[str | None, Query(max_length=50)] = None,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
     start: Annotated[Day | None, Query(alias="from", description="First day (the clinic's timezone)")] = None,
@@ -65,6 +71,8 @@ async def audit_log(
             if action.endswith(".")
             else AuditLog.action == action
         )
+    if reads:
+        query = query.where(AuditLog.action.in_(audit.READS))
     if entity_type:
         query = query.where(AuditLog.entity_type == entity_type)
     if entity_id:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -42,6 +43,10 @@ def staff_caller(signed: SignedIn, correlation_id: str) -> Caller:
     )
 
 
+class TwoFactorRequired(Forbidden):
+    code = "TWO_FACTOR_REQUIRED"
+
+
 async def tenant_caller(
     request: Request,
     db: Db,
@@ -50,6 +55,35 @@ async def tenant_caller(
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
+) -> Caller:
+    return await _caller(request, db, now, correlation, settings, credentials, cookie, enrolling=False)
+
+
+async def enrolling_caller(
+    request: Request,
+    db: Db,
+    now: Now,
+    correlation: CorrelationId,
+    settings: Annotated[Settings, Depends(get_settings)],
+    cookie: Annotated[str | None, Depends(_cookie)],
+) -> Caller:
+    """A member of staff signed in to the workspace, even one who must still set up two-factor
+    sign-in: a second factor belongs to a person, never to a key."""
+    if not cookie:
+        raise Forbidden("two-factor sign-in belongs to a person: sign in to the workspace")
+    return await _caller(request, db, now, correlation, settings, None, cookie, enrolling=True)
+
+
+async def _caller(
+    request: Request,
+    db: Db,
+    now: datetime,
+    correlation: str,
+    settings: Settings,
+    credentials: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+    *,
+    enrolling: bool,
 ) -> Caller:
     if credentials is not None:
         found = await db.transaction(
@@ -69,6 +103,10 @@ async def tenant_caller(
         signed = await db.transaction(lambda session: sessions.signed_in(session, settings, cookie, now))
         if signed is None:
             raise Unauthorized("your workspace session has ended; sign in again")
+        if signed.must_enrol and not enrolling:
+            raise TwoFactorRequired(
+                "this clinic requires two-factor sign-in: set it up at /app/account/two-factor first"
+            )
         if request.method not in SAFE_METHODS and not sessions.csrf_ok(
             cookie, request.headers.get(sessions.CSRF_HEADER)
         ):
@@ -98,4 +136,5 @@ async def owner_caller(caller: Annotated[Caller, Depends(tenant_caller)]) -> Cal
 
 
 TenantCaller = Annotated[Caller, Depends(tenant_caller)]
+EnrollingCaller = Annotated[Caller, Depends(enrolling_caller)]
 OwnerCaller = Annotated[Caller, Depends(owner_caller)]

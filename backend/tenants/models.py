@@ -58,10 +58,26 @@ class StaffUser(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))  # owner | staff
     password_hash: Mapped[str | None] = mapped_column(Text)
+    # Two-factor sign-in (`two_factor.py`): the TOTP secret sealed with the key ring; enabled once a
+    # first code proved the enrolment; the time step of the last code accepted (each works once).
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     last_login_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class StaffRecoveryCode(Base):
+    """A single-use code that signs in instead of a TOTP code (a lost phone); only its SHA-256 is kept."""
+
+    __tablename__ = "staff_recovery_codes"
+    id: Mapped[uuid.UUID] = uuid_pk()
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at_column()
 
 
 class SignInAttempts(Base):

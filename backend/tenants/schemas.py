@@ -128,5 +128,6 @@ class StaffOut(Output):
     name: str
     role: StaffRole
     invited: bool = Field(description="True until they have chosen a password")
+    two_factor: bool = Field(description="Whether they sign in with a second factor (TOTP)")
     last_login_at: datetime | None
     created_at: datetime

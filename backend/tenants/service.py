@@ -118,3 +118,10 @@ async def practice_changed(session: AsyncSession, tenant_id: uuid.UUID) -> None:
     """What the receptionist is told about the practice changed in this transaction: processes that
     keep a copy read it again once it commits."""
     await session.execute(_PRACTICE_CHANGED, {"tenant_id": tenant_id})
+
+
+async def every_tenant(session: AsyncSession) -> list[TenantContext]:
+    """Every clinic, for work the worker does for each in turn (the nightly retention purge)."""
+    return [
+        TenantContext.of(row) for row in await session.scalars(select(Tenant).order_by(Tenant.created_at))
+    ]

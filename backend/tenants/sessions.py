@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.core.schemas import TenantSettings
 from backend.core.settings import Settings
+from backend.tenants import two_factor
 from backend.tenants.models import StaffSession, StaffUser, Tenant
 
 COOKIE = "frontdesk_session"
@@ -64,6 +66,11 @@ class SignedIn:
     @property
     def csrf(self) -> str:
         return csrf_for(self.token)
+
+    @property
+    def must_enrol(self) -> bool:
+        """The clinic requires a second factor this member has not set up: enrolment only."""
+        return two_factor.must_enrol(self.user, TenantSettings.model_validate(self.tenant.settings))
 
 
 async def open_session(

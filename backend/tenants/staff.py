@@ -23,7 +23,7 @@ from backend.core.errors import AppError, Conflict, NotFound, ValidationFailed
 from backend.core.settings import Settings
 from backend.messaging import outbox
 from backend.tenants import service as tenants
-from backend.tenants import sign_in_guard
+from backend.tenants import sign_in_guard, two_factor
 from backend.tenants.models import StaffSession, StaffToken, StaffUser
 
 passwords = CryptContext(schemes=["argon2"], deprecated="auto")
@@ -243,9 +243,47 @@ async def authenticate(
         raise LoginRefused("wrong e-mail address or password")
     if passwords.needs_update(user.password_hash):
         user.password_hash = passwords.hash(password)
+    if not two_factor.enabled(user):
+        await _signed_in(session, attempt, user, now)
+    # With two-factor on, nothing is reset or remembered until the code: a right password followed
+    # by wrong codes keeps counting toward the lockout.
+    return user
+
+
+async def authenticate_code(
+    session: AsyncSession,
+    settings: Settings,
+    staff_id: uuid.UUID,
+    email: str,
+    code: str,
+    address: str,
+    now: datetime,
+) -> StaffUser:
+    """The second step of a sign-in whose password was right: a TOTP code or a recovery code,
+    counted, locked and refused (LoginRefused, TooManyFailures) exactly like a password."""
+    attempt = sign_in_guard.attempt(email, address)
+    await sign_in_guard.check(session, attempt, now)
+    user = await session.scalar(
+        select(StaffUser).where(StaffUser.id == staff_id, StaffUser.removed_at.is_(None)).with_for_update()
+    )
+    how = await two_factor.verify(session, settings, user, code, now) if user is not None else None
+    if user is None or how is None:
+        await sign_in_guard.failed(session, settings, attempt, now)
+        raise LoginRefused("wrong or already used code")
+    if how == "recovery_code":
+        tenant = await tenants.get_context(session, user.tenant_id)
+        left = await two_factor.recovery_codes_left(session, user)
+        caller = Caller(tenant, f"staff:{user.id}", f"sign-in:{user.id}")
+        audit.record(session, caller, "staff.recovery_code_used", "staff_user", user.id, {"left": left})
+    await _signed_in(session, attempt, user, now)
+    return user
+
+
+async def _signed_in(
+    session: AsyncSession, attempt: sign_in_guard.Attempt, user: StaffUser, now: datetime
+) -> None:
     await sign_in_guard.succeeded(session, attempt, now)
     user.last_login_at = now
-    return user
 
 
 # ---- the team ----

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.commands import run_command
 from backend.core.deps import Db, Now
 from backend.core.schemas import error_responses
-from backend.tenants import staff
+from backend.tenants import staff, two_factor
 from backend.tenants.deps import OwnerCaller
 from backend.tenants.models import StaffUser
 from backend.tenants.schemas import StaffInvite, StaffOut, StaffPatch
@@ -26,6 +26,7 @@ def staff_out(user: StaffUser) -> StaffOut:
         name=user.name,
         role=user.role,  # type: ignore[arg-type]
         invited=user.password_hash is None,
+        two_factor=two_factor.enabled(user),
         last_login_at=user.last_login_at,
         created_at=user.created_at,
     )
@@ -62,3 +63,16 @@ async def remove(staff_id: uuid.UUID, caller: OwnerCaller, db: Db, now: Now) -> 
     """They can no longer sign in, and their open sessions end now."""
     await db.transaction(lambda session: staff.remove(session, caller, staff_id, now))
     return Response(status_code=204)
+
+
+@router.delete("/{staff_id}/two-factor", response_model=StaffOut, responses=error_responses(404))
+async def reset_two_factor(staff_id: uuid.UUID, caller: OwnerCaller, db: Db) -> StaffOut:
+    """Turn off a member's two-factor sign-in (they lost their phone and their recovery codes);
+    where the clinic requires it, they set it up again at their next sign-in."""
+
+    async def work(session: AsyncSession) -> StaffOut:
+        user = await staff.member(session, caller.tenant, staff_id, lock=True)
+        await two_factor.turn_off(session, caller, user)
+        return staff_out(user)
+
+    return await db.transaction(work)

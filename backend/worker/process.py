@@ -44,6 +44,7 @@ from backend.messaging.senders.smtp import SmtpSender
 from backend.messaging.senders.twilio_sms import TwilioSender
 from backend.messaging.template_processes import RenderLimits, TemplateProcesses
 from backend.messaging.tenant_wording import TenantWording
+from backend.retention import purge as retention
 from backend.telephony.sms_inbox import SmsInbox
 from backend.tenants import sign_in_guard
 from backend.webchat.live import SocketLive
@@ -128,6 +129,7 @@ class WorkerProcess:
         }
         self._listener: asyncpg.Connection | None = None
         self._sweep_outage = Outage(log, "the worker's sweep")
+        self._retention_outage = Outage(log, "the nightly retention purge")
 
     async def run(self) -> None:
         """Every loop, until cancelled."""
@@ -143,6 +145,7 @@ class WorkerProcess:
             for loop in self.loops.values():
                 group.create_task(loop.run())
             group.create_task(self._sweep_forever())
+            group.create_task(self._purge_nightly())
             group.create_task(self.queue.run())
 
     async def _answer_texts(self) -> None:
@@ -167,6 +170,18 @@ class WorkerProcess:
             else:
                 self._sweep_outage.recovered()
             await asyncio.sleep(self.settings.worker_sweep_seconds)
+
+    async def _purge_nightly(self) -> None:
+        """Each clinic's retention purge, once a night on its own clock (`backend/retention/`)."""
+        while True:
+            try:
+                with metrics.timed(metrics.JOB_LATENCY, job="retention"):
+                    await retention.run_due(self.db, self.settings, _now())
+            except Exception as error:
+                self._retention_outage.failed(error)
+            else:
+                self._retention_outage.recovered()
+            await asyncio.sleep(self.settings.retention_check_seconds)
 
     async def sweep(self) -> None:
         """Wake every queue (a lost nudge costs one sweep), and the chores nobody nudges for."""

@@ -1,0 +1,1 @@
+"""Retention: patient data kept only as long as each clinic's settings say (a nightly purge)."""
