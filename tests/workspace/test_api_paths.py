@@ -16,15 +16,15 @@ from backend.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 AN_ID = str(uuid.uuid4())
-_PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}|\{[^}]*\}")
+_PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}|\{[^}]*\}|<[^>]*>")
 _FORM = re.compile(r'data-api="([^"]+)"(?:\s+data-method="([A-Z]+)")?')
-_SCRIPT = re.compile(r'"(/api/v1/[^"]+)"(?!\s*\+)')
+_SCRIPT = re.compile(r'(?:api\(\s*"([A-Z]+)",\s*)?"(/api/v1/[^"]+)"(?!\s*\+)')
 _METHOD = "(?:GET|POST|PUT|PATCH|DELETE)"
-_TEXT = re.compile(rf"\b({_METHOD}(?:/{_METHOD})*) (/api/v1/[A-Za-z0-9_{{}}./\-]+)")
+_TEXT = re.compile(rf"\b({_METHOD}(?:/{_METHOD})*) (/api/v1/[A-Za-z0-9_{{}}<>./:\-]+)")
 
 
 def _concrete(path: str) -> str:
-    return _PLACEHOLDER.sub(AN_ID, path).split("?")[0].rstrip(".")
+    return _PLACEHOLDER.sub(AN_ID, path).split("?")[0].rstrip(".:,")
 
 
 def _cited() -> list[tuple[str, str, str]]:
@@ -34,8 +34,8 @@ def _cited() -> list[tuple[str, str, str]]:
         for path, method in _FORM.findall(template.read_text()):
             found.append((template.name, method or "POST", _concrete(path)))
     for script in sorted((ROOT / "backend/dashboard/static").glob("*.js")):
-        for path in _SCRIPT.findall(script.read_text()):
-            found.append((script.name, "GET", _concrete(path)))
+        for method, path in _SCRIPT.findall(script.read_text()):
+            found.append((script.name, method or "GET", _concrete(path)))
     texts = [ROOT / "README.md", *sorted((ROOT / "backend").rglob("*.py"))]
     for text in texts:
         for methods, path in _TEXT.findall(text.read_text()):
