@@ -105,7 +105,8 @@ async def test_a_lapsed_hold_is_said_at_once_and_a_late_yes_checks_the_time_agai
     # The worker's sweep, a few minutes on: the hold runs out and the chat is told through Redis.
     live = SocketLive(socketio.AsyncRedisManager(settings.redis_url, write_only=True))
     lapsed = await sweep_lapsed_holds(db, datetime.now(UTC) + timedelta(minutes=6))
-    assert await lapses.tell_chats(db, live, lapsed) == 1
+    # Other tests' holds on the shared server may lapse in the same sweep: this chat is one told.
+    assert await lapses.tell_chats(db, live, lapsed) >= 1
     await client.wait_for(4)
     notice = client.messages[3]
     assert (
