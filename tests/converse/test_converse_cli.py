@@ -68,6 +68,7 @@ async def test_the_demo_clinic_passes_its_own_scripts_and_is_left_as_it_was(
     settings, live_server, db, tmp_path
 ):
     report = tmp_path / "report.json"
+    [started] = await rows(db, "SELECT now() AS at")
     run = converse(
         settings,
         str(HERE / "demo-clinic.yaml"),
@@ -94,10 +95,16 @@ async def test_the_demo_clinic_passes_its_own_scripts_and_is_left_as_it_was(
     booked = await rows(
         db,
         "SELECT a.status FROM appointments a JOIN customers c ON c.id = a.customer_id "
-        "WHERE c.name = 'Dana Scripted'",
+        "WHERE c.name = 'Dana Scripted' AND a.created_at >= :t",
+        t=started["at"],
     )
     assert len(booked) >= 2 and {b["status"] for b in booked} == {"cancelled"}
-    keys = await rows(db, "SELECT name, revoked_at FROM api_keys WHERE name LIKE 'frontdesk converse%'")
+    # The keys this run made (other tests' runs, in any order, make their own).
+    keys = await rows(
+        db,
+        "SELECT name, revoked_at FROM api_keys WHERE name LIKE 'frontdesk converse%' AND created_at >= :t",
+        t=started["at"],
+    )
     assert {k["name"] for k in keys} == {"frontdesk converse", "frontdesk converse (this run)"}
     assert all(k["revoked_at"] is not None for k in keys)
 
