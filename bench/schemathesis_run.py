@@ -48,9 +48,8 @@ async def credentials(http: httpx.AsyncClient) -> Credentials:
     return Credentials(key, ADMIN_SECRET, widget_key, ORIGIN, session.json()["token"])
 
 
-async def main(per_operation: int, seed: int) -> None:
+async def main(per_operation: int, seed: int, database_url: str, redis_url: str) -> None:
     with tempfile.TemporaryDirectory() as data_dir:
-        _, database_url, redis_url = prepare_services(ROOT / "var" / "bench")
         server, base = start_server(database_url, redis_url, Path(data_dir))
         try:
             limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -74,4 +73,6 @@ async def main(per_operation: int, seed: int) -> None:
 
 if __name__ == "__main__":
     arguments = [int(value) for value in sys.argv[1:3]]
-    asyncio.run(main(*(arguments + [50, 25][len(arguments) :])))
+    # The embedded servers and a fresh database first: preparing them runs an event loop of its own.
+    _, database, redis = prepare_services(ROOT / "var" / "bench")
+    asyncio.run(main(*(arguments + [50, 25][len(arguments) :]), database, redis))
