@@ -95,7 +95,7 @@ async def test_the_demo_clinic_passes_its_own_scripts_and_is_left_as_it_was(
     booked = await rows(
         db,
         "SELECT a.status FROM appointments a JOIN customers c ON c.id = a.customer_id "
-        "WHERE c.name = 'Dana Scripted' AND a.created_at >= :t",
+        "WHERE c.phone = '+16175550142' AND a.created_at >= :t",
         t=started["at"],
     )
     assert len(booked) >= 2 and {b["status"] for b in booked} == {"cancelled"}
