@@ -148,6 +148,7 @@ class ToolExecutor:
             has_contact=bool(call.args.get("name") and (call.args.get("phone") or call.args.get("email"))),
             summary=self._summary(call, target),
             pending_confirmation=state.pending_confirmation,
+            switches=self.practice.switches,
         )
 
     def _summary(self, call: ToolCall, target: BookingFacts | None) -> Summary | None:

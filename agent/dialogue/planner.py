@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from agent.dialogue import answers, booking, existing, pending, talk
-from agent.dialogue.turn import Turn
+from agent.dialogue.turn import INTENT_TOOLS, Turn
 from agent.executor import ToolExecutor
 from agent.ports import BookingInfo
 from agent.replies import QuickReply, Reply, when_label
@@ -237,6 +237,8 @@ class DeterministicPlanner:
 
     async def _start(self, intent: str, reading: Reading, hint: Reading | None = None) -> list[Reply]:
         state = self.turn.state
+        if not self.turn.allows(intent):
+            return [self.turn.switched_off(INTENT_TOOLS[intent])]
         lead_in = ""
         if state.hold is not None and intent != "book":
             lead_in = await talk.let_go(self.turn)
