@@ -29,12 +29,20 @@ from backend.core.errors import ValidationFailed
 from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.scheduling import catalog
-from backend.telephony import call_ends, call_handoff, call_records, phone_numbers, spoken_options
+from backend.telephony import (
+    call_ends,
+    call_handoff,
+    call_records,
+    call_refusals,
+    phone_numbers,
+    spoken_options,
+)
 from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
 from policy import replies as reply_rules
+from policy.switches import channel_decision
 
 SILENCES_BEFORE_KEYPAD = 2
 FAILURES_BEFORE_TRANSFER = 3
@@ -89,6 +97,15 @@ class PhoneCalls:
                     "call again. Goodbye.",
                     self.language,
                 )
+            switch = channel_decision("voice", tenant.switches)
+            if not switch.allowed:
+                caller = Caller(tenant, actor="twilio-webhook", correlation_id=call.sid)
+                details = {"rule": switch.rule, "policy_reason": switch.reason}
+                audit.record(session, caller, "policy.denied", "voice_call", call.sid, details)
+                twiml = call_refusals.refuse(session, call, tenant, "switched_off", now, self.language)
+                await session.flush()
+                call_records.store_turn(session, call.sid, 0, "", twiml)
+                return twiml
             # One caller at a time counts against the limit, so two rings at once cannot both squeeze in.
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": call_records.calls_lock(tenant.id)}
@@ -100,22 +117,7 @@ class PhoneCalls:
                 .where(VoiceCall.tenant_id == tenant.id, VoiceCall.status == "active")
             )
             if (active or 0) >= tenant.settings.max_concurrent_calls:
-                staff = tenant.settings.staff_phone
-                if staff:  # overflow goes to the team rather than being hung up on
-                    twiml = voice.transfer(
-                        f"Thanks for calling {tenant.name}. All our lines are busy, so let me put you "
-                        "through to the team.",
-                        staff,
-                        self.language,
-                    )
-                else:
-                    twiml = voice.goodbye(
-                        f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call "
-                        "again in a few minutes, or send us a text at this number. Goodbye.",
-                        self.language,
-                    )
-                reason = "overflow" if staff else "busy"
-                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=reason)
+                twiml = call_refusals.refuse(session, call, tenant, "busy", now, self.language)
                 await session.flush()
                 call_records.store_turn(session, call.sid, 0, "", twiml)
                 return twiml
