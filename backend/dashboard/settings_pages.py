@@ -31,6 +31,37 @@ from backend.tenants import team_endpoints as team
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
+# The clinic's switches (policy/switches.py), as the receptionist page lists them.
+SWITCHES = (
+    (
+        "web_chat_enabled",
+        "Web chat",
+        "Off: the chat widget says chat is unavailable and gives your phone number.",
+    ),
+    (
+        "sms_enabled",
+        "Texts",
+        "Off: texts reach your inbox with no automated answer, and no automated texts go out.",
+    ),
+    (
+        "voice_enabled",
+        "Phone calls",
+        "Off: callers hear a short message and are put through to your staff number.",
+    ),
+    ("language_model_enabled", "Language model", "Off: the built-in rules read every message."),
+    ("waitlist_enabled", "Waiting list", "Off: patients are not offered the waiting list."),
+    ("patients_may_cancel", "Patients may cancel", "Off: no Cancel button; patients are asked to call you."),
+    (
+        "patients_may_reschedule",
+        "Patients may reschedule",
+        "Off: no Reschedule button; patients are asked to call you.",
+    ),
+    (
+        "automated_messages_paused",
+        "Pause automated messages",
+        "On: no reminders, follow-ups or review requests. Staff replies and booking confirmations still go.",
+    ),
+)
 FAQ_TOPICS = {topic: topic.replace("_", " ").capitalize() for topic in get_args(Topic)}
 
 
@@ -135,4 +166,17 @@ async def privacy_page(page: StaffPage, db: Db) -> HTMLResponse:
         tenant=await tenant_api.get_tenant(caller),
         last_run=await retention.last_run(caller, db),
         settings_tab="privacy",
+    )
+
+
+@router.get("/settings/receptionist", response_class=HTMLResponse)
+async def receptionist_page(page: StaffPage) -> HTMLResponse:
+    """The clinic's switches: channels, the language model, the waiting list, self-service, the pause."""
+    _owner(page)
+    return page.render(
+        "receptionist.html",
+        "settings",
+        tenant=await tenant_api.get_tenant(page.caller),
+        switches=SWITCHES,
+        settings_tab="receptionist",
     )

@@ -1,0 +1,109 @@
+"""A clinic's own Twilio account: set or rotated in one call, sealed with the key ring like calendar
+credentials (bound to the tenant's row), used to verify its numbers' webhooks and to send its texts.
+Clinics without one use the platform's account. The auth token is never returned, logged or audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, literal_column, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core import audit
+from backend.core.context import Caller
+from backend.core.crypto import KeyRing
+from backend.core.errors import NotFound
+from backend.telephony.models import TenantPhoneNumber, TenantTwilioAccount
+
+
+@dataclass(frozen=True)
+class TwilioCredentials:
+    account_sid: str
+    auth_token: str = field(repr=False)
+
+
+def _context(tenant_id: uuid.UUID) -> str:
+    return TenantTwilioAccount(tenant_id=tenant_id).secret_context
+
+
+async def put(
+    session: AsyncSession, caller: Caller, ring: KeyRing, account_sid: str, auth_token: str
+) -> TenantTwilioAccount:
+    """The clinic's account set, or its token rotated: in effect for the next webhook and text."""
+    tenant_id = caller.tenant.id
+    sealed = ring.seal(auth_token, _context(tenant_id))
+    inserted = await session.scalar(
+        insert(TenantTwilioAccount)
+        .values(tenant_id=tenant_id, account_sid=account_sid, auth_token_sealed=sealed)
+        .on_conflict_do_update(
+            index_elements=[TenantTwilioAccount.tenant_id],
+            set_={"account_sid": account_sid, "auth_token_sealed": sealed, "updated_at": func.now()},
+        )
+        .returning(literal_column("xmax = 0"))  # PostgreSQL: true for a new row, false for an update
+    )
+    action = "twilio_account.set" if inserted else "twilio_account.rotated"
+    audit.record(session, caller, action, "tenant", tenant_id, {"account_sid": account_sid})
+    return await session.get_one(TenantTwilioAccount, tenant_id, populate_existing=True)
+
+
+async def get(session: AsyncSession, tenant_id: uuid.UUID) -> TenantTwilioAccount:
+    row = await session.get(TenantTwilioAccount, tenant_id)
+    if row is None:
+        raise NotFound("this clinic uses the platform's Twilio account")
+    return row
+
+
+async def remove(session: AsyncSession, caller: Caller) -> None:
+    """Back to the platform's account."""
+    removed = await session.execute(
+        delete(TenantTwilioAccount)
+        .where(TenantTwilioAccount.tenant_id == caller.tenant.id)
+        .returning(TenantTwilioAccount.account_sid)
+    )
+    account_sid = removed.scalar_one_or_none()
+    if account_sid is None:
+        raise NotFound("this clinic uses the platform's Twilio account")
+    audit.record(
+        session, caller, "twilio_account.removed", "tenant", caller.tenant.id, {"account_sid": account_sid}
+    )
+
+
+async def for_number(session: AsyncSession, ring: KeyRing, number: str) -> TwilioCredentials | None:
+    """The own account of the clinic a number belongs to; None: the platform's (or nobody's) number."""
+    row = await session.scalar(
+        select(TenantTwilioAccount)
+        .join(TenantPhoneNumber, TenantPhoneNumber.tenant_id == TenantTwilioAccount.tenant_id)
+        .where(TenantPhoneNumber.number == number)
+    )
+    return _opened(ring, row) if row is not None else None
+
+
+async def for_tenants(
+    session: AsyncSession, ring: KeyRing, tenant_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, TwilioCredentials]:
+    """The clinics among these that have their own account, with its credentials."""
+    if not tenant_ids:
+        return {}
+    rows = await session.scalars(
+        select(TenantTwilioAccount).where(TenantTwilioAccount.tenant_id.in_(set(tenant_ids)))
+    )
+    return {row.tenant_id: _opened(ring, row) for row in rows}
+
+
+async def reseal_all(session: AsyncSession, ring: KeyRing) -> int:
+    """`frontdesk rekey`: every clinic's auth token sealed again under the current key; how many."""
+    changed = 0
+    for row in await session.scalars(select(TenantTwilioAccount).with_for_update()):
+        resealed = ring.resealed(row.auth_token_sealed, row.secret_context)
+        if resealed is not None:
+            row.auth_token_sealed = resealed
+            changed += 1
+    return changed
+
+
+def _opened(ring: KeyRing, row: TenantTwilioAccount) -> TwilioCredentials:
+    return TwilioCredentials(row.account_sid, ring.open(row.auth_token_sealed, row.secret_context))
