@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert
@@ -17,13 +16,8 @@ from backend.core import audit
 from backend.core.context import Caller
 from backend.core.crypto import KeyRing
 from backend.core.errors import NotFound
+from backend.messaging.senders import ProviderAccount
 from backend.telephony.models import TenantPhoneNumber, TenantTwilioAccount
-
-
-@dataclass(frozen=True)
-class TwilioCredentials:
-    account_sid: str
-    auth_token: str = field(repr=False)
 
 
 def _context(tenant_id: uuid.UUID) -> str:
@@ -72,7 +66,7 @@ async def remove(session: AsyncSession, caller: Caller) -> None:
     )
 
 
-async def for_number(session: AsyncSession, ring: KeyRing, number: str) -> TwilioCredentials | None:
+async def for_number(session: AsyncSession, ring: KeyRing, number: str) -> ProviderAccount | None:
     """The own account of the clinic a number belongs to; None: the platform's (or nobody's) number."""
     row = await session.scalar(
         select(TenantTwilioAccount)
@@ -84,7 +78,7 @@ async def for_number(session: AsyncSession, ring: KeyRing, number: str) -> Twili
 
 async def for_tenants(
     session: AsyncSession, ring: KeyRing, tenant_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, TwilioCredentials]:
+) -> dict[uuid.UUID, ProviderAccount]:
     """The clinics among these that have their own account, with its credentials."""
     if not tenant_ids:
         return {}
@@ -105,5 +99,5 @@ async def reseal_all(session: AsyncSession, ring: KeyRing) -> int:
     return changed
 
 
-def _opened(ring: KeyRing, row: TenantTwilioAccount) -> TwilioCredentials:
-    return TwilioCredentials(row.account_sid, ring.open(row.auth_token_sealed, row.secret_context))
+def _opened(ring: KeyRing, row: TenantTwilioAccount) -> ProviderAccount:
+    return ProviderAccount(row.account_sid, ring.open(row.auth_token_sealed, row.secret_context))
