@@ -38,6 +38,7 @@ from policy.engine import (
     Summary,
     ToolCall,
 )
+from policy.switches import clinic_switches
 
 CLOSED_SET_RULE = "tools.closed_set"
 CONFIRMATION_RULES = frozenset({"booking.explicit_confirmation", "reschedule.explicit_confirmation"})
@@ -111,6 +112,16 @@ class ToolExecutor:
             return ToolOutcome(name, False, decision=decision, failure=failure)
         self._after_success(name, args, result, context)
         return ToolOutcome(name, True, result=result, decision=decision)
+
+    async def switched_on(self, name: str) -> bool:
+        """Whether the clinic's switches let `name` run here at all, asked before its arguments are
+        known (a patient who asks to cancel is told at once when the clinic does that itself); a
+        refusal is audited with the switch's rule."""
+        call = ToolCall(name, {})
+        decision = clinic_switches(call, await self._context(call))
+        if not decision.allowed:
+            await self.desk.record_decision(call, decision)
+        return decision.allowed
 
     # ---- policy facts ----
 

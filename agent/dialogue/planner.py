@@ -237,7 +237,7 @@ class DeterministicPlanner:
 
     async def _start(self, intent: str, reading: Reading, hint: Reading | None = None) -> list[Reply]:
         state = self.turn.state
-        if not self.turn.allows(intent):
+        if intent in INTENT_TOOLS and not await self.turn.tools.switched_on(INTENT_TOOLS[intent]):
             return [self.turn.switched_off(INTENT_TOOLS[intent])]
         lead_in = ""
         if state.hold is not None and intent != "book":
