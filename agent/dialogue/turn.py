@@ -12,7 +12,8 @@ from agent.executor import ToolExecutor, ToolOutcome
 from agent.replies import QuickReply, Reply, day_label
 from agent.state import Asked, Choice, ConversationState
 from agent.understanding import Context, Named, Offered, Person
-from policy.switches import TOOL_SWITCHES, switch_rule, tool_switched_on
+from policy.replies import WIDGET_GREETING
+from policy.switches import TOOL_SWITCHES, Switches, switch_rule, tool_switched_on
 
 YES_NO = (QuickReply("Yes", "yes"), QuickReply("No", "no"))
 MORE_TIMES = QuickReply("More times", "more times")
@@ -73,10 +74,9 @@ class Turn:
         A reply that asks something (the state awaits an answer) is kept, to come back to after a
         question off the path. A chip for something the clinic has switched off is not offered: a
         sentence says how to do it instead."""
-        offered = tuple(c for c in chips if self.allows(_intent(c.value)))
-        withheld = [INTENT_TOOLS[_intent(c.value)] for c in chips if c not in offered]
-        if withheld:
-            text = " ".join((text, *self.by_phone(withheld)))
+        offered, instead = on_offer(chips, self.practice.switches, self.practice.staff_phone)
+        if instead:
+            text = " ".join((text, *instead))
             times = tuple(t for c, t in zip(chips, times, strict=False) if c in offered)
             chips = offered
         self.state.choices = [
@@ -91,20 +91,6 @@ class Turn:
             self.state.asked = Asked(text=text, choices=list(self.state.choices))
         return Reply(text=text, quick_replies=chips, card=card)
 
-    def allows(self, intent: str) -> bool:
-        """Whether the clinic lets patients do this themselves here."""
-        return tool_switched_on(INTENT_TOOLS.get(intent, ""), self.practice.switches)
-
-    def by_phone(self, tools: list[str]) -> list[str]:
-        """ "To cancel, please call the clinic at …": for changes the clinic makes itself."""
-        doings = [BY_PHONE[tool] for tool in dict.fromkeys(tools) if tool in BY_PHONE]
-        if not doings:
-            return []
-        what = " or ".join(doings) if len(doings) == 1 else "cancel or move an appointment"
-        phone = self.practice.staff_phone
-        how = f"please call the clinic at {phone}" if phone else "please contact the clinic directly"
-        return [f"To {what}, {how}."]
-
     def switched_off(self, tool: str) -> Reply:
         """The answer to a request for something the clinic has switched off; nothing is pending."""
         state = self.state
@@ -114,7 +100,7 @@ class Turn:
             return self.say(
                 "Sorry, we don't keep a waiting list. Would another day suit you?", self.day_chips()
             )
-        return self.say(" ".join(self.by_phone([tool])), (TALK_TO_A_PERSON,))
+        return self.say(" ".join(by_phone([tool], self.practice.staff_phone)), (TALK_TO_A_PERSON,))
 
     def drop_task(self) -> None:
         state = self.state
@@ -200,6 +186,31 @@ def _expecting(awaiting: str | None) -> str | None:
     if awaiting in {"reference", "lookup_contact"}:
         return "reference" if awaiting == "reference" else "contact"
     return awaiting
+
+
+def on_offer(
+    chips: tuple[QuickReply, ...], switches: Switches, staff_phone: str | None
+) -> tuple[tuple[QuickReply, ...], list[str]]:
+    """The chips the clinic's switches let through, and the sentences said instead of the others."""
+    offered = tuple(c for c in chips if tool_switched_on(INTENT_TOOLS.get(_intent(c.value), ""), switches))
+    withheld = [INTENT_TOOLS[_intent(c.value)] for c in chips if c not in offered]
+    return offered, by_phone(withheld, staff_phone)
+
+
+def welcome(switches: Switches, staff_phone: str | None) -> Reply:
+    """What a new web chat offers before the patient says anything: the menu, as switched."""
+    offered, instead = on_offer(MENU[:-1], switches, staff_phone)
+    return Reply(" ".join((WIDGET_GREETING, *instead)), offered)
+
+
+def by_phone(tools: list[str], staff_phone: str | None) -> list[str]:
+    """ "To cancel, please call the clinic at …": for changes the clinic makes itself."""
+    doings = [BY_PHONE[tool] for tool in dict.fromkeys(tools) if tool in BY_PHONE]
+    if not doings:
+        return []
+    what = doings[0] if len(doings) == 1 else "cancel or move an appointment"
+    how = f"please call the clinic at {staff_phone}" if staff_phone else "please contact the clinic directly"
+    return [f"To {what}, {how}."]
 
 
 def _intent(value: str) -> str:

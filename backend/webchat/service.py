@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent import dialogue
 from agent.loop import Inbound
 from backend.conversations import handoff
 from backend.conversations import service as conversations
@@ -142,6 +143,11 @@ class WebChat:
             return [m.event() for m in messages]
 
         return await self.db.transaction(work)
+
+    async def greeting(self, chat: ChatSession) -> dict[str, Any]:
+        tenant = await self.db.transaction(lambda session: self._tenant(session, chat))
+        welcome = dialogue.welcome(tenant.switches, tenant.settings.staff_phone)
+        return {"text": welcome.text, "quick_replies": welcome.payload()["quick_replies"]}
 
     def admit(self, chat: ChatSession) -> None:
         try:

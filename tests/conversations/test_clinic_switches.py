@@ -155,3 +155,25 @@ async def test_pausing_automated_messages_keeps_confirmations(db, make_tenant, s
     assert all("switches.automated_paused" in m["error"] for m in reminders)
     refusals = await denied(db, clinic.id, "switches.automated_paused")
     assert {r["entity_id"] for r in refusals} == {"send_reminder"}
+
+
+async def test_a_new_web_chat_is_greeted_with_the_menu_as_switched(client, make_tenant):
+    page = "https://clinic.example"
+    greeted = {}
+    for may_cancel in (True, False):
+        clinic = await make_tenant(settings={**BASE, "patients_may_cancel": may_cancel})
+        key = await client.post(
+            "/api/v1/api-keys", headers=clinic.auth, json={"kind": "publishable", "allowed_origins": [page]}
+        )
+        opened = await client.post(
+            "/api/v1/chat/sessions", headers={"X-Widget-Key": key.json()["key"], "Origin": page}, json={}
+        )
+        greeted[may_cancel] = opened.json()["greeting"]
+    assert [q["label"] for q in greeted[True]["quick_replies"]] == [
+        "Book an appointment",
+        "Reschedule",
+        "Cancel",
+        "Opening hours",
+    ]
+    assert "Cancel" not in [q["label"] for q in greeted[False]["quick_replies"]]
+    assert greeted[False]["text"].endswith(f"To cancel, please call the clinic at {STAFF_PHONE}.")
