@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 import secrets
 
+from pydantic import SecretStr
+
+from backend.core.crypto import KeyRing
+from backend.telephony import twilio_accounts
 from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 from tests.support.db import rows, scalar
 from tests.support.messaging import new_phone
@@ -133,3 +137,25 @@ async def test_going_back_to_the_platform_account(db, tenant, settings):
         assert [m.account_sid for m in phones.received(patient)] == [ACCOUNT_SID]
         again = await phones.web.delete("/api/v1/tenant/twilio-account", headers=tenant.auth)
         assert again.status_code == 404
+
+
+async def test_rekeying_reseals_the_token_and_its_webhooks_verify_with_only_the_new_key(db, tenant, settings):
+    token = new_token()
+    async with phone_lines(db, settings) as phones:
+        number = await phones.add_number(tenant.auth)
+        body = {"account_sid": OWN_SID, "auth_token": token}
+        assert (
+            await phones.web.put("/api/v1/tenant/twilio-account", headers=tenant.auth, json=body)
+        ).status_code == 200
+    new_key = KeyRing.new_key("k9")
+    both = KeyRing.parse(f"{new_key},{settings.secrets_keys.get_secret_value()}")
+    assert await db.transaction(lambda session: twilio_accounts.reseal_all(session, both)) >= 1
+    sealed = await scalar(
+        db, "SELECT auth_token_sealed FROM tenant_twilio_accounts WHERE tenant_id = :t", t=tenant.id
+    )
+    assert sealed.startswith("k9:")
+    only_new = settings.model_copy(update={"secrets_keys": SecretStr(new_key)})
+    async with phone_lines(db, only_new) as phones:
+        assert (
+            await phones.post("/twilio/sms", text_to(number, new_phone()), token=token)
+        ).status_code == 200
