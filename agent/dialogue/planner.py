@@ -20,6 +20,7 @@ from agent.ports import BookingInfo
 from agent.replies import QuickReply, Reply, when_label
 from agent.state import LapsedHold
 from agent.understanding import Act, Reading, read_acts
+from policy.replies import appointment_changes
 
 CHIP_PREFIXES = frozenset({"slot", "service", "ref", "intent", "clarify"})
 TASKS = ("cancel", "reschedule", "lookup", "waitlist")
@@ -206,7 +207,8 @@ class DeterministicPlanner:
         if state.task is not None:
             return await self._continue(reading)
         if reading.name or reading.phone or reading.email:
-            return [turn.say("Thanks! What would you like to do: book, reschedule or cancel?", talk.MENU)]
+            changes = appointment_changes(turn.practice.switches)
+            return [turn.say(f"Thanks! What would you like to do: {changes}?", talk.MENU)]
         return talk.misunderstood(turn)
 
     async def _chip(self, value: str, reading: Reading | None = None) -> list[Reply]:

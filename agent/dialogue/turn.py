@@ -12,7 +12,7 @@ from agent.executor import ToolExecutor, ToolOutcome
 from agent.replies import QuickReply, Reply, day_label
 from agent.state import Asked, Choice, ConversationState
 from agent.understanding import Context, Named, Offered, Person
-from policy.replies import WIDGET_GREETING
+from policy.replies import widget_greeting
 from policy.switches import TOOL_SWITCHES, Switches, switch_rule, tool_switched_on
 
 YES_NO = (QuickReply("Yes", "yes"), QuickReply("No", "no"))
@@ -197,10 +197,15 @@ def on_offer(
     return offered, by_phone(withheld, staff_phone)
 
 
+def menu_for(switches: Switches) -> tuple[QuickReply, ...]:
+    """The main menu, without what the clinic has switched off."""
+    return on_offer(MENU, switches, None)[0]
+
+
 def welcome(switches: Switches, staff_phone: str | None) -> Reply:
     """What a new web chat offers before the patient says anything: the menu, as switched."""
     offered, instead = on_offer(MENU[:-1], switches, staff_phone)
-    return Reply(" ".join((WIDGET_GREETING, *instead)), offered)
+    return Reply(" ".join((widget_greeting(switches), *instead)), offered)
 
 
 def by_phone(tools: list[str], staff_phone: str | None) -> list[str]:

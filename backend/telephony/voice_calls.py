@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.dialogue import MENU
+from agent.dialogue import menu_for
 from agent.loop import Inbound
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
@@ -143,11 +143,12 @@ class PhoneCalls:
                 state.phone = call.caller_phone
                 state.name = await customers.name_on_file(session, tenant, call.caller_phone)
             # The choices of the greeting can be pressed from the first word on.
-            state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
+            menu = menu_for(tenant.switches)
+            state.choices = [Choice(label=q.label, value=q.value) for q in menu]
             thread.state = state.model_dump(mode="json")
             welcome = f" Welcome back, {state.name.split()[0]}." if state.name else ""
-            greeting = reply_rules.voice_greeting(tenant.name) + welcome
-            greeting += " " + voice.options_prompt(tuple(q.label for q in MENU))
+            greeting = reply_rules.voice_greeting(tenant.name, tenant.switches) + welcome
+            greeting += " " + voice.options_prompt(tuple(q.label for q in menu))
             twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
             call_records.new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
             await session.flush()

@@ -87,3 +87,13 @@ async def test_calls_switched_off_go_to_the_staff_number(db, make_tenant, settin
     assert await scalar(db, "SELECT end_reason FROM voice_calls WHERE call_sid = :s", s=sid) == "switched_off"
     [refusal] = await denied(db, clinic.id, "switches.voice")
     assert refusal["entity_type"] == "voice_call"
+
+
+async def test_a_caller_is_not_offered_cancelling_when_it_is_switched_off(db, make_tenant, settings):
+    clinic = await make_tenant(settings={"patients_may_cancel": False, "staff_phone": STAFF_PHONE})
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(clinic.auth)
+        call = {"CallSid": new_sid("CA"), "From": new_phone(), "To": practice, "CallStatus": "ringing"}
+        greeting = ElementTree.fromstring((await phones.post("/twilio/voice", call)).text)
+    spoken = " ".join(text for text in greeting.itertext())
+    assert "reschedule" in spoken.lower() and "cancel" not in spoken.lower()
