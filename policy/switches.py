@@ -27,7 +27,6 @@ TOOL_SWITCHES: Mapping[str, str] = {
 }
 # Messages the worker starts on its own (no patient just asked for them): paused by the clinic.
 AUTOMATED_ACTIONS = frozenset({"send_reminder", "send_follow_up", "send_review_request", "mark_no_show"})
-LANGUAGE_MODEL_RULE = "switches.language_model"
 
 
 def switch_rule(name: str) -> str:
