@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from backend.core.deps import Db
-from backend.core.errors import Forbidden
+from backend.core.errors import Forbidden, NotFound
 from backend.core.event_catalogue import CATALOGUE
 from backend.core.schemas import WEEKDAYS
 from backend.dashboard.render import PREFIX, StaffPage
@@ -26,6 +26,8 @@ from backend.scheduling import catalog_endpoints as catalogue
 from backend.scheduling.catalog_endpoints import ClosureOut
 from backend.scheduling.schemas import ProviderOut
 from backend.telephony import phone_number_endpoints as numbers
+from backend.telephony import twilio_account_endpoints as twilio_account
+from backend.telephony.schemas import TwilioAccountOut
 from backend.tenants import endpoints as tenant_api
 from backend.tenants import team_endpoints as team
 
@@ -137,7 +139,15 @@ async def connections_page(page: StaffPage, db: Db) -> HTMLResponse:
         team=await team.list_team(caller, db),
         endpoints=await webhooks.list_endpoints(caller, db),
         event_types=sorted(CATALOGUE),
+        twilio_account=await _own_twilio_account(page, db),
     )
+
+
+async def _own_twilio_account(page: StaffPage, db: Db) -> TwilioAccountOut | None:
+    try:
+        return await twilio_account.get_account(page.caller, db)
+    except NotFound:
+        return None  # the platform's account
 
 
 @router.get("/settings/webhooks/{endpoint_id}", response_class=HTMLResponse)

@@ -15,6 +15,7 @@ from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 from tests.support.db import rows, scalar
 from tests.support.messaging import new_phone
 from tests.support.phone import new_sid, phone_lines
+from tests.support.workspace import new_clinic
 
 OWN_SID = "AC" + secrets.token_hex(16)
 
@@ -159,3 +160,25 @@ async def test_rekeying_reseals_the_token_and_its_webhooks_verify_with_only_the_
         assert (
             await phones.post("/twilio/sms", text_to(number, new_phone()), token=token)
         ).status_code == 200
+
+
+async def test_the_workspace_shows_the_account_never_the_token(client, db):
+    owner = await new_clinic(client)
+    token = new_token()
+    page = await owner.http.get("/app/settings/connections")
+    assert "The platform's account." in page.text
+    put = await owner.http.put(
+        "/api/v1/tenant/twilio-account",
+        headers=owner.headers(),
+        json={"account_sid": OWN_SID, "auth_token": token},
+    )
+    assert put.status_code == 200, put.text
+    page = await owner.http.get("/app/settings/connections")
+    assert f"the clinic's own account {OWN_SID}" in page.text and token not in page.text
+    assert "Rotate the token" in page.text
+    [audited] = await rows(
+        db,
+        "SELECT actor FROM audit_log WHERE tenant_id = :t AND action = 'twilio_account.set'",
+        t=owner.tenant_id,
+    )
+    assert audited["actor"].startswith("staff:")
