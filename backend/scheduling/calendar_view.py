@@ -135,8 +135,8 @@ async def view(
                 "hold",
                 h.starts_at,
                 h.ends_at,
-                "Being booked",
-                "held until " + h.expires_at.astimezone(tz).strftime("%H:%M"),
+                "On hold",
+                "being booked, until " + h.expires_at.astimezone(tz).strftime("%H:%M"),
                 id=str(h.id),
             ),
         )

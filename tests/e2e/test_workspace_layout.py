@@ -74,9 +74,10 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
 
     # The toolbar's form as a person uses it: "Whole clinic" is an empty field.
     await page.goto(f"{live_server.base_url}/app/schedule?day={monday}")
-    await page.get_by_label("View").select_option("week")
-    await page.get_by_label("Provider").select_option(label="Whole clinic")
-    await page.get_by_role("button", name="Show").click()
+    toolbar = page.locator(".toolbar")
+    await toolbar.get_by_label("View").select_option("week")
+    await toolbar.get_by_label("Provider").select_option(label="Whole clinic")
+    await toolbar.get_by_role("button", name="Show").click()
     await expect(page.get_by_role("heading", name=f"Week of {monday:%d %B %Y}")).to_be_visible()
 
     for closed in (saturday, sunday):
@@ -109,7 +110,7 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
                   whole: l.scrollWidth <= l.clientWidth}; }); }"""
     )
     assert lines and all(line["inside"] for line in lines), lines
-    assert lines[0] == {"text": "10:00 Being booked", "inside": True, "whole": True}, lines
+    assert lines[0] == {"text": "10:00 On hold", "inside": True, "whole": True}, lines
 
     # A date typed by hand into the address is a sentence on a page, not the API's JSON.
     await page.goto(f"{live_server.base_url}/app/schedule?day=next-tuesday")
