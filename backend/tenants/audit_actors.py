@@ -41,11 +41,15 @@ async def actor_names(session: AsyncSession, tenant: TenantContext, actors: Iter
         else []
     )
     keys = (
-        await session.scalars(select(ApiKey).where(ApiKey.tenant_id == tenant.id, ApiKey.prefix.in_(prefixes)))
+        await session.scalars(
+            select(ApiKey).where(ApiKey.tenant_id == tenant.id, ApiKey.prefix.in_(prefixes))
+        )
         if prefixes
         else []
     )
-    known = {f"staff:{m.id}": _member(m) for m in members} | {f"key:{k.prefix}": f"API key “{k.name}”" for k in keys}
+    known = {f"staff:{m.id}": _member(m) for m in members} | {
+        f"key:{k.prefix}": f"API key “{k.name}”" for k in keys
+    }
     return {actor: known.get(actor) or _fixed(actor) for actor in distinct}
 
 

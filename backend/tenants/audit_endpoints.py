@@ -100,7 +100,8 @@ async def audit_log(
         names = await audit_actors.actor_names(session, caller.tenant, [row.actor for row in rows])
         return AuditPage(
             items=[
-                AuditEntryOut.model_validate({**_columns(row), "actor_name": names[row.actor]}) for row in rows
+                AuditEntryOut.model_validate({**_columns(row), "actor_name": names[row.actor]})
+                for row in rows
             ],
             next_cursor=cursors.encode(rows[-1].occurred_at, rows[-1].id) if more and rows else None,
         )

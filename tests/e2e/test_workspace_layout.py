@@ -9,7 +9,6 @@ import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 from playwright.async_api import Page, expect
 
 from tests.conftest import at, local_day
@@ -44,7 +43,10 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
     page, _, clinic = await owner_page(
         browser,
         live_server,
-        providers=[{"name": "Dr. Adams", "hours": WEEKDAY_HOURS}, {"name": "Dr. Baker", "hours": WEEKDAY_HOURS}],
+        providers=[
+            {"name": "Dr. Adams", "hours": WEEKDAY_HOURS},
+            {"name": "Dr. Baker", "hours": WEEKDAY_HOURS},
+        ],
     )
     monday = monday_ahead(14)
     wednesday, friday, saturday, sunday = (monday + timedelta(days=n) for n in (2, 4, 5, 6))
@@ -91,7 +93,11 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
     await no_sideways_scroll(page, ".schedule")
     await no_sideways_scroll(page)
 
-    track = await page.get_by_role("region", name=f"Dr. Adams, {monday:%A %d %B}").locator(".track").bounding_box()
+    track = (
+        await page.get_by_role("region", name=f"Dr. Adams, {monday:%A %d %B}")
+        .locator(".track")
+        .bounding_box()
+    )
     hour = track["height"] / await page.locator(".hours span").count()  # 09:00-17:00 (16:00 the last row)
     for name, starts_after, minutes in (("10:00 Ada Short", 1, 30), ("14:00 Cleo Long", 5, 60)):
         block = await page.get_by_role("button", name=re.compile(name)).bounding_box()
@@ -211,7 +217,9 @@ async def test_the_audit_log_names_who_and_reads_details_at_768_and_messages_sho
     for raw in ("staff:", "key:sk_", '{"', "Priya", phone):
         assert raw not in text, raw
     await no_sideways_scroll(page)
-    right = await page.evaluate("Math.max(...[...document.querySelectorAll('td, th')].map(c => c.getBoundingClientRect().right))")
+    right = await page.evaluate(
+        "Math.max(...[...document.querySelectorAll('td, th')].map(c => c.getBoundingClientRect().right))"
+    )
     assert right <= 768, right
 
     # The confirmation text waits to be sent (no worker here): it can be cancelled from its row.
@@ -221,6 +229,9 @@ async def test_the_audit_log_names_who_and_reads_details_at_768_and_messages_sho
     header = await page.get_by_role("columnheader", name="Actions").bounding_box()
     cancel = await page.get_by_role("button", name="Cancel").first.bounding_box()
     assert header["x"] + header["width"] <= 1280, header
-    assert header["x"] <= cancel["x"] and cancel["x"] + cancel["width"] <= header["x"] + header["width"], (header, cancel)
+    assert header["x"] <= cancel["x"] and cancel["x"] + cancel["width"] <= header["x"] + header["width"], (
+        header,
+        cancel,
+    )
     await no_sideways_scroll(page)
     await page.context.close()
