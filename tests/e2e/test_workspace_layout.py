@@ -118,6 +118,15 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
     assert lines and all(line["inside"] for line in lines), lines
     assert lines[0] == {"text": "10:00 On hold", "inside": True, "whole": True}, lines
 
+    # On a tablet the whole week still fits, each block's time whole if not its patient's name.
+    await page.set_viewport_size({"width": 768, "height": 900})
+    fri = await page.get_by_role("group", name=f"{friday:%A %d %B}", exact=True).bounding_box()
+    assert fri and fri["x"] + fri["width"] <= 768, fri
+    await no_sideways_scroll(page, ".schedule")
+    ada = page.get_by_role("button", name=re.compile("10:00 Ada Short"))
+    time_box, block_box = await ada.locator("strong").bounding_box(), await ada.bounding_box()
+    assert time_box["x"] + time_box["width"] <= block_box["x"] + block_box["width"], (time_box, block_box)
+
     # A date typed by hand into the address is a sentence on a page, not the API's JSON.
     await page.goto(f"{live_server.base_url}/app/schedule?day=next-tuesday")
     await expect(page.get_by_role("heading", name="Can't show this")).to_be_visible()
