@@ -113,7 +113,8 @@ class BlankFormFields:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = scope.get("query_string", b"")
-        if scope["type"] == "http" and b"=&" in query + b"&" and scope["path"].startswith(PREFIX + "/"):
+        page = scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX + "/")
+        if page and b"=&" in query + b"&":
             given = [(k, v) for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if v]
             scope = {**scope, "query_string": urlencode(given).encode("latin-1")}
         await self.app(scope, receive, send)
