@@ -136,7 +136,7 @@ async def view(
                 h.starts_at,
                 h.ends_at,
                 "On hold",
-                "being booked, until " + h.expires_at.astimezone(tz).strftime("%H:%M"),
+                f"until {h.expires_at.astimezone(tz):%H:%M}, while a patient books it",
                 id=str(h.id),
             ),
         )
