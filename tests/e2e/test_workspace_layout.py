@@ -49,7 +49,7 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
         ],
     )
     monday = monday_ahead(14)
-    wednesday, friday, saturday, sunday = (monday + timedelta(days=n) for n in (2, 4, 5, 6))
+    wednesday, thursday, friday, saturday, sunday = (monday + timedelta(days=n) for n in (2, 3, 4, 5, 6))
     services = {s["name"]: s["id"] for s in clinic["services"]}
     providers = {p["name"]: p["id"] for p in clinic["providers"]}
     async with api(live_server, clinic) as http:
@@ -73,6 +73,9 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
             },
         )
         assert held.status_code == 201, held.text
+        closure = {"starts_at": at(thursday, "00:00").isoformat(), "ends_at": at(friday, "00:00").isoformat()}
+        closed = await http.post("/api/v1/closures", json=closure | {"reason": "Staff training"})
+        assert closed.status_code == 201, closed.text
 
     # The toolbar's form as a person uses it: "Whole clinic" is an empty field.
     await page.goto(f"{live_server.base_url}/app/schedule?day={monday}")
@@ -88,6 +91,8 @@ async def test_the_whole_clinic_week_collapses_closed_days_fits_1280_and_blocks_
         box = await day.bounding_box()
         assert box and box["width"] <= 80, box
     assert await page.get_by_role("region", name=re.compile(f"{saturday:%A %d %B}")).count() == 0
+    training = page.get_by_role("group", name=f"{thursday:%A %d %B}, closed")
+    await expect(training.locator(".closed-note")).to_have_text("Closed: Staff training")
     fri = await page.get_by_role("group", name=f"{friday:%A %d %B}", exact=True).bounding_box()
     assert fri and fri["x"] >= 0 and fri["x"] + fri["width"] <= 1280, fri
     await no_sideways_scroll(page, ".schedule")
