@@ -99,7 +99,7 @@ class PhoneCalls:
                 )
             switch = channel_decision("voice", tenant.switches)
             if not switch.allowed:
-                caller = Caller(tenant, actor="twilio-webhook", correlation_id=call.sid)
+                caller = Caller(tenant, actor="patient:voice", correlation_id=call.sid)
                 details = {"rule": switch.rule, "policy_reason": switch.reason}
                 audit.record(session, caller, "policy.denied", "voice_call", call.sid, details)
                 twiml = call_refusals.refuse(session, call, tenant, "switched_off", now, self.language)

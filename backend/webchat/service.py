@@ -49,7 +49,7 @@ class ChatSwitchedOff(ChatRefused):
         self.decision = decision
 
     async def audit(self, session: AsyncSession) -> None:
-        caller = Caller(self.tenant, actor="widget", correlation_id=uuid.uuid4().hex)
+        caller = Caller(self.tenant, actor="patient:web", correlation_id=uuid.uuid4().hex)
         details = {"rule": self.decision.rule, "policy_reason": self.decision.reason}
         audit.record(session, caller, "policy.denied", "web_chat", self.tenant.id, details)
 

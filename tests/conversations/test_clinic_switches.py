@@ -25,7 +25,7 @@ def noon(days: int):
 async def denied(db, tenant_id: str, rule: str) -> list[dict]:
     return await rows(
         db,
-        "SELECT entity_type, entity_id, details FROM audit_log WHERE tenant_id = :t "
+        "SELECT actor, entity_type, entity_id, details FROM audit_log WHERE tenant_id = :t "
         "AND action = 'policy.denied' AND details->>'rule' = :rule ORDER BY id",
         t=tenant_id,
         rule=rule,
@@ -128,7 +128,7 @@ async def test_web_chat_off_tells_the_visitor_to_call(client, db, make_tenant):
     assert f"please call the clinic at {STAFF_PHONE}" in opened.json()["error"]["message"]
     assert await scalar(db, "SELECT count(*) FROM conversations WHERE tenant_id = :t", t=clinic.id) == 0
     [refusal] = await denied(db, clinic.id, "switches.web_chat")
-    assert refusal["entity_type"] == "web_chat"
+    assert (refusal["entity_type"], refusal["actor"]) == ("web_chat", "patient:web")
 
     switched_on = await client.patch(
         "/api/v1/tenant/settings", headers=clinic.auth, json={"settings": {"web_chat_enabled": True}}

@@ -18,7 +18,7 @@ STAFF_PHONE = "+16175550123"
 async def denied(db, tenant_id: str, rule: str) -> list[dict]:
     return await rows(
         db,
-        "SELECT entity_type, details FROM audit_log WHERE tenant_id = :t "
+        "SELECT actor, entity_type, details FROM audit_log WHERE tenant_id = :t "
         "AND action = 'policy.denied' AND details->>'rule' = :rule",
         t=tenant_id,
         rule=rule,
@@ -86,7 +86,7 @@ async def test_calls_switched_off_go_to_the_staff_number(db, make_tenant, settin
         assert goodbye.find("Hangup") is not None and goodbye.find("Dial") is None
     assert await scalar(db, "SELECT end_reason FROM voice_calls WHERE call_sid = :s", s=sid) == "switched_off"
     [refusal] = await denied(db, clinic.id, "switches.voice")
-    assert refusal["entity_type"] == "voice_call"
+    assert (refusal["entity_type"], refusal["actor"]) == ("voice_call", "patient:voice")
 
 
 async def test_a_caller_is_not_offered_cancelling_when_it_is_switched_off(db, make_tenant, settings):
