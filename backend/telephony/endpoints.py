@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.core import audit, metrics
+from backend.core.crypto import KeyRingError
 from backend.core.deps import Db, Now
 from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.settings import Settings
@@ -66,7 +67,12 @@ async def _token_for(request: Request, db: Db, form: dict[str, str]) -> str | No
     settings: Settings = request.app.state.settings
     # A delivery receipt is about a text we sent from the clinic's number; the rest, about one to it.
     number = form.get("From" if request.url.path == SMS_STATUS_PATH else "To", "")
-    own = await db.transaction(lambda session: twilio_accounts.for_number(session, settings.key_ring, number))
+    try:
+        own = await db.transaction(
+            lambda session: twilio_accounts.for_number(session, settings.key_ring, number)
+        )
+    except KeyRingError:
+        return None  # the clinic's token does not open: nothing can verify the request, it is refused
     if own is not None:
         return own.secret
     return settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None

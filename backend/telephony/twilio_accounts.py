@@ -5,6 +5,7 @@ Clinics without one use the platform's account. The auth token is never returned
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Collection
 
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import audit
 from backend.core.context import Caller
-from backend.core.crypto import KeyRing
+from backend.core.crypto import KeyRing, KeyRingError
 from backend.core.errors import NotFound
 from backend.messaging.senders import ProviderAccount
 from backend.telephony.models import TenantPhoneNumber, TenantTwilioAccount
@@ -22,6 +23,9 @@ from backend.telephony.models import TenantPhoneNumber, TenantTwilioAccount
 
 def _context(tenant_id: uuid.UUID) -> str:
     return TenantTwilioAccount(tenant_id=tenant_id).secret_context
+
+
+log = logging.getLogger(__name__)
 
 
 async def put(
@@ -67,7 +71,8 @@ async def remove(session: AsyncSession, caller: Caller) -> None:
 
 
 async def for_number(session: AsyncSession, ring: KeyRing, number: str) -> ProviderAccount | None:
-    """The own account of the clinic a number belongs to; None: the platform's (or nobody's) number."""
+    """The own account of the clinic a number belongs to; None: the platform's (or nobody's) number.
+    Raises KeyRingError when the clinic's token does not open (a key removed from the ring)."""
     row = await session.scalar(
         select(TenantTwilioAccount)
         .join(TenantPhoneNumber, TenantPhoneNumber.tenant_id == TenantTwilioAccount.tenant_id)
@@ -85,7 +90,13 @@ async def for_tenants(
     rows = await session.scalars(
         select(TenantTwilioAccount).where(TenantTwilioAccount.tenant_id.in_(set(tenant_ids)))
     )
-    return {row.tenant_id: _opened(ring, row) for row in rows}
+    opened = {}
+    for row in rows:
+        try:
+            opened[row.tenant_id] = _opened(ring, row)
+        except KeyRingError:  # one clinic's unreadable token must not stop every clinic's texts
+            log.error("the Twilio auth token of tenant %s does not open with SECRETS_KEYS", row.tenant_id)
+    return opened
 
 
 async def reseal_all(session: AsyncSession, ring: KeyRing) -> int:

@@ -155,11 +155,16 @@ async def test_rekeying_reseals_the_token_and_its_webhooks_verify_with_only_the_
         db, "SELECT auth_token_sealed FROM tenant_twilio_accounts WHERE tenant_id = :t", t=tenant.id
     )
     assert sealed.startswith("k9:")
+    receipt = {"MessageSid": new_sid(), "MessageStatus": "delivered", "From": number, "To": new_phone()}
     only_new = settings.model_copy(update={"secrets_keys": SecretStr(new_key)})
     async with phone_lines(db, only_new) as phones:
+        assert (await phones.post("/twilio/sms/status", receipt, token=token)).status_code == 204
+    # Without the key it is sealed with, the token opens nowhere: its number's webhooks are refused.
+    async with phone_lines(db, settings) as phones:
+        assert (await phones.post("/twilio/sms/status", receipt, token=token)).status_code == 403
         assert (
-            await phones.post("/twilio/sms", text_to(number, new_phone()), token=token)
-        ).status_code == 200
+            await phones.web.delete("/api/v1/tenant/twilio-account", headers=tenant.auth)
+        ).status_code == 204
 
 
 async def test_the_workspace_shows_the_account_never_the_token(client, db):
