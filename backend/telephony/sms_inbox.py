@@ -38,7 +38,7 @@ from backend.messaging import opt_outs, outbox
 from backend.scheduling import appointment_lists
 from backend.telephony import opted_out_texts, phone_numbers
 from backend.telephony.models import InboundSms
-from backend.telephony.reminder_replies import Reminded, ReminderReplies
+from backend.conversations.reminder_replies import Reminded, ReminderReplies
 from backend.tenants import service as tenants
 from channels import sms
 from policy import replies as reply_rules
@@ -192,7 +192,7 @@ class SmsInbox:
         self.db = db
         self.settings = settings
         self.turns = turns
-        self.reminder_replies = ReminderReplies(db)
+        self.reminder_replies = ReminderReplies(db, "sms")
 
     async def process_due(self, now: datetime) -> int:
         """Answer the texts waiting (and any a dead worker left); the number answered."""
@@ -265,10 +265,10 @@ class SmsInbox:
             correlation_id=row.message_sid,
             texting=row.from_number,
         )
-        inbound, responder, handling = Inbound(row.body), None, "turn"
+        inbound, responder, prelude, handling = Inbound(row.body), None, None, "turn"
         if reminded is not None and state.task is None:
             chosen = self.reminder_replies.handle(caller, reminded, row.body, state, now)
-            inbound, responder, handling = chosen.inbound, chosen.responder, chosen.name
+            inbound, responder, prelude, handling = chosen.inbound, chosen.responder, chosen.prelude, chosen.name
         answered = await self.turns.answer(
             caller,
             conversation_id,
@@ -278,6 +278,7 @@ class SmsInbox:
             client_message_id=row.message_sid,
             channel_phone=row.from_number,
             responder=responder,
+            prelude=prelude,
             disclosure=reply_rules.disclosure(tenant.name),
         )
         if not answered.replies:

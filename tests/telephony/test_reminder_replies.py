@@ -115,3 +115,22 @@ async def test_an_unclear_reply_is_asked_about_once_with_numbered_options(db, te
         noted = await phones.say(chooser, practice, "4")
         assert "running late" in noted
         assert (await appointment_row(db, second.id))["late_minutes"] == 0
+
+
+PARKING = {"questions": ["Where can I park?", "Is there parking?"], "answer": "Park behind the building."}
+
+
+async def test_a_yes_with_a_question_is_recorded_and_the_question_answered(db, client, tenant, settings):
+    assert (await client.post("/api/v1/faq", json=PARKING, headers=tenant.auth)).status_code == 201
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(tenant.auth)
+        [(coming, appointment)] = await reminded(db, tenant, phones, ["10:00"])
+
+        said = await phones.say(coming, practice, "yes I'll be there, is there parking?")
+        assert "is confirmed" in said and "Park behind the building." in said
+        row = await appointment_row(db, appointment.id)
+        assert row["status"] == "confirmed" and row["confirmed_via"] == "sms"
+        [confirmed] = await event_data(db, tenant, "booking.confirmed", appointment.id)
+        assert confirmed["via"] == "sms"
+    [handled] = await rows(db, "SELECT handling FROM inbound_sms WHERE tenant_id = :t", t=tenant.id)
+    assert handled["handling"] == "reminder_confirm_question"

@@ -1,11 +1,13 @@
-"""A text that answers a reminder, read in the patient's own words and acted on for that appointment.
+"""A message that answers a reminder (a text, or a web chat of the patient the reminder was for),
+read in the patient's own words and acted on for that appointment.
 
 The keywords ("C", "CONFIRM", "YES", "Y", "R") keep their meaning. Anything else is read by the
 understanding component (`agent.understanding.reminder_replies`): a confirm or a running-late notice
 is settled here, on the appointment, with its audit row and event; a cancel or a move goes to the
 receptionist for that booking (a cancel asks its yes, like everywhere else); a question about the
 visit's time or provider is answered from the appointment, any other one by the receptionist (the
-clinic's FAQ); an unclear reply is asked about once, with numbered options, and after that the
+clinic's FAQ), after the confirmation a reply that also says yes records ("yes I'll be there, is
+there parking?"); an unclear reply is asked about once, with numbered options, and after that the
 receptionist reads it like any other message. A message triage does not call routine always goes
 to the receptionist, whose turn starts with triage.
 """
@@ -46,7 +48,6 @@ CHOICES = (
     Choice(label="Reschedule", value="reminder:reschedule"),
     Choice(label="Running late", value="reminder:late"),
 )
-VIA = "sms"
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,19 @@ class Reminded:
 @dataclass(frozen=True)
 class Handling:
     """How the turn goes: the message as the receptionist gets it, or a responder instead of it,
-    and what the inbound row records as its handling."""
+    what is settled before the receptionist answers (`prelude`), and what the inbound row records
+    as its handling."""
 
     inbound: Inbound
     responder: Responder | None
     name: str
+    prelude: Responder | None = None
 
 
 class ReminderReplies:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, via: str) -> None:
         self.db = db
+        self.via = via  # the channel a confirmation or a late notice is recorded as coming from
 
     def handle(
         self, caller: Caller, reminded: Reminded, body: str, state: ConversationState, now: datetime
@@ -120,6 +124,9 @@ class ReminderReplies:
                 return Handling(
                     about, self._visit(caller, reminded, reply.confirms, now), "reminder_question"
                 )
+            if reply.confirms:  # the yes is recorded, then the receptionist answers the question
+                confirm = self._confirmer(caller, reminded, now)
+                return Handling(about, None, "reminder_confirm_question", prelude=confirm)
             return Handling(about, None, "reminder_question")
         return Handling(about, self._ask(caller, reminded), "reminder_unclear")
 
@@ -130,7 +137,7 @@ class ReminderReplies:
             try:
                 appointment = await self._on(
                     lambda session: booking.confirm_attendance(
-                        session, caller, reminded.appointment_id, VIA, now
+                        session, caller, reminded.appointment_id, self.via, now
                     )
                 )
             except AppError as error:
@@ -147,7 +154,7 @@ class ReminderReplies:
             try:
                 appointment = await self._on(
                     lambda session: booking.note_running_late(
-                        session, caller, reminded.appointment_id, minutes, VIA, now
+                        session, caller, reminded.appointment_id, minutes, self.via, now
                     )
                 )
             except AppError as error:
@@ -172,7 +179,7 @@ class ReminderReplies:
                 if confirms:
                     try:
                         return await booking.confirm_attendance(
-                            session, caller, reminded.appointment_id, VIA, now
+                            session, caller, reminded.appointment_id, self.via, now
                         )
                     except AppError:
                         pass  # not confirmable (passed, cancelled): the answer still says what it is
