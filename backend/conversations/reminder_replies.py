@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,18 +29,21 @@ from agent.state import Choice, ConversationState
 from agent.understanding import Context
 from agent.understanding.reminder_replies import ReminderReply, read_reminder_reply
 from backend.conversations.turns import Responder
-from backend.core.context import Caller
+from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
-from backend.scheduling import booking
+from backend.messaging import outbox
+from backend.scheduling import appointment_lists, booking
 from channels import sms
 from policy import triage
 
 if TYPE_CHECKING:
     from backend.scheduling.models import Appointment
 
+# A reminder is what a reply answers for this long after it was sent.
+REMINDER_REPLY_WINDOW = timedelta(days=7)
 # Answers the agent is waiting for: a "yes" then is the answer to its question, not to a reminder.
-YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
+YES_NO_QUESTIONS = frozenset({"confirm_booking", "confirm_move", "cancel_confirm", "far_date"})
 AWAITING = "reminder_choice"
 CHOICES = (
     Choice(label="Confirm", value="reminder:confirm"),
@@ -68,6 +71,27 @@ class Handling:
     prelude: Responder | None = None
 
 
+async def last_reminded(
+    session: AsyncSession,
+    tenant: TenantContext,
+    now: datetime,
+    *,
+    phone: str | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> Reminded | None:
+    """The upcoming appointment most recently reminded of, within the reply window: by text to this
+    number, or (any channel) to this customer."""
+    since = now - REMINDER_REPLY_WINDOW
+    if phone is not None:
+        reminded = await outbox.reminded_appointments(session, tenant.id, phone, since)
+    elif customer_id is not None:
+        reminded = await outbox.reminded_appointments_of(session, tenant.id, customer_id, since)
+    else:
+        return None
+    found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
+    return Reminded(found[0], found[1]) if found is not None else None
+
+
 class ReminderReplies:
     def __init__(self, db: Database, via: str) -> None:
         self.db = db
@@ -77,6 +101,8 @@ class ReminderReplies:
         self, caller: Caller, reminded: Reminded, body: str, state: ConversationState, now: datetime
     ) -> Handling:
         about = Inbound(body, about_reference=reminded.reference)
+        if state.pending_confirmation is not None or state.pending_cancel is not None:
+            return Handling(about, None, "reminder_reply")  # its yes or no is the receptionist's
         keyword = sms.reminder_reply(body)
         if keyword == "confirm" and state.awaiting not in YES_NO_QUESTIONS:
             return Handling(about, self._confirmer(caller, reminded, now), "reminder_confirm")
