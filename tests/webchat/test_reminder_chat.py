@@ -115,3 +115,21 @@ async def test_a_reschedule_link_opens_only_on_its_own_page(live_server, db, set
             origin=live_server.base_url,
         )
     assert (await appointment(db, visit.appointment_id))["status"] == "booked"
+
+
+async def test_a_yes_with_a_question_in_the_chat_is_recorded_and_answered_from_the_faq(
+    live_server, db, settings, smtp
+):
+    visit = await remind_by_email(db, settings, live_server, smtp, weekday_ahead(10), "Paula Parker")
+    async with httpx.AsyncClient(base_url=live_server.base_url) as web:
+        page = await web.get(visit.link("Move it in our chat"))
+    key = re.search(r'data-key="(rl_[^"]+)"', page.text).group(1)
+    client = Client()
+    await client.connect(live_server.base_url, key, origin=live_server.base_url)
+    await client.sio.call("hello", {"last_seq": 0})
+
+    answer = await said(client, "yes I'll be there, is there parking?")
+    assert "is confirmed" in answer and "Maple Street Garage" in answer
+    row = await appointment(db, visit.appointment_id)
+    assert row["status"] == "confirmed" and row["confirmed_via"] == "web"
+    await client.sio.disconnect()
