@@ -144,7 +144,9 @@ class WebChat:
         if earlier is not None and (earlier.state or {}).get("reference") == appointment.reference:
             return ChatSession(str(tenant.id), str(earlier.id), token or "")
         known = ConversationState(
-            verified_customer_id=str(appointment.customer_id), reference=appointment.reference
+            verified_customer_id=str(appointment.customer_id),
+            reference=appointment.reference,
+            name=appointment.customer.name,
         )
         conversation, new_token = await conversations.start(
             session, tenant, "web", origin.lower(), known.model_dump(mode="json")

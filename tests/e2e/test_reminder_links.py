@@ -108,9 +108,22 @@ async def test_the_reschedule_link_opens_the_chat_on_the_booking_and_the_patient
     log = page.get_by_role("log", name="Conversation")
     await expect(log).to_contain_text("Hello Mona! Your Check-up with Dr. Maya Chen is on")
 
+    box = page.get_by_role("textbox", name="Your message")
+    await box.fill("running 10 min late sorry")
+    await box.press("Enter")
+    await expect(log).to_contain_text("about 10 minutes late")
+
+    # The staff inbox flags the conversation with the late notice.
+    staff = await signed_in(browser, live_server)
+    await staff.goto(f"{live_server.base_url}/app/inbox")
+    listed = staff.get_by_role("button", name=re.compile("Mona Mover"))
+    await expect(listed.locator(".badge.late")).to_have_text("running late 10 min")
+    await listed.click()
+    await expect(staff.locator("#thread-late")).to_have_text("running late 10 min")
+    await staff.context.close()
+
     moment = date.fromisoformat(target["local_date"])
     clock = local_clock(target["local_time"])
-    box = page.get_by_role("textbox", name="Your message")
     await box.fill(f"can we do {moment:%A} {moment:%B} {moment.day} at {clock.lower()} instead?")
     await box.press("Enter")
     await expect(log).to_contain_text("Shall I move your Check-up")

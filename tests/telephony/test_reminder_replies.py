@@ -51,7 +51,7 @@ async def event_data(db, tenant, kind: str, appointment_id) -> list[dict]:
     return [f["data"] for f in found]
 
 
-async def test_a_confirm_and_a_late_notice_in_own_words(db, tenant, settings):
+async def test_a_confirm_and_a_late_notice_in_own_words(db, client, tenant, settings):
     async with phone_lines(db, settings) as phones:
         practice = await phones.add_number(tenant.auth)
         (coming, first), (late, second) = await reminded(db, tenant, phones, ["09:00", "11:00"])
@@ -69,6 +69,17 @@ async def test_a_confirm_and_a_late_notice_in_own_words(db, tenant, settings):
         assert row["late_minutes"] == 15 and row["status"] == "confirmed"
         [running] = await event_data(db, tenant, "booking.running_late", second.id)
         assert running["minutes_late"] == 15 and running["via"] == "sms"
+
+    # The inbox flags the late patient's conversation, not the other one.
+    listed = (
+        await client.get("/api/v1/conversations", params={"channel": "sms"}, headers=tenant.auth)
+    ).json()
+    late_flags = {item["patient"]: item["running_late"] for item in listed["items"]}
+    assert late_flags[late]["minutes"] == 15 and late_flags[late]["reference"] == second.reference
+    assert late_flags[coming] is None
+    [thread] = [item for item in listed["items"] if item["patient"] == late]
+    shown = (await client.get(f"/api/v1/conversations/{thread['id']}", headers=tenant.auth)).json()
+    assert shown["running_late"]["minutes"] == 15
 
     handled = await rows(
         db, "SELECT handling FROM inbound_sms WHERE tenant_id = :t ORDER BY received_at", t=tenant.id
