@@ -9,29 +9,12 @@ import re
 import uuid
 from datetime import date, datetime
 
-import pytest
 from playwright.async_api import expect
 
 from tests.e2e.test_widget import browser  # noqa: F401 - shared fixture
 from tests.e2e.test_workspace import signed_in, weekday_ahead
-from tests.fakes.smtp_server import running_fake_smtp
 from tests.support.db import rows
-from tests.support.reminders import remind_by_email
-
-
-@pytest.fixture
-def smtp():
-    with running_fake_smtp() as fake:
-        yield fake
-
-
-async def status_of(db, appointment_id: str) -> dict:
-    [row] = await rows(
-        db,
-        "SELECT status, confirmed_via, starts_at FROM appointments WHERE id = :id",
-        id=uuid.UUID(appointment_id),
-    )
-    return row
+from tests.support.reminders import appointment_now, remind_by_email, smtp  # noqa: F401 - fixture
 
 
 def local_clock(slot_time: str) -> str:
@@ -44,7 +27,7 @@ async def test_the_confirm_link_from_the_mail_confirms_and_the_schedule_shows_it
     live_server,
     db,
     settings,
-    smtp,
+    smtp,  # noqa: F811
 ):
     day = weekday_ahead(11)
     visit = await remind_by_email(db, settings, live_server, smtp, day, "Clara Clicker")
@@ -53,7 +36,7 @@ async def test_the_confirm_link_from_the_mail_confirms_and_the_schedule_shows_it
     await patient.goto(live_server.base_url + visit.link("Confirm"))
     await expect(patient.get_by_role("heading", name="Bright Smile Dental")).to_be_visible()
     await expect(patient.get_by_role("status")).to_contain_text("your appointment is confirmed")
-    assert (await status_of(db, visit.appointment_id))["confirmed_via"] == "email"
+    assert (await appointment_now(db, visit.appointment_id))["confirmed_via"] == "email"
 
     staff = await signed_in(browser, live_server)
     await staff.goto(f"{live_server.base_url}/app/schedule?day={day}")
@@ -75,18 +58,18 @@ async def test_the_cancel_link_asks_on_the_page_before_it_cancels(
     live_server,
     db,
     settings,
-    smtp,
+    smtp,  # noqa: F811
 ):
     visit = await remind_by_email(db, settings, live_server, smtp, weekday_ahead(11), "Carl Cancelman")
     context = await browser.new_context(viewport={"width": 390, "height": 800})
     page = await context.new_page()
     await page.goto(live_server.base_url + visit.link("Cancel"))
     await expect(page.get_by_text("Cancel this appointment?")).to_be_visible()
-    assert (await status_of(db, visit.appointment_id))["status"] == "booked"  # opening it did nothing
+    assert (await appointment_now(db, visit.appointment_id))["status"] == "booked"  # opening it did nothing
 
     await page.get_by_role("button", name="Yes, cancel it").click()
     await expect(page.get_by_role("status")).to_contain_text("cancelled")
-    assert (await status_of(db, visit.appointment_id))["status"] == "cancelled"
+    assert (await appointment_now(db, visit.appointment_id))["status"] == "cancelled"
     await page.reload()  # the result page again: nothing is posted twice
     await expect(page.get_by_role("status")).to_contain_text("cancelled")
     await context.close()
@@ -97,7 +80,7 @@ async def test_the_reschedule_link_opens_the_chat_on_the_booking_and_the_patient
     live_server,
     db,
     settings,
-    smtp,
+    smtp,  # noqa: F811
 ):
     day = weekday_ahead(12)
     visit = await remind_by_email(db, settings, live_server, smtp, day, "Mona Mover")
@@ -131,6 +114,6 @@ async def test_the_reschedule_link_opens_the_chat_on_the_booking_and_the_patient
         page.get_by_role("group", name="Suggested replies").get_by_role("button", name="Yes, move it").click()
     )
     await expect(log).to_contain_text("Done! Your Check-up is now on")
-    moved_to = (await status_of(db, visit.appointment_id))["starts_at"]
+    moved_to = (await appointment_now(db, visit.appointment_id))["starts_at"]
     assert moved_to == datetime.fromisoformat(target["starts_at"])
     await context.close()

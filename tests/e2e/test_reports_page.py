@@ -8,37 +8,24 @@ import csv
 import io
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.test_widget import browser  # noqa: F401 - shared fixture
 from tests.e2e.test_workspace import signed_in, weekday_ahead
 from tests.support.messaging import new_phone
+from tests.support.reminders import book_check_up, demo_api, free_check_ups
 
 FIGURES = ("bookings", "confirmations", "attendance", "recovered", "messages", "speed")
 
 
 async def seed_bookings(live_server, count: int) -> None:
-    auth = {"Authorization": f"Bearer {live_server.demo_key}"}
-    day = weekday_ahead(16)
-    async with httpx.AsyncClient(base_url=live_server.base_url, headers=auth) as api:
-        services = (await api.get("/api/v1/services")).json()
-        check_up = next(s for s in services if s["name"] == "Check-up")
-        found = await api.get("/api/v1/availability", params={"service_id": check_up["id"], "from": day})
-        slots = found.json()["slots"]
+    async with demo_api(live_server) as api:
+        check_up, slots = await free_check_ups(api, weekday_ahead(16))
         for n in range(count):
-            slot = slots[n * 3]
-            made = await api.post(
-                "/api/v1/bookings",
-                json={
-                    "service_id": check_up["id"],
-                    "provider_id": slot["provider_id"],
-                    "starts_at": slot["starts_at"],
-                    "customer": {"name": f"Report Seed {n}", "phone": new_phone()},
-                },
+            await book_check_up(
+                api, check_up, slots[n * 3], {"name": f"Report Seed {n}", "phone": new_phone()}
             )
-            assert made.status_code == 201, made.text
 
 
 async def table_rows(page: Page, figure: str) -> list[list[str]]:

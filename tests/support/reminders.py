@@ -7,18 +7,26 @@ from __future__ import annotations
 import random
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
 import httpx
+import pytest
 
 from backend.core.db import Database
 from backend.core.settings import Settings
 from backend.messaging.actions import ActionRunner, Due
 from tests.conftest import LiveServer
-from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.smtp_server import FakeSmtp, running_fake_smtp
 from tests.support.db import rows
 from tests.support.messaging import dispatcher_for, new_email, provider_settings
+
+
+@pytest.fixture
+def smtp() -> Iterator[FakeSmtp]:
+    with running_fake_smtp() as fake:
+        yield fake
 
 
 @dataclass(frozen=True)
@@ -42,40 +50,55 @@ def text_of(message: Message) -> str:
     return part.get_payload(decode=True).decode()
 
 
+async def appointment_now(db: Database, appointment_id: str) -> dict:
+    [row] = await rows(
+        db,
+        "SELECT status, starts_at, confirmed_via, late_minutes FROM appointments WHERE id = :id",
+        id=uuid.UUID(appointment_id),
+    )
+    return row
+
+
+def demo_api(live_server: LiveServer) -> httpx.AsyncClient:
+    auth = {"Authorization": f"Bearer {live_server.demo_key}"}
+    return httpx.AsyncClient(base_url=live_server.base_url, headers=auth)
+
+
+async def free_check_ups(api: httpx.AsyncClient, day: str) -> tuple[str, list[dict]]:
+    """The check-up's id, and Dr. Maya Chen's free times for it on `day`."""
+    services = (await api.get("/api/v1/services")).json()
+    check_up = next(s["id"] for s in services if s["name"] == "Check-up")
+    found = await api.get("/api/v1/availability", params={"service_id": check_up, "from": day})
+    slots = [s for s in found.json()["slots"] if s["provider_name"] == "Dr. Maya Chen"]
+    return check_up, [s for s in slots if s["local_date"] == day]
+
+
+async def book_check_up(api: httpx.AsyncClient, check_up: str, slot: dict, customer: dict) -> dict:
+    made = await api.post(
+        "/api/v1/bookings",
+        json={
+            "service_id": check_up,
+            "provider_id": slot["provider_id"],
+            "starts_at": slot["starts_at"],
+            "customer": customer,
+        },
+    )
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
 async def remind_by_email(
     db: Database, settings: Settings, live_server: LiveServer, smtp: FakeSmtp, day: str, name: str
 ) -> RemindedVisit:
     """Book a check-up with Dr. Maya Chen on `day` (a free time picked at random) for a patient
     reachable by e-mail, run its first reminder and send it."""
-    auth = {"Authorization": f"Bearer {live_server.demo_key}"}
     email = new_email()
-    async with httpx.AsyncClient(base_url=live_server.base_url, headers=auth) as api:
-        services = (await api.get("/api/v1/services")).json()
-        check_up = next(s for s in services if s["name"] == "Check-up")
-        found = await api.get("/api/v1/availability", params={"service_id": check_up["id"], "from": day})
-        slots = [s for s in found.json()["slots"] if s["provider_name"] == "Dr. Maya Chen"]
-        slots = [s for s in slots if s["local_date"] == day]
-        pick = random.randrange(0, max(1, len(slots) - 6))
-        slot = slots[pick]
-        made = await api.post(
-            "/api/v1/bookings",
-            json={
-                "service_id": check_up["id"],
-                "provider_id": slot["provider_id"],
-                "starts_at": slot["starts_at"],
-                "customer": {"name": name, "email": email},
-            },
-        )
-        assert made.status_code == 201, made.text
-        booked = made.json()
-        now_free = await api.get("/api/v1/availability", params={"service_id": check_up["id"], "from": day})
-    free_after = [
-        s
-        for s in now_free.json()["slots"]
-        if s["provider_name"] == "Dr. Maya Chen"
-        and s["local_date"] == day
-        and s["starts_at"] > slot["starts_at"]
-    ]
+    async with demo_api(live_server) as api:
+        check_up, slots = await free_check_ups(api, day)
+        slot = slots[random.randrange(0, max(1, len(slots) - 6))]
+        booked = await book_check_up(api, check_up, slot, {"name": name, "email": email})
+        _, now_free = await free_check_ups(api, day)
+    free_after = [s for s in now_free if s["starts_at"] > slot["starts_at"]]
     [action] = await rows(
         db,
         "SELECT id, tenant_id, due_at FROM scheduled_actions WHERE appointment_id = :a "

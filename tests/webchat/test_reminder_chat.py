@@ -5,7 +5,6 @@ says there is read like a text answering the reminder: a late notice, a yes, a m
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import date, datetime
 
 import httpx
@@ -13,25 +12,8 @@ import pytest
 import socketio
 
 from tests.e2e.test_workspace import weekday_ahead
-from tests.fakes.smtp_server import running_fake_smtp
-from tests.support.db import rows
-from tests.support.reminders import remind_by_email
+from tests.support.reminders import appointment_now, remind_by_email, smtp  # noqa: F401 - fixture
 from tests.webchat.test_webchat_socket import Client
-
-
-@pytest.fixture
-def smtp():
-    with running_fake_smtp() as fake:
-        yield fake
-
-
-async def appointment(db, appointment_id: str) -> dict:
-    [row] = await rows(
-        db,
-        "SELECT status, starts_at, confirmed_via, late_minutes FROM appointments WHERE id = :id",
-        id=uuid.UUID(appointment_id),
-    )
-    return row
 
 
 async def said(client: Client, text: str) -> str:
@@ -42,19 +24,27 @@ async def said(client: Client, text: str) -> str:
     return " ".join(m["text"] for m in client.messages[before + 1 :])
 
 
+async def widget_key_of(live_server, path: str) -> str:
+    """The chat widget's key on the page a reschedule link opens."""
+    async with httpx.AsyncClient(base_url=live_server.base_url) as web:
+        page = await web.get(path)
+    assert page.status_code == 200 and "Tell us in the chat" in page.text
+    assert page.headers["referrer-policy"] == "no-referrer"
+    return re.search(r'data-key="(rl_[^"]+)"', page.text).group(1)
+
+
 async def test_the_reschedule_link_opens_the_chat_where_reminder_replies_are_understood(
-    live_server, db, settings, smtp
+    live_server,
+    db,
+    settings,
+    smtp,  # noqa: F811
 ):
     day = weekday_ahead(9)
     visit = await remind_by_email(db, settings, live_server, smtp, day, "Rita Linkmove")
     move = visit.link("Move it in our chat")
     assert visit.reference not in move and visit.appointment_id not in move
 
-    async with httpx.AsyncClient(base_url=live_server.base_url) as web:
-        page = await web.get(move)
-    assert page.status_code == 200 and "Tell us in the chat" in page.text
-    assert page.headers["referrer-policy"] == "no-referrer"
-    key = re.search(r'data-key="(rl_[^"]+)"', page.text).group(1)
+    key = await widget_key_of(live_server, move)
 
     client = Client()
     await client.connect(live_server.base_url, key, origin=live_server.base_url)
@@ -67,15 +57,15 @@ async def test_the_reschedule_link_opens_the_chat_where_reminder_replies_are_und
 
     late = await said(client, "running 10 min late, stuck in traffic")
     assert "about 10 minutes late" in late
-    assert (await appointment(db, visit.appointment_id))["late_minutes"] == 10
+    assert (await appointment_now(db, visit.appointment_id))["late_minutes"] == 10
 
     coming = await said(client, "I'll be there")
     assert "is confirmed" in coming
-    row = await appointment(db, visit.appointment_id)
+    row = await appointment_now(db, visit.appointment_id)
     assert row["status"] == "confirmed" and row["confirmed_via"] == "web"
 
     asked = await said(client, "can I move it")
-    assert "?" in asked and (await appointment(db, visit.appointment_id))["status"] == "confirmed"
+    assert "?" in asked and (await appointment_now(db, visit.appointment_id))["status"] == "confirmed"
     target = visit.free_after[-1]
     moment = date.fromisoformat(target["local_date"])
     hour, minute = map(int, target["local_time"].split(":"))
@@ -84,7 +74,7 @@ async def test_the_reschedule_link_opens_the_chat_where_reminder_replies_are_und
     assert clock in offered, offered
     done = await said(client, "yes")
     assert "Done! Your Check-up is now on" in done, "\n".join(m["text"] for m in client.messages)
-    moved_to = (await appointment(db, visit.appointment_id))["starts_at"]
+    moved_to = (await appointment_now(db, visit.appointment_id))["starts_at"]
     assert moved_to == datetime.fromisoformat(target["starts_at"])
     await client.sio.disconnect()
 
@@ -98,11 +88,14 @@ async def test_the_reschedule_link_opens_the_chat_where_reminder_replies_are_und
     assert "moved" in str(again.refusal)
 
 
-async def test_a_reschedule_link_opens_only_on_its_own_page(live_server, db, settings, smtp):
+async def test_a_reschedule_link_opens_only_on_its_own_page(
+    live_server,
+    db,
+    settings,
+    smtp,  # noqa: F811
+):
     visit = await remind_by_email(db, settings, live_server, smtp, weekday_ahead(9), "Otto Elsewhere")
-    async with httpx.AsyncClient(base_url=live_server.base_url) as web:
-        page = await web.get(visit.link("Move it in our chat"))
-    key = re.search(r'data-key="(rl_[^"]+)"', page.text).group(1)
+    key = await widget_key_of(live_server, visit.link("Move it in our chat"))
     client = Client()
     with pytest.raises(socketio.exceptions.ConnectionError):
         await client.connect(live_server.base_url, key, origin="https://evil.example")
@@ -114,22 +107,23 @@ async def test_a_reschedule_link_opens_only_on_its_own_page(live_server, db, set
             "rl_" + visit.link("Confirm").removeprefix("/r/"),
             origin=live_server.base_url,
         )
-    assert (await appointment(db, visit.appointment_id))["status"] == "booked"
+    assert (await appointment_now(db, visit.appointment_id))["status"] == "booked"
 
 
 async def test_a_yes_with_a_question_in_the_chat_is_recorded_and_answered_from_the_faq(
-    live_server, db, settings, smtp
+    live_server,
+    db,
+    settings,
+    smtp,  # noqa: F811
 ):
     visit = await remind_by_email(db, settings, live_server, smtp, weekday_ahead(10), "Paula Parker")
-    async with httpx.AsyncClient(base_url=live_server.base_url) as web:
-        page = await web.get(visit.link("Move it in our chat"))
-    key = re.search(r'data-key="(rl_[^"]+)"', page.text).group(1)
+    key = await widget_key_of(live_server, visit.link("Move it in our chat"))
     client = Client()
     await client.connect(live_server.base_url, key, origin=live_server.base_url)
     await client.sio.call("hello", {"last_seq": 0})
 
     answer = await said(client, "yes I'll be there, is there parking?")
     assert "is confirmed" in answer and "Maple Street Garage" in answer
-    row = await appointment(db, visit.appointment_id)
+    row = await appointment_now(db, visit.appointment_id)
     assert row["status"] == "confirmed" and row["confirmed_via"] == "web"
     await client.sio.disconnect()
