@@ -27,11 +27,6 @@ DAY = ["next week", "on Tuesday", "tomorrow", "this Friday", "on Monday"]
 CONDITION = ["a stroke", "a heart attack", "a seizure", "anaphylaxis", "an overdose", "a bad asthma attack"]
 WHEN = ["last year", "in 2019", "two years ago", "a few months back", "years ago", "as a kid"]
 SIGN_WORD = ["chest pain", "trouble breathing", "swelling", "bleeding", "fever", "seizures", "numbness"]
-JAM = ["traffic", "a traffic jam", "a jam on the motorway", "the school run traffic", "roadworks",
-       "a queue at the lights"]  # fmt: skip
-HELD = ["at work", "in a meeting", "behind a bus", "on the motorway", "on the train", "in the car park",
-        "at the school pick-up", "in traffic"]  # fmt: skip
-LATE = ["10 min", "15 minutes", "a few mins", "20 mins", "5 minutes"]
 COLD = ["stuffy nose", "blocked nose", "bunged up nose", "runny nose and cough", "chesty cough", "sinus congestion",
         "head cold", "sore throat and sniffles"]  # fmt: skip
 
@@ -273,16 +268,4 @@ NEAR_MISSES: list[Template] = [
     ),
     T("none", "any", "out of breath from running here, sorry I'm late", "exertion"),
     T("none", "any", "I get a bit breathless on the stairs up to your office, is there a lift?", "exertion"),
-    T("none", "self", "stuck in {jam}, running {late} late sorry", "everyday", jam=JAM, late=LATE),
-    T("none", "self", "sorry I'm stuck {held}, be there in {late}", "everyday", held=HELD, late=LATE),
-    T(
-        "none",
-        "any",
-        "{N} got stuck {held}, can we push {routine} back a bit?",
-        "everyday",
-        held=HELD,
-        routine=ROUTINE,
-    ),
-    T("none", "self", "totally stuck in {jam}, might miss {routine}", "everyday", jam=JAM, routine=ROUTINE),
-    T("none", "self", "stuck {held} and the traffic is awful, sorry", "everyday", held=HELD),
 ]
