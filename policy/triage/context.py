@@ -1,6 +1,7 @@
 """When a warning sign in a message is not happening now: negated ("no chest pain"), past history
-("had a stroke last year"), another context ("a breathing test", "the warning signs leaflet"), or a
-figure of speech ("the bill nearly gave me a heart attack", "out of breath from running here").
+("had a stroke last year"), another context ("a breathing test", "the warning signs leaflet",
+"stuck in traffic"), or a figure of speech ("the bill nearly gave me a heart attack", "out of breath
+from running here").
 
 Each check looks only at the clause around the sign, so "I had a stroke last year and now my face is
 drooping" keeps its second, current sign.
