@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -152,7 +152,8 @@ class ReminderReplies:
                 )
             if reply.confirms:  # the yes is recorded, then the receptionist answers the question
                 confirm = self._confirmer(caller, reminded, now)
-                return Handling(about, None, "reminder_confirm_question", prelude=confirm)
+                asking = replace(about, unanswered=reply.rest)
+                return Handling(asking, None, "reminder_confirm_question", prelude=confirm)
             return Handling(about, None, "reminder_question")
         return Handling(about, self._ask(caller, reminded), "reminder_unclear")
 

@@ -139,6 +139,7 @@ async def test_a_yes_with_a_question_is_recorded_and_the_question_answered(db, c
 
         said = await phones.say(coming, practice, "yes I'll be there, is there parking?")
         assert "is confirmed" in said and "Park behind the building." in said
+        assert "didn't quite get that" not in said  # the yes is settled, not read again
         row = await appointment_row(db, appointment.id)
         assert row["status"] == "confirmed" and row["confirmed_via"] == "sms"
         [confirmed] = await event_data(db, tenant, "booking.confirmed", appointment.id)

@@ -124,6 +124,7 @@ async def test_a_yes_with_a_question_in_the_chat_is_recorded_and_answered_from_t
 
     answer = await said(client, "yes I'll be there, is there parking?")
     assert "is confirmed" in answer and "Maple Street Garage" in answer
+    assert "didn't quite get that" not in answer
     row = await appointment_now(db, visit.appointment_id)
     assert row["status"] == "confirmed" and row["confirmed_via"] == "web"
     await client.sio.disconnect()
