@@ -21,8 +21,9 @@ python=${PYTHON:-$repo/.venv/bin/python}
 base_image=localhost/frontdesk-debian:bookworm
 project=frontdesk-verify
 clinic_number=+15005550006
-twilio_sid=AC$(printf '0%.0s' {1..32})
-twilio_token=container-check-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# The fake Twilio's account: it refuses any other (401), as Twilio would.
+read -r twilio_sid twilio_token < <(cd "$repo" && "$python" -c \
+    "from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN; print(ACCOUNT_SID, AUTH_TOKEN)")
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -97,6 +98,11 @@ cleanup() {
     exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for taken in "$port" "$twilio_port"; do
+    if ss -ltn "sport = :$taken" | grep -q LISTEN; then echo "port $taken is in use (FRONTDESK_PORT / FAKE_TWILIO_PORT)"; exit 1; fi
+done
 
 say "the fake Twilio on port $twilio_port"
 (cd "$repo" && exec "$python" -m tests.fakes.twilio_server "$twilio_port" --host 0.0.0.0) &
@@ -107,8 +113,8 @@ compose down -v > /dev/null 2>&1 || true
 compose build > "$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
 compose up -d > "$work/up.log" 2>&1 || { tail -40 "$work/up.log"; exit 1; }
 
-say "waiting for /ready"
-for _ in $(seq 1 120); do
+say "waiting for /ready (migrations run first; minutes on a busy machine)"
+for _ in $(seq 1 300); do
     if curl -fsS "http://127.0.0.1:$port/ready" > /dev/null 2>&1; then break; fi
     sleep 2
 done
