@@ -1,6 +1,6 @@
-"""The clinic's inbox: every conversation on every channel, newest activity first, a page at a time,
-with who the patient is as far as the conversation knows, its last message, and whether the
-patient said they are running late for the visit the conversation is about."""
+"""The clinic's inbox: every conversation on every channel that has a message in it, newest activity
+first, a page at a time, with who the patient is as far as the conversation knows, its last message,
+and whether the patient said they are running late for the visit the conversation is about."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def patient_label(conversation: Conversation) -> str:
 
 
 def _filtered(tenant: TenantContext, filters: InboxFilter, now: datetime) -> Select[tuple[Conversation]]:
-    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
+    # A widget opened and left unused starts a conversation with nothing in it: no one's to answer.
+    query = select(Conversation).where(Conversation.tenant_id == tenant.id, Conversation.last_seq > 0)
     if filters.status:
         query = query.where(Conversation.status == filters.status)
     if filters.channel:
