@@ -72,12 +72,17 @@ def hash_token(token: str) -> str:
 
 
 async def start(
-    session: AsyncSession, tenant: TenantContext, channel: str, origin: str | None = None
+    session: AsyncSession,
+    tenant: TenantContext,
+    channel: str,
+    origin: str | None = None,
+    state: dict[str, Any] | None = None,
 ) -> tuple[Conversation, str]:
-    """A new conversation and its resume token (shown to the client once, stored hashed)."""
+    """A new conversation and its resume token (shown to the client once, stored hashed); `state`
+    is what it knows from the start (a reminder's link: the patient and the booking)."""
     token = "cv_" + secrets.token_urlsafe(32)
     conversation = Conversation(
-        tenant_id=tenant.id, channel=channel, token_hash=hash_token(token), origin=origin, state={}
+        tenant_id=tenant.id, channel=channel, token_hash=hash_token(token), origin=origin, state=state or {}
     )
     session.add(conversation)
     await session.flush()
