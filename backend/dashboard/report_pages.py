@@ -44,11 +44,12 @@ async def reports_page(
     for name, (title, _) in FIGURES.items():
         table = await figure_of(db, name, period)
         every = days if name in charts.DAILY else ()
+        shape = charts.SHAPES.get(name)
         figures.append(
             {
                 "name": name,
                 "title": title,
-                "chart": charts.svg(title, table, charts.SHAPES[name], every),
+                "chart": charts.svg(title, table, shape, every) if shape else None,
                 "table": table,
                 "csv": f"/api/v1/reports/{name}?{urlencode({**query, 'format': 'csv'})}",
             }
