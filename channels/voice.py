@@ -178,7 +178,9 @@ def options_prompt(options: tuple[str, ...], said_before: str = "") -> str:
     A day `said_before` names (all the times on it) is not said again."""
     sentences: list[list[str]] = []  # the options said together: one day's times, or one option
     days = {m[1] for m in map(_DATED.fullmatch, options) if m is not None}
-    named = len(days) == 1 and for_the_ear(next(iter(days))).split(",")[0] in said_before
+    # A day goes unsaid only when it is the one date the speech before named: a weekday alone, or
+    # another date (a booking being moved, a day with nothing free), says nothing of these times.
+    named = len(days) == 1 and _dates_named(said_before) == {_date_said(next(iter(days)))}
     day = next(iter(days)) if named else None
     for number, label in enumerate(options, start=1):
         dated = _DATED.fullmatch(label)
@@ -196,6 +198,21 @@ def options_prompt(options: tuple[str, ...], said_before: str = "") -> str:
             sentences.append([f"Option {number_words(number)}, {for_the_ear(label).lower()}"])
     said = " ".join("; ".join(parts).removesuffix(".") + "." for parts in sentences)
     return f"{said} {CHOOSING}"
+
+
+_SAID_DATE = re.compile(
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (?:January|February|March|April|May"
+    r"|June|July|August|September|October|November|December) \d{1,2}(?:st|nd|rd|th)?\b"
+)
+
+
+def _date_said(text: str) -> str:
+    """A date as the ear hears it, without its ordinal: "Thu, Dec 3" -> "Thursday, December 3"."""
+    return re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", for_the_ear(text))
+
+
+def _dates_named(speech: str) -> set[str]:
+    return {_date_said(m[0]) for m in _SAID_DATE.finditer(speech)}
 
 
 CHOOSING = "Say the option, or press its number. To hear them again, say repeat, or press star."
