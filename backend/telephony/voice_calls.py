@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +23,7 @@ from agent.loop import Inbound
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
-from backend.conversations.turns import Turns
+from backend.conversations.turns import Answered, Turns
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
@@ -157,13 +159,15 @@ class PhoneCalls:
     # ---- one turn ----
 
     async def turn(self, form: dict[str, str], step: int) -> str:
+        """One answer of the caller. Around the agent's turn the call costs two transactions: one
+        reads the call, one stores what was said (the TwiML, the transcript, the options on offer)."""
         call = call_records.parse_call(form)
         heard = (form.get("SpeechResult") or form.get("Digits") or "").strip()
         now = self.clock()
         loaded = await self.db.transaction(lambda session: self._load(session, call.sid, step))
         if isinstance(loaded, str):
             return loaded
-        row, tenant = loaded
+        row, tenant, choices = loaded
         if not heard:
             return await self._silence(row, tenant, step, now)
         caller = Caller(tenant, actor=f"conversation:{row.conversation_id}", correlation_id=call.sid)
@@ -174,27 +178,17 @@ class PhoneCalls:
         number = voice.option_number(heard)
         if number == 0:
             heard = "I'd like to talk to a person"
-        elif number is not None:
-            choices = (
-                await self.db.transaction(lambda session: spoken_options.state(session, row.conversation_id))
-            ).choices
-            if number > len(choices) and choices:
-                # Only options read out can be chosen: a key or number beyond them chose nothing.
-                if row.failures + 1 >= FAILURES_BEFORE_TRANSFER:
-                    return await self._give_up(row, tenant, step, heard, now)
-                missed = f"Sorry, there's no option {voice.number_words(number)}."
-                return await self._say_again(row, tenant, step, heard, missed, now, failures=row.failures + 1)
-            if choices:
-                meaning = choices[number - 1].value
+        elif number is not None and number > len(choices) and choices:
+            # Only options read out can be chosen: a key or number beyond them chose nothing.
+            if row.failures + 1 >= FAILURES_BEFORE_TRANSFER:
+                return await self._store(row, step, heard, now, self._give_up(tenant))
+            missed = f"Sorry, there's no option {voice.number_words(number)}."
+            return await self._say_again(row, tenant, step, heard, missed, now, failures=row.failures + 1)
+        elif number is not None and choices:
+            meaning = choices[number - 1].value
         if _BYE.match(heard):
-            return await self._finish_turn(
-                row,
-                step,
-                heard,
-                voice.goodbye(f"Thanks for calling {tenant.name}. Goodbye.", self.language),
-                now,
-                ended="caller_done",
-            )
+            goodbye = voice.goodbye(f"Thanks for calling {tenant.name}. Goodbye.", self.language)
+            return await self._store(row, step, heard, now, _Said(goodbye, ended="caller_done"))
         wants_link = _HANDOFF.search(heard)
         responder = call_handoff.text_me_a_link(self.db, self.links, caller, row, now) if wants_link else None
         answered = await self.turns.answer(
@@ -213,51 +207,69 @@ class PhoneCalls:
                 "Goodbye.",
                 self.language,
             )
-            return await self._finish_turn(row, step, heard, goodbye, now, ended="staff")
+            return await self._store(row, step, heard, now, _Said(goodbye, ended="staff"))
+        return await self.db.transaction(
+            lambda session: self._answer(session, row, tenant, step, heard, answered, now)
+        )
+
+    async def _answer(
+        self,
+        session: AsyncSession,
+        row: VoiceCall,
+        tenant: TenantContext,
+        step: int,
+        heard: str,
+        answered: Answered,
+        now: datetime,
+    ) -> str:
+        """What the caller hears after the agent's turn, stored as the step's answer and, word for
+        word, as the turn's line of the transcript."""
+        stored = await call_records.stored_answer(session, row.call_sid, step)
+        if stored is not None:
+            return stored
+        assert row.conversation_id is not None
+        said: _Said
+        read: list[dict[str, Any]] = []
         if answered.dial is not None:  # after an emergency: the number the caller chose
-            said = voice.for_the_ear(answered.replies[-1].text)
-            twiml = voice.transfer(said, answered.dial, self.language)
+            speech = " ".join(voice.for_the_ear(r.text) for r in answered.replies)
             to_staff = answered.dial == tenant.settings.staff_phone
-            return await self._finish_turn(row, step, heard, twiml, now, ended=_put_through(to_staff))
-        spoken = await self.db.transaction(
-            lambda session: spoken_options.spoken(session, row.conversation_id, answered)
-        )
-        # Not understood, or asked the same question again: the conversation is not moving.
-        # (The safety message said again to a caller who says more about an emergency is not stuck.)
-        stuck = not answered.understood or (spoken.text == row.last_prompt and not answered.whole)
-        failures = row.failures + 1 if stuck else 0
-        if failures >= FAILURES_BEFORE_TRANSFER:
-            return await self._give_up(row, tenant, step, heard, now)
-        state = await self.db.transaction(lambda session: spoken_options.state(session, row.conversation_id))
-        if state.handed_to_human and tenant.settings.staff_phone:
-            twiml = voice.transfer(
-                "Let me put you through to the team now.", tenant.settings.staff_phone, self.language
-            )
-            return await self._finish_turn(row, step, heard, twiml, now, ended="transferred")
-
-        async def gather(session: AsyncSession) -> str:
-            return voice.ask(spoken.text, await self._gather(session, tenant, step + 1))
-
-        twiml = await self.db.transaction(gather)
-        return await self._finish_turn(
-            row, step, heard, twiml, now, silences=0, failures=failures, prompt=spoken.text
-        )
+            said = _Said(voice.transfer(speech, answered.dial, self.language), speech, _put_through(to_staff))
+        else:
+            turn = await spoken_options.spoken(session, row.conversation_id, answered)
+            text = turn.spoken.text
+            # Not understood, or asked the same question again: the conversation is not moving.
+            # (The safety message said again to a caller who says more about an emergency is not stuck.)
+            stuck = not answered.understood or (text == row.last_prompt and not answered.whole)
+            failures = row.failures + 1 if stuck else 0
+            staff = tenant.settings.staff_phone
+            if failures >= FAILURES_BEFORE_TRANSFER:
+                said = self._give_up(tenant)
+            elif turn.state.handed_to_human and staff:
+                speech = "Let me put you through to the team now."
+                said = _Said(voice.transfer(speech, staff, self.language), speech, "transferred")
+            else:
+                gather = await self._gather(session, tenant, step + 1)
+                said = _Said(voice.ask(text, gather), text, silences=0, failures=failures, prompt=text)
+                read = turn.read
+        await conversations.record_said(session, row.conversation_id, answered.replies, said.speech, read)
+        return await self._write_step(session, row, step, heard, now, said)
 
     async def _load(
         self, session: AsyncSession, sid: str, step: int
-    ) -> str | tuple[VoiceCall, TenantContext]:
+    ) -> str | tuple[VoiceCall, TenantContext, list[Choice]]:
         stored = await call_records.stored_answer(session, sid, step)
         if stored is not None:
             return stored
         row = await session.get(VoiceCall, sid)
         if row is None or row.status != "active" or row.conversation_id is None:
             return voice.goodbye("Sorry, this call has ended. Please call again. Goodbye.", self.language)
-        return row, await tenants.get_context(session, row.tenant_id)
+        choices = (await spoken_options.state(session, row.conversation_id)).choices
+        return row, await tenants.get_context(session, row.tenant_id), choices
 
     async def _silence(self, row: VoiceCall, tenant: TenantContext, step: int, now: datetime) -> str:
         silences, failures = row.silences + 1, row.failures + 1
         if failures >= FAILURES_BEFORE_TRANSFER:
-            return await self._give_up(row, tenant, step, "", now)
+            return await self._store(row, step, "", now, self._give_up(tenant))
 
         async def work(session: AsyncSession) -> str:
             if silences < SILENCES_BEFORE_KEYPAD:
@@ -266,10 +278,11 @@ class PhoneCalls:
                 speech = "You can also use your keypad. " + await spoken_options.keypad_options(
                     session, row.conversation_id
                 )
-            return voice.ask(speech, await self._gather(session, tenant, step + 1))
+            twiml = voice.ask(speech, await self._gather(session, tenant, step + 1))
+            said = _Said(twiml, speech, silences=silences, failures=failures)
+            return await self._write_step(session, row, step, "", now, said)
 
-        twiml = await self.db.transaction(work)
-        return await self._finish_turn(row, step, "", twiml, now, silences=silences, failures=failures)
+        return await self.db.transaction(work)
 
     async def _say_again(
         self,
@@ -286,74 +299,59 @@ class PhoneCalls:
 
         async def work(session: AsyncSession) -> str:
             speech = f"{lead} {row.last_prompt}".strip()
-            return voice.ask(speech, await self._gather(session, tenant, step + 1))
+            twiml = voice.ask(speech, await self._gather(session, tenant, step + 1))
+            said = _Said(twiml, speech, failures=failures)
+            return await self._write_step(session, row, step, heard, now, said)
 
-        twiml = await self.db.transaction(work)
-        return await self._finish_turn(row, step, heard, twiml, now, failures=failures)
+        return await self.db.transaction(work)
 
-    async def _give_up(
-        self, row: VoiceCall, tenant: TenantContext, step: int, heard: str, now: datetime
-    ) -> str:
+    def _give_up(self, tenant: TenantContext) -> _Said:
         staff = tenant.settings.staff_phone
         if staff:
-            twiml = voice.transfer(
-                "Sorry, I'm having trouble helping you by phone. Let me put you through to the team.",
-                staff,
-                self.language,
-            )
-            return await self._finish_turn(row, step, heard, twiml, now, ended="transferred")
-        twiml = voice.goodbye(
+            speech = "Sorry, I'm having trouble helping you by phone. Let me put you through to the team."
+            return _Said(voice.transfer(speech, staff, self.language), speech, "transferred")
+        speech = (
             f"Sorry, I couldn't help you by phone this time. Please call {tenant.name} again later, or send "
-            "us a text at this number. Goodbye.",
-            self.language,
+            "us a text at this number. Goodbye."
         )
-        return await self._finish_turn(row, step, heard, twiml, now, ended="gave_up")
+        return _Said(voice.goodbye(speech, self.language), speech, "gave_up")
 
-    async def _finish_turn(
-        self,
-        row: VoiceCall,
-        step: int,
-        heard: str,
-        twiml: str,
-        now: datetime,
-        *,
-        silences: int | None = None,
-        failures: int | None = None,
-        prompt: str | None = None,
-        ended: str | None = None,
+    async def _store(self, row: VoiceCall, step: int, heard: str, now: datetime, said: _Said) -> str:
+        return await self.db.transaction(
+            lambda session: self._write_step(session, row, step, heard, now, said)
+        )
+
+    async def _write_step(
+        self, session: AsyncSession, row: VoiceCall, step: int, heard: str, now: datetime, said: _Said
     ) -> str:
         """Store this step's answer (the first wins if it was asked twice) and the call's counters. A
         call put through to the clinic's staff is no longer waiting for a person; one put through to
         the emergency number is, for the clinic to follow up."""
-
-        async def work(session: AsyncSession) -> str:
-            stored = await call_records.stored_answer(session, row.call_sid, step)
-            if stored is not None:
-                return stored
-            call_records.store_turn(session, row.call_sid, step, heard, twiml)
-            call = await session.get_one(VoiceCall, row.call_sid, with_for_update=True)
-            call.step = max(call.step, step)
-            call.updated_at = now
-            if silences is not None:
-                call.silences = silences
-            if failures is not None:
-                call.failures = failures
-            if prompt is not None:
-                call.last_prompt = prompt
-            if ended is not None:
-                call.status, call.ended_at, call.end_reason = "ended", now, ended
-            if ended in PUT_THROUGH and call.conversation_id is not None:
-                caller = Caller(
-                    await tenants.get_context(session, call.tenant_id),
-                    actor=f"conversation:{call.conversation_id}",
-                    correlation_id=call.call_sid,
-                )
-                await conversations.put_through(
-                    session, caller, call.conversation_id, to_staff=ended == "transferred"
-                )
-            return twiml
-
-        return await self.db.transaction(work)
+        stored = await call_records.stored_answer(session, row.call_sid, step)
+        if stored is not None:
+            return stored
+        call_records.store_turn(session, row.call_sid, step, heard, said.twiml)
+        call = await session.get_one(VoiceCall, row.call_sid, with_for_update=True)
+        call.step = max(call.step, step)
+        call.updated_at = now
+        if said.silences is not None:
+            call.silences = said.silences
+        if said.failures is not None:
+            call.failures = said.failures
+        if said.prompt is not None:
+            call.last_prompt = said.prompt
+        if said.ended is not None:
+            call.status, call.ended_at, call.end_reason = "ended", now, said.ended
+        if said.ended in PUT_THROUGH and call.conversation_id is not None:
+            caller = Caller(
+                await tenants.get_context(session, call.tenant_id),
+                actor=f"conversation:{call.conversation_id}",
+                correlation_id=call.call_sid,
+            )
+            await conversations.put_through(
+                session, caller, call.conversation_id, to_staff=said.ended == "transferred"
+            )
+        return said.twiml
 
     # ---- status ----
 
@@ -383,6 +381,18 @@ class PhoneCalls:
             timeout_seconds=self.settings.voice_gather_timeout_seconds,
             hints=hints,
         )
+
+
+@dataclass(frozen=True)
+class _Said:
+    """A step's answer: its TwiML, the words in it, and what it does to the call's counters."""
+
+    twiml: str
+    speech: str = ""
+    ended: str | None = None
+    silences: int | None = None
+    failures: int | None = None
+    prompt: str | None = None
 
 
 def _put_through(to_staff: bool) -> str:
