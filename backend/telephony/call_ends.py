@@ -46,7 +46,7 @@ async def end(
 
 
 async def end_abandoned(session: AsyncSession, tenant: TenantContext, now: datetime) -> None:
-    """End the tenant's calls that stopped answering (run under the tenant's calls lock)."""
+    """End the tenant's calls that stopped answering (each by one transaction: the others skip it)."""
     quiet = await session.execute(
         select(VoiceCall)
         .where(

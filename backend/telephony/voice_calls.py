@@ -18,9 +18,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.dialogue import MENU
 from agent.loop import Inbound
-from agent.state import Choice, ConversationState
+from agent.state import Choice
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.turns import Answered, Turns
@@ -29,14 +28,19 @@ from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import ValidationFailed
 from backend.core.settings import Settings
-from backend.customers import service as customers
 from backend.scheduling import catalog
-from backend.telephony import call_ends, call_handoff, call_records, phone_numbers, spoken_options
+from backend.telephony import (
+    call_arrivals,
+    call_ends,
+    call_handoff,
+    call_records,
+    phone_numbers,
+    spoken_options,
+)
 from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
-from policy import replies as reply_rules
 
 SILENCES_BEFORE_KEYPAD = 2
 FAILURES_BEFORE_TRANSFER = 3
@@ -91,70 +95,31 @@ class PhoneCalls:
                     "call again. Goodbye.",
                     self.language,
                 )
-            # One caller at a time counts against the limit, so two rings at once cannot both squeeze in.
+            # First, so a caller ringing back after a call that went quiet finds where it was.
+            await call_ends.end_abandoned(session, tenant, now)
+            gather = await self._gather(session, tenant, 1)
+            twiml = await call_arrivals.greet(session, tenant, call, now, gather)
+            # Counted last, so the tenant's calls lock is held only from the count to the commit:
+            # two rings at once cannot both squeeze in, and neither waits for the other's greeting.
             await session.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": call_records.calls_lock(tenant.id)}
             )
-            await call_ends.end_abandoned(session, tenant, now)
             active = await session.scalar(
                 select(func.count())
                 .select_from(VoiceCall)
                 .where(VoiceCall.tenant_id == tenant.id, VoiceCall.status == "active")
             )
-            if (active or 0) >= tenant.settings.max_concurrent_calls:
-                staff = tenant.settings.staff_phone
-                if staff:  # overflow goes to the team rather than being hung up on
-                    twiml = voice.transfer(
-                        f"Thanks for calling {tenant.name}. All our lines are busy, so let me put you "
-                        "through to the team.",
-                        staff,
-                        self.language,
-                    )
-                else:
-                    twiml = voice.goodbye(
-                        f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call "
-                        "again in a few minutes, or send us a text at this number. Goodbye.",
-                        self.language,
-                    )
-                reason = "overflow" if staff else "busy"
-                call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=reason)
-                await session.flush()
-                call_records.store_turn(session, call.sid, 0, "", twiml)
-                return twiml
-            resumed = None
-            if call.caller_phone is not None:
-                resumed = await call_ends.resumable(session, tenant, call.caller_phone, now)
-            if resumed is not None:  # rung back after a dropped call: where it was
-                conversation_id, pick_up = resumed
-                greeting = f"Thanks for calling {tenant.name} again. {pick_up}"
-                greeting += " " + voice.options_prompt(("Yes", "No"))
-                twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
-                call_records.new_call(
-                    session, call, tenant, conversation_id, "active", now, last_prompt=greeting
-                )
-                await session.flush()
-                call_records.store_turn(session, call.sid, 0, "", twiml)
-                return twiml
-            thread = await conversations.phone_thread(
-                session, tenant, "voice", call.practice_number, call.caller_phone or call.caller_number
-            )
-            state = ConversationState()
-            if call.caller_phone is not None:  # a withheld number is no identity: asked as on the web
-                state.phone = call.caller_phone
-                state.name = await customers.name_on_file(session, tenant, call.caller_phone)
-            # The choices of the greeting can be pressed from the first word on.
-            state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
-            thread.state = state.model_dump(mode="json")
-            welcome = f" Welcome back, {state.name.split()[0]}." if state.name else ""
-            greeting = reply_rules.voice_greeting(tenant.name) + welcome
-            greeting += " " + voice.options_prompt(tuple(q.label for q in MENU))
-            twiml = voice.ask(greeting, await self._gather(session, tenant, 1))
-            call_records.new_call(session, call, tenant, thread.id, "active", now, last_prompt=greeting)
-            await session.flush()
-            call_records.store_turn(session, call.sid, 0, "", twiml)
+            if (active or 0) > tenant.settings.max_concurrent_calls:  # this call is one of them
+                raise call_arrivals.LinesBusy(tenant)
             return twiml
 
-        return await self.db.transaction(work)
+        try:
+            return await self.db.transaction(work)
+        except call_arrivals.LinesBusy as busy:  # everything the greeting did is rolled back
+            tenant = busy.tenant
+        return await self.db.transaction(
+            lambda session: call_arrivals.turn_away(session, tenant, call, now, self.language)
+        )
 
     # ---- one turn ----
 
