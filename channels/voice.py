@@ -50,7 +50,7 @@ _SHORT_DATE = re.compile(
 _CLOCK = re.compile(r"\b(\d{1,2}):(\d{2}) ?(AM|PM)\b")
 _DAY_RANGE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
 _LONE_DAY = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun):")
-_REFERENCE = re.compile(r"\b(reference(?: is)?) ([A-Z0-9]{6})\b")
+_REFERENCE = re.compile(r"\b(reference(?: is)?|booking|like) ([A-Z0-9]{6})\b")
 _PHONE = re.compile(r"\+?\d[\d\- ]{8,}\d")
 _DATED = re.compile(r"((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \w{3} \d{1,2}) at (\d{1,2}:\d{2} ?[AP]M)")
 # Words for a screen, and how they are said on the phone.
@@ -226,19 +226,23 @@ class GatherSpec:
     language: str
     timeout_seconds: int
     hints: tuple[str, ...] = ()
+    # An answer spelled out (a reference, a phone number) may be keyed in whole, ended by #.
+    keyed: bool = False
 
 
 def ask(speech: str, gather: GatherSpec) -> str:
-    """Say something and wait for the caller's answer, spoken or keyed."""
+    """Say something and wait for the caller's answer, spoken or keyed: one key for a choice, or
+    (`gather.keyed`) a whole answer keyed in and ended with the hash key."""
     response = VoiceResponse()
     listen = response.gather(
-        input="speech dtmf",
+        input="dtmf speech" if gather.keyed else "speech dtmf",
         action=gather.action,
         method="POST",
         action_on_empty_result=True,
         speech_timeout="auto",
-        timeout=gather.timeout_seconds,
-        num_digits=1,
+        timeout=gather.timeout_seconds * 2 if gather.keyed else gather.timeout_seconds,
+        num_digits=None if gather.keyed else 1,
+        finish_on_key="#" if gather.keyed else None,
         language=gather.language,
         hints=", ".join(gather.hints) or None,
     )

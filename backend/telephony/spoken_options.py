@@ -61,3 +61,16 @@ async def keypad_options(session: AsyncSession, conversation_id: uuid.UUID | Non
 async def state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
     conversation = await conversations.by_id(session, conversation_id)
     return ConversationState.model_validate(conversation.state or {})
+
+
+# What a keypad can spell, for the questions that ask for it, and how the caller is told.
+_KEY_IT_IN = {
+    "reference": "Or key it in: for each letter or number, press the key it's on, then press the hash key.",
+    "lookup_contact": "Or key in the phone number, then press the hash key.",
+    "contact": "Or key in a phone number, then press the hash key.",
+}
+
+
+def key_it_in(state: ConversationState) -> str | None:
+    """How to key in the answer to the question on the table, when a keypad can spell it."""
+    return _KEY_IT_IN.get(state.awaiting or "")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.loop import Inbound
-from agent.state import Choice
+from agent.state import ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffLinks
 from backend.conversations.turns import Answered, Turns
@@ -28,7 +28,7 @@ from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import ValidationFailed
 from backend.core.settings import Settings
-from backend.scheduling import catalog
+from backend.scheduling import catalog, keyed_references
 from backend.telephony import (
     call_arrivals,
     call_ends,
@@ -132,13 +132,21 @@ class PhoneCalls:
         loaded = await self.db.transaction(lambda session: self._load(session, call.sid, step))
         if isinstance(loaded, str):
             return loaded
-        row, tenant, choices = loaded
+        row, tenant, state = loaded
+        choices, keyed = state.choices, spoken_options.key_it_in(state) is not None
         if not heard:
-            return await self._silence(row, tenant, step, now)
+            return await self._silence(row, tenant, step, now, keyed)
         caller = Caller(tenant, actor=f"conversation:{row.conversation_id}", correlation_id=call.sid)
         assert row.conversation_id is not None
         if voice.wants_repeat(heard):  # asking to hear it again is not a miss
-            return await self._say_again(row, tenant, step, heard, "", now, failures=row.failures)
+            failures = row.failures
+            return await self._say_again(row, tenant, step, heard, "", now, failures=failures, keyed=keyed)
+        if state.awaiting == "reference" and form.get("Digits"):  # a reference keyed in, key by key
+            keys = heard
+            spelled = await self.db.transaction(
+                lambda session: keyed_references.reference_keyed(session, tenant, keys, now)
+            )
+            heard = spelled or heard
         meaning = None
         number = voice.option_number(heard)
         if number == 0:
@@ -148,7 +156,9 @@ class PhoneCalls:
             if row.failures + 1 >= FAILURES_BEFORE_TRANSFER:
                 return await self._store(row, step, heard, now, self._give_up(tenant))
             missed = f"Sorry, there's no option {voice.number_words(number)}."
-            return await self._say_again(row, tenant, step, heard, missed, now, failures=row.failures + 1)
+            return await self._say_again(
+                row, tenant, step, heard, missed, now, failures=row.failures + 1, keyed=keyed
+            )
         elif number is not None and choices:
             meaning = choices[number - 1].value
         if _BYE.match(heard):
@@ -201,7 +211,8 @@ class PhoneCalls:
             said = _Said(voice.transfer(speech, answered.dial, self.language), speech, _put_through(to_staff))
         else:
             turn = await spoken_options.spoken(session, row.conversation_id, answered)
-            text = turn.spoken.text
+            key_it_in = spoken_options.key_it_in(turn.state)
+            text = f"{turn.spoken.text} {key_it_in}" if key_it_in else turn.spoken.text
             # Not understood, or asked the same question again: the conversation is not moving.
             # (The safety message said again to a caller who says more about an emergency is not stuck.)
             stuck = not answered.understood or (text == row.last_prompt and not answered.whole)
@@ -213,7 +224,7 @@ class PhoneCalls:
                 speech = "Let me put you through to the team now."
                 said = _Said(voice.transfer(speech, staff, self.language), speech, "transferred")
             else:
-                gather = await self._gather(session, tenant, step + 1)
+                gather = await self._gather(session, tenant, step + 1, keyed=key_it_in is not None)
                 said = _Said(voice.ask(text, gather), text, silences=0, failures=failures, prompt=text)
                 read = turn.read
         await conversations.record_said(session, row.conversation_id, answered.replies, said.speech, read)
@@ -221,17 +232,19 @@ class PhoneCalls:
 
     async def _load(
         self, session: AsyncSession, sid: str, step: int
-    ) -> str | tuple[VoiceCall, TenantContext, list[Choice]]:
+    ) -> str | tuple[VoiceCall, TenantContext, ConversationState]:
         stored = await call_records.stored_answer(session, sid, step)
         if stored is not None:
             return stored
         row = await session.get(VoiceCall, sid)
         if row is None or row.status != "active" or row.conversation_id is None:
             return voice.goodbye("Sorry, this call has ended. Please call again. Goodbye.", self.language)
-        choices = (await spoken_options.state(session, row.conversation_id)).choices
-        return row, await tenants.get_context(session, row.tenant_id), choices
+        state = await spoken_options.state(session, row.conversation_id)
+        return row, await tenants.get_context(session, row.tenant_id), state
 
-    async def _silence(self, row: VoiceCall, tenant: TenantContext, step: int, now: datetime) -> str:
+    async def _silence(
+        self, row: VoiceCall, tenant: TenantContext, step: int, now: datetime, keyed: bool
+    ) -> str:
         silences, failures = row.silences + 1, row.failures + 1
         if failures >= FAILURES_BEFORE_TRANSFER:
             return await self._store(row, step, "", now, self._give_up(tenant))
@@ -243,7 +256,8 @@ class PhoneCalls:
                 speech = "You can also use your keypad. " + await spoken_options.keypad_options(
                     session, row.conversation_id
                 )
-            twiml = voice.ask(speech, await self._gather(session, tenant, step + 1))
+            keys = keyed and silences < SILENCES_BEFORE_KEYPAD  # the options by keypad are one key each
+            twiml = voice.ask(speech, await self._gather(session, tenant, step + 1, keyed=keys))
             said = _Said(twiml, speech, silences=silences, failures=failures)
             return await self._write_step(session, row, step, "", now, said)
 
@@ -259,12 +273,13 @@ class PhoneCalls:
         now: datetime,
         *,
         failures: int,
+        keyed: bool,
     ) -> str:
         """The last question and its options again, after `lead`."""
 
         async def work(session: AsyncSession) -> str:
             speech = f"{lead} {row.last_prompt}".strip()
-            twiml = voice.ask(speech, await self._gather(session, tenant, step + 1))
+            twiml = voice.ask(speech, await self._gather(session, tenant, step + 1, keyed=keyed))
             said = _Said(twiml, speech, failures=failures)
             return await self._write_step(session, row, step, heard, now, said)
 
@@ -337,7 +352,9 @@ class PhoneCalls:
 
         await self.db.transaction(work)
 
-    async def _gather(self, session: AsyncSession, tenant: TenantContext, step: int) -> GatherSpec:
+    async def _gather(
+        self, session: AsyncSession, tenant: TenantContext, step: int, *, keyed: bool = False
+    ) -> GatherSpec:
         services, _ = await catalog.list_services(session, tenant)
         hints = (*(s.name for s in services[:20]), "book", "reschedule", "cancel", "opening hours")
         return GatherSpec(
@@ -345,6 +362,7 @@ class PhoneCalls:
             language=self.language,
             timeout_seconds=self.settings.voice_gather_timeout_seconds,
             hints=hints,
+            keyed=keyed,
         )
 
 

@@ -133,7 +133,8 @@ def test_no_screen_words_on_the_phone():
     [
         "Your check-up on Thursday, December 10 at 9:00 AM can move to one of these.",
         "We're open 9 AM to 5 PM on Thursdays.",
-        "Here are the free times closest to 3 PM on Friday, December 4. The nearest is Thursday, December 3rd.",
+        "Here are the free times closest to 3 PM on Friday, December 4. "
+        "The nearest is Thursday, December 3rd.",
     ],
 )
 def test_a_day_goes_unsaid_only_when_it_is_the_one_date_said_before(before):

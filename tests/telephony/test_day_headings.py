@@ -66,7 +66,9 @@ async def test_a_text_names_one_day_only_over_times_all_on_it(db, make_tenant, s
         text = await phones.say(new_phone(), practice, f"A check-up around 11 pm on {day:%A, %B} {day.day}")
     options = re.findall(r"^\d\) (\w{3}), (\w{3}) (\d{1,2}) at", text, re.M)
     assert len(set(options)) > 1, text  # the times listed span days
-    heading = re.search(r"closest to [^.]* on (\w+day), (\w+) (\d{1,2})(?P<around> and the days around it)?", text)
+    heading = re.search(
+        r"closest to [^.]* on (\w+day), (\w+) (\d{1,2})(?P<around> and the days around it)?", text
+    )
     assert heading is not None, text
     if heading["around"] is None:
         assert all(o == (heading[1][:3], heading[2][:3], heading[3]) for o in options), text
