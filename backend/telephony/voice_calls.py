@@ -203,6 +203,8 @@ class PhoneCalls:
         if stored is not None:
             return stored
         assert row.conversation_id is not None
+        # The call before its conversation, in the order its end (the status callback) locks them.
+        await session.get_one(VoiceCall, row.call_sid, with_for_update=True)
         said: _Said
         read: list[dict[str, Any]] = []
         if answered.dial is not None:  # after an emergency: the number the caller chose
@@ -250,6 +252,7 @@ class PhoneCalls:
             return await self._store(row, step, "", now, self._give_up(tenant))
 
         async def work(session: AsyncSession) -> str:
+            await session.get_one(VoiceCall, row.call_sid, with_for_update=True)  # before its conversation
             if silences < SILENCES_BEFORE_KEYPAD:
                 speech = f"Sorry, I didn't hear anything. {row.last_prompt}"
             else:
