@@ -97,7 +97,8 @@ async def list_conversations(
         str | None, Query(max_length=200, description="`next_cursor` of the page before")
     ] = None,
 ) -> ConversationPage:
-    """Most recently active first; `status=needs_human` lists the patients waiting for a person,
+    """Most recently active first, from the first message on (a chat window opened and never used is
+    not listed); `status=needs_human` lists the patients waiting for a person,
     `triage=any&acknowledged=false` the emergencies and urgent problems no one has seen yet."""
     filters = inbox.InboxFilter(
         status=status,

@@ -1,5 +1,5 @@
-"""The clinic's inbox: every conversation on every channel, newest activity first, a page at a time,
-with who the patient is as far as the conversation knows, and its last message."""
+"""The clinic's inbox: every conversation on every channel that has a message in it, newest activity
+first, a page at a time, with who the patient is as far as the conversation knows, and its last message."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def patient_label(conversation: Conversation) -> str:
 
 
 def _filtered(tenant: TenantContext, filters: InboxFilter, now: datetime) -> Select[tuple[Conversation]]:
-    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
+    # A widget opened and left unused starts a conversation with nothing in it: no one's to answer.
+    query = select(Conversation).where(Conversation.tenant_id == tenant.id, Conversation.last_seq > 0)
     if filters.status:
         query = query.where(Conversation.status == filters.status)
     if filters.channel:

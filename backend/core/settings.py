@@ -46,6 +46,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # `serve --workers N`: a process is restarted when it does not answer its supervisor within this
+    # long. It includes start-up, where a spawned process imports the whole app before it can answer
+    # (tens of seconds on a busy machine), so uvicorn's 5 s default restarted them forever.
+    api_process_healthcheck_seconds: int = Field(default=60, ge=5, le=600)
     public_base_url: str = "http://127.0.0.1:8000"
 
     # Guards tenant creation. In development an unset secret is generated once under data_dir.

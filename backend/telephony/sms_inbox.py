@@ -119,7 +119,8 @@ async def _settle_keyword(
     from an unsubscribed number is kept but not answered."""
     word = sms.keyword(row.body)
     opted_out = await opt_outs.is_opted_out(session, tenant.id, row.from_number)
-    caller = Caller(tenant, actor="sms:" + row.from_number, correlation_id=row.message_sid)
+    # The patient by their channel: their number is personal data, kept out of the audit log.
+    caller = Caller(tenant, actor="patient:sms", correlation_id=row.message_sid)
 
     if word == "opt_out":
         row.status, row.handling = "handled", "opt_out"

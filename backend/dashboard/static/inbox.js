@@ -50,7 +50,7 @@
     var tag = document.createElement("span"); tag.className = "status " + c.status;
     tag.textContent = c.status === "needs_human" ? "needs a person" : c.status;
     var meta = document.createElement("small"); meta.className = "muted";
-    meta.textContent = " " + CHANNELS[c.channel] + (c.handler === "staff" ? " · with staff" : "") + " · " + new Date(c.updated_at).toLocaleString();
+    meta.textContent = " " + CHANNELS[c.channel] + (c.handler === "staff" ? " · with staff" : "") + " · " + F.clinicTime(c.updated_at, true);
     var last = document.createElement("div"); last.className = "muted"; last.textContent = c.last_text;
     b.append(top, " ", tag, meta, last);
     if (c.triage) b.insertBefore(flagBadge(c.triage), tag);
@@ -81,7 +81,7 @@
         var li = document.createElement("li");
         var who = document.createElement("strong"); who.textContent = c.patient;
         var when = document.createElement("span"); when.className = "muted";
-        when.textContent = CHANNELS[c.channel] + " · flagged " + new Date(c.triage.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        when.textContent = CHANNELS[c.channel] + " · flagged " + F.clinicTime(c.triage.at);
         li.append(flagBadge(c.triage), who, when,
           button("Open", function () { open(c.id); }),
           button("Acknowledge", function (b) { act(c.id, "acknowledge", b); }));
@@ -97,7 +97,7 @@
     var el = document.createElement("div");
     el.className = "msg " + m.role;
     var who = document.createElement("small");
-    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "Note" })[m.role] + " · " + new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "Note" })[m.role] + " · " + F.clinicTime(m.at);
     el.appendChild(who);
     el.appendChild(document.createTextNode(m.text));
     if (m.card) {
@@ -135,7 +135,13 @@
 
   function open(id) {
     F.api("GET", "/api/v1/conversations/" + id).then(function (result) {
-      if (!result.ok) { F.toast(F.describe(result.status, result.data)); return; }
+      if (!result.ok) {
+        F.say(root.querySelector(".thread"), result.status === 404
+          ? "That conversation was not found: it may have been erased, or the link is for another clinic. Choose one from the list."
+          : F.describe(result.status, result.data));
+        return;
+      }
+      F.say(root.querySelector(".thread"), "");
       thread.innerHTML = ""; shown = {};
       show(result.data);
       result.data.messages.forEach(bubble);
