@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,6 +47,31 @@ class StoredMessage:
             # A member of staff's first name, on what they wrote themselves.
             "author": self.payload.get("author"),
         }
+
+
+async def record_said(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    replies: list[StoredMessage],
+    said: str,
+    options: list[dict[str, Any]],
+) -> None:
+    """A phone turn's replies as the caller heard them: one line, the words said, with the options
+    read out; the transcript keeps nothing the caller was not told (a chip, a sentence for a screen,
+    a reply a transfer replaced)."""
+    if not replies:
+        return
+    first, *rest = replies
+    mine = (ConversationMessage.conversation_id == conversation_id,)
+    await session.execute(
+        update(ConversationMessage)
+        .where(*mine, ConversationMessage.seq == first.seq)
+        .values(body=said, payload={"quick_replies": options, "card": None})
+    )
+    if rest:
+        await session.execute(
+            delete(ConversationMessage).where(*mine, ConversationMessage.seq.in_([r.seq for r in rest]))
+        )
 
 
 async def append(

@@ -152,7 +152,8 @@ class Settings(BaseSettings):
     voice_language: str = "en-US"
     # Seconds of silence before Twilio posts an empty turn.
     voice_gather_timeout_seconds: int = Field(default=5, ge=1, le=30)
-    # How long the "text me a link" link to continue a call in the web chat works.
+    # How long the "text me a link" link to continue a call in the web chat works; a link that
+    # continues a held time ends with the hold instead (backend/telephony/call_handoff.py).
     handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
     # A text being answered by a worker that has not finished after this long is taken up again by
