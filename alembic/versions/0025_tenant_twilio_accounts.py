@@ -1,7 +1,7 @@
 """A clinic's own Twilio account: its SID and its auth token sealed with the key ring.
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0026
 Create Date: 2026-12-05
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0019"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

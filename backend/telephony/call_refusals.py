@@ -25,7 +25,7 @@ LATER = {
 }
 
 
-def refuse(
+async def refuse(
     session: AsyncSession, call: Call, tenant: TenantContext, why: str, now: datetime, language: str
 ) -> str:
     """The TwiML that answers a call not taken, recorded as the call's only step."""
@@ -37,4 +37,6 @@ def refuse(
         twiml = voice.goodbye(f"{opening} {LATER[why]}", language)
     end_reason = "overflow" if why == "busy" and staff else why
     call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=end_reason)
+    await session.flush()
+    call_records.store_turn(session, call.sid, 0, "", twiml)
     return twiml

@@ -24,6 +24,16 @@
     return badge;
   }
 
+  // A patient who said they are running late for the visit the conversation is about.
+  function lateLabel(late) { return "running late" + (late.minutes ? " " + late.minutes + " min" : ""); }
+
+  function lateBadge(late) {
+    var badge = document.createElement("span");
+    badge.className = "badge late";
+    badge.textContent = lateLabel(late);
+    return badge;
+  }
+
   function button(label, onClick) {
     var b = document.createElement("button");
     b.type = "button"; b.textContent = label;
@@ -54,6 +64,7 @@
     var last = document.createElement("div"); last.className = "muted"; last.textContent = c.last_text;
     b.append(top, " ", tag, meta, last);
     if (c.triage) b.insertBefore(flagBadge(c.triage), tag);
+    if (c.running_late) b.insertBefore(lateBadge(c.running_late), tag);
     b.addEventListener("click", function () { open(c.id); });
     li.appendChild(b);
     return li;
@@ -121,6 +132,9 @@
     flag.hidden = !c.triage;
     if (c.triage) flag.textContent = flagLabel(c.triage) + (c.triage.acknowledged_at ? " (acknowledged)" : "");
     acknowledge.hidden = !(c.triage && !c.triage.acknowledged_at);
+    var late = document.getElementById("thread-late");
+    late.hidden = !c.running_late;
+    if (c.running_late) late.textContent = lateLabel(c.running_late);
     var mine = c.handler === "staff" && c.staff_id === config.staffId;
     document.getElementById("thread-handler").textContent =
       c.handler === "staff" ? (mine ? "You are answering" : "A colleague is answering") : "The receptionist is answering";
