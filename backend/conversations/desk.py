@@ -375,6 +375,7 @@ async def practice_info(session: AsyncSession, tenant: TenantContext, now: datet
         week=weekly_hours(hours),
         closures=tuple(ClosureInfo(starts, ends, reason) for starts, ends, reason in closures),
         faq=tuple(FaqEntry(str(a.id), a.questions, a.answer) for a in answers),
+        switches=tenant.switches,
     )
 
 

@@ -30,6 +30,7 @@ from agent.loop import Agent, Inbound
 from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
+from backend.conversations import service as conversation_store
 from backend.conversations.alerts import ClinicAlarm
 from backend.conversations.desk import PracticeDesk, practice_info
 from backend.conversations.live import Live, Unwatched
@@ -42,6 +43,7 @@ from backend.core.db import Database
 from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
 from channels.inbound import clean_text, too_long
 from policy.input_limits import MAX_CHOICE_CHARS
+from policy.switches import channel_decision
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class _Incoming:
     text: str
     choice: str | None
     client_message_id: str | None
+    # Held for the staff without a turn: the clinic has switched the channel off.
+    for_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,13 +226,19 @@ class Turns:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
             )
-        incoming = _Incoming(text, inbound.choice, client_message_id)
+        # A channel the clinic has switched off: its messages reach the staff, with no automated answer.
+        switch = channel_decision(channel, caller.tenant.switches)
+        incoming = _Incoming(text, inbound.choice, client_message_id, for_staff=not switch.allowed)
         async with self.gate.turn(conversation_id, lambda: self._check_rate_now(conversation_id)) as turn:
             claim = await self._claim(turn, caller.tenant, conversation_id, incoming)
             if isinstance(claim, _Replay):
                 return Answered(claim.messages)
             await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
             if isinstance(claim, _Held):
+                if not switch.allowed:
+                    await self.db.transaction(
+                        lambda session: conversation_store.to_staff(session, caller, conversation_id, switch)
+                    )
                 return Answered([claim.message])
             desk = PracticeDesk(self.db, caller, conversation_id, now, self.alarm)
             understood, whole, dial = True, False, None
@@ -317,12 +327,12 @@ class Turns:
                 if leased:
                     return leased  # still being answered: wait, then replay
                 answer = await _answer_to(session, earlier)
-                if len(answer) > 1 or conversation.handler == "staff":
+                if len(answer) > 1 or conversation.handler == "staff" or incoming.for_staff:
                     return _Replay(answer)
                 # Its turn stored no reply (the process answering it died): answer it now.
                 await _append(session, tenant, conversation, [], lease=clock + self.lease)
                 return await _claim_of(session, tenant, conversation, answer[0], clock)
-        held = conversation.handler == "staff"
+        held = conversation.handler == "staff" or incoming.for_staff
         # Before waiting: a message over the rate is refused now, not after the turn ahead of it.
         await self._check_rate(session, conversation_id, clock)
         if leased and not held:
