@@ -12,6 +12,7 @@ from backend.core.context import TenantContext
 from backend.telephony import call_records
 from backend.telephony.call_records import Call
 from channels import voice
+from policy import triage
 
 # What the caller hears first, by why the call is not taken.
 REASONS = {
@@ -34,9 +35,15 @@ async def refuse(
     if staff:  # the caller reaches the team rather than being hung up on
         twiml = voice.transfer(f"{opening} {THROUGH}", staff, language)
     else:
-        twiml = voice.goodbye(f"{opening} {LATER[why]}", language)
+        # Nobody to put them through to: a caller in danger must still hear where help is.
+        danger = f"If this is an emergency, hang up and call {_emergency_number(tenant)}."
+        twiml = voice.goodbye(f"{opening} {danger} {LATER[why]}", language)
     end_reason = "overflow" if why == "busy" and staff else why
     call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=end_reason)
     await session.flush()
     call_records.store_turn(session, call.sid, 0, "", twiml)
     return twiml
+
+
+def _emergency_number(tenant: TenantContext) -> str:
+    return triage.spoken_number(triage.emergency_number(tenant.settings.default_country))

@@ -66,6 +66,29 @@ async def test_texts_switched_off_reach_staff_without_an_automated_answer(client
         ]
 
 
+async def test_an_emergency_text_is_answered_and_the_clinic_alerted_with_texting_switched_off(
+    client, db, settings
+):
+    owner = await new_clinic(client, settings={"min_lead_minutes": 0, "sms_enabled": False})
+    clinic = SimpleNamespace(id=owner.tenant_id, auth={"Authorization": f"Bearer {owner.api_key}"})
+    patient = new_phone()
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(clinic.auth)
+        answer = await phones.say(patient, practice, "my husband collapsed and is not breathing")
+        assert "911" in answer or "9 1 1" in answer
+        assert await phones.say(patient, practice, "can I book a check-up next week?") == ""
+    alerts = await rows(
+        db,
+        "SELECT action FROM audit_log WHERE tenant_id = :t AND action = 'conversation.emergency_alert'",
+        t=clinic.id,
+    )
+    assert len(alerts) == 1
+    [conversation] = await rows(
+        db, "SELECT status FROM conversations WHERE tenant_id = :t AND channel = 'sms'", t=clinic.id
+    )
+    assert conversation["status"] == "needs_human"
+
+
 async def test_calls_switched_off_go_to_the_staff_number(db, make_tenant, settings):
     clinic = await make_tenant(settings={"voice_enabled": False, "staff_phone": STAFF_PHONE})
     unstaffed = await make_tenant(settings={"voice_enabled": False})
@@ -85,6 +108,8 @@ async def test_calls_switched_off_go_to_the_staff_number(db, make_tenant, settin
         elsewhere = {"CallSid": new_sid("CA"), "From": new_phone(), "To": lonely, "CallStatus": "ringing"}
         goodbye = ElementTree.fromstring((await phones.post("/twilio/voice", elsewhere)).text)
         assert goodbye.find("Hangup") is not None and goodbye.find("Dial") is None
+        # Nobody to put them through to: a caller in danger still hears where help is.
+        assert "emergency, hang up and call 9 1 1" in " ".join(goodbye.itertext())
     assert await scalar(db, "SELECT end_reason FROM voice_calls WHERE call_sid = :s", s=sid) == "switched_off"
     [refusal] = await denied(db, clinic.id, "switches.voice")
     assert (refusal["entity_type"], refusal["actor"]) == ("voice_call", "patient:voice")
