@@ -31,9 +31,10 @@ from agent.state import ConversationState
 from backend.conversations import service as conversation_store
 from backend.conversations import turn_rows
 from backend.conversations.alerts import ClinicAlarm
-from backend.conversations.desk import PracticeDesk, practice_info
+from backend.conversations.desk import PracticeDesk
 from backend.conversations.live import Live, Unwatched
 from backend.conversations.models import Conversation
+from backend.conversations.practice_info import practice_info
 from backend.conversations.service import StoredMessage
 from backend.conversations.turn_gate import Turn, TurnGate
 from backend.core import metrics
