@@ -33,6 +33,8 @@ _NAMES = {
 _EVERYDAY = frozenset(
     {"be", "see", "sea", "are", "ar", "you", "why", "tea", "ex", "es", "el", "en", "em", "queue"}
 )
+# normalize() writes a spoken "p m" / "a m" as the time marker: inside a spelled run it is two letters.
+_MARKERS = {"am": "AM", "pm": "PM"}
 _INTRODUCED = re.compile(r"\b(?:reference|ref|code|booking number|confirmation)\b")
 _WORD = re.compile(r"[a-z0-9']+(?:-[a-z]+)?")
 
@@ -47,6 +49,10 @@ def spelled_reference(message: str, *, expecting: bool = False) -> tuple[str, tu
         after_double = index > 0 and words[index - 1][0] == "double"
         doubled = after_double and word != "you"
         said = _character(word, after_double=after_double)
+        following = words[index + 1][0] if index + 1 < len(words) else ""
+        beside_run = bool(run) or _character(following, after_double=False) is not None
+        if said is None and word in _MARKERS and beside_run:
+            said = _MARKERS[word]
         if said is None:
             found = _reference_in(run, message, expecting)
             if found:
@@ -54,7 +60,7 @@ def spelled_reference(message: str, *, expecting: bool = False) -> tuple[str, tu
             run = []
             continue
         first = words[index - 1][1] if after_double else start
-        plain = word not in _EVERYDAY or after_double
+        plain = (word not in _EVERYDAY and word not in _MARKERS) or after_double
         run.append((said * 2 if doubled else said, plain, first, end))
     return _reference_in(run, message, expecting)
 

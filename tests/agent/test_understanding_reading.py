@@ -240,6 +240,11 @@ def test_call_me_names_a_person_only_when_a_name_follows(text, name):
         ("why are you so expensive", None, None),
         ("I see you are at the clinic at two", None, None),
         ("A B C D E F G", None, None),  # seven letters, and I and O are not in references
+        # "P M" and "A M" in a spelled run are letters, not the time of day, wherever they fall.
+        ("the reference is Y 9 M F P M", None, "Y9MFPM"),
+        ("P M X 4 5 6", "reference", "PMX456"),
+        ("my code is K A M 2 3 Q", None, "KAM23Q"),
+        ("can I come at 9 p m on Friday", None, None),
     ],
 )
 def test_references_spelled_letter_by_letter(text, expecting, reference):
