@@ -24,6 +24,24 @@ from backend.messaging import opt_outs, outbox
 from backend.scheduling import guards, holds
 from backend.telephony import call_records
 from backend.telephony.models import VoiceCall
+from policy.facts import Decision
+from policy.switches import channel_decision, switch_rule
+
+# What the caller hears when the clinic has switched off what the link needs: a text, or the web chat.
+UNAVAILABLE = {
+    switch_rule("sms"): "I'm sorry, this clinic isn't sending texts at the moment, so I can't send a link.",
+    switch_rule("web_chat"): "I'm sorry, this clinic's web chat isn't available at the moment, so I can't "
+    "send a link to it.",
+}
+
+
+def _switched_off(caller: Caller) -> Decision | None:
+    """The link is a text (the clinic's texting switch) to the web chat (its web chat switch)."""
+    switches = caller.tenant.switches
+    for decision in (channel_decision("sms", switches), channel_decision("web", switches)):
+        if not decision.allowed:
+            return decision
+    return None
 
 
 def text_me_a_link(
@@ -37,6 +55,15 @@ def text_me_a_link(
             return [Reply("I can't send a text to a withheld number, sorry. How else can I help?")]
         assert row.conversation_id is not None
         conversation_id = row.conversation_id
+        refused = _switched_off(caller)
+        if refused is not None:
+
+            async def audited(session: AsyncSession) -> None:
+                details = {"rule": refused.rule, "policy_reason": refused.reason}
+                audit.record(session, caller, "policy.denied", "conversation", conversation_id, details)
+
+            await db.transaction(audited)
+            return [Reply(f"{UNAVAILABLE[refused.rule]} How else can I help?")]
         zone = caller.tenant.timezone_name
         if state.hold is not None:
             hold_id, owner = uuid.UUID(state.hold.id), f"conversation:{conversation_id}"

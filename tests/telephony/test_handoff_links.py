@@ -66,3 +66,28 @@ async def test_without_a_hold_the_link_says_until_when_it_works(db, tenant, sett
         body = await _handoff_text(db, call.number)
     expires = _link_expiry(body)
     assert asked + timedelta(minutes=14) < expires <= datetime.now(UTC) + timedelta(minutes=15)
+
+
+async def test_no_link_is_sent_when_the_clinic_has_switched_off_texts_or_its_web_chat(
+    db, make_tenant, settings
+):
+    for switched_off, rule in (("web_chat_enabled", "switches.web_chat"), ("sms_enabled", "switches.sms")):
+        clinic = await make_tenant(settings={switched_off: False})
+        async with phone_lines(db, settings) as phones:
+            call = Caller(phones, await phones.add_number(clinic.auth), new_phone())
+            await call.dial()
+            await call.say("Can you text me a link please")
+            assert "so I can't send a link" in call.heard and "How else can I help?" in call.heard
+        sent = await rows(
+            db,
+            "SELECT 1 FROM notification_outbox WHERE kind = 'handoff_link' AND recipient = :r",
+            r=call.number,
+        )
+        assert sent == []
+        audited = await rows(
+            db,
+            "SELECT details->>'rule' AS rule FROM audit_log "
+            "WHERE tenant_id = :t AND action = 'policy.denied'",
+            t=clinic.id,
+        )
+        assert {"rule": rule} in audited
