@@ -1,12 +1,13 @@
 """The outbox dispatcher: keep every send slot busy with due rows, record each answer at once.
 
-Two loops run side by side, so claiming never waits for recording, nor recording for claiming.
-The claimer takes as many due rows as there are free send slots (`OUTBOX_SEND_CONCURRENCY`)
-whenever a send ends, a commit nudges it or a tick passes, so a row's lease starts when its send
-does; it also extends the leases of the rows this process still holds. Each send runs in a task of
-its own. The recorder commits, in one transaction, every answer that came in since its last write:
-a few milliseconds after the first of them, or under load the ones that came while it was writing,
-so an answer is committed within ~100 ms of the provider's, never after a batch. When the
+Claimers and a recorder run side by side, so claiming never waits for recording, nor recording
+for claiming. A claimer takes as many due rows as there are free send slots
+(`OUTBOX_SEND_CONCURRENCY`) whenever a send ends, a commit nudges it or a tick passes, so a row's
+lease starts when its send does; two of them, so slots freed while one waits on the database are
+filled by the other. Leases of the rows this process holds are extended while it holds them. Each
+send runs in a task of its own. The recorder commits, in one transaction, every answer that came
+in since its last write, at most 40 ms after the first of them (under load: those that came while
+it was writing), so an answer is committed within ~100 ms of the provider's, never after a batch. When the
 database cannot take them the answers stay in memory, and are written as soon as it is back; until
 then this process claims nothing. A row whose outcome is unknown (its worker died, or the provider
 did not answer) is looked up with the provider before it may be sent again (`outbox_claims.py`).
@@ -36,8 +37,14 @@ from backend.messaging.senders import Sender, SendFailed
 
 log = logging.getLogger("frontdesk.outbox")
 
-# Answers (and free slots) that come within this of each other are taken in one transaction.
+# Free slots that come within this of each other are filled by one claim.
 COALESCE_SECONDS = 0.005
+# Answers are written at most this long after the first of them came (with those that came
+# meanwhile): a transaction per dozens of sends, not per send, and each committed well within 100 ms.
+RECORD_AFTER_SECONDS = 0.04
+# Claims under way at once: while one waits on the database, slots freed meanwhile are filled by
+# the other, not left idle until the first is done.
+CLAIMERS = 2
 # After a failed turn (the database is away), the next try comes this much later, doubling.
 RETRY_SECONDS = (0.1, 2.0)
 
@@ -58,6 +65,8 @@ class Dispatcher:
         self._in_flight: dict[uuid.UUID, Claimed] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._answered: list[tuple[Claimed, Outcome]] = []
+        self._claims_under_way = 0
+        self._slots_being_claimed = 0
         self._wake = asyncio.Event()  # the claimer's: slots are free, or rows may be due
         self._answers = asyncio.Event()  # the recorder's: answers are waiting
         self._claiming = Outage(log, "claiming messages")
@@ -68,7 +77,7 @@ class Dispatcher:
 
     @property
     def free_slots(self) -> int:
-        return self.settings.outbox_send_concurrency - len(self._in_flight)
+        return self.settings.outbox_send_concurrency - len(self._in_flight) - self._slots_being_claimed
 
     def nudge(self) -> None:
         """Rows may be due: claim what the free slots can take."""
@@ -105,17 +114,22 @@ class Dispatcher:
         record answers as they come."""
         tick = min(self.settings.worker_sweep_seconds, self._lease_every)
         async with asyncio.TaskGroup() as group:
-            group.create_task(_forever(self._claim_turn, self._wake, self._claiming, tick))
-            group.create_task(_forever(self._record_turn, self._answers, self._recording, None))
+            for _ in range(CLAIMERS):
+                group.create_task(
+                    _forever(self._claim_turn, self._wake, self._claiming, tick, COALESCE_SECONDS)
+                )
+            group.create_task(
+                _forever(self._record_turn, self._answers, self._recording, None, RECORD_AFTER_SECONDS)
+            )
 
     async def _claim_turn(self) -> None:
         now = self.clock()
         if time.monotonic() >= self._leases_due:
+            self._leases_due = time.monotonic() + self._lease_every
             held = self._holding()
             await self.db.transaction(
                 lambda session: outbox_claims.extend_leases(session, self.settings, held, now)
             )
-            self._leases_due = time.monotonic() + self._lease_every
         if self.free_slots > 0 and not self._recording.ongoing:
             claims = await self._claim(now)
             if claims.more and self.free_slots > 0:
@@ -150,13 +164,22 @@ class Dispatcher:
 
     async def _claim(self, now: datetime) -> Claims:
         holding = self._holding()
+        slots = self.free_slots
+        # A provider being probed (half open) gets one probe: only a claim with none beside it sends it.
+        probe = self._claims_under_way == 0
 
         async def claim(session: AsyncSession) -> Claims:
             return await outbox_claims.claim(
-                session, self.settings, self.providers, now, self.free_slots, holding
+                session, self.settings, self.providers, now, slots, holding, probe=probe
             )
 
-        claims = await self.db.transaction(claim)
+        self._claims_under_way += 1
+        self._slots_being_claimed += slots
+        try:
+            claims = await self.db.transaction(claim)
+        finally:
+            self._claims_under_way -= 1
+            self._slots_being_claimed -= slots
         for claimed in claims.claimed:
             self._in_flight[claimed.id] = claimed
             task = asyncio.create_task(self._attempt(claimed))
@@ -227,16 +250,20 @@ class Dispatcher:
 
 
 async def _forever(
-    turn: Callable[[], Awaitable[None]], wake: asyncio.Event, outage: Outage, tick: float | None
+    turn: Callable[[], Awaitable[None]],
+    wake: asyncio.Event,
+    outage: Outage,
+    tick: float | None,
+    gather: float,
 ) -> None:
-    """`turn` whenever `wake` is set (or `tick` passes), a few milliseconds later so that what
-    comes one by one (answers, free slots) is taken together. A turn that fails (the database is
-    away) is tried again soon, then less and less often; the outage is logged once."""
+    """`turn` whenever `wake` is set (or `tick` passes), `gather` seconds later so that what comes
+    one by one (answers, free slots) is taken together. A turn that fails (the database is away)
+    is tried again soon, then less and less often; the outage is logged once."""
     delay = RETRY_SECONDS[0]
     while True:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=tick)
-        await asyncio.sleep(COALESCE_SECONDS)
+        await asyncio.sleep(gather)
         wake.clear()
         try:
             await turn()
