@@ -50,7 +50,11 @@ DEADLINE_SECONDS = 240
 class Outcome:
     lost: int
     twice: int
-    longest_pause: float | None = None  # Redis: the longest stretch with no text sent while it was down
+    # Redis: the longest stretch with no text sent while it was down and texts were still waiting,
+    # and how many of the texts were sent while it was down (and whether the last of them was).
+    longest_pause: float | None = None
+    sent_while_down: int | None = None
+    finished_while_down: bool = False
     worker_alive: bool = True
 
 
@@ -186,9 +190,15 @@ async def redis_stopped(run: Run, count: int) -> Outcome:
     await asyncio.sleep(30)
     run.redis.start()
     ended = time.time()
-    during = sorted([began] + [m["at"] for m in run.received() if began <= m["at"] <= ended] + [ended])
+    taken = sorted(m["at"] for m in run.received())
+    sent = [at for at in taken if began <= at <= ended]
+    # Once the last text has gone there is nothing to send: the time after it is no pause.
+    finished = len(taken) >= count
+    during = [began, *sent] if finished else [began, *sent, ended]
     result = await run.outcome(numbers)
-    result.longest_pause = max(later - earlier for earlier, later in itertools.pairwise(during))
+    pauses = [later - earlier for earlier, later in itertools.pairwise(during)]
+    result.longest_pause = max(pauses, default=0.0)
+    result.sent_while_down, result.finished_while_down = len(sent), finished
     return result
 
 
@@ -204,7 +214,11 @@ SCENARIOS: list[tuple[str, float, Scenario]] = [
 def describe(outcome: Outcome) -> str:
     text = f"lost {outcome.lost:4d}   sent twice {outcome.twice:4d}"
     if outcome.longest_pause is not None:
-        text += f"   longest pause while Redis was down {outcome.longest_pause:5.1f} s"
+        text += (
+            f"   sent while Redis was down {outcome.sent_while_down}"
+            f"{' (the last of them too)' if outcome.finished_while_down else ''},"
+            f" longest pause meanwhile {outcome.longest_pause:5.1f} s"
+        )
     return text + ("" if outcome.worker_alive else "   (the worker exited)")
 
 
