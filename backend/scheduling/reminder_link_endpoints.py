@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.context import TenantContext
 from backend.core.deps import Db, Now
 from backend.core.pages import pages
-from backend.messaging import lifecycle
+from backend.messaging import notifications
 from backend.scheduling import guards, reminder_links
 from backend.scheduling.models import Appointment
 from backend.scheduling.reminder_links import Grant, LinkInvalid, Outcome
@@ -87,5 +87,5 @@ def _page(
         "asking": asking and appointment is not None and appointment.status in {"booked", "confirmed"},
     }
     if tenant is not None and appointment is not None:
-        context["when"] = lifecycle.when_label(tenant, appointment.starts_at)
+        context["when"] = notifications.when_label(tenant, appointment.starts_at)
     return pages.TemplateResponse(request, "reminder_link.html", context, status_code=status)
