@@ -1,6 +1,7 @@
 """Whether each text of a claimed batch may go now: the opt-out list, the recipient's quiet hours and
 the per-number rate limit, decided for the whole batch in three statements however large it is
-(per row it was four round trips, which capped the outbox at the database's latency).
+(per row it was four round trips, which capped the outbox at the database's latency), plus one per
+clinic whose texts quiet hours may hold (only those need the clinic's settings).
 
 Numbers that are rate-limited are locked (transaction-scoped advisory locks, in one global order)
 before they are counted, so two workers claiming texts to one number cannot both see room for one.
