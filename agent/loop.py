@@ -41,6 +41,9 @@ class Inbound:
     # "intent:reschedule"), as a quick reply's value. Set by our own code, so it is trusted; a
     # `choice` comes from the client and counts only when it is one on offer.
     meaning: str | None = None
+    # The words left to answer when the channel settled the rest of the message itself (the yes of
+    # "yes I'll be there, is there parking?"): triage reads the whole message, the planner these.
+    unanswered: str | None = None
 
 
 class Agent:
@@ -104,6 +107,8 @@ class Agent:
             source = "rules" if assessment.band == "possible" else "model opinion"
             replies = await safety.ask_if_happening(desk, practice, state, category, text, source, channel)
             return TurnResult(replies, engine="triage")
+        if inbound.unanswered is not None:
+            text = inbound.unanswered[:MAX_TEXT_CHARS]
         value = inbound.meaning or _tapped(inbound.choice, state) or resolve_choice(text, state)
         chosen = safety.connection(value, text, state) if band == "routine" else None
         if chosen is not None:  # after an emergency on a call: put it through

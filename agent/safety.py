@@ -179,11 +179,11 @@ async def ask_if_happening(
     chips = (NOW_CHIP, NOT_NOW_CHIP)
     state.choices = [Choice(label=c.label, value=c.value) for c in chips]
     if channel == "voice":  # the question is its own prompt: its keys are said with it
-        said = triage.spoken_number(triage.emergency_number(practice.country))
+        help_now = triage.spoken_possible_message(category, practice.country)
         return [
             Reply(
-                text=f"That could be a medical emergency. If it is, hang up and call {said} now. "
-                "Is this happening right now? Press 1 or say yes if it is. Press 2 or say no if it isn't."
+                text=f"{help_now} Is this happening right now? Press 1 or say yes if it is. "
+                "Press 2 or say no if it isn't."
             )
         ]
     message = f"{triage.safety_message(category, practice.country)} Is this happening right now?"

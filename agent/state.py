@@ -114,6 +114,9 @@ class ConversationState(BaseModel):
     # "Did you mean ...?": the words asked about, and the readings offered as choices.
     clarifying: str | None = None
     lapsed: LapsedHold | None = None
+    # A call carried on in writing by a texted link, working until then: the call's end leaves the
+    # held time to the link (the two end together).
+    handed_off_until: datetime | None = None
     # The last hint given to a message not understood, so the next one is put differently.
     last_hint: str | None = None
 

@@ -139,7 +139,10 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     rate_limits = RateLimits(settings.redis_url, settings.redis_timeout_seconds)
     template_processes = TemplateProcesses(RenderLimits.of(settings))
     starts = ConversationStarts(settings, rate_limits, db, current_time)
-    chat_service = WebChat(db, turns, clock=current_time, links=links, starts=starts)
+    reminder_links = ReminderLinks.from_settings(settings)
+    chat_service = WebChat(
+        db, turns, clock=current_time, links=links, starts=starts, reminder_links=reminder_links
+    )
     # Through Redis, a message stored by one API process reaches browsers connected to another.
     manager = redis_clients.RedisFanout(settings) if settings.redis_url else None
     # Turns given back and revocations committed by any process, heard by this one.
@@ -187,7 +190,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
     live.attach(app.state.chat_server)
     app.state.live = live
     app.state.handoff_links = links
-    app.state.reminder_links = ReminderLinks.from_settings(settings)
+    app.state.reminder_links = reminder_links
     app.state.phone_calls = PhoneCalls(db, settings, turns, links, clock=current_time)
     app.state.demo_widget_key = demo_widget_key
     app.state.webhook_sender = webhook_sender

@@ -138,6 +138,7 @@ def serve(args: argparse.Namespace) -> None:
             host=settings.host,
             port=settings.port,
             workers=args.workers,
+            timeout_worker_healthcheck=settings.api_process_healthcheck_seconds,
             # On SIGTERM, requests and chat turns in flight get this long to finish.
             timeout_graceful_shutdown=30,
             # logs.configure's handlers, levels and access-log redaction, untouched by uvicorn.

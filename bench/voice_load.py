@@ -2,7 +2,8 @@
 webhooks to `frontdesk serve` (dial, ask for a visit on the call's own day, press 1, give a name,
 say yes, say goodbye).
 
-It prints the turn webhook's p50/p95/p99 next to, in the same run and at the same concurrency,
+It prints the turn webhook's p50/p95/p99 (and the call webhook's, every call ringing at once)
+next to, in the same run and at the same concurrency,
 (a) the voice status callback of the same server (signed, verified, no agent turn) and (b) a bare
 FastAPI endpoint returning static TwiML (bench/twiml_baseline.py: no signature, no database).
 Then it checks that no call's state mixed with another's: every option a call heard was on its own
@@ -48,6 +49,7 @@ class Call:
     name: str
     heard: list[str] = field(default_factory=list)
     turn_seconds: list[float] = field(default_factory=list)
+    ring_seconds: float = 0.0
 
 
 def set_up_tenant(base: str, calls: int) -> dict[str, str]:
@@ -107,7 +109,7 @@ class Line:
 
 async def book(line: Line, status_seconds: list[float]) -> None:
     call = line.call
-    await line.post("/twilio/voice", {"CallStatus": "ringing"})
+    call.ring_seconds = (await line.post("/twilio/voice", {"CallStatus": "ringing"}))[1]
     status_seconds.append(await line.status_ping())
     day = f"{call.day:%B} {call.day.day}"
     offered = await line.turn(f"I'd like a visit on {day}")
@@ -193,6 +195,7 @@ async def run(base: str, public: str, bare_url: str, auth: dict[str, str], count
     bookings.raise_for_status()
     items = bookings.json()["items"]
     turns = [t for c in calls for t in c.turn_seconds]
+    rings = [c.ring_seconds for c in calls if c.ring_seconds]
 
     def row(label: str, values: list[float]) -> str:
         p50, p95, p99 = (percentile(values, p) * 1000 for p in (50, 95, 99))
@@ -200,6 +203,7 @@ async def run(base: str, public: str, bare_url: str, auth: dict[str, str], count
 
     print(f"Voice load: {count} calls at once, whole bookings by signed webhooks, {os.cpu_count()} cores")
     print(row("turn webhook (agent turn, TwiML)", turns))
+    print(row("call webhook (all ringing at once)", rings))
     print(row("status callback, same server", status_seconds))
     print(row("bare static TwiML endpoint", bare))
     print(f"  {count - len(failed)}/{count} calls booked in {elapsed:.1f} s; {len(items)} bookings stored")

@@ -50,7 +50,7 @@ _SHORT_DATE = re.compile(
 _CLOCK = re.compile(r"\b(\d{1,2}):(\d{2}) ?(AM|PM)\b")
 _DAY_RANGE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
 _LONE_DAY = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun):")
-_REFERENCE = re.compile(r"\b(reference(?: is)?) ([A-Z0-9]{6})\b")
+_REFERENCE = re.compile(r"\b(reference(?: is)?|booking|like) ([A-Z0-9]{6})\b")
 _PHONE = re.compile(r"\+?\d[\d\- ]{8,}\d")
 _DATED = re.compile(r"((?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \w{3} \d{1,2}) at (\d{1,2}:\d{2} ?[AP]M)")
 # Words for a screen, and how they are said on the phone.
@@ -178,7 +178,9 @@ def options_prompt(options: tuple[str, ...], said_before: str = "") -> str:
     A day `said_before` names (all the times on it) is not said again."""
     sentences: list[list[str]] = []  # the options said together: one day's times, or one option
     days = {m[1] for m in map(_DATED.fullmatch, options) if m is not None}
-    named = len(days) == 1 and for_the_ear(next(iter(days))).split(",")[0] in said_before
+    # A day goes unsaid only when it is the one date the speech before named: a weekday alone, or
+    # another date (a booking being moved, a day with nothing free), says nothing of these times.
+    named = len(days) == 1 and _dates_named(said_before) == {_date_said(next(iter(days)))}
     day = next(iter(days)) if named else None
     for number, label in enumerate(options, start=1):
         dated = _DATED.fullmatch(label)
@@ -198,6 +200,21 @@ def options_prompt(options: tuple[str, ...], said_before: str = "") -> str:
     return f"{said} {CHOOSING}"
 
 
+_SAID_DATE = re.compile(
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (?:January|February|March|April|May"
+    r"|June|July|August|September|October|November|December) \d{1,2}(?:st|nd|rd|th)?\b"
+)
+
+
+def _date_said(text: str) -> str:
+    """A date as the ear hears it, without its ordinal: "Thu, Dec 3" -> "Thursday, December 3"."""
+    return re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", for_the_ear(text))
+
+
+def _dates_named(speech: str) -> set[str]:
+    return {_date_said(m[0]) for m in _SAID_DATE.finditer(speech)}
+
+
 CHOOSING = "Say the option, or press its number. To hear them again, say repeat, or press star."
 
 
@@ -209,19 +226,23 @@ class GatherSpec:
     language: str
     timeout_seconds: int
     hints: tuple[str, ...] = ()
+    # An answer spelled out (a reference, a phone number) may be keyed in whole, ended by #.
+    keyed: bool = False
 
 
 def ask(speech: str, gather: GatherSpec) -> str:
-    """Say something and wait for the caller's answer, spoken or keyed."""
+    """Say something and wait for the caller's answer, spoken or keyed: one key for a choice, or
+    (`gather.keyed`) a whole answer keyed in and ended with the hash key."""
     response = VoiceResponse()
     listen = response.gather(
-        input="speech dtmf",
+        input="dtmf speech" if gather.keyed else "speech dtmf",
         action=gather.action,
         method="POST",
         action_on_empty_result=True,
         speech_timeout="auto",
-        timeout=gather.timeout_seconds,
-        num_digits=1,
+        timeout=gather.timeout_seconds * 2 if gather.keyed else gather.timeout_seconds,
+        num_digits=None if gather.keyed else 1,
+        finish_on_key="#" if gather.keyed else None,
         language=gather.language,
         hints=", ".join(gather.hints) or None,
     )

@@ -68,15 +68,18 @@ __all__ = [
 def identity_own_booking(call: ToolCall, ctx: PolicyContext) -> Decision:
     """A conversation sees or changes only the bookings of the person it is verified as."""
     rule = "identity.own_booking"
+    # A text or a call is identified by its number; a call from a withheld number is not, and
+    # proves itself as on the web (a reference with the contact on file).
+    by_phone = ctx.channel in PHONE_CHANNELS and (ctx.channel != "voice" or ctx.channel_phone is not None)
     if call.name == "lookup_booking" and not call.args.get("reference"):
         # "My appointments": the backend scopes the answer to the verified identity itself.
-        if ctx.channel in PHONE_CHANNELS:
+        if by_phone:
             need(ctx.channel_phone, "channel_phone")
             return allow(rule, "bookings of the sender's phone number")
         need(ctx.verified_customer_id, "verified_customer_id")
         return allow(rule, "bookings of the verified customer")
     target: BookingFacts = need(ctx.target, "target booking")
-    if ctx.channel in PHONE_CHANNELS:
+    if by_phone:
         phone = need(ctx.channel_phone, "channel_phone")
         if target.phone == phone:
             return allow(rule, "the booking's phone matches the sender")

@@ -111,6 +111,8 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
         )
     if target is not None:
         shown = _nearest(turn, slots, target, asked_day)
+        if on_day and any(turn.local(s.starts_at).date() != asked_day for s in shown):
+            on_day += " and the days around it"  # a heading names only the day of every time under it
         text = f"{lead_in}Here are the free times closest to {_clock(target)}{on_day}."
         if outside and shown:
             on_asked = [s for s in shown if turn.local(s.starts_at).date() == asked_day] or shown

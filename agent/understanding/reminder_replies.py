@@ -105,9 +105,11 @@ class ReminderReply:
     reading: Reading
     # late: how many minutes, when the patient said (a range reads as its top).
     minutes_late: int | None = None
-    # question: what about the visit is asked; a question can also confirm ("yes, where do I park?").
+    # question: what about the visit is asked; a question can also confirm ("yes, where do I park?"),
+    # and then `rest` is the message without its confirming words, what is left to answer.
     asks: Asks | None = None
     confirms: bool = False
+    rest: str | None = None
 
     @property
     def says_when(self) -> bool:
@@ -148,7 +150,8 @@ def read_reminder_reply(text: str, context: Context) -> ReminderReply:
         return outcome("reschedule")
     asks = _asks(message, found, coming)
     if asks is not None:
-        return outcome("question", asks=asks, confirms=coming)
+        rest = without_confirmation(text, context) if coming else None
+        return outcome("question", asks=asks, confirms=coming, rest=rest)
     if coming or "bye" in found:
         return outcome("confirm", confirms=True)
     return outcome("unclear")
@@ -173,6 +176,30 @@ def _asks(message: str, found: set[str], coming: bool) -> Asks | None:
     if asking and not commands.command(message) and re.search(r"[a-z]{3,}.*[a-z]{3,}", message):
         return "other"  # a question in words of its own; "?" alone or "huh?" is no question about anything
     return None
+
+
+# Where a clause ends: after its punctuation, or at a dash between words.
+_CLAUSE_END = re.compile(r"(?<=[,.;:!?])\s*|\s+[-\u2013\u2014]\s+")
+
+
+def without_confirmation(text: str, context: Context) -> str:
+    """The words of a reply that are not only a yes ("yes I'll be there, is there parking?" -> "is
+    there parking?"); the whole text when every clause is more than that, or only a yes."""
+    kept = []
+    for clause in _CLAUSE_END.split(text):
+        words = normalize(clause)
+        if not words.strip():
+            continue
+        coming = bool(_COMING.search(words))
+        # "will be there." starts like a question and is not one; "yes where do I park" is one.
+        only_yes = (
+            "?" not in clause
+            and (coming or read(clause, context).yes)
+            and (coming or questions.topic(words) is None)
+        )
+        if not only_yes:
+            kept.append(clause.strip())
+    return " ".join(kept) or text
 
 
 def minutes_late(message: str) -> int | None:

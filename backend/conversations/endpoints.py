@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -27,7 +29,7 @@ from backend.conversations.service import StoredMessage
 from backend.core import audit
 from backend.core.commands import run_command
 from backend.core.context import Caller
-from backend.core.deps import Db, Now
+from backend.core.deps import Db, Now, current_time
 from backend.core.schemas import error_responses
 from backend.tenants.deps import TenantCaller
 from policy.input_limits import MAX_SEQUENCE
@@ -46,6 +48,7 @@ def conversation_out(item: inbox.InboxItem) -> ConversationOut:
             "last_text": item.last_text,
             "last_role": item.last_role,
             "triage": _triage(row),
+            "running_late": asdict(item.late) if item.late else None,
         }
     )
 
@@ -97,7 +100,8 @@ async def list_conversations(
         str | None, Query(max_length=200, description="`next_cursor` of the page before")
     ] = None,
 ) -> ConversationPage:
-    """Most recently active first; `status=needs_human` lists the patients waiting for a person,
+    """Most recently active first, from the first message on (a chat window opened and never used is
+    not listed); `status=needs_human` lists the patients waiting for a person,
     `triage=any&acknowledged=false` the emergencies and urgent problems no one has seen yet."""
     filters = inbox.InboxFilter(
         status=status,
@@ -125,11 +129,13 @@ async def list_conversations(
 @router.get(
     "/{conversation_id}", response_model=ConversationDetail, responses=error_responses(401, 403, 404, 422)
 )
-async def conversation_detail(conversation_id: uuid.UUID, caller: TenantCaller, db: Db) -> ConversationDetail:
+async def conversation_detail(
+    conversation_id: uuid.UUID, caller: TenantCaller, db: Db, now: Now
+) -> ConversationDetail:
     """The conversation and its whole thread, booking cards included."""
 
     async def work(session: AsyncSession) -> ConversationDetail:
-        shown = await detail(session, caller, conversation_id)
+        shown = await detail(session, caller, conversation_id, now)
         _viewed(session, caller, shown.id, shown.channel)
         return shown
 
@@ -143,11 +149,15 @@ def _viewed(session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, c
     )
 
 
-async def detail(session: AsyncSession, caller: Caller, conversation_id: uuid.UUID) -> ConversationDetail:
+async def detail(
+    session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, now: datetime
+) -> ConversationDetail:
     row = await conversations.get(session, caller.tenant, conversation_id)
     messages = await conversations.messages_after(session, caller.tenant, conversation_id, 0)
+    late = await inbox.late_notices(session, caller.tenant, [row], now)
+    preview = messages[-1].text[:140] if messages else ""
     summary = conversation_out(
-        inbox.InboxItem(row, inbox.patient_label(row), messages[-1].text[:140] if messages else "", None)
+        inbox.InboxItem(row, inbox.patient_label(row), preview, None, late.get(row.id))
     )
     return ConversationDetail.model_validate(
         {
@@ -215,7 +225,7 @@ async def _change_handler(
 
     async def work(session: AsyncSession) -> ConversationDetail:
         changed.append(await change(session))
-        return await detail(session, caller, conversation_id)
+        return await detail(session, caller, conversation_id, current_time())
 
     response = await run_command(request, f"{scope}:{caller.tenant.id}", work, status_code=200)
     for conversation, note in changed[-1:]:

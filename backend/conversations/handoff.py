@@ -58,9 +58,15 @@ class HandoffLinks:
         parts = urlsplit(self.public_base_url)
         return f"{parts.scheme}://{parts.netloc}".lower()
 
-    def issue(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, now: datetime) -> str:
-        """The link to text the caller."""
-        expires = int((now + self.lifetime).timestamp())
+    def expiry(self, now: datetime, until: datetime | None = None) -> datetime:
+        """When a link issued now stops working: after its lifetime, or with what it continues (a
+        held time) if that ends first."""
+        ends = now + self.lifetime
+        return min(ends, until) if until is not None else ends
+
+    def issue(self, tenant_id: uuid.UUID, conversation_id: uuid.UUID, expires_at: datetime) -> str:
+        """The link to text the caller, working until `expires_at` (see `expiry`)."""
+        expires = int(expires_at.timestamp())
         payload = _b64(json.dumps({"t": str(tenant_id), "c": str(conversation_id), "e": expires}).encode())
         return f"{self.public_base_url}{PAGE_PATH}{PREFIX}{payload}.{self._sign(payload)}"
 

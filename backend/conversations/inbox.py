@@ -1,5 +1,6 @@
-"""The clinic's inbox: every conversation on every channel, newest activity first, a page at a time,
-with who the patient is as far as the conversation knows, and its last message."""
+"""The clinic's inbox: every conversation on every channel that has a message in it, newest activity
+first, a page at a time, with who the patient is as far as the conversation knows, its last message,
+and whether the patient said they are running late for the visit the conversation is about."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.conversations.models import Conversation, ConversationMessage
 from backend.core import cursors
 from backend.core.context import TenantContext
+from backend.scheduling import appointment_lists
+from backend.scheduling.appointment_lists import LateNotice
 
 PREVIEW_CHARS = 140
 
@@ -34,6 +37,7 @@ class InboxItem:
     patient: str
     last_text: str
     last_role: str | None
+    late: LateNotice | None = None
 
 
 def patient_label(conversation: Conversation) -> str:
@@ -49,7 +53,8 @@ def patient_label(conversation: Conversation) -> str:
 
 
 def _filtered(tenant: TenantContext, filters: InboxFilter, now: datetime) -> Select[tuple[Conversation]]:
-    query = select(Conversation).where(Conversation.tenant_id == tenant.id)
+    # A widget opened and left unused starts a conversation with nothing in it: no one's to answer.
+    query = select(Conversation).where(Conversation.tenant_id == tenant.id, Conversation.last_seq > 0)
     if filters.status:
         query = query.where(Conversation.status == filters.status)
     if filters.channel:
@@ -87,8 +92,23 @@ async def page(
         cursor=cursor,
     )
     last = await _last_messages(session, [row.id for row in rows])
-    items = [InboxItem(row, patient_label(row), *last.get(row.id, ("", None))) for row in rows]
+    late = await late_notices(session, tenant, rows, now)
+    items = [
+        InboxItem(row, patient_label(row), *last.get(row.id, ("", None)), late=late.get(row.id))
+        for row in rows
+    ]
     return items, next_cursor
+
+
+async def late_notices(
+    session: AsyncSession, tenant: TenantContext, rows: list[Conversation], now: datetime
+) -> dict[uuid.UUID, LateNotice]:
+    """Of these conversations, the ones whose booking (the one the conversation is about) has a
+    late notice from its patient, still current."""
+    about = {row.id: (row.state or {}).get("reference") for row in rows}
+    references = {reference for reference in about.values() if isinstance(reference, str)}
+    notices = await appointment_lists.late_notices(session, tenant, references, now)
+    return {cid: notices[reference] for cid, reference in about.items() if reference in notices}
 
 
 async def waiting(session: AsyncSession, tenant: TenantContext) -> int:

@@ -32,6 +32,12 @@ class TriageFlag(Output):
     acknowledged_by: uuid.UUID | None = Field(description="Who acknowledged it")
 
 
+class RunningLate(Output):
+    reference: str = Field(description="The booking the conversation is about")
+    minutes: int | None = Field(description="How late the patient said they will be (null: not said)")
+    noticed_at: datetime
+
+
 class ConversationOut(Output):
     id: uuid.UUID
     channel: Literal["web", "sms", "voice"]
@@ -48,6 +54,11 @@ class ConversationOut(Output):
     triage: TriageFlag | None = Field(
         description="Set when triage recognised an emergency or an urgent dental problem: the clinic "
         "was alerted (inbox, `conversation.emergency`/`conversation.urgent` event, on-call text, e-mail)"
+    )
+    running_late: RunningLate | None = Field(
+        default=None,
+        description="Set while the patient's booking this conversation is about has a running-late "
+        "notice from them (`booking.running_late`), until the visit is over",
     )
     created_at: datetime
     updated_at: datetime

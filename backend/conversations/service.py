@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +49,31 @@ class StoredMessage:
         }
 
 
+async def record_said(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    replies: list[StoredMessage],
+    said: str,
+    options: list[dict[str, Any]],
+) -> None:
+    """A phone turn's replies as the caller heard them: one line, the words said, with the options
+    read out; the transcript keeps nothing the caller was not told (a chip, a sentence for a screen,
+    a reply a transfer replaced)."""
+    if not replies:
+        return
+    first, *rest = replies
+    mine = (ConversationMessage.conversation_id == conversation_id,)
+    await session.execute(
+        update(ConversationMessage)
+        .where(*mine, ConversationMessage.seq == first.seq)
+        .values(body=said, payload={"quick_replies": options, "card": None})
+    )
+    if rest:
+        await session.execute(
+            delete(ConversationMessage).where(*mine, ConversationMessage.seq.in_([r.seq for r in rest]))
+        )
+
+
 async def append(
     session: AsyncSession, conversation: Conversation, role: str, text: str, **payload: str
 ) -> StoredMessage:
@@ -72,12 +97,17 @@ def hash_token(token: str) -> str:
 
 
 async def start(
-    session: AsyncSession, tenant: TenantContext, channel: str, origin: str | None = None
+    session: AsyncSession,
+    tenant: TenantContext,
+    channel: str,
+    origin: str | None = None,
+    state: dict[str, Any] | None = None,
 ) -> tuple[Conversation, str]:
-    """A new conversation and its resume token (shown to the client once, stored hashed)."""
+    """A new conversation and its resume token (shown to the client once, stored hashed); `state`
+    is what it knows from the start (a reminder's link: the patient and the booking)."""
     token = "cv_" + secrets.token_urlsafe(32)
     conversation = Conversation(
-        tenant_id=tenant.id, channel=channel, token_hash=hash_token(token), origin=origin, state={}
+        tenant_id=tenant.id, channel=channel, token_hash=hash_token(token), origin=origin, state=state or {}
     )
     session.add(conversation)
     await session.flush()

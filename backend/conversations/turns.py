@@ -203,11 +203,14 @@ class Turns:
         channel_phone: str | None = None,
         responder: Responder | None = None,
         disclosure: str | None = None,
+        prelude: Responder | None = None,
     ) -> Answered:
         """The patient's message and the replies to it, in order; a retried message (same client id)
         is not answered twice, but one whose turn stored no reply (its process died) is answered now.
         `responder` answers instead of the agent (something the channel settles itself, like a "C" to
-        a reminder), in the same stored thread. `disclosure` goes before the first reply the
+        a reminder), in the same stored thread; `prelude` settles something before the agent answers
+        the rest of the message, its replies first (a yes to a reminder that also asks a question).
+        `disclosure` goes before the first reply the
         conversation ever gets (a channel that has not said otherwise that this is an automated
         assistant)."""
         text = clean_text(inbound.text)
@@ -235,6 +238,7 @@ class Turns:
                 if responder is not None:
                     replies = await responder(claim.state)
                 else:
+                    settled = await prelude(claim.state) if prelude is not None else []
                     result = await self.agent.turn(
                         desk=desk,
                         practice=claim.practice,
@@ -245,7 +249,7 @@ class Turns:
                         now=now,
                         channel_phone=channel_phone,
                     )
-                    replies, understood = result.replies, result.understood
+                    replies, understood = [*settled, *result.replies], result.understood
                     whole, dial = result.engine == "triage", result.dial
             except Exception:
                 log.exception("chat turn failed in conversation %s", conversation_id)

@@ -58,7 +58,7 @@ Role = Literal["owner", "staff"]
 class Caller:
     tenant: TenantContext
     # Written to the audit log: "key:sk_live_Ab12Cd34", "staff:<id>", "admin", "worker",
-    # "conversation:<id>".
+    # "conversation:<id>", "patient:sms" (backend.tenants.audit_actors names them for people).
     actor: str
     correlation_id: str
     # What the caller may do: a secret key and the system act as an owner; a member of staff as

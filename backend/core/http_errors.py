@@ -52,6 +52,17 @@ def _field(location: tuple) -> str:
     return ".".join(parts) or ".".join(str(part) for part in location)
 
 
+def validation_problems(error: RequestValidationError) -> list[dict[str, str]]:
+    """Each field the request got wrong, by its name in the request, with what was wrong."""
+    return [
+        {
+            "field": _field(tuple(item.get("loc", ()))),
+            "message": str(item.get("msg", "invalid")).removeprefix("Value error, "),
+        }
+        for item in error.errors()
+    ]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> JSONResponse:
@@ -78,13 +89,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "field": _field(tuple(item.get("loc", ()))),
-                "message": str(item.get("msg", "invalid")).removeprefix("Value error, "),
-            }
-            for item in error.errors()
-        ]
+        problems = validation_problems(error)
         first = problems[0] if problems else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return JSONResponse(envelope("VALIDATION_ERROR", message, {"errors": problems}), status_code=422)

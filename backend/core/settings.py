@@ -46,6 +46,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # `serve --workers N`: a process is restarted when it does not answer its supervisor within this
+    # long. It includes start-up, where a spawned process imports the whole app before it can answer
+    # (tens of seconds on a busy machine), so uvicorn's 5 s default restarted them forever.
+    api_process_healthcheck_seconds: int = Field(default=60, ge=5, le=600)
     public_base_url: str = "http://127.0.0.1:8000"
 
     # Guards tenant creation. In development an unset secret is generated once under data_dir.
@@ -148,7 +152,8 @@ class Settings(BaseSettings):
     voice_language: str = "en-US"
     # Seconds of silence before Twilio posts an empty turn.
     voice_gather_timeout_seconds: int = Field(default=5, ge=1, le=30)
-    # How long the "text me a link" link to continue a call in the web chat works.
+    # How long the "text me a link" link to continue a call in the web chat works; a link that
+    # continues a held time ends with the hold instead (backend/telephony/call_handoff.py).
     handoff_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
     inbound_sms_batch_size: int = Field(default=20, ge=1, le=500)
     # A text being answered by a worker that has not finished after this long is taken up again by

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import datetime, tzinfo
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
@@ -48,4 +50,40 @@ async def audit_page(
         for k, v in filters.items()
         if v
     }
-    return page.render("audit.html", "audit", found=found, filters=filters, query=query)
+    return page.render(
+        "audit.html",
+        "audit",
+        found=found,
+        filters=filters,
+        query=query,
+        readable=lambda details: readable_details(details, page.tz),
+    )
+
+
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)")
+
+
+def readable_details(details: dict[str, Any], tz: tzinfo) -> list[tuple[str, str]]:
+    """An audit row's details (already redacted when written) as lines a person reads: nested
+    names joined ("customer name"), instants on the clinic's clock, empty values left out."""
+    lines: list[tuple[str, str]] = []
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{name} {key}".strip(), inner)
+        elif value not in (None, "", [], {}):
+            lines.append((name.replace("_", " "), _text(value, tz)))
+
+    walk("", details)
+    return lines
+
+
+def _text(value: Any, tz: tzinfo) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_text(item, tz) for item in value)
+    if isinstance(value, str) and _INSTANT.fullmatch(value):
+        return datetime.fromisoformat(value).astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    return str(value)

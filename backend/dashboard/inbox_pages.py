@@ -19,7 +19,7 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox_page(
-    page: StaffPage, db: Db, open: Annotated[uuid.UUID | None, Query()] = None
+    page: StaffPage, db: Db, open: Annotated[str | None, Query(max_length=200)] = None
 ) -> HTMLResponse:
     tenant = page.caller.tenant
 
@@ -27,6 +27,20 @@ async def inbox_page(
         return await inbox.waiting(session, tenant), await inbox.open_alerts(session, tenant)
 
     waiting, alerts = await db.transaction(counts)
+    # A link cut short or mistyped still opens the inbox, with a sentence where the thread would be.
+    conversation = _conversation_id(open)
     return page.render(
-        "inbox.html", "inbox", waiting=waiting, alerts=alerts, open_id=str(open) if open else ""
+        "inbox.html",
+        "inbox",
+        waiting=waiting,
+        alerts=alerts,
+        open_id=str(conversation or ""),
+        bad_link=bool(open) and conversation is None,
     )
+
+
+def _conversation_id(text: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None

@@ -4,6 +4,7 @@ server, the table behind it, and a CSV download of the same numbers (the API's).
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -35,14 +36,20 @@ async def reports_page(
     query = {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
     if provider_id is not None:
         query["provider_id"] = str(provider_id)
+    days = [
+        (period.first_day + timedelta(days=n)).isoformat()
+        for n in range((period.last_day - period.first_day).days + 1)
+    ]
     figures = []
     for name, (title, _) in FIGURES.items():
         table = await figure_of(db, name, period)
+        every = days if name in charts.DAILY else ()
+        shape = charts.SHAPES.get(name)
         figures.append(
             {
                 "name": name,
                 "title": title,
-                "chart": charts.svg(title, table, charts.SHAPES[name]),
+                "chart": charts.svg(title, table, shape, every) if shape else None,
                 "table": table,
                 "csv": f"/api/v1/reports/{name}?{urlencode({**query, 'format': 'csv'})}",
             }

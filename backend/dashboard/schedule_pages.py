@@ -71,7 +71,15 @@ async def schedule(
         hours=list(range(found.first_hour, found.last_hour)),
         position=lambda at: _position(at, found, tenant.timezone),
         open_position=lambda t: _minutes(t, found),
+        block_size=_block_size,
     )
+
+
+def _block_size(block: calendar_view.Block) -> str:
+    """How many lines a block has room for at the schedule's hour height (workspace.css): a
+    quarter of an hour one ("tiny"), half an hour two ("short"), longer all three."""
+    minutes = (block.ends_at - block.starts_at).total_seconds() / 60
+    return "tiny" if minutes < 30 else "short" if minutes < 45 else ""
 
 
 def _conflict(appointment: Appointment, over: list[Appointment]) -> dict[str, object]:

@@ -3,14 +3,16 @@ the vendored copy the widget uses too), and errors answered as pages rather than
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.core.errors import AppError
-from backend.core.http_errors import error_response
+from backend.core.errors import AppError, ValidationFailed
+from backend.core.http_errors import error_response, validation_problems
 from backend.dashboard import (
     account_pages,
     audit_pages,
@@ -45,6 +47,7 @@ PAGES = (
 def install(app: FastAPI) -> None:
     for module in PAGES:
         app.include_router(module.router)
+    app.add_middleware(BlankFormFields)
 
     @app.get(PREFIX + "/static/socket.io.min.js", include_in_schema=False)
     async def socket_io_client() -> FileResponse:
@@ -74,8 +77,44 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> Response:
         # A page that names another clinic's patient answers like a missing one, as a page.
-        if request.url.path.startswith(PREFIX + "/") and request.method == "GET":
+        if _is_page(request):
             return templates.TemplateResponse(
                 request, "problem.html", {"error": error}, status_code=error.status
             )
         return error_response(error)
+
+    api_validation = app.exception_handlers[RequestValidationError]
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_link(request: Request, error: RequestValidationError) -> Response:
+        # A page's address edited by hand or cut short (?open=abc, ?day=tomorrow): a page that
+        # says which part is wrong, not the API's JSON.
+        if not _is_page(request):
+            return await api_validation(request, error)
+        [first, *_] = validation_problems(error) or [{"field": "", "message": "invalid"}]
+        problem = ValidationFailed(
+            first["field"],
+            f"this link is not complete or was changed: {first['field'] or 'it'} ({first['message']})",
+        )
+        return templates.TemplateResponse(request, "problem.html", {"error": problem}, status_code=422)
+
+
+def _is_page(request: Request) -> bool:
+    return request.url.path.startswith(PREFIX + "/") and request.method == "GET"
+
+
+class BlankFormFields:
+    """A form sent by GET puts every field in the address, the empty ones as `name=` ("Whole
+    clinic", no date): on the workspace's pages an empty field is a field not given, as it is to
+    the person who left it empty."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"")
+        page = scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(PREFIX + "/")
+        if page and b"=&" in query + b"&":
+            given = [(k, v) for k, v in parse_qsl(query.decode("latin-1"), keep_blank_values=True) if v]
+            scope = {**scope, "query_string": urlencode(given).encode("latin-1")}
+        await self.app(scope, receive, send)

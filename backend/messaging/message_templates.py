@@ -56,6 +56,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     # A reminder's one-click links (e-mail); a reminder sent without them leaves them undefined.
     "confirm_link": "https://frontdesk.example.com/r/k1.Qm9va2luZ3NhbXBsZWxpbmtub3RyZWFs",
     "cancel_link": "https://frontdesk.example.com/r/k1.U2FtcGxlY2FuY2VsbGlua25vdHJlYWw",
+    "reschedule_link": "https://frontdesk.example.com/r/k1.U2FtcGxlbW92ZWxpbmtub3RyZWFs",
 }
 
 

@@ -185,8 +185,6 @@ _REMINDED = (
     .where(
         OutboxMessage.tenant_id == bindparam("tenant_id"),
         OutboxMessage.kind == "reminder",
-        OutboxMessage.channel == "sms",
-        OutboxMessage.recipient == bindparam("phone"),
         OutboxMessage.status.in_(("sending", "sent")),
         OutboxMessage.last_attempt_at > bindparam("since"),
         OutboxMessage.appointment_id.is_not(None),
@@ -194,13 +192,28 @@ _REMINDED = (
     .group_by(OutboxMessage.appointment_id)
     .order_by(text("last DESC"))
 )
+_REMINDED_BY_TEXT = _REMINDED.where(
+    OutboxMessage.channel == "sms", OutboxMessage.recipient == bindparam("phone")
+)
+_REMINDED_CUSTOMER = _REMINDED.where(OutboxMessage.customer_id == bindparam("customer_id"))
 
 
 async def reminded_appointments(
     session: AsyncSession, tenant_id: uuid.UUID, phone: str, since: datetime
 ) -> list[uuid.UUID]:
     """The appointments this number was sent an SMS reminder about since `since`, latest first."""
-    rows = await session.execute(_REMINDED, {"tenant_id": tenant_id, "phone": phone, "since": since})
+    rows = await session.execute(_REMINDED_BY_TEXT, {"tenant_id": tenant_id, "phone": phone, "since": since})
+    return [appointment_id for appointment_id, _ in rows]
+
+
+async def reminded_appointments_of(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: uuid.UUID, since: datetime
+) -> list[uuid.UUID]:
+    """The appointments this customer was sent a reminder about (any channel) since `since`, latest
+    first."""
+    rows = await session.execute(
+        _REMINDED_CUSTOMER, {"tenant_id": tenant_id, "customer_id": customer_id, "since": since}
+    )
     return [appointment_id for appointment_id, _ in rows]
 
 

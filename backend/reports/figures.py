@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -158,9 +159,9 @@ WITH booked AS (
      AND a.created_at >= :since AND a.created_at < :until
    AND (CAST(:provider AS uuid) IS NULL OR a.provider_id = CAST(:provider AS uuid))
 )
+-- numeric, not float8: the counts below share the column and stay whole numbers (2, not 2.0).
 SELECT 'median minutes to book' AS figure,
-       CAST(round(CAST(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY took)) / 60
-                       AS numeric), 1) AS float8)
+       round(CAST(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY took)) / 60 AS numeric), 1)
   FROM booked WHERE took IS NOT NULL
 UNION ALL
 SELECT 'conversation bookings', count(*) FROM booked
@@ -172,9 +173,16 @@ SELECT 'conversations handed to a person', count(DISTINCT e.entity_id)
 """
 
 
+def _plain(value: Any) -> Any:
+    """A SQL numeric as the number a person reads: 2, not 2.0 or Decimal('2'); 4.5 as 4.5."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 async def _run(session: AsyncSession, sql: str, period: Period, columns: tuple[str, ...]) -> Table:
     result = await session.execute(text(sql), period.params())
-    return Table(columns, [tuple(row) for row in result.all()])
+    return Table(columns, [tuple(_plain(value) for value in row) for row in result.all()])
 
 
 def _figure(sql: str, *columns: str) -> Callable[[AsyncSession, Period], Coroutine[Any, Any, Table]]:

@@ -1,8 +1,10 @@
-"""Finding appointments: a page of them in start order, and the first still ahead of a list."""
+"""Finding appointments: a page of them in start order, the first still ahead of a list, and the
+late notices of the ones a list of references names."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -12,6 +14,37 @@ from backend.core import cursors
 from backend.core.context import TenantContext
 from backend.customers import service as customers
 from backend.scheduling.models import Appointment
+
+
+@dataclass(frozen=True)
+class LateNotice:
+    """A patient said they are running late for this appointment (`minutes` None: not how late)."""
+
+    reference: str
+    minutes: int | None
+    noticed_at: datetime
+
+
+async def late_notices(
+    session: AsyncSession, tenant: TenantContext, references: set[str], now: datetime
+) -> dict[str, LateNotice]:
+    """The late notices of the appointments these references name, while the visit is still on
+    (not over, not cancelled), by reference."""
+    if not references:
+        return {}
+    rows = await session.execute(
+        select(Appointment.reference, Appointment.late_minutes, Appointment.late_noticed_at).where(
+            Appointment.tenant_id == tenant.id,
+            Appointment.reference.in_(sorted(references)),
+            Appointment.late_noticed_at.is_not(None),
+            Appointment.status.in_(("booked", "confirmed", "arrived")),
+            Appointment.ends_at > now,
+        )
+    )
+    return {
+        reference: LateNotice(reference, minutes or None, noticed_at)
+        for reference, minutes, noticed_at in rows.all()
+    }
 
 
 async def list_appointments(

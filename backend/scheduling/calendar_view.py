@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +51,9 @@ class ScheduleView:
     columns: dict[tuple[uuid.UUID, date], Column]
     first_hour: int
     last_hour: int
+    # Days no one in view works (no hours, or a closure over all of them) and nothing is booked or
+    # held: the day and the closures' reasons ("" when it is simply not a working day).
+    closed: dict[date, str] = field(default_factory=dict)
 
 
 async def view(
@@ -132,8 +135,8 @@ async def view(
                 "hold",
                 h.starts_at,
                 h.ends_at,
-                "Being booked",
-                "held until " + h.expires_at.astimezone(tz).strftime("%H:%M"),
+                "On hold",
+                f"until {h.expires_at.astimezone(tz):%H:%M}, while a patient books it",
                 id=str(h.id),
             ),
         )
@@ -166,7 +169,26 @@ async def view(
         column.open_spans.sort()
     opens = [s[2].hour for s in spans] or [8]
     closes = [s[3].hour + (1 if s[3].minute else 0) for s in spans] or [18]
-    return ScheduleView(days, providers, columns, min(opens), max(max(closes), min(opens) + 1))
+    first_hour, last_hour = min(opens), max(max(closes), min(opens) + 1)
+    closed = {day: reason for day in days if (reason := _closed(day, providers, columns, tz)) is not None}
+    return ScheduleView(days, providers, columns, first_hour, last_hour, closed)
+
+
+def _closed(
+    day: date, providers: list[Provider], columns: dict[tuple[uuid.UUID, date], Column], tz: tzinfo
+) -> str | None:
+    """Why nobody in view works on `day` ("" for a day off), or None when someone does or something
+    is booked or held on it."""
+    shown = [columns[(p.id, day)] for p in providers]
+    if not shown or any(b.kind != "closure" for c in shown for b in c.blocks):
+        return None
+    for column in shown:
+        closures = [b for b in column.blocks if b.kind == "closure"]
+        for opens, closes in column.open_spans:
+            starts, ends = datetime.combine(day, opens, tz), datetime.combine(day, closes, tz)
+            if not any(b.starts_at <= starts and b.ends_at >= ends for b in closures):
+                return None
+    return ", ".join(sorted({b.detail for c in shown for b in c.blocks if b.kind == "closure" and b.detail}))
 
 
 def _overlaps_another(appointment: Appointment, others: list[Appointment]) -> bool:

@@ -68,6 +68,20 @@ async def release_hold(session: AsyncSession, caller: Caller, hold_id: uuid.UUID
     return hold
 
 
+async def renew_hold(
+    session: AsyncSession, caller: Caller, hold_id: uuid.UUID, owner: str, now: datetime
+) -> Hold | None:
+    """The hold, kept for a hold's whole lifetime again from `now` (never longer than any new hold
+    runs); None when it has already lapsed or was let go."""
+    hold = await own_hold(session, caller.tenant, hold_id, owner)
+    if hold.status != "active" or hold.expires_at <= now:
+        return None
+    hold.expires_at = now + timedelta(minutes=caller.tenant.settings.hold_ttl_minutes)
+    renewed = {"expires_at": hold.expires_at.isoformat()}
+    audit.record(session, caller, "hold.renewed", "hold", hold.id, renewed)
+    return hold
+
+
 async def own_hold(session: AsyncSession, tenant: TenantContext, hold_id: uuid.UUID, owner: str) -> Hold:
     hold = (
         await session.execute(

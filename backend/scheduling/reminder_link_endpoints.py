@@ -1,5 +1,6 @@
 """The page a reminder e-mail's links open, in the clinic's name: a confirm link confirms at once; a
-cancel link asks its yes on the page first (as a cancel does everywhere), then cancels."""
+cancel link asks its yes on the page first (as a cancel does everywhere), then cancels; a
+reschedule link opens the chat widget on the booking, where the patient moves it."""
 
 from __future__ import annotations
 
@@ -35,13 +36,15 @@ async def open_link(token: str, request: Request, db: Db, now: Now) -> Response:
         tenant = await db.transaction(lambda session: tenants.get_context(session, grant.tenant_id))
     except (LinkInvalid, LookupError):
         return _page(request, None, None, problem="This link is not valid.", status=404)
-    if grant.action == "cancel":
+    if grant.action in {"cancel", "reschedule"}:
         try:
             appointment = await db.transaction(
                 lambda session: reminder_links.appointment_for(session, tenant, grant, now)
             )
         except LinkInvalid as error:
             return _page(request, tenant, None, problem=str(error), status=410)
+        if grant.action == "reschedule":
+            return _page(request, tenant, appointment, widget_key=reminder_links.WIDGET_PREFIX + token)
         return _page(request, tenant, appointment, asking=True)
     return await _use(request, db, tenant, grant, now)
 
@@ -78,6 +81,7 @@ def _page(
     *,
     problem: str | None = None,
     asking: bool = False,
+    widget_key: str | None = None,
     status: int = 200,
 ) -> Response:
     context: dict[str, Any] = {
@@ -85,7 +89,10 @@ def _page(
         "appointment": appointment,
         "problem": problem,
         "asking": asking and appointment is not None and appointment.status in {"booked", "confirmed"},
+        "widget_key": widget_key,
     }
     if tenant is not None and appointment is not None:
         context["when"] = notifications.when_label(tenant, appointment.starts_at)
-    return pages.TemplateResponse(request, "reminder_link.html", context, status_code=status)
+    # The link is a credential: keep it out of other sites' Referer headers and shared caches.
+    private = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+    return pages.TemplateResponse(request, "reminder_link.html", context, status_code=status, headers=private)

@@ -1,10 +1,13 @@
-"""One-click links in e-mail reminders: confirm or cancel the appointment reminded of.
+"""Links in e-mail reminders: confirm or cancel the appointment reminded of in one click, or move it
+in the chat (the reschedule link opens the clinic's chat widget on that booking).
 
 A link is sealed with the deployment's key ring (AES-256-GCM, `backend.core.crypto`): authenticated,
 so it cannot be forged or altered, and encrypted, so it shows nothing, not even which appointment,
 to whoever sees the URL. It is bound to the appointment and to the time it was for: a moved
-appointment's old links no longer work, and none works once the visit has started. Each link does
-its work once (`reminder_link_uses`): a second click shows what the first did.
+appointment's old links no longer work, and none works once the visit has started. A confirm or a
+cancel link does its work once (`reminder_link_uses`): a second click shows what the first did. A
+reschedule link is the widget's credential (`WIDGET_PREFIX`) for a conversation about that booking,
+whose patient it proves (the e-mail went to them); once the booking has moved, it is spent.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from backend.scheduling import booking
 from backend.scheduling.models import Appointment, ReminderLinkUse
 from backend.scheduling.schemas import CancelIn
 
-Action = Literal["confirm", "cancel"]
-ACTIONS: tuple[Action, ...] = ("confirm", "cancel")
+Action = Literal["confirm", "cancel", "reschedule"]
+ACTIONS: tuple[Action, ...] = ("confirm", "cancel", "reschedule")
 PATH = "/r/"
 CONTEXT = "reminder_link"
+# The reschedule link's token as the chat widget's key, told apart from widget keys and handoff links.
+WIDGET_PREFIX = "rl_"
 
 
 class LinkInvalid(Exception):
@@ -77,6 +82,13 @@ class ReminderLinks:
         url_safe = base64.urlsafe_b64encode(base64.b64decode(body)).rstrip(b"=").decode()
         return f"{self.base}{version}.{url_safe}"
 
+    def read_widget_key(self, key: str) -> Grant:
+        """The grant of a reschedule link presented as the chat widget's key."""
+        grant = self.read(key.removeprefix(WIDGET_PREFIX))
+        if grant.action != "reschedule":
+            raise LinkInvalid("this link is not valid")
+        return grant
+
     def read(self, token: str) -> Grant:
         version, _, body = token.partition(".")
         try:
@@ -117,8 +129,14 @@ async def appointment_for(
     return appointment
 
 
+def is_widget_key(key: str) -> bool:
+    return key.startswith(WIDGET_PREFIX)
+
+
 async def use(session: AsyncSession, tenant: TenantContext, grant: Grant, now: datetime) -> Outcome:
-    """Do what the link says, once; a link used before shows the appointment as it is."""
+    """Do what a confirm or cancel link says, once; a link used before shows the appointment as it is."""
+    if grant.action == "reschedule":
+        raise LinkInvalid("a reschedule link opens the chat; it changes nothing by itself")
     appointment = await appointment_for(session, tenant, grant, now)
     first = await session.scalar(
         insert(ReminderLinkUse)

@@ -36,8 +36,8 @@ async def end(
         return
     conversation = await conversations.by_id(session, call.conversation_id, lock=True)
     state = ConversationState.model_validate(conversation.state or {})
-    if state.hold is None:
-        return
+    if state.hold is None or (state.handed_off_until is not None and state.handed_off_until > now):
+        return  # nothing held, or carried on in writing: the hold ends with the texted link
     caller = Caller(tenant, actor=f"conversation:{call.conversation_id}", correlation_id=call.call_sid)
     await holds.release_hold(session, caller, uuid.UUID(state.hold.id), caller.actor)
     state.lapsed = LapsedHold(service_id=state.hold.service_id, starts_at=state.hold.starts_at)
@@ -46,7 +46,7 @@ async def end(
 
 
 async def end_abandoned(session: AsyncSession, tenant: TenantContext, now: datetime) -> None:
-    """End the tenant's calls that stopped answering (run under the tenant's calls lock)."""
+    """End the tenant's calls that stopped answering (each by one transaction: the others skip it)."""
     quiet = await session.execute(
         select(VoiceCall)
         .where(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agent.loop import Inbound
 from agent.state import ConversationState
 from backend.conversations import service as conversations
+from backend.conversations.reminder_replies import Reminded, ReminderReplies, last_reminded
 from backend.conversations.service import StoredMessage
 from backend.conversations.turns import Turns
 from backend.core import audit
@@ -35,10 +36,8 @@ from backend.core.schemas import E164_PATTERN
 from backend.core.settings import Settings
 from backend.customers import service as customers
 from backend.messaging import opt_outs, outbox
-from backend.scheduling import appointment_lists
 from backend.telephony import opted_out_texts, phone_numbers
 from backend.telephony.models import InboundSms
-from backend.telephony.reminder_replies import Reminded, ReminderReplies
 from backend.tenants import service as tenants
 from channels import sms
 from policy import replies as reply_rules
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A reminder is what a bare "C" or "R" answers for this long after it was sent.
-REMINDER_REPLY_WINDOW = timedelta(days=7)
 MAX_ATTEMPTS = 3
 # A safety message (with the disclosure before it, in a thread's first reply) may take a segment
 # more than usual rather than be cut.
@@ -119,7 +116,8 @@ async def _settle_keyword(
     from an unsubscribed number is kept but not answered."""
     word = sms.keyword(row.body)
     opted_out = await opt_outs.is_opted_out(session, tenant.id, row.from_number)
-    caller = Caller(tenant, actor="sms:" + row.from_number, correlation_id=row.message_sid)
+    # The patient by their channel: their number is personal data, kept out of the audit log.
+    caller = Caller(tenant, actor="patient:sms", correlation_id=row.message_sid)
 
     if word == "opt_out":
         row.status, row.handling = "handled", "opt_out"
@@ -192,7 +190,7 @@ class SmsInbox:
         self.db = db
         self.settings = settings
         self.turns = turns
-        self.reminder_replies = ReminderReplies(db)
+        self.reminder_replies = ReminderReplies(db, "sms")
 
     async def process_due(self, now: datetime) -> int:
         """Answer the texts waiting (and any a dead worker left); the number answered."""
@@ -256,7 +254,13 @@ class SmsInbox:
             row.conversation_id = thread.id
             state = ConversationState.model_validate(thread.state or {})
             # Read in the same transaction: one round of BEGIN/COMMIT fewer per text.
-            return row, tenant, thread.id, state, await _last_reminded(session, tenant, row.from_number, now)
+            return (
+                row,
+                tenant,
+                thread.id,
+                state,
+                await last_reminded(session, tenant, now, phone=row.from_number),
+            )
 
         row, tenant, conversation_id, state, reminded = await self.db.transaction(load)
         caller = Caller(
@@ -265,10 +269,15 @@ class SmsInbox:
             correlation_id=row.message_sid,
             texting=row.from_number,
         )
-        inbound, responder, handling = Inbound(row.body), None, "turn"
+        inbound, responder, prelude, handling = Inbound(row.body), None, None, "turn"
         if reminded is not None and state.task is None:
             chosen = self.reminder_replies.handle(caller, reminded, row.body, state, now)
-            inbound, responder, handling = chosen.inbound, chosen.responder, chosen.name
+            inbound, responder, prelude, handling = (
+                chosen.inbound,
+                chosen.responder,
+                chosen.prelude,
+                chosen.name,
+            )
         answered = await self.turns.answer(
             caller,
             conversation_id,
@@ -278,6 +287,7 @@ class SmsInbox:
             client_message_id=row.message_sid,
             channel_phone=row.from_number,
             responder=responder,
+            prelude=prelude,
             disclosure=reply_rules.disclosure(tenant.name),
         )
         if not answered.replies:
@@ -305,15 +315,6 @@ def compose_reply(replies: list[StoredMessage], max_segments: int = sms.MAX_SEGM
     """A turn's replies as one text; the last reply's quick replies become numbered options."""
     options = replies[-1].payload.get("quick_replies", []) if replies else []
     return sms.compose([m.text for m in replies], [o["label"] for o in options], max_segments)
-
-
-async def _last_reminded(
-    session: AsyncSession, tenant: TenantContext, phone: str, now: datetime
-) -> Reminded | None:
-    """The upcoming appointment this number was most recently reminded of, within the reply window."""
-    reminded = await outbox.reminded_appointments(session, tenant.id, phone, now - REMINDER_REPLY_WINDOW)
-    found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
-    return Reminded(found[0], found[1]) if found is not None else None
 
 
 async def _mark_held(

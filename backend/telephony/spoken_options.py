@@ -4,6 +4,8 @@ key or a number can choose (the conversation's choices and offered times are cut
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,13 +16,20 @@ from backend.conversations.turns import Answered
 from channels import voice
 
 
-async def spoken(
-    session: AsyncSession, conversation_id: uuid.UUID | None, answered: Answered
-) -> voice.Spoken:
+@dataclass(frozen=True)
+class SpokenTurn:
+    """A turn as the caller hears it, the conversation's state after it, and the quick replies read out."""
+
+    spoken: voice.Spoken
+    state: ConversationState
+    read: list[dict[str, Any]]
+
+
+async def spoken(session: AsyncSession, conversation_id: uuid.UUID | None, answered: Answered) -> SpokenTurn:
     """The turn's replies as the caller hears them; the options read out become the only ones on
     offer (a key or a number can choose nothing else, and "more times" goes on from the last read)."""
     replies = answered.replies
-    options = replies[-1].payload.get("quick_replies", []) if replies else []
+    options: list[dict[str, Any]] = replies[-1].payload.get("quick_replies", []) if replies else []
     conversation = await conversations.by_id(session, conversation_id, lock=True)
     state = ConversationState.model_validate(conversation.state or {})
     labels = [o["label"] for o in options]
@@ -35,7 +44,7 @@ async def spoken(
         if state.asked is not None:
             state.asked.choices = kept
         conversation.state = state.model_dump(mode="json")
-    return spoken
+    return SpokenTurn(spoken, state, [options[i] for i in spoken.read])
 
 
 async def keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
@@ -52,3 +61,16 @@ async def keypad_options(session: AsyncSession, conversation_id: uuid.UUID | Non
 async def state(session: AsyncSession, conversation_id: uuid.UUID | None) -> ConversationState:
     conversation = await conversations.by_id(session, conversation_id)
     return ConversationState.model_validate(conversation.state or {})
+
+
+# What a keypad can spell, for the questions that ask for it, and how the caller is told.
+_KEY_IT_IN = {
+    "reference": "Or key it in: for each letter or number, press the key it's on, then press the hash key.",
+    "lookup_contact": "Or key in the phone number, then press the hash key.",
+    "contact": "Or key in a phone number, then press the hash key.",
+}
+
+
+def key_it_in(state: ConversationState) -> str | None:
+    """How to key in the answer to the question on the table, when a keypad can spell it."""
+    return _KEY_IT_IN.get(state.awaiting or "")

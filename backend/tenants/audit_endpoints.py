@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,7 @@ from backend.core.deps import Db
 from backend.core.errors import ValidationFailed
 from backend.core.models import AuditLog
 from backend.core.schemas import Day, Output, error_responses
+from backend.tenants import audit_actors
 from backend.tenants.deps import OwnerCaller
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -24,6 +26,10 @@ class AuditEntryOut(Output):
     id: int
     occurred_at: datetime
     actor: str
+    actor_name: str = Field(
+        description="Who the actor is: a member of staff's name and e-mail, an API key's name, "
+        "`Receptionist`, `System`…"
+    )
     action: str
     entity_type: str
     entity_id: str | None
@@ -91,9 +97,17 @@ async def audit_log(
         rows = list(await session.scalars(query.order_by(AuditLog.id.desc()).limit(limit + 1)))
         more = len(rows) > limit
         rows = rows[:limit]
+        names = await audit_actors.actor_names(session, caller.tenant, [row.actor for row in rows])
         return AuditPage(
-            items=[AuditEntryOut.model_validate(row) for row in rows],
+            items=[
+                AuditEntryOut.model_validate({**_columns(row), "actor_name": names[row.actor]})
+                for row in rows
+            ],
             next_cursor=cursors.encode(rows[-1].occurred_at, rows[-1].id) if more and rows else None,
         )
 
     return await db.transaction(work)
+
+
+def _columns(row: AuditLog) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in AuditLog.__table__.columns}

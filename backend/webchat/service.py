@@ -1,8 +1,11 @@
 """Web chat sessions: `channels.webchat.ChatBackend` for the Socket.IO server and the REST fallback.
 
-A session is opened with a publishable key (the widget on the tenant's site) or with a handoff
-link's token (the widget on our own handoff page, continuing a phone conversation). A conversation
-that began on the phone keeps the phone as its identity when it continues here.
+A session is opened with a publishable key (the widget on the tenant's site), with a handoff
+link's token (the widget on our own handoff page, continuing a phone conversation), or with a
+reminder's reschedule link (the widget on our own link page, about that booking, its patient
+identified by the link). A conversation that began on the phone keeps the phone as its identity
+when it continues here. A patient who is identified and was reminded of a visit has their replies
+read as answers to the reminder, as a text answering it would be.
 """
 
 from __future__ import annotations
@@ -16,13 +19,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.loop import Inbound
+from agent.state import ConversationState
 from backend.conversations import handoff
 from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffInvalid, HandoffLinks
+from backend.conversations.reminder_replies import Reminded, ReminderReplies, last_reminded
 from backend.conversations.turns import Turns
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError, NotFound, RateLimited
+from backend.messaging import notifications
+from backend.scheduling import reminder_links
+from backend.scheduling.reminder_links import LinkInvalid, ReminderLinks
 from backend.tenants import api_keys
 from backend.tenants import service as tenants
 from backend.webchat.conversation_starts import CeilingReached, ConversationStarts
@@ -43,6 +51,7 @@ class WebChat:
         clock: Callable[[], datetime],
         links: HandoffLinks,
         starts: ConversationStarts | None = None,
+        reminder_links: ReminderLinks | None = None,
     ) -> None:
         self.db = db
         self.turns = turns
@@ -50,6 +59,8 @@ class WebChat:
         self.links = links
         # Counts a new conversation against its publishable key's limits (RateLimited when over).
         self.starts = starts
+        self.reminder_replies = ReminderReplies(db, "web")
+        self.reminder_links = reminder_links
 
     async def open_session(
         self, key: str, origin: str, token: str | None, address: str, *, resume_only: bool = False
@@ -61,6 +72,8 @@ class WebChat:
         async def work(session: AsyncSession) -> ChatSession:
             if handoff.is_handoff_token(key):
                 return await self._open_handoff(session, key, origin, now)
+            if reminder_links.is_widget_key(key):
+                return await self._open_reschedule(session, key, origin, token, now)
             found = await api_keys.authenticate(session, key, now)
             if found is None:
                 raise ChatRefused("unknown or revoked widget key", code="UNAUTHORIZED")
@@ -109,6 +122,46 @@ class WebChat:
         conversation = await conversations.get(session, tenant, grant.conversation_id)
         return ChatSession(str(tenant.id), str(conversation.id), "")
 
+    async def _open_reschedule(
+        self, session: AsyncSession, key: str, origin: str, token: str | None, now: datetime
+    ) -> ChatSession:
+        """The conversation a reminder's reschedule link opens: the one this browser began from it
+        before (its resume token), else a new one that knows the patient and the booking."""
+        try:
+            if self.reminder_links is None:
+                raise LinkInvalid("this server issues no reminder links")
+            grant = self.reminder_links.read_widget_key(key)
+        except LinkInvalid as invalid:
+            raise ChatRefused(str(invalid)) from None
+        if origin.lower() != self.links.origin:
+            raise ChatRefused("a reminder's link opens only on its own page")
+        tenant = await tenants.get_context(session, grant.tenant_id)
+        try:
+            appointment = await reminder_links.appointment_for(session, tenant, grant, now)
+        except LinkInvalid as invalid:
+            raise ChatRefused(str(invalid)) from None
+        earlier = await conversations.find_by_token(session, tenant, token) if token else None
+        if earlier is not None and (earlier.state or {}).get("reference") == appointment.reference:
+            return ChatSession(str(tenant.id), str(earlier.id), token or "")
+        known = ConversationState(
+            verified_customer_id=str(appointment.customer_id),
+            reference=appointment.reference,
+            name=appointment.customer.name,
+        )
+        conversation, new_token = await conversations.start(
+            session, tenant, "web", origin.lower(), known.model_dump(mode="json")
+        )
+        first_name = appointment.customer.name.split()[0]
+        await conversations.append(
+            session,
+            conversation,
+            "assistant",
+            f"Hello {first_name}! Your {appointment.service.name} with {appointment.provider.name} is on "
+            f"{notifications.when_label(tenant, appointment.starts_at)}. Which day and time would suit you "
+            "better?",
+        )
+        return ChatSession(str(tenant.id), str(conversation.id), new_token)
+
     async def history(self, chat: ChatSession, after_seq: int) -> list[dict[str, Any]]:
         async def work(session: AsyncSession) -> list[dict[str, Any]]:
             tenant = await self._tenant(session, chat)
@@ -140,18 +193,29 @@ class WebChat:
     ) -> list[dict[str, Any]]:
         """`send` for HTTP callers: problems stay AppErrors, so they keep their status codes."""
         self.turns.gate.refuse_now(uuid.UUID(chat.conversation_id))
-        tenant, conversation = await self.db.transaction(lambda session: self._conversation(session, chat))
+        now = self.clock()
+        tenant, conversation, state, reminded = await self.db.transaction(
+            lambda session: self._conversation(session, chat, now)
+        )
         caller = Caller(tenant, actor=f"conversation:{chat.conversation_id}", correlation_id=uuid.uuid4().hex)
         # Continued from a call or a text: the patient is still who that phone says they are.
         phone = conversation.patient_phone if conversation.channel in PHONE_CHANNELS else None
+        inbound, responder, prelude = Inbound(text=text, choice=choice), None, None
+        # A reply to a reminder of this (identified) patient's, read like a text answering it; a
+        # quick reply of another question stays the receptionist's.
+        if reminded is not None and state.task is None and (choice or "reminder:").startswith("reminder:"):
+            chosen = self.reminder_replies.handle(caller, reminded, text, state, now)
+            inbound, responder, prelude = chosen.inbound, chosen.responder, chosen.prelude
         answered = await self.turns.answer(
             caller,
             conversation.id,
-            Inbound(text=text, choice=choice),
+            inbound,
             channel=conversation.channel if phone else "web",
-            now=self.clock(),
+            now=now,
             client_message_id=client_message_id,
             channel_phone=phone,
+            responder=responder,
+            prelude=prelude,
         )
         return [m.event() for m in answered.messages]
 
@@ -159,7 +223,18 @@ class WebChat:
         return await tenants.get_context(session, uuid.UUID(chat.tenant_id))
 
     async def _conversation(
-        self, session: AsyncSession, chat: ChatSession
-    ) -> tuple[TenantContext, Conversation]:
+        self, session: AsyncSession, chat: ChatSession, now: datetime
+    ) -> tuple[TenantContext, Conversation, ConversationState, Reminded | None]:
+        """The conversation, its state, and the reminder its patient may be answering: theirs by
+        the phone the conversation began on, or by the customer the patient proved to be."""
         tenant = await self._tenant(session, chat)
-        return tenant, await conversations.get(session, tenant, uuid.UUID(chat.conversation_id))
+        conversation = await conversations.get(session, tenant, uuid.UUID(chat.conversation_id))
+        state = ConversationState.model_validate(conversation.state or {})
+        if conversation.channel in PHONE_CHANNELS and conversation.patient_phone:
+            reminded = await last_reminded(session, tenant, now, phone=conversation.patient_phone)
+        elif state.verified_customer_id:
+            customer_id = uuid.UUID(state.verified_customer_id)
+            reminded = await last_reminded(session, tenant, now, customer_id=customer_id)
+        else:
+            reminded = None
+        return tenant, conversation, state, reminded

@@ -1,7 +1,7 @@
 """Screenshots of the workspace on `make run`'s demo, at 1280 and 768 px wide.
 
 Usage (with `make run` serving): .venv/bin/python docs/screenshots/take.py [http://127.0.0.1:8000]
-It books a few appointments with the demo API key and opens one web chat that asks for a person,
+It books a few appointments and holds a time with the demo API key, opens one web chat that asks for a person,
 then signs in as the demo owner, takes that conversation over and photographs every screen.
 """
 
@@ -44,6 +44,21 @@ async def seed(api: httpx.AsyncClient) -> str:
                     },
                 },
             )
+    # A time held while a patient finishes booking: the week shows it as "On hold".
+    free = []
+    for service in services:
+        for later in range(3):
+            on = str(day + timedelta(days=later))
+            found = await api.get("/api/v1/availability", params={"service_id": service["id"], "from": on})
+            free += [(service, slot) for slot in found.json()["slots"] if slot["local_date"] == on]
+    if free:
+        service, slot = free[0]
+        hold = {
+            "service_id": service["id"],
+            "provider_id": slot["provider_id"],
+            "starts_at": slot["starts_at"],
+        }
+        await api.post("/api/v1/holds", json=hold)
     return str(day)
 
 

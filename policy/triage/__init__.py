@@ -159,15 +159,33 @@ def spoken_number(number: str) -> str:
 def spoken_safety_message(category: str, country: str) -> str:
     """The emergency message on a phone call: short sentences, no screen words. The emergency number
     is said once, by the offer to connect the caller to it, which the turn adds (agent/safety.py)."""
-    message = "This sounds like it could be a medical emergency. Please get help right now."
+    return "This sounds like it could be a medical emergency. Please get help right now." + _spoken_lines(
+        category, country
+    )
+
+
+def spoken_possible_message(category: str, country: str) -> str:
+    """A possible emergency on a phone call, before the caller is asked whether it is happening:
+    how to get help now (the emergency number, and the crisis or poison line where one fits), said
+    as on the web and by text, for the ear."""
+    said = spoken_number(emergency_number(country))
+    return (
+        f"That could be a medical emergency. If it is, hang up and call {said} now, or go to the "
+        "nearest emergency department." + _spoken_lines(category, country)
+    )
+
+
+def _spoken_lines(category: str, country: str) -> str:
+    """The crisis line or poison line that fits the category, said for the ear."""
+    lines = ""
     if category == "self_harm":
         line = _SPOKEN_CRISIS_LINES.get(country)
         if line:
-            message += f" You can also reach a crisis line, any time: {line}."
-        message += " You are not alone."
-    if category == "poisoning" and country in _POISON_LINES:
-        message += f" You can also call {_POISON_LINES[country]}."
-    return message
+            lines += f" You can also reach a crisis line, any time: {line}."
+        lines += " You are not alone."
+    if category == "poisoning" and country in _POISON_LINES:  # the phone channel says its digits
+        lines += f" You can also call {_POISON_LINES[country]}."
+    return lines
 
 
 def safety_message(category: str, country: str) -> str:

@@ -1,6 +1,7 @@
 """When a warning sign in a message is not happening now: negated ("no chest pain"), past history
-("had a stroke last year"), another context ("a breathing test", "the warning signs leaflet"), or a
-figure of speech ("the bill nearly gave me a heart attack", "out of breath from running here").
+("had a stroke last year"), another context ("a breathing test", "the warning signs leaflet",
+"stuck in traffic"), or a figure of speech ("the bill nearly gave me a heart attack", "out of breath
+from running here").
 
 Each check looks only at the clause around the sign, so "I had a stroke last year and now my face is
 drooping" keeps its second, current sign.
@@ -89,6 +90,22 @@ _HABIT = re.compile(
     r"|before (?:noon|\d+))\b|\bmornings\b|\bweekends\b|\bpassed out (?:on the (?:couch|sofa|bed)"
     r"|in front of the tv|asleep|after a long (?:day|shift|night))"
 )
+# "Stuck" on the way or somewhere: "stuck in traffic", "stuck at work", "stuck behind a bus", said
+# with no word of a throat, food or breathing in the sentence (which "food stuck in his throat" has).
+_STUCK = re.compile(r"stuck\b")
+_ERRAND = re.compile(
+    r"\b(?:traffic|jam|gridlock\w*|tailback|queue|roadworks|road|motorway|highway|freeway|interstate"
+    r"|m\d+|a\d+|i-?\d+|bridge|tunnel|ring road|bypass|lights|junction|roundabout|detour|diversion|accident"
+    r"|crash|breakdown|broken down|car|bus|train|tube|subway|metro|tram|ferry|taxi|uber|cab|flight|airport"
+    r"|station|platform|car ?park|parking|garage|lift|elevator|meeting|work|office|shift|school|nursery"
+    r"|pick-?up|school run|home|behind|late|running late|delay\w*|on (?:my|the) way|omw|eta"
+    r"|(?:be|get) there|min(?:ute)?s?|mins|hour|snow|ice|rain|flood\w*)\b"
+)
+_AIRWAY = re.compile(
+    r"\b(?:throat|windpipe|airway|chest|swallow\w*|breath\w*|cough\w*|gag\w*|chok\w*|food|bone|coin"
+    r"|toy|sweet|candy|grape|nut|piece|lodged|mouth|tongue|neck|blue|gasp\w*|wheez\w*|sound|noise"
+    r"|can'?t (?:speak|talk))\b"
+)
 # Cold symptoms are not breathing trouble: "stuffy nose, can't breathe through it", "a bit wheezy".
 _NASAL = re.compile(
     r"\b(?:nose|nostrils?|stuffy|blocked|bunged|congest\w*|sinus\w*|snott?y|sniffl\w*|runny|through it)\b"
@@ -142,6 +159,8 @@ def discounted(message: str, start: int, end: int) -> str | None:
     if _FIGURES.search(said) or (_MILD_BREATHLESS.search(message[start:end]) and _EXERTION.search(said)):
         return "figure_of_speech"
     if _OTHER_CONTEXT.search(around):
+        return "other_context"
+    if _STUCK.match(message, start) and _ERRAND.search(said) and not _AIRWAY.search(said):
         return "other_context"
     if _HABIT.search(said):
         return "habit"

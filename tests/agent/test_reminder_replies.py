@@ -57,3 +57,17 @@ def test_how_late(text, minutes):
 )
 def test_readings_that_hinge_on_one_pattern(text, outcome):
     assert read_reminder_reply(text, CONTEXT).outcome == outcome
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("yes I'll be there, is there parking?", "is there parking?"),
+        ("Yes! See you then. Where do I park?", "Where do I park?"),
+        ("will be there. do i need to bring my insurance card?", "do i need to bring my insurance card?"),
+        ("yes - where are you located?", "where are you located?"),
+    ],
+)
+def test_a_yes_with_a_question_leaves_the_question_to_answer(text, rest):
+    reply = read_reminder_reply(text, CONTEXT)
+    assert (reply.outcome, reply.confirms, reply.rest) == ("question", True, rest)

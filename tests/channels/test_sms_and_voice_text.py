@@ -126,3 +126,18 @@ def test_no_screen_words_on_the_phone():
     )
     assert spoken == "Here's what I can do. Choose one. Cancel it? Say yes to cancel it. Times."
     assert for_the_ear("Call +16175550199.") == "Call 6 1 7, 5 5 5, 0 1 9 9."
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "Your check-up on Thursday, December 10 at 9:00 AM can move to one of these.",
+        "We're open 9 AM to 5 PM on Thursdays.",
+        "Here are the free times closest to 3 PM on Friday, December 4. "
+        "The nearest is Thursday, December 3rd.",
+    ],
+)
+def test_a_day_goes_unsaid_only_when_it_is_the_one_date_said_before(before):
+    labels = ["Thu, Dec 3 at 2:15 PM", "Thu, Dec 3 at 3:00 PM"]
+    spoken = speakable([before], labels, [True, True])
+    assert "On Thursday, December 3rd: option one, two fifteen p.m.; option two, three p.m." in spoken.text

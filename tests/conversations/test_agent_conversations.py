@@ -297,7 +297,9 @@ async def test_an_expired_hold_is_not_confirmed(db, tenant):
 async def test_staff_see_who_asked_for_a_person_and_what_was_said(db, tenant, make_tenant, client):
     chat = await open_chat(db, tenant.id, start_of(3))
     await chat.say("hello")
-    await open_chat(db, tenant.id, start_of(3))  # a quiet conversation, not waiting for anyone
+    quiet = await open_chat(db, tenant.id, start_of(3))  # not waiting for anyone
+    await quiet.say("what are your opening hours?")
+    await open_chat(db, tenant.id, start_of(3))  # a chat window opened and left: nothing to list
     await chat.say("I want to speak to someone at the clinic")
 
     waiting = await client.get("/api/v1/conversations?status=needs_human", headers=tenant.auth)

@@ -49,11 +49,18 @@ def receiver() -> Iterator[Receiver]:
     running.server.shutdown()
 
 
-async def owner_page(browser, live_server, width: int = 1280) -> tuple[Page, Staff, dict]:  # noqa: F811
-    """A new clinic whose owner is signed in to the workspace in Chromium; every answer the page
-    gets is kept in `page.answers` (url, status)."""
-    owner, clinic = await live_owner(live_server.base_url)
-    context = await browser.new_context(viewport={"width": width, "height": 900})
+async def owner_page(
+    browser,  # noqa: F811
+    live_server,
+    width: int = 1280,
+    timezone_id: str | None = None,
+    **spec: object,
+) -> tuple[Page, Staff, dict]:
+    """A new clinic (`tenant_spec(**spec)`) whose owner is signed in to the workspace in Chromium,
+    on a computer in `timezone_id`; every answer the page gets is kept in `page.answers` (url,
+    status)."""
+    owner, clinic = await live_owner(live_server.base_url, **spec)
+    context = await browser.new_context(viewport={"width": width, "height": 900}, timezone_id=timezone_id)
     page = await context.new_page()
     page.answers = []  # type: ignore[attr-defined]
     page.on("response", lambda r: page.answers.append((r.url, r.status)))  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ A slow provider is two delays: `delay` before Twilio takes a message (a client t
 dies meanwhile sent nothing) and `answer_delay` after it took it and before it answers (a client
 that dies then never learns that the message went).
 
-`python -m tests.fakes.twilio_server PORT [--delay S] [--answer-delay S]` runs one on its own (the
+`python -m tests.fakes.twilio_server PORT [--delay S] [--answer-delay S] [--host H]` runs one on its own (the
 benchmarks do); `GET /_received` lists what it took, with the outbox id each message's status
 callback names.
 """
@@ -254,6 +254,8 @@ if __name__ == "__main__":
     parser.add_argument("port", type=int)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--answer-delay", type=float, default=0.0)
+    # 0.0.0.0 lets containers reach it (deploy/container/verify-container.sh).
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     fake = FakeTwilio(f"http://127.0.0.1:{args.port}", delay=args.delay, answer_delay=args.answer_delay)
-    uvicorn.run(create_app(fake), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(create_app(fake), host=args.host, port=args.port, log_level="warning")

@@ -212,6 +212,26 @@ def call(tool: str, /, **args) -> ToolCall:
             False,
             "identity.own_booking",
         ),
+        # a call from a withheld number proves itself as on the web; a text never does
+        (
+            call("lookup_booking", reference="K7M2QX", contact="+16175550100"),
+            ctx(channel="voice", target=MINE),
+            True,
+            "tool.lookup_booking",
+        ),
+        (
+            call("lookup_booking", reference="K7M2QX", contact="+16175550199"),
+            ctx(channel="voice", target=MINE),
+            False,
+            "identity.own_booking",
+        ),
+        (call("lookup_booking"), ctx(channel="voice"), False, "rule.identity_own_booking"),
+        (
+            call("lookup_booking", reference="K7M2QX", contact="+16175550100"),
+            ctx(channel="sms", target=MINE),
+            False,
+            "rule.identity_own_booking",
+        ),
         (
             call("reschedule_booking", reference="K7M2QX", starts_at="2026-11-30T10:00:00-05:00"),
             ctx(target=MINE, verified_customer_id="c-1"),

@@ -34,6 +34,35 @@ def test_a_sign_set_aside_says_why(message, dismissed):
     assert dismissed in assess(message).dismissed
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "stuck in traffic, running 10 min late",
+        "sorry stuck at work, be there in 15",
+        "train's stuck outside the station, 20 mins late",
+        "my car is stuck in the snow, can I come later",
+        "we're stuck on the M25, eta 30 min",
+    ],
+)
+def test_stuck_on_the_way_is_routine(message):
+    reading = assess(message)
+    assert reading.band == "routine"
+    assert ("choking", "other_context") in reading.dismissed
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "a fish bone is stuck in my throat and I can't breathe",
+        "something is stuck in her throat, she can't cough or talk",
+        "piece of meat stuck, he's clutching his throat and can't speak",
+        "stuck in his throat, he's gagging and can't get any air",
+    ],
+)
+def test_something_stuck_in_the_throat_is_still_an_emergency(message):
+    assert assess(message).emergency
+
+
 def test_a_past_sign_does_not_hide_a_current_one():
     assert assess("I had a stroke last year and now my face is drooping").category == "stroke"
     assert assess("I had chest pain last year, and now my chest is tight again and I'm sweating").emergency

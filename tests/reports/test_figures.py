@@ -197,6 +197,15 @@ async def test_every_figure_matches_the_hand_worked_answer(db, client, tenant):
         ["conversation bookings", 2],
         ["conversations handed to a person", 1],
     ]
+    # Counts read as counts in the CSV a person opens (2, not 2.0).
+    speed_csv = await client.get(
+        "/api/v1/reports/speed", headers=tenant.auth, params={**PERIOD, "format": "csv"}
+    )
+    assert speed_csv.text.splitlines()[1:] == [
+        "median minutes to book,45",
+        "conversation bookings,2",
+        "conversations handed to a person,1",
+    ]
     # One provider: Dr. Baker has none of these.
     assert await figure(client, tenant, "bookings", provider_id=tenant.providers["Dr. Baker"]) == []
 

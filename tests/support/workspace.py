@@ -119,14 +119,14 @@ async def invite_by_mail(owner: Staff, client: httpx.AsyncClient, email: str) ->
     return Staff(http, email, await csrf_of(http), owner.tenant_id, owner.api_key)
 
 
-async def live_owner(base_url: str) -> tuple[Staff, dict]:
-    """On a server in a process of its own: a new clinic with its owner signed in, and the admin
-    API's answer (its key, services, …)."""
+async def live_owner(base_url: str, **overrides: object) -> tuple[Staff, dict]:
+    """On a server in a process of its own: a new clinic (`tenant_spec(**overrides)`) with its owner
+    signed in, and the admin API's answer (its key, services, …)."""
     email = f"owner-{uuid.uuid4().hex[:8]}@clinic.example"
     async with httpx.AsyncClient(base_url=base_url) as admin:
         made = await admin.post(
             "/api/v1/tenants",
-            json=tenant_spec() | {"owner": {"email": email, "name": "Olive Owner"}},
+            json=tenant_spec(**overrides) | {"owner": {"email": email, "name": "Olive Owner"}},
             headers={"X-Admin-Secret": ADMIN_SECRET},
         )
     assert made.status_code == 201, made.text

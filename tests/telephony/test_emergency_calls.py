@@ -142,3 +142,22 @@ async def test_a_possible_emergency_is_answered_by_keypad(db, tenant, settings):
         b=now.sid,
     )
     assert [f["triage_band"] for f in flagged] == [None, "emergency"]
+
+
+async def test_a_possible_emergency_on_a_call_says_how_to_get_help_now(db, tenant, settings):
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(tenant.auth)
+        crisis = Caller(phones, practice)
+        await crisis.dial()
+        await crisis.say("I have been feeling hopeless and thinking about ending it")
+        heard = crisis.heard
+        # As on the web and by text: the emergency number and the crisis line, before the question.
+        assert "hang up and call 9 1 1 now, or go to the nearest emergency department" in heard, heard
+        assert "reach a crisis line, any time: call or text 9 8 8" in heard, heard
+        assert heard.index("9 8 8") < heard.index("Is this happening right now?")
+        assert not SCREEN_WORDS.search(heard), heard
+
+        faint = Caller(phones, practice)
+        await faint.dial()
+        await faint.say("I feel like I might pass out")
+        assert "nearest emergency department" in faint.heard and "crisis line" not in faint.heard

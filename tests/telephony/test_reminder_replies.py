@@ -51,7 +51,7 @@ async def event_data(db, tenant, kind: str, appointment_id) -> list[dict]:
     return [f["data"] for f in found]
 
 
-async def test_a_confirm_and_a_late_notice_in_own_words(db, tenant, settings):
+async def test_a_confirm_and_a_late_notice_in_own_words(db, client, tenant, settings):
     async with phone_lines(db, settings) as phones:
         practice = await phones.add_number(tenant.auth)
         (coming, first), (late, second) = await reminded(db, tenant, phones, ["09:00", "11:00"])
@@ -69,6 +69,17 @@ async def test_a_confirm_and_a_late_notice_in_own_words(db, tenant, settings):
         assert row["late_minutes"] == 15 and row["status"] == "confirmed"
         [running] = await event_data(db, tenant, "booking.running_late", second.id)
         assert running["minutes_late"] == 15 and running["via"] == "sms"
+
+    # The inbox flags the late patient's conversation, not the other one.
+    listed = (
+        await client.get("/api/v1/conversations", params={"channel": "sms"}, headers=tenant.auth)
+    ).json()
+    late_flags = {item["patient"]: item["running_late"] for item in listed["items"]}
+    assert late_flags[late]["minutes"] == 15 and late_flags[late]["reference"] == second.reference
+    assert late_flags[coming] is None
+    [thread] = [item for item in listed["items"] if item["patient"] == late]
+    shown = (await client.get(f"/api/v1/conversations/{thread['id']}", headers=tenant.auth)).json()
+    assert shown["running_late"]["minutes"] == 15
 
     handled = await rows(
         db, "SELECT handling FROM inbound_sms WHERE tenant_id = :t ORDER BY received_at", t=tenant.id
@@ -115,3 +126,23 @@ async def test_an_unclear_reply_is_asked_about_once_with_numbered_options(db, te
         noted = await phones.say(chooser, practice, "4")
         assert "running late" in noted
         assert (await appointment_row(db, second.id))["late_minutes"] == 0
+
+
+PARKING = {"questions": ["Where can I park?", "Is there parking?"], "answer": "Park behind the building."}
+
+
+async def test_a_yes_with_a_question_is_recorded_and_the_question_answered(db, client, tenant, settings):
+    assert (await client.post("/api/v1/faq", json=PARKING, headers=tenant.auth)).status_code == 201
+    async with phone_lines(db, settings) as phones:
+        practice = await phones.add_number(tenant.auth)
+        [(coming, appointment)] = await reminded(db, tenant, phones, ["10:00"])
+
+        said = await phones.say(coming, practice, "yes I'll be there, is there parking?")
+        assert "is confirmed" in said and "Park behind the building." in said
+        assert "didn't quite get that" not in said  # the yes is settled, not read again
+        row = await appointment_row(db, appointment.id)
+        assert row["status"] == "confirmed" and row["confirmed_via"] == "sms"
+        [confirmed] = await event_data(db, tenant, "booking.confirmed", appointment.id)
+        assert confirmed["via"] == "sms"
+    [handled] = await rows(db, "SELECT handling FROM inbound_sms WHERE tenant_id = :t", t=tenant.id)
+    assert handled["handling"] == "reminder_confirm_question"

@@ -24,6 +24,16 @@
     return badge;
   }
 
+  // A patient who said they are running late for the visit the conversation is about.
+  function lateLabel(late) { return "running late" + (late.minutes ? " " + late.minutes + " min" : ""); }
+
+  function lateBadge(late) {
+    var badge = document.createElement("span");
+    badge.className = "badge late";
+    badge.textContent = lateLabel(late);
+    return badge;
+  }
+
   function button(label, onClick) {
     var b = document.createElement("button");
     b.type = "button"; b.textContent = label;
@@ -50,10 +60,11 @@
     var tag = document.createElement("span"); tag.className = "status " + c.status;
     tag.textContent = c.status === "needs_human" ? "needs a person" : c.status;
     var meta = document.createElement("small"); meta.className = "muted";
-    meta.textContent = " " + CHANNELS[c.channel] + (c.handler === "staff" ? " · with staff" : "") + " · " + new Date(c.updated_at).toLocaleString();
+    meta.textContent = " " + CHANNELS[c.channel] + (c.handler === "staff" ? " · with staff" : "") + " · " + F.clinicTime(c.updated_at, true);
     var last = document.createElement("div"); last.className = "muted"; last.textContent = c.last_text;
     b.append(top, " ", tag, meta, last);
     if (c.triage) b.insertBefore(flagBadge(c.triage), tag);
+    if (c.running_late) b.insertBefore(lateBadge(c.running_late), tag);
     b.addEventListener("click", function () { open(c.id); });
     li.appendChild(b);
     return li;
@@ -81,7 +92,7 @@
         var li = document.createElement("li");
         var who = document.createElement("strong"); who.textContent = c.patient;
         var when = document.createElement("span"); when.className = "muted";
-        when.textContent = CHANNELS[c.channel] + " · flagged " + new Date(c.triage.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        when.textContent = CHANNELS[c.channel] + " · flagged " + F.clinicTime(c.triage.at);
         li.append(flagBadge(c.triage), who, when,
           button("Open", function () { open(c.id); }),
           button("Acknowledge", function (b) { act(c.id, "acknowledge", b); }));
@@ -97,7 +108,7 @@
     var el = document.createElement("div");
     el.className = "msg " + m.role;
     var who = document.createElement("small");
-    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "Note" })[m.role] + " · " + new Date(m.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    who.textContent = ({ patient: "Patient", assistant: "Receptionist", staff: m.author || "Staff", system: "Note" })[m.role] + " · " + F.clinicTime(m.at);
     el.appendChild(who);
     el.appendChild(document.createTextNode(m.text));
     if (m.card) {
@@ -121,6 +132,9 @@
     flag.hidden = !c.triage;
     if (c.triage) flag.textContent = flagLabel(c.triage) + (c.triage.acknowledged_at ? " (acknowledged)" : "");
     acknowledge.hidden = !(c.triage && !c.triage.acknowledged_at);
+    var late = document.getElementById("thread-late");
+    late.hidden = !c.running_late;
+    if (c.running_late) late.textContent = lateLabel(c.running_late);
     var mine = c.handler === "staff" && c.staff_id === config.staffId;
     document.getElementById("thread-handler").textContent =
       c.handler === "staff" ? (mine ? "You are answering" : "A colleague is answering") : "The receptionist is answering";
@@ -135,7 +149,13 @@
 
   function open(id) {
     F.api("GET", "/api/v1/conversations/" + id).then(function (result) {
-      if (!result.ok) { F.toast(F.describe(result.status, result.data)); return; }
+      if (!result.ok) {
+        F.say(root.querySelector(".thread"), result.status === 404
+          ? "That conversation was not found: it may have been erased, or the link is for another clinic. Choose one from the list."
+          : F.describe(result.status, result.data));
+        return;
+      }
+      F.say(root.querySelector(".thread"), "");
       thread.innerHTML = ""; shown = {};
       show(result.data);
       result.data.messages.forEach(bubble);

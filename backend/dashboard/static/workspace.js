@@ -38,6 +38,18 @@
     return day + "T" + clock + ":00" + sign + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
   }
 
+  // An instant on the clinic's wall clock, as the server-rendered pages show it: "14:05", or with
+  // the day, "Thu 03 Dec 14:05". Never the browser's own time zone: staff may be elsewhere.
+  function clinicTime(instant, withDay) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: config.timezone, hourCycle: "h23", weekday: "short", day: "2-digit", month: "short",
+      hour: "2-digit", minute: "2-digit"
+    }).formatToParts(new Date(instant)).forEach(function (p) { parts[p.type] = p.value; });
+    var time = parts.hour + ":" + parts.minute;
+    return withDay ? parts.weekday + " " + parts.day + " " + parts.month + " " + time : time;
+  }
+
   // A field's value that cannot be read: the message names the part, and nothing is sent.
   function FieldProblem(field, message, whole) { this.field = field; this.message = message; this.whole = whole; }
 
@@ -365,7 +377,7 @@
     return Promise.resolve();
   }
 
-  window.Frontdesk = { api: api, toast: toast, zoned: zoned, say: say, describe: describeText, enableAlerts: enableAlerts,
+  window.Frontdesk = { api: api, toast: toast, zoned: zoned, clinicTime: clinicTime, say: say, describe: describeText, enableAlerts: enableAlerts,
     keyFor: keyFor, forgetKey: forgetKey };
   keptToast();
   watchInbox();

@@ -1,11 +1,13 @@
-"""A text that answers a reminder, read in the patient's own words and acted on for that appointment.
+"""A message that answers a reminder (a text, or a web chat of the patient the reminder was for),
+read in the patient's own words and acted on for that appointment.
 
 The keywords ("C", "CONFIRM", "YES", "Y", "R") keep their meaning. Anything else is read by the
 understanding component (`agent.understanding.reminder_replies`): a confirm or a running-late notice
 is settled here, on the appointment, with its audit row and event; a cancel or a move goes to the
 receptionist for that booking (a cancel asks its yes, like everywhere else); a question about the
 visit's time or provider is answered from the appointment, any other one by the receptionist (the
-clinic's FAQ); an unclear reply is asked about once, with numbered options, and after that the
+clinic's FAQ), after the confirmation a reply that also says yes records ("yes I'll be there, is
+there parking?"); an unclear reply is asked about once, with numbered options, and after that the
 receptionist reads it like any other message. A message triage does not call routine always goes
 to the receptionist, whose turn starts with triage.
 """
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,18 +29,21 @@ from agent.state import Choice, ConversationState
 from agent.understanding import Context
 from agent.understanding.reminder_replies import ReminderReply, read_reminder_reply
 from backend.conversations.turns import Responder
-from backend.core.context import Caller
+from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
-from backend.scheduling import booking
+from backend.messaging import outbox
+from backend.scheduling import appointment_lists, booking
 from channels import sms
 from policy import triage
 
 if TYPE_CHECKING:
     from backend.scheduling.models import Appointment
 
+# A reminder is what a reply answers for this long after it was sent.
+REMINDER_REPLY_WINDOW = timedelta(days=7)
 # Answers the agent is waiting for: a "yes" then is the answer to its question, not to a reminder.
-YES_NO_QUESTIONS = frozenset({"confirm_booking", "cancel_confirm", "far_date"})
+YES_NO_QUESTIONS = frozenset({"confirm_booking", "confirm_move", "cancel_confirm", "far_date"})
 AWAITING = "reminder_choice"
 CHOICES = (
     Choice(label="Confirm", value="reminder:confirm"),
@@ -46,7 +51,6 @@ CHOICES = (
     Choice(label="Reschedule", value="reminder:reschedule"),
     Choice(label="Running late", value="reminder:late"),
 )
-VIA = "sms"
 
 
 @dataclass(frozen=True)
@@ -58,21 +62,47 @@ class Reminded:
 @dataclass(frozen=True)
 class Handling:
     """How the turn goes: the message as the receptionist gets it, or a responder instead of it,
-    and what the inbound row records as its handling."""
+    what is settled before the receptionist answers (`prelude`), and what the inbound row records
+    as its handling."""
 
     inbound: Inbound
     responder: Responder | None
     name: str
+    prelude: Responder | None = None
+
+
+async def last_reminded(
+    session: AsyncSession,
+    tenant: TenantContext,
+    now: datetime,
+    *,
+    phone: str | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> Reminded | None:
+    """The upcoming appointment most recently reminded of, within the reply window: by text to this
+    number, or (any channel) to this customer."""
+    since = now - REMINDER_REPLY_WINDOW
+    if phone is not None:
+        reminded = await outbox.reminded_appointments(session, tenant.id, phone, since)
+    elif customer_id is not None:
+        reminded = await outbox.reminded_appointments_of(session, tenant.id, customer_id, since)
+    else:
+        return None
+    found = await appointment_lists.first_upcoming(session, tenant, reminded, now)
+    return Reminded(found[0], found[1]) if found is not None else None
 
 
 class ReminderReplies:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, via: str) -> None:
         self.db = db
+        self.via = via  # the channel a confirmation or a late notice is recorded as coming from
 
     def handle(
         self, caller: Caller, reminded: Reminded, body: str, state: ConversationState, now: datetime
     ) -> Handling:
         about = Inbound(body, about_reference=reminded.reference)
+        if state.pending_confirmation is not None or state.pending_cancel is not None:
+            return Handling(about, None, "reminder_reply")  # its yes or no is the receptionist's
         keyword = sms.reminder_reply(body)
         if keyword == "confirm" and state.awaiting not in YES_NO_QUESTIONS:
             return Handling(about, self._confirmer(caller, reminded, now), "reminder_confirm")
@@ -120,6 +150,10 @@ class ReminderReplies:
                 return Handling(
                     about, self._visit(caller, reminded, reply.confirms, now), "reminder_question"
                 )
+            if reply.confirms:  # the yes is recorded, then the receptionist answers the question
+                confirm = self._confirmer(caller, reminded, now)
+                asking = replace(about, unanswered=reply.rest)
+                return Handling(asking, None, "reminder_confirm_question", prelude=confirm)
             return Handling(about, None, "reminder_question")
         return Handling(about, self._ask(caller, reminded), "reminder_unclear")
 
@@ -130,7 +164,7 @@ class ReminderReplies:
             try:
                 appointment = await self._on(
                     lambda session: booking.confirm_attendance(
-                        session, caller, reminded.appointment_id, VIA, now
+                        session, caller, reminded.appointment_id, self.via, now
                     )
                 )
             except AppError as error:
@@ -147,7 +181,7 @@ class ReminderReplies:
             try:
                 appointment = await self._on(
                     lambda session: booking.note_running_late(
-                        session, caller, reminded.appointment_id, minutes, VIA, now
+                        session, caller, reminded.appointment_id, minutes, self.via, now
                     )
                 )
             except AppError as error:
@@ -172,7 +206,7 @@ class ReminderReplies:
                 if confirms:
                     try:
                         return await booking.confirm_attendance(
-                            session, caller, reminded.appointment_id, VIA, now
+                            session, caller, reminded.appointment_id, self.via, now
                         )
                     except AppError:
                         pass  # not confirmable (passed, cancelled): the answer still says what it is
