@@ -125,11 +125,15 @@ class Dispatcher:
     async def _claim_turn(self) -> None:
         now = self.clock()
         if time.monotonic() >= self._leases_due:
-            self._leases_due = time.monotonic() + self._lease_every
+            self._leases_due = time.monotonic() + self._lease_every  # the other claimer leaves them
             held = self._holding()
-            await self.db.transaction(
-                lambda session: outbox_claims.extend_leases(session, self.settings, held, now)
-            )
+            try:
+                await self.db.transaction(
+                    lambda session: outbox_claims.extend_leases(session, self.settings, held, now)
+                )
+            except Exception:
+                self._leases_due = time.monotonic()  # on the next turn again, not a third of a lease later
+                raise
         if self.free_slots > 0 and not self._recording.ongoing:
             claims = await self._claim(now)
             if claims.more and self.free_slots > 0:
