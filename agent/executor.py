@@ -38,6 +38,7 @@ from policy.engine import (
     Summary,
     ToolCall,
 )
+from policy.switches import clinic_switches
 
 CLOSED_SET_RULE = "tools.closed_set"
 CONFIRMATION_RULES = frozenset({"booking.explicit_confirmation", "reschedule.explicit_confirmation"})
@@ -112,6 +113,16 @@ class ToolExecutor:
         self._after_success(name, args, result, context)
         return ToolOutcome(name, True, result=result, decision=decision)
 
+    async def switched_on(self, name: str) -> bool:
+        """Whether the clinic's switches let `name` run here at all, asked before its arguments are
+        known (a patient who asks to cancel is told at once when the clinic does that itself); a
+        refusal is audited with the switch's rule."""
+        call = ToolCall(name, {})
+        decision = clinic_switches(call, await self._context(call))
+        if not decision.allowed:
+            await self.desk.record_decision(call, decision)
+        return decision.allowed
+
     # ---- policy facts ----
 
     def _policy_args(self, args: ToolArgs) -> dict[str, Any]:
@@ -148,6 +159,7 @@ class ToolExecutor:
             has_contact=bool(call.args.get("name") and (call.args.get("phone") or call.args.get("email"))),
             summary=self._summary(call, target),
             pending_confirmation=state.pending_confirmation,
+            switches=self.practice.switches,
         )
 
     def _summary(self, call: ToolCall, target: BookingFacts | None) -> Summary | None:

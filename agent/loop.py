@@ -25,7 +25,9 @@ from agent.safety import SafetyDesk, WitnessedTools
 from agent.state import ConversationState
 from agent.triage_opinion import TriageOpinion
 from policy import triage
+from policy.engine import ToolCall
 from policy.input_limits import MAX_TEXT_CHARS
+from policy.switches import language_model_decision
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +139,7 @@ class Agent:
         """The manager's replies to the message read into acts (by the model when there is one and
         it answers; else by the rules), which reader it was, and whether it made anything of it."""
         planner = DeterministicPlanner(tools, now)
-        if self.llm is not None and not is_chip(value):
+        if self.llm is not None and not is_chip(value) and await _model_allowed(desk, tools.practice):
             try:
                 acts = await asyncio.wait_for(
                     self.llm.understand(
@@ -153,6 +155,14 @@ class Agent:
                 return checked, "llm", planner.understood
         planned = await planner.respond(value)
         return planned, "deterministic", planner.understood
+
+
+async def _model_allowed(desk: SafetyDesk, practice: PracticeInfo) -> bool:
+    """Whether the clinic lets a language model read its messages; a refusal is audited by rule."""
+    decision = language_model_decision(practice.switches)
+    if not decision.allowed:
+        await desk.record_decision(ToolCall("read_with_language_model", {}), decision)
+    return decision.allowed
 
 
 def _tapped(choice: str | None, state: ConversationState) -> str | None:

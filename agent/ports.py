@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Protocol
 
-from policy.engine import BookingFacts, Decision, ToolCall
+from policy.engine import BookingFacts, Decision, Switches, ToolCall
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,8 @@ class PracticeInfo:
     # Monday first, the hours any provider works; empty when not known (every day counts as open).
     week: tuple[DayHours, ...] = ()
     closures: tuple[ClosureInfo, ...] = ()
+    # What the clinic lets its receptionist do; every tool call is judged against them.
+    switches: Switches = field(default_factory=Switches)
 
 
 class ToolFailure(Exception):

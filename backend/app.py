@@ -56,6 +56,7 @@ from backend.scheduling import reminder_link_endpoints as reminder_link_pages
 from backend.scheduling.reminder_links import ReminderLinks
 from backend.telephony import endpoints as twilio
 from backend.telephony import phone_number_endpoints as phone_numbers
+from backend.telephony import twilio_account_endpoints as twilio_account
 from backend.telephony.voice_calls import PhoneCalls
 from backend.tenants import admin_endpoints as admin
 from backend.tenants import audit_endpoints as audit_log
@@ -212,6 +213,7 @@ def create_app(settings: Settings, demo_widget_key: str | None = None) -> FastAP
         audit_log,
         retention,
         phone_numbers,
+        twilio_account,
         catalog,
         catalog_changes,
         faq,

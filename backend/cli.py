@@ -27,6 +27,7 @@ from backend.core.errors import AppError
 from backend.core.settings import Settings, get_settings
 from backend.events import signing_secrets
 from backend.serving import WorkerSupervisor, exit_cleanly_on_sigterm, service_environment
+from backend.telephony import twilio_accounts
 from backend.tenants import api_keys, demo, two_factor
 from backend.tenants import service as tenants
 from backend.tenants import staff as staff_accounts
@@ -167,14 +168,15 @@ def rekey(args: argparse.Namespace) -> None:
     settings = _prepared_settings()
     ring = settings.key_ring
 
-    async def run() -> tuple[int, int, int]:
+    async def run() -> tuple[int, int, int, int]:
         db = Database(settings)
 
-        async def work(session: AsyncSession) -> tuple[int, int, int]:
+        async def work(session: AsyncSession) -> tuple[int, int, int, int]:
             return (
                 await signing_secrets.reseal_all(session, ring),
                 await calendars.reseal_all(session, ring),
                 await two_factor.reseal_all(session, ring),
+                await twilio_accounts.reseal_all(session, ring),
             )
 
         try:
@@ -182,13 +184,14 @@ def rekey(args: argparse.Namespace) -> None:
         finally:
             await db.dispose()
 
-    endpoints, connections, staff_secrets = asyncio.run(run())
+    endpoints, connections, staff_secrets, twilio_tokens = asyncio.run(run())
     log.info(
-        "sealed the secrets of %d webhook endpoints, %d calendar connections and %d two-factor sign-ins"
-        " again under key %s",
+        "sealed the secrets of %d webhook endpoints, %d calendar connections, %d two-factor sign-ins"
+        " and %d clinics' Twilio accounts again under key %s",
         endpoints,
         connections,
         staff_secrets,
+        twilio_tokens,
         ring.current,
     )
 

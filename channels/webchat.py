@@ -79,6 +79,11 @@ class ChatBackend(Protocol):
 
     async def history(self, session: ChatSession, after_seq: int) -> list[dict[str, Any]]: ...
 
+    async def greeting(self, session: ChatSession) -> dict[str, Any]:
+        """What the widget shows a conversation with nothing in it yet: `text` and `quick_replies`
+        (the clinic's menu, as its switches allow)."""
+        ...
+
     def admit(self, session: ChatSession) -> None:
         """Raises ChatInputError, at once and without any storage, for a message of this
         conversation that cannot be taken now (too many waiting, over its rate)."""
@@ -182,7 +187,9 @@ def create_server(
             after = chat_hello(data).last_seq
         except InvalidInput as invalid:
             return _error("VALIDATION_ERROR", f"{invalid.field}: {invalid.message}")
-        return {"token": session.token, "messages": await backend.history(session, after)}
+        messages = await backend.history(session, after)
+        greeting = await backend.greeting(session) if after == 0 and not messages else None
+        return {"token": session.token, "messages": messages, "greeting": greeting}
 
     @sio.event
     @capped

@@ -34,6 +34,7 @@ from policy.facts import (
     PolicyContext,
     Rule,
     Summary,
+    Switches,
     ToolCall,
     allow,
     deny,
@@ -46,6 +47,7 @@ from policy.outbound import (
     outbound_quiet_hours,
     outbound_reachable,
 )
+from policy.switches import clinic_switches
 
 __all__ = [
     "CHAT_TOOLS",
@@ -60,6 +62,7 @@ __all__ = [
     "PendingConfirmation",
     "PolicyContext",
     "Summary",
+    "Switches",
     "ToolCall",
     "evaluate",
 ]
@@ -217,7 +220,7 @@ def evaluate(call: ToolCall, ctx: PolicyContext) -> Decision:
     rules = TOOL_RULES.get(call.name)
     if not rules:
         return deny("default_deny", f"no rule allows {call.name!r}")
-    for rule in rules:
+    for rule in (clinic_switches, *rules):
         try:
             decision = rule(call, ctx)
         except MissingFact as missing:

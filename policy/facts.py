@@ -125,6 +125,22 @@ class OutboundFacts:
 
 
 @dataclass(frozen=True)
+class Switches:
+    """What the clinic lets its receptionist do (policy/switches.py holds the rules)."""
+
+    sms: bool = True
+    voice: bool = True
+    web_chat: bool = True
+    language_model: bool = True
+    waitlist: bool = True
+    self_cancel: bool = True
+    self_reschedule: bool = True
+    # True stops reminders, follow-ups, review requests and no-show notes; replies to what a
+    # patient just did (a booking's confirmation) and staff replies still go.
+    automated_paused: bool = False
+
+
+@dataclass(frozen=True)
 class PolicyContext:
     channel: str
     now: datetime
@@ -144,6 +160,8 @@ class PolicyContext:
     pending_confirmation: PendingConfirmation | None = None
     has_contact: bool = False
     outbound: OutboundFacts | None = None
+    # The clinic's switches; None (not known) denies every call.
+    switches: Switches | None = None
 
     @property
     def today(self) -> date:

@@ -18,10 +18,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-WIDGET_GREETING = (
-    "Hi! I'm an automated assistant, not a person, and I can't give medical advice. I can book, "
-    "reschedule or cancel an appointment for you. How can I help?"
-)
+from policy.facts import Switches
+
+
+def appointment_changes(switches: Switches) -> str:
+    """ "book, reschedule or cancel": what patients may do here by themselves, as the clinic switched."""
+    verbs = ["book"] + ["reschedule"] * switches.self_reschedule + ["cancel"] * switches.self_cancel
+    return verbs[0] if len(verbs) == 1 else f"{', '.join(verbs[:-1])} or {verbs[-1]}"
+
+
+def widget_greeting(switches: Switches) -> str:
+    return (
+        "Hi! I'm an automated assistant, not a person, and I can't give medical advice. I can "
+        f"{appointment_changes(switches)} an appointment for you. How can I help?"
+    )
 
 
 def disclosure(practice: str) -> str:
@@ -29,10 +39,11 @@ def disclosure(practice: str) -> str:
     return f"This is {practice}'s automated assistant. It can't give medical advice."
 
 
-def voice_greeting(practice: str) -> str:
+def voice_greeting(practice: str, switches: Switches) -> str:
     return (
         f"Thanks for calling {practice}. I'm an automated assistant, and I can't give medical advice. "
-        "I can book, reschedule or cancel an appointment, or tell you our opening hours. How can I help?"
+        f"I can {appointment_changes(switches)} an appointment, or tell you our opening hours. "
+        "How can I help?"
     )
 
 

@@ -313,7 +313,7 @@
       socket.emit("hello", { last_seq: lastSeq }, function (reply) {
         if (reply && reply.token) save({ token: reply.token });
         (reply && reply.messages || []).forEach(render);
-        if (!(reply && reply.messages && reply.messages.length) && lastSeq === 0) greet();
+        if (reply && reply.greeting && lastSeq === 0) greet(reply.greeting);
         resendPending();
       });
     }
@@ -375,7 +375,7 @@
         token = data.token; save({ token: token });
         setStatus("fallback", "Online");
         data.messages.forEach(render);
-        if (!data.messages.length) greet();
+        if (data.greeting) greet(data.greeting);
         resendPending();
         polling = setInterval(poll, POLL_MS);
       }).catch(function (err) {
@@ -416,15 +416,11 @@
     notice("Not sent: " + said);
   }
 
-  function greet() {
-    // Once per conversation: only a conversation with nothing stored yet is greeted.
-    bubble("assistant", GREETING);
-    showChips([
-      { label: "Book an appointment", value: "intent:book" },
-      { label: "Reschedule", value: "intent:reschedule" },
-      { label: "Cancel", value: "intent:cancel" },
-      { label: "Opening hours", value: "intent:hours" }
-    ]);
+  function greet(greeting) {
+    // Once per conversation: the server greets only a conversation with nothing stored yet, with
+    // the clinic's menu as its switches allow (no Cancel where patients may not cancel).
+    bubble("assistant", greeting.text);
+    showChips(greeting.quick_replies);
   }
 
   var transport;

@@ -14,12 +14,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from agent.dialogue import answers, booking, existing, pending, talk
-from agent.dialogue.turn import Turn
+from agent.dialogue.turn import INTENT_TOOLS, Turn
 from agent.executor import ToolExecutor
 from agent.ports import BookingInfo
 from agent.replies import QuickReply, Reply, when_label
 from agent.state import LapsedHold
 from agent.understanding import Act, Reading, read_acts
+from policy.replies import appointment_changes
 
 CHIP_PREFIXES = frozenset({"slot", "service", "ref", "intent", "clarify"})
 TASKS = ("cancel", "reschedule", "lookup", "waitlist")
@@ -206,7 +207,8 @@ class DeterministicPlanner:
         if state.task is not None:
             return await self._continue(reading)
         if reading.name or reading.phone or reading.email:
-            return [turn.say("Thanks! What would you like to do: book, reschedule or cancel?", talk.MENU)]
+            changes = appointment_changes(turn.practice.switches)
+            return [turn.say(f"Thanks! What would you like to do: {changes}?", talk.MENU)]
         return talk.misunderstood(turn)
 
     async def _chip(self, value: str, reading: Reading | None = None) -> list[Reply]:
@@ -237,6 +239,8 @@ class DeterministicPlanner:
 
     async def _start(self, intent: str, reading: Reading, hint: Reading | None = None) -> list[Reply]:
         state = self.turn.state
+        if intent in INTENT_TOOLS and not await self.turn.tools.switched_on(INTENT_TOOLS[intent]):
+            return [self.turn.switched_off(INTENT_TOOLS[intent])]
         lead_in = ""
         if state.hold is not None and intent != "book":
             lead_in = await talk.let_go(self.turn)

@@ -10,6 +10,7 @@ from agent.dialogue.turn import MENU, TALK_TO_A_PERSON, Turn
 from agent.replies import Reply, when_label
 from agent.state import ConversationState, Search
 from agent.understanding import Act
+from policy.replies import appointment_changes
 
 # What is on the table, as "help" says it.
 _WAITING_FOR = {
@@ -151,9 +152,9 @@ def misunderstood(turn: Turn, opening: str = "") -> list[Reply]:
     if state.misses >= 2:
         hint = "I'm still not sure what you need. You can tap one of these, or I can ask a person to help."
     else:
+        changes = appointment_changes(turn.practice.switches)
         hint = (
-            "Sorry, I didn't quite get that. I can book, reschedule or cancel an appointment, "
-            "or tell you our opening hours."
+            f"Sorry, I didn't quite get that. I can {changes} an appointment, or tell you our opening hours."
         )
     if opening:
         hint = f"{opening} {hint.removeprefix('Sorry, ')}"

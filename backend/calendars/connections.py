@@ -329,8 +329,8 @@ async def reseal_all(session: AsyncSession, ring: KeyRing) -> int:
     """Seal every connection's secret again under the ring's current key; the number changed."""
     changed = 0
     for connection in (await session.execute(select(CalendarConnection).with_for_update())).scalars():
-        if not ring.is_current(connection.secret_sealed):
-            secret = ring.open(connection.secret_sealed, connection.secret_context)
-            connection.secret_sealed = ring.seal(secret, connection.secret_context)
+        resealed = ring.resealed(connection.secret_sealed, connection.secret_context)
+        if resealed is not None:
+            connection.secret_sealed = resealed
             changed += 1
     return changed

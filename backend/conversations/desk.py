@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
@@ -19,13 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.ports import (
     BookingInfo,
-    ClosureInfo,
     Contact,
-    DayHours,
-    FaqEntry,
     HoldInfo,
-    PracticeInfo,
-    ProviderInfo,
     ServiceInfo,
     SlotInfo,
     ToolFailure,
@@ -35,20 +30,20 @@ from agent.replies import when_label
 from agent.safety import ClinicAlerted
 from backend.conversations import alerts
 from backend.conversations import service as conversation_store
+from backend.conversations.practice_info import service_info
 from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database, Isolation
 from backend.core.errors import AppError, NotFound, SlotUnavailable
-from backend.core.schemas import EMAIL_PATTERN, WEEKDAYS
+from backend.core.schemas import EMAIL_PATTERN
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
-from backend.faq import service as faq
 from backend.scheduling import appointment_lists, availability, booking, catalog, guards, holds, waitlist
 from backend.scheduling.schemas import CancelIn, HoldConfirm, HoldCreate, RescheduleIn
 from policy.engine import BookingFacts, Decision, ToolCall
 
 if TYPE_CHECKING:
-    from backend.scheduling.models import Appointment, Service
+    from backend.scheduling.models import Appointment
 
 T = TypeVar("T")
 _EMAIL = re.compile(EMAIL_PATTERN)
@@ -109,7 +104,7 @@ class PracticeDesk:
     async def list_services(self) -> list[ServiceInfo]:
         async def work(session: AsyncSession) -> list[ServiceInfo]:
             services, _ = await catalog.list_services(session, self.tenant)
-            return [_service_info(s) for s in services]
+            return [service_info(s) for s in services]
 
         return await self._transaction(work)
 
@@ -352,76 +347,6 @@ class PracticeDesk:
             return customers.normalize_phone(candidate, self.tenant.settings.default_country)
         except AppError:
             return None
-
-
-async def practice_info(session: AsyncSession, tenant: TenantContext, now: datetime) -> PracticeInfo:
-    services, links = await catalog.list_services(session, tenant)
-    providers = await catalog.active_providers(session, tenant)
-    hours = await catalog.opening_hours(session, tenant)
-    closures = await catalog.practice_closures(session, tenant, now)
-    answers = await faq.for_receptionist(session, tenant)
-    settings = tenant.settings
-    return PracticeInfo(
-        name=tenant.name,
-        timezone=tenant.timezone_name,
-        country=settings.default_country,
-        opening_hours=tuple(opening_hours_lines(hours)),
-        hold_minutes=settings.hold_ttl_minutes,
-        far_date_confirm_days=settings.far_date_confirm_days,
-        staff_phone=settings.staff_phone,
-        services=tuple(_service_info(s, links.get(s.id, [])) for s in services),
-        providers=tuple(ProviderInfo(str(pid), name) for pid, name in providers),
-        profile=tenant.profile,
-        week=weekly_hours(hours),
-        closures=tuple(ClosureInfo(starts, ends, reason) for starts, ends, reason in closures),
-        faq=tuple(FaqEntry(str(a.id), a.questions, a.answer) for a in answers),
-    )
-
-
-def weekly_hours(rows: list[tuple[int, time, time]]) -> tuple[DayHours, ...]:
-    """Monday first: the hours any provider works that weekday, overlapping spans merged."""
-    week = []
-    for weekday in range(7):
-        merged: list[list[time]] = []
-        for opens, closes in sorted((a, b) for day, a, b in rows if day == weekday):
-            if merged and opens <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], closes)
-            else:
-                merged.append([opens, closes])
-        week.append(tuple((a, b) for a, b in merged))
-    return tuple(week)
-
-
-def opening_hours_lines(rows: list[tuple[int, time, time]]) -> list[str]:
-    """ "Mon-Fri: 9:00 AM-12:00 PM, 1:00 PM-5:00 PM" from every provider's weekly hours, merged."""
-    texts = [", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in day) or "closed" for day in weekly_hours(rows)]
-    lines = []
-    start = 0
-    for weekday in range(1, 8):
-        if weekday == 7 or texts[weekday] != texts[start]:
-            days = (
-                WEEKDAYS[start].title()
-                if weekday - 1 == start
-                else f"{WEEKDAYS[start].title()}-{WEEKDAYS[weekday - 1].title()}"
-            )
-            lines.append(f"{days}: {texts[start]}")
-            start = weekday
-    return lines
-
-
-def _clock(moment: time) -> str:
-    return f"{moment.hour % 12 or 12}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-def _service_info(service: Service, provider_ids: list[uuid.UUID] | None = None) -> ServiceInfo:
-    return ServiceInfo(
-        id=str(service.id),
-        name=service.name,
-        duration_minutes=service.duration_minutes,
-        description=service.description,
-        aliases=tuple(service.aliases),
-        provider_ids=tuple(str(p) for p in provider_ids or ()),
-    )
 
 
 def _for_staff(tenant: TenantContext, appointment: Appointment) -> bool:

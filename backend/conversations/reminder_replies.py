@@ -33,7 +33,7 @@ from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.messaging import outbox
-from backend.scheduling import appointment_lists, booking
+from backend.scheduling import appointment_lists, attendance, booking
 from channels import sms
 from policy import triage
 
@@ -163,7 +163,7 @@ class ReminderReplies:
         async def confirm(state: ConversationState) -> list[Reply]:
             try:
                 appointment = await self._on(
-                    lambda session: booking.confirm_attendance(
+                    lambda session: attendance.confirm_attendance(
                         session, caller, reminded.appointment_id, self.via, now
                     )
                 )
@@ -180,7 +180,7 @@ class ReminderReplies:
         async def late(state: ConversationState) -> list[Reply]:
             try:
                 appointment = await self._on(
-                    lambda session: booking.note_running_late(
+                    lambda session: attendance.note_running_late(
                         session, caller, reminded.appointment_id, minutes, self.via, now
                     )
                 )
@@ -205,7 +205,7 @@ class ReminderReplies:
             async def read(session: AsyncSession) -> Appointment:
                 if confirms:
                     try:
-                        return await booking.confirm_attendance(
+                        return await attendance.confirm_attendance(
                             session, caller, reminded.appointment_id, self.via, now
                         )
                     except AppError:

@@ -19,6 +19,7 @@ from backend.core import audit, events
 from backend.core.context import Caller, TenantContext
 from backend.core.errors import NotFound
 from backend.core.event_catalogue import ConversationNeedsHuman, ConversationStarted
+from policy.facts import Decision
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,22 @@ async def flag_for_human(
     audit.record(
         session, caller, "conversation.human_requested", "conversation", conversation_id, {"reason": reason}
     )
+
+
+async def to_staff(
+    session: AsyncSession, caller: Caller, conversation_id: uuid.UUID, refused: Decision
+) -> None:
+    """A message on a channel the clinic has switched off: no automated answer, a person is asked
+    for in the inbox, and the refusal is audited with its rule."""
+    audit.record(
+        session,
+        caller,
+        "policy.denied",
+        "conversation",
+        conversation_id,
+        {"rule": refused.rule, "policy_reason": refused.reason},
+    )
+    await flag_for_human(session, caller, conversation_id, refused.reason)
 
 
 async def put_through(

@@ -20,9 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agent.llm import HistoryMessage
@@ -30,22 +28,26 @@ from agent.loop import Agent, Inbound
 from agent.ports import PracticeInfo
 from agent.replies import Reply
 from agent.state import ConversationState
+from backend.conversations import service as conversation_store
+from backend.conversations import turn_rows
 from backend.conversations.alerts import ClinicAlarm
-from backend.conversations.desk import PracticeDesk, practice_info
+from backend.conversations.desk import PracticeDesk
 from backend.conversations.live import Live, Unwatched
-from backend.conversations.models import Conversation, ConversationMessage
+from backend.conversations.models import Conversation
+from backend.conversations.practice_info import practice_info
 from backend.conversations.service import StoredMessage
 from backend.conversations.turn_gate import Turn, TurnGate
 from backend.core import metrics
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
-from backend.core.errors import BusyRetry, NotFound, RateLimited, ValidationFailed
+from backend.core.errors import BusyRetry, RateLimited, ValidationFailed
 from channels.inbound import clean_text, too_long
+from policy import triage
 from policy.input_limits import MAX_CHOICE_CHARS
+from policy.switches import channel_decision
 
 log = logging.getLogger(__name__)
 
-HISTORY_FOR_MODEL = 20
 LEASE_WAIT_SECONDS = 30.0
 RATE_WINDOW = timedelta(minutes=1)
 TROUBLE_REPLY = "Sorry, something went wrong on my side. Please send that again in a moment."
@@ -56,6 +58,8 @@ class _Incoming:
     text: str
     choice: str | None
     client_message_id: str | None
+    # Held for the staff without a turn: the clinic has switched the channel off.
+    for_staff: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,48 +114,6 @@ class _Leased:
     seconds: float
 
 
-# The statements of every turn, built once: building them cost more than running them.
-_LATEST_PATIENT_MESSAGES = (
-    select(ConversationMessage.created_at)
-    .where(
-        ConversationMessage.conversation_id == bindparam("conversation_id"),
-        ConversationMessage.role == "patient",
-    )
-    .order_by(ConversationMessage.seq.desc())
-)
-_BY_CLIENT_ID = select(ConversationMessage).where(
-    ConversationMessage.conversation_id == bindparam("conversation_id"),
-    ConversationMessage.client_message_id == bindparam("client_message_id"),
-)
-_HISTORY = (
-    select(ConversationMessage.role, ConversationMessage.body)
-    .where(
-        ConversationMessage.conversation_id == bindparam("conversation_id"),
-        ConversationMessage.seq < bindparam("seq"),
-    )
-    .order_by(ConversationMessage.seq.desc())
-    .limit(HISTORY_FOR_MODEL)
-)
-_MESSAGES = ConversationMessage.__table__
-_STORE_MESSAGES = insert(_MESSAGES).returning(_MESSAGES.c.created_at, sort_by_parameter_order=True)
-_MOVE_ON = (
-    update(Conversation.__table__)
-    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
-    .values(last_seq=bindparam("new_last_seq"), turn_lease_until=bindparam("new_lease"))
-)
-_MOVE_ON_WITH_STATE = _MOVE_ON.values(state=bindparam("new_state"))
-_DISCLOSED = (
-    update(Conversation.__table__)
-    .where(Conversation.__table__.c.id == bindparam("conversation_id"))
-    .values(disclosed_at=bindparam("at"))
-)
-_LOCKED = (
-    select(Conversation)
-    .where(Conversation.id == bindparam("conversation_id"), Conversation.tenant_id == bindparam("tenant_id"))
-    .with_for_update()
-)
-
-
 class Turns:
     """Runs turns: stores what the patient said, asks the agent, stores what it answered."""
 
@@ -175,7 +137,7 @@ class Turns:
         self.messages_per_minute = messages_per_minute
         self.gate = gate or TurnGate(max_pending=3)
         # The oldest message that still counts against the rate, if the rate is used up.
-        self._limiting_message = _LATEST_PATIENT_MESSAGES.offset(messages_per_minute - 1).limit(1)
+        self._limiting_message = turn_rows.LATEST_PATIENT_MESSAGES.offset(messages_per_minute - 1).limit(1)
 
     async def _check_rate(self, session: AsyncSession, conversation_id: uuid.UUID, clock: datetime) -> None:
         """A public widget invites scripts: cap one conversation's messages a minute, counted in storage."""
@@ -222,13 +184,22 @@ class Turns:
             raise ValidationFailed(
                 "choice", f"a quick reply's value has at most {MAX_CHOICE_CHARS} characters"
             )
-        incoming = _Incoming(text, inbound.choice, client_message_id)
+        # A channel the clinic has switched off: its messages reach the staff, with no automated answer,
+        # except a patient who may be in danger: the safety answer and the clinic's alert go on every
+        # channel, as a person at the desk would not stay silent.
+        switch = channel_decision(channel, caller.tenant.switches)
+        silent = not switch.allowed and triage.assess(text).band == "routine"
+        incoming = _Incoming(text, inbound.choice, client_message_id, for_staff=silent)
         async with self.gate.turn(conversation_id, lambda: self._check_rate_now(conversation_id)) as turn:
             claim = await self._claim(turn, caller.tenant, conversation_id, incoming)
             if isinstance(claim, _Replay):
                 return Answered(claim.messages)
             await self._show_staff(caller.tenant, conversation_id, channel, [claim.message])
             if isinstance(claim, _Held):
+                if silent:
+                    await self.db.transaction(
+                        lambda session: conversation_store.to_staff(session, caller, conversation_id, switch)
+                    )
                 return Answered([claim.message])
             desk = PracticeDesk(self.db, caller, conversation_id, now, self.alarm)
             understood, whole, dial = True, False, None
@@ -300,7 +271,7 @@ class Turns:
         """Store the message and take the lease; _Leased while another process answers this
         conversation. A conversation a person has taken over stores the message for them and takes
         no lease."""
-        conversation = await _locked(session, tenant, conversation_id)
+        conversation = await turn_rows.locked_conversation(session, tenant, conversation_id)
         # The lease is a process timer, so it runs on the real clock even when a test injects `now`.
         clock = datetime.now(UTC)
         lease_until = conversation.turn_lease_until
@@ -312,17 +283,17 @@ class Turns:
         )
         if incoming.client_message_id is not None:
             retried = {"conversation_id": conversation_id, "client_message_id": incoming.client_message_id}
-            earlier = (await session.execute(_BY_CLIENT_ID, retried)).scalar_one_or_none()
+            earlier = (await session.execute(turn_rows.BY_CLIENT_ID, retried)).scalar_one_or_none()
             if earlier is not None:
                 if leased:
                     return leased  # still being answered: wait, then replay
-                answer = await _answer_to(session, earlier)
-                if len(answer) > 1 or conversation.handler == "staff":
+                answer = await turn_rows.answer_to(session, earlier)
+                if len(answer) > 1 or conversation.handler == "staff" or incoming.for_staff:
                     return _Replay(answer)
                 # Its turn stored no reply (the process answering it died): answer it now.
-                await _append(session, tenant, conversation, [], lease=clock + self.lease)
+                await turn_rows.append_messages(session, tenant, conversation, [], lease=clock + self.lease)
                 return await _claim_of(session, tenant, conversation, answer[0], clock)
-        held = conversation.handler == "staff"
+        held = conversation.handler == "staff" or incoming.for_staff
         # Before waiting: a message over the rate is refused now, not after the turn ahead of it.
         await self._check_rate(session, conversation_id, clock)
         if leased and not held:
@@ -332,7 +303,7 @@ class Turns:
         message = StoredMessage(
             conversation.last_seq + 1, "patient", incoming.text, payload, clock, incoming.client_message_id
         )
-        [message] = await _append(session, tenant, conversation, [message], lease=lease)
+        [message] = await turn_rows.append_messages(session, tenant, conversation, [message], lease=lease)
         if held:
             return _Held(message)
         return await _claim_of(session, tenant, conversation, message, clock)
@@ -348,58 +319,21 @@ class Turns:
         disclosure: str | None,
     ) -> list[StoredMessage]:
         desk.audit_pending(session)
-        conversation = await _locked(session, tenant, conversation_id)
+        conversation = await turn_rows.locked_conversation(session, tenant, conversation_id)
         if conversation.handler == "staff":
             # Taken over while the agent was thinking: a person answers now, not this turn.
             replies = []
         clock = datetime.now(UTC)
         if disclosure is not None and replies and conversation.disclosed_at is None:
             replies = [replace(replies[0], text=f"{disclosure} {replies[0].text}"), *replies[1:]]
-            await session.execute(_DISCLOSED, {"conversation_id": conversation.id, "at": clock})
+            await session.execute(turn_rows.DISCLOSED, {"conversation_id": conversation.id, "at": clock})
         messages = [
             StoredMessage(conversation.last_seq + n, "assistant", reply.text, reply.payload(), clock)
             for n, reply in enumerate(replies, start=1)
         ]
-        return await _append(
+        return await turn_rows.append_messages(
             session, tenant, conversation, messages, lease=None, state=state.model_dump(mode="json")
         )
-
-
-async def _append(
-    session: AsyncSession,
-    tenant: TenantContext,
-    conversation: Conversation,
-    messages: list[StoredMessage],
-    *,
-    lease: datetime | None,
-    state: dict[str, Any] | None = None,
-) -> list[StoredMessage]:
-    """Store `messages` (numbered from the conversation's last seq on) and move the conversation on,
-    in Core statements: the ORM's unit of work cost a chat turn more than the writes themselves."""
-    last_seq = conversation.last_seq + len(messages)
-    moved = {"conversation_id": conversation.id, "new_last_seq": last_seq, "new_lease": lease}
-    if state is None:
-        await session.execute(_MOVE_ON, moved)
-    else:
-        await session.execute(_MOVE_ON_WITH_STATE, {**moved, "new_state": state})
-    if not messages:
-        return []
-    rows = [
-        {
-            "conversation_id": conversation.id,
-            "tenant_id": tenant.id,
-            "seq": m.seq,
-            "role": m.role,
-            "body": m.text,
-            "payload": m.payload,
-            "client_message_id": m.client_message_id,
-        }
-        for m in messages
-    ]
-    stored = await session.execute(_STORE_MESSAGES, rows)
-    return [
-        replace(m, created_at=created_at) for m, created_at in zip(messages, stored.scalars(), strict=True)
-    ]
 
 
 async def _claim_of(
@@ -410,36 +344,9 @@ async def _claim_of(
     clock: datetime,
 ) -> _Claim:
     """What the agent needs to answer `message`: the state, the history before it, the practice."""
-    recent = await session.execute(_HISTORY, {"conversation_id": conversation.id, "seq": message.seq})
+    recent = await session.execute(
+        turn_rows.HISTORY, {"conversation_id": conversation.id, "seq": message.seq}
+    )
     history = [HistoryMessage(role, body) for role, body in reversed(recent.all())]
     state = ConversationState.model_validate(conversation.state or {})
     return _Claim(message, state, history, await practice_info(session, tenant, clock))
-
-
-async def _locked(session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID) -> Conversation:
-    locked = await session.execute(_LOCKED, {"conversation_id": conversation_id, "tenant_id": tenant.id})
-    conversation = locked.scalar_one_or_none()
-    if conversation is None:
-        raise NotFound("conversation not found")
-    return conversation
-
-
-async def _answer_to(session: AsyncSession, message: ConversationMessage) -> list[StoredMessage]:
-    """The stored message and the assistant's replies that followed it, up to the next patient message."""
-    rows = await session.execute(
-        select(ConversationMessage)
-        .where(
-            ConversationMessage.conversation_id == message.conversation_id,
-            ConversationMessage.seq >= message.seq,
-        )
-        .order_by(ConversationMessage.seq)
-        .limit(50)
-    )
-    answer = [StoredMessage.of(message)]
-    for row in rows.scalars():
-        if row.seq == message.seq:
-            continue
-        if row.role == "patient":
-            break
-        answer.append(StoredMessage.of(row))
-    return answer

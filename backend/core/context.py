@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from backend.core.schemas import TenantSettings
+from policy.switches import Switches
 
 
 class TenantRow(Protocol):
@@ -37,6 +38,21 @@ class TenantContext:
     @cached_property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone_name)
+
+    @cached_property
+    def switches(self) -> Switches:
+        """The clinic's switches, as the policy engine reads them."""
+        settings = self.settings
+        return Switches(
+            sms=settings.sms_enabled,
+            voice=settings.voice_enabled,
+            web_chat=settings.web_chat_enabled,
+            language_model=settings.language_model_enabled,
+            waitlist=settings.waitlist_enabled,
+            self_cancel=settings.patients_may_cancel,
+            self_reschedule=settings.patients_may_reschedule,
+            automated_paused=settings.automated_messages_paused,
+        )
 
     @classmethod
     def of(cls, tenant: TenantRow) -> TenantContext:

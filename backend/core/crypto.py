@@ -73,3 +73,7 @@ class KeyRing:
 
     def is_current(self, token: str) -> bool:
         return token.partition(":")[0] == self.current
+
+    def resealed(self, token: str, context: str) -> str | None:
+        """`token` sealed again under the current key (for `frontdesk rekey`); None if it already is."""
+        return None if self.is_current(token) else self.seal(self.open(token, context), context)

@@ -242,6 +242,22 @@ class TenantSettings(Input):
     # Audit rows are archived to JSON Lines under the data dir, then removed from the database.
     retention_audit_years: int = Field(default=6, ge=1, le=100)
 
+    # Switches the clinic controls (enforced by the policy engine, policy/switches.py). Off: texts
+    # to its numbers reach staff with no automated answer; calls hear a short message and are put
+    # through to `staff_phone`; the chat widget says chat is unavailable and gives the phone.
+    sms_enabled: bool = True
+    voice_enabled: bool = True
+    web_chat_enabled: bool = True
+    # Off: the rules read every message, even where a language model is configured.
+    language_model_enabled: bool = True
+    waitlist_enabled: bool = True
+    # Off: the receptionist offers no Cancel (or Reschedule) and says to call the clinic instead.
+    patients_may_cancel: bool = True
+    patients_may_reschedule: bool = True
+    # On: no reminders, follow-ups, review requests or no-show notes; staff replies and the
+    # confirmation of what a patient just did still go.
+    automated_messages_paused: bool = False
+
     @model_validator(mode="after")
     def _distinct_offsets(self) -> TenantSettings:
         if len(set(self.reminder_offsets_hours)) != len(self.reminder_offsets_hours):

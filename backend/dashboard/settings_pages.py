@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from backend.core.deps import Db
-from backend.core.errors import Forbidden
+from backend.core.errors import Forbidden, NotFound
 from backend.core.event_catalogue import CATALOGUE
 from backend.core.schemas import WEEKDAYS
 from backend.dashboard.render import PREFIX, StaffPage
@@ -26,11 +26,44 @@ from backend.scheduling import catalog_endpoints as catalogue
 from backend.scheduling.catalog_endpoints import ClosureOut
 from backend.scheduling.schemas import ProviderOut
 from backend.telephony import phone_number_endpoints as numbers
+from backend.telephony import twilio_account_endpoints as twilio_account
+from backend.telephony.schemas import TwilioAccountOut
 from backend.tenants import endpoints as tenant_api
 from backend.tenants import team_endpoints as team
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
+# The clinic's switches (policy/switches.py), as the receptionist page lists them.
+SWITCHES = (
+    (
+        "web_chat_enabled",
+        "Web chat",
+        "Off: the chat widget says chat is unavailable and gives your phone number.",
+    ),
+    (
+        "sms_enabled",
+        "Texts",
+        "Off: texts reach your inbox with no automated answer, and no automated texts go out.",
+    ),
+    (
+        "voice_enabled",
+        "Phone calls",
+        "Off: callers hear a short message and are put through to your staff number.",
+    ),
+    ("language_model_enabled", "Language model", "Off: the built-in rules read every message."),
+    ("waitlist_enabled", "Waiting list", "Off: patients are not offered the waiting list."),
+    ("patients_may_cancel", "Patients may cancel", "Off: no Cancel button; patients are asked to call you."),
+    (
+        "patients_may_reschedule",
+        "Patients may reschedule",
+        "Off: no Reschedule button; patients are asked to call you.",
+    ),
+    (
+        "automated_messages_paused",
+        "Pause automated messages",
+        "On: no reminders, follow-ups or review requests. Staff replies and booking confirmations still go.",
+    ),
+)
 FAQ_TOPICS = {topic: topic.replace("_", " ").capitalize() for topic in get_args(Topic)}
 
 
@@ -106,7 +139,15 @@ async def connections_page(page: StaffPage, db: Db) -> HTMLResponse:
         team=await team.list_team(caller, db),
         endpoints=await webhooks.list_endpoints(caller, db),
         event_types=sorted(CATALOGUE),
+        twilio_account=await _own_twilio_account(page, db),
     )
+
+
+async def _own_twilio_account(page: StaffPage, db: Db) -> TwilioAccountOut | None:
+    try:
+        return await twilio_account.get_account(page.caller, db)
+    except NotFound:
+        return None  # the platform's account
 
 
 @router.get("/settings/webhooks/{endpoint_id}", response_class=HTMLResponse)
@@ -135,4 +176,17 @@ async def privacy_page(page: StaffPage, db: Db) -> HTMLResponse:
         tenant=await tenant_api.get_tenant(caller),
         last_run=await retention.last_run(caller, db),
         settings_tab="privacy",
+    )
+
+
+@router.get("/settings/receptionist", response_class=HTMLResponse)
+async def receptionist_page(page: StaffPage) -> HTMLResponse:
+    """The clinic's switches: channels, the language model, the waiting list, self-service, the pause."""
+    _owner(page)
+    return page.render(
+        "receptionist.html",
+        "settings",
+        tenant=await tenant_api.get_tenant(page.caller),
+        switches=SWITCHES,
+        settings_tab="receptionist",
     )

@@ -120,7 +120,14 @@ async def notify(
         facts = await outbound_facts(session, tenant, channel, recipient, kind, limits, now)
         decision = evaluate(
             ToolCall(action, {"channel": channel, "kind": kind}),
-            PolicyContext(channel="worker", now=now, timezone=tenant.timezone_name, turn=0, outbound=facts),
+            PolicyContext(
+                channel="worker",
+                now=now,
+                timezone=tenant.timezone_name,
+                turn=0,
+                outbound=facts,
+                switches=tenant.switches,
+            ),
         )
         decisions[channel] = decision
         audit.record(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -35,7 +35,8 @@ from backend.core.event_catalogue import MessageData, MessageFailed, MessageSent
 from backend.core.settings import Settings
 from backend.messaging import circuits, opt_outs, outbox, sms_gate
 from backend.messaging.models import OutboxMessage
-from backend.messaging.senders import Envelope
+from backend.messaging.senders import Envelope, ProviderAccount
+from backend.telephony import twilio_accounts
 
 # Ids a reconciled row may not take: other rows' messages to the same number in the days around.
 KNOWN_LOOKBACK = timedelta(days=2)
@@ -57,10 +58,14 @@ class Claimed:
     # (the ids in `known` are other rows') instead of being handed this one again.
     unknown_since: datetime | None = None
     known: frozenset[str] = frozenset()
+    # A text of a clinic with its own Twilio account goes out from that account.
+    account: ProviderAccount | None = None
 
     @property
     def envelope(self) -> Envelope:
-        return Envelope(str(self.id), self.channel, self.recipient, self.subject, self.body, self.sender)
+        return Envelope(
+            str(self.id), self.channel, self.recipient, self.subject, self.body, self.sender, self.account
+        )
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,17 @@ async def claim(
                     await _take(session, settings, row, providers[row.channel], now, reconcile=False)
                 )
     await session.flush()
-    return Claims(claimed, more)
+    return Claims(await _from_own_accounts(session, settings, claimed), more)
+
+
+async def _from_own_accounts(
+    session: AsyncSession, settings: Settings, claimed: list[Claimed]
+) -> list[Claimed]:
+    """Texts of clinics with their own Twilio account, bound to it (read at each claim: a rotated
+    token is used from the next send on)."""
+    texting = {c.tenant_id for c in claimed if c.channel == "sms"}
+    accounts = await twilio_accounts.for_tenants(session, settings.key_ring, texting)
+    return [replace(c, account=accounts.get(c.tenant_id)) if c.channel == "sms" else c for c in claimed]
 
 
 async def _due(

@@ -1,13 +1,12 @@
 """Bookings: confirming a hold, booking in one step, rescheduling (the new slot taken before the old
-one is freed), cancelling and attendance; finding them is `appointment_lists`. Every write runs
-under the guards of `backend.scheduling.guards`."""
+one is freed) and cancelling; how a visit went is `attendance`, finding them is `appointment_lists`.
+Every write runs under the guards of `backend.scheduling.guards`."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -25,13 +24,9 @@ from backend.core.errors import (
 )
 from backend.core.event_catalogue import (
     BookingCancelled,
-    BookingCompleted,
-    BookingConfirmed,
     BookingCreated,
     BookingData,
-    BookingNoShow,
     BookingRescheduled,
-    BookingRunningLate,
 )
 from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
@@ -113,7 +108,7 @@ async def reschedule(
     tenant = caller.tenant
     appointment = await get_appointment(session, tenant, ident, for_update=True)
     if appointment.status not in OCCUPYING:
-        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be rescheduled")
+        raise Conflict(f"a {spoken(appointment.status)} appointment cannot be rescheduled")
     if appointment.starts_at <= now:
         raise Conflict("this appointment has already started or passed")
     service = await get_service(session, tenant, appointment.service_id)
@@ -179,7 +174,7 @@ async def cancel(
     if appointment.status == "cancelled":
         return appointment  # cancelling twice is the same as cancelling once
     if appointment.status not in OCCUPYING:
-        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be cancelled")
+        raise Conflict(f"a {spoken(appointment.status)} appointment cannot be cancelled")
     if appointment.starts_at <= now:
         raise Conflict("this appointment has already started or passed")
     appointment.status = "cancelled"
@@ -191,80 +186,6 @@ async def cancel(
     publish(session, caller, BookingCancelled, appointment)
     await lifecycle.on_cancelled(session, caller, appointment, slot_of(appointment), now)
     await _push_to_calendar(session, appointment, now)
-    return appointment
-
-
-async def record_attendance(
-    session: AsyncSession, caller: Caller, ident: str, outcome: Literal["completed", "no_show"], now: datetime
-) -> Appointment:
-    """Staff say how a visit went: completed (a review request follows) or no-show (a recovery text)."""
-    appointment = await get_appointment(session, caller.tenant, ident, for_update=True)
-    if appointment.status == outcome:
-        return appointment  # saying it twice is saying it once
-    if appointment.status not in OCCUPYING:
-        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be marked {_spoken(outcome)}")
-    if appointment.starts_at > now:
-        raise Conflict("this appointment has not started yet")
-    appointment.status = outcome
-    await session.flush()
-    audit.record(session, caller, f"appointment.{outcome}", "appointment", appointment.id)
-    publish(session, caller, BookingCompleted if outcome == "completed" else BookingNoShow, appointment)
-    if outcome == "completed":
-        await lifecycle.on_completed(session, caller, appointment, now)
-    else:
-        await lifecycle.on_no_show(session, caller, appointment, now)
-    return appointment
-
-
-async def confirm_attendance(
-    session: AsyncSession, caller: Caller, appointment_id: uuid.UUID, via: str, now: datetime
-) -> Appointment:
-    """The patient says they will come (a reply to a reminder, its e-mail link). Confirming twice
-    is confirming once: the first time and channel stay."""
-    appointment = await get_appointment(session, caller.tenant, str(appointment_id), for_update=True)
-    if appointment.status == "confirmed":
-        return appointment
-    if appointment.status != "booked":
-        raise Conflict(f"a {_spoken(appointment.status)} appointment cannot be confirmed")
-    if appointment.starts_at <= now:
-        raise Conflict("this appointment has already started or passed")
-    appointment.status = "confirmed"
-    appointment.confirmed_at, appointment.confirmed_via = now, via
-    await session.flush()
-    audit.record(session, caller, "appointment.confirmed", "appointment", appointment.id, {"via": via})
-    publish(session, caller, BookingConfirmed, appointment, via=via, confirmed_at=now)
-    return appointment
-
-
-async def note_running_late(
-    session: AsyncSession,
-    caller: Caller,
-    appointment_id: uuid.UUID,
-    minutes: int | None,
-    via: str,
-    now: datetime,
-) -> Appointment:
-    """The patient says they are running late: the schedule shows it and integrations hear of it.
-    Saying they will come late is also saying they will come, so a booked visit counts as confirmed."""
-    appointment = await get_appointment(session, caller.tenant, str(appointment_id), for_update=True)
-    if appointment.status not in OCCUPYING:
-        raise Conflict(f"a {_spoken(appointment.status)} appointment is not expected")
-    if appointment.ends_at <= now:
-        raise Conflict("this appointment is already over")
-    appointment.late_minutes, appointment.late_noticed_at = minutes or 0, now
-    if appointment.status == "booked":
-        appointment.status = "confirmed"
-        appointment.confirmed_at, appointment.confirmed_via = now, via
-    await session.flush()
-    audit.record(
-        session,
-        caller,
-        "appointment.running_late",
-        "appointment",
-        appointment.id,
-        {"minutes": minutes, "via": via},
-    )
-    publish(session, caller, BookingRunningLate, appointment, via=via, minutes_late=minutes)
     return appointment
 
 
@@ -324,7 +245,7 @@ def publish(
     )
 
 
-def _spoken(status: str) -> str:
+def spoken(status: str) -> str:
     return status.replace("_", "-")
 
 

@@ -16,7 +16,7 @@ from backend.core.context import Caller
 from backend.core.deps import Db, Now
 from backend.core.errors import AppError, ValidationFailed
 from backend.core.schemas import Day
-from backend.scheduling import appointment_lists, booking, guards, holds, precheck
+from backend.scheduling import appointment_lists, attendance, booking, guards, holds, precheck
 from backend.scheduling.presenters import appointment_out, hold_out
 from backend.scheduling.schemas import (
     AppointmentOut,
@@ -210,7 +210,7 @@ async def _record_attendance(
     ident: str, outcome: Literal["completed", "no_show"], caller: Caller, request: Request, now: datetime
 ) -> JSONResponse:
     async def work(session: AsyncSession) -> AppointmentOut:
-        appointment = await booking.record_attendance(session, caller, ident, outcome, now)
+        appointment = await attendance.record_attendance(session, caller, ident, outcome, now)
         return appointment_out(appointment, caller.tenant)
 
     return await _booking_write(request, caller, work, 200)

@@ -28,7 +28,7 @@ from backend.core.context import Caller, TenantContext
 from backend.core.crypto import KeyRing, KeyRingError
 from backend.core.errors import Conflict, NotFound
 from backend.core.settings import Settings
-from backend.scheduling import booking
+from backend.scheduling import attendance, booking
 from backend.scheduling.models import Appointment, ReminderLinkUse
 from backend.scheduling.schemas import CancelIn
 
@@ -155,7 +155,7 @@ async def use(session: AsyncSession, tenant: TenantContext, grant: Grant, now: d
     caller = Caller(tenant, f"reminder_link:{grant.nonce}", f"reminder_link:{grant.nonce}")
     try:
         if grant.action == "confirm":
-            appointment = await booking.confirm_attendance(session, caller, appointment.id, "email", now)
+            appointment = await attendance.confirm_attendance(session, caller, appointment.id, "email", now)
         else:
             reason = CancelIn(reason="cancelled from the reminder e-mail")
             appointment = await booking.cancel(session, caller, str(appointment.id), reason, now)

@@ -1,5 +1,5 @@
-"""A call arriving: the greeting (where a dropped call left off, or a new conversation), and the
-answer when every line the clinic allows is taken."""
+"""A call arriving: the greeting (where a dropped call left off, or a new conversation, with the
+menu as the clinic's switches allow), and the answer when every line the clinic allows is taken."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.dialogue import MENU
+from agent.dialogue import menu_for
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.core.context import TenantContext
 from backend.customers import service as customers
-from backend.telephony import call_ends, call_records
+from backend.telephony import call_ends, call_records, call_refusals
 from channels import voice
 from channels.voice import GatherSpec
 from policy import replies as reply_rules
@@ -45,12 +45,13 @@ async def greet(
         if call.caller_phone is not None:  # a withheld number is no identity: asked as on the web
             state.phone = call.caller_phone
             state.name = await customers.name_on_file(session, tenant, call.caller_phone)
-        state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
+        menu = menu_for(tenant.switches)
+        state.choices = [Choice(label=q.label, value=q.value) for q in menu]
         thread.state = state.model_dump(mode="json")
         conversation_id = thread.id
         welcome = f" Welcome back, {state.name.split()[0]}." if state.name else ""
-        greeting = reply_rules.voice_greeting(tenant.name) + welcome
-        greeting += " " + voice.options_prompt(tuple(q.label for q in MENU))
+        greeting = reply_rules.voice_greeting(tenant.name, tenant.switches) + welcome
+        greeting += " " + voice.options_prompt(tuple(q.label for q in menu))
     twiml = voice.ask(greeting, gather)
     call_records.new_call(session, call, tenant, conversation_id, "active", now, last_prompt=greeting)
     await session.flush()
@@ -66,22 +67,4 @@ async def turn_away(
     stored = await call_records.stored_answer(session, call.sid, 0)
     if stored is not None:
         return stored
-    staff = tenant.settings.staff_phone
-    if staff:
-        twiml = voice.transfer(
-            f"Thanks for calling {tenant.name}. All our lines are busy, so let me put you through to "
-            "the team.",
-            staff,
-            language,
-        )
-    else:
-        twiml = voice.goodbye(
-            f"Thanks for calling {tenant.name}. All our lines are busy right now. Please call again in a few "
-            "minutes, or send us a text at this number. Goodbye.",
-            language,
-        )
-    reason = "overflow" if staff else "busy"
-    call_records.new_call(session, call, tenant, None, "rejected", now, end_reason=reason)
-    await session.flush()
-    call_records.store_turn(session, call.sid, 0, "", twiml)
-    return twiml
+    return await call_refusals.refuse(session, call, tenant, "busy", now, language)

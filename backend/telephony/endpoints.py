@@ -15,17 +15,19 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.core import audit, metrics
+from backend.core.crypto import KeyRingError
 from backend.core.deps import Db, Now
 from backend.core.errors import Forbidden, ValidationFailed
 from backend.core.settings import Settings
 from backend.messaging import receipts
-from backend.telephony import sms_inbox
+from backend.telephony import sms_inbox, twilio_accounts
 from backend.telephony.voice_calls import PhoneCalls
 from channels import inbound
 
 router = APIRouter(tags=["twilio"])
 
 TWIML = "application/xml"
+SMS_STATUS_PATH = "/twilio/sms/status"
 UNKNOWN_NUMBER_TEXT = "Sorry, this number isn't set up to receive messages. Please check the number."
 
 
@@ -40,8 +42,8 @@ async def signed_form(request: Request, db: Db) -> dict[str, str]:
     if request.url.query:
         url += "?" + request.url.query
     signature = request.headers.get("X-Twilio-Signature", "")
-    token = settings.twilio_auth_token
-    if token is None or not RequestValidator(token.get_secret_value()).validate(url, form, signature):
+    token = await _token_for(request, db, form)
+    if token is None or not RequestValidator(token).validate(url, form, signature):
 
         async def note(session: AsyncSession) -> None:
             audit.record_unattributed(
@@ -57,6 +59,23 @@ async def signed_form(request: Request, db: Db) -> dict[str, str]:
         raise Forbidden("the request is not signed by Twilio for this server")
     metrics.INBOUND_WEBHOOKS.labels(request.url.path, "accepted").inc()
     return _contract(form)
+
+
+async def _token_for(request: Request, db: Db, form: dict[str, str]) -> str | None:
+    """The auth token the request must be signed with: that of the clinic whose number it concerns,
+    when the clinic has its own Twilio account; the platform's otherwise."""
+    settings: Settings = request.app.state.settings
+    # A delivery receipt is about a text we sent from the clinic's number; the rest, about one to it.
+    number = form.get("From" if request.url.path == SMS_STATUS_PATH else "To", "")
+    try:
+        own = await db.transaction(
+            lambda session: twilio_accounts.for_number(session, settings.key_ring, number)
+        )
+    except KeyRingError:
+        return None  # the clinic's token does not open: nothing can verify the request, it is refused
+    if own is not None:
+        return own.secret
+    return settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
 
 
 def _contract(form: dict[str, str]) -> dict[str, str]:
@@ -88,7 +107,7 @@ async def inbound_sms(request: Request, db: Db, now: Now) -> Response:
     return _twiml(str(response))
 
 
-@router.post("/twilio/sms/status", status_code=204)
+@router.post(SMS_STATUS_PATH, status_code=204)
 async def sms_status(request: Request, db: Db, now: Now) -> Response:
     """Delivery receipts. Repeats and late, out-of-order receipts are accepted and change nothing.
     The URL's `outbox` parameter (we set it when sending) names the message the receipt is about."""

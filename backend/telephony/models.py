@@ -13,7 +13,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.core.models import Base, created_at_column, tenant_fk, uuid_pk
+from backend.core.models import Base, created_at_column, tenant_fk, updated_at_column, uuid_pk
 
 
 class TenantPhoneNumber(Base):
@@ -80,3 +80,22 @@ class VoiceTurn(Base):
     heard: Mapped[str] = mapped_column(Text, default="")
     twiml: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class TenantTwilioAccount(Base):
+    """A clinic's own Twilio account (or subaccount): its numbers' webhooks are verified with its auth
+    token and its texts sent from it. The token is sealed with the key ring under the context
+    `tenant_twilio_account:<tenant id>`; clinics without a row use the platform's account."""
+
+    __tablename__ = "tenant_twilio_accounts"
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_sid: Mapped[str] = mapped_column(String(34))
+    auth_token_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    @property
+    def secret_context(self) -> str:
+        return f"tenant_twilio_account:{self.tenant_id}"

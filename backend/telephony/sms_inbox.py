@@ -320,10 +320,11 @@ def compose_reply(replies: list[StoredMessage], max_segments: int = sms.MAX_SEGM
 async def _mark_held(
     session: AsyncSession, tenant: TenantContext, conversation_id: uuid.UUID, row_id: uuid.UUID, now: datetime
 ) -> None:
-    """No reply: answered only if a member of staff has the conversation (they answer from the
-    inbox); anything else is a failure, tried again while attempts are left."""
+    """No reply: answered only if a member of staff has the conversation, or the clinic has switched
+    texting off (they answer from the inbox); anything else is a failure, tried again while attempts
+    are left."""
     conversation = await conversations.get(session, tenant, conversation_id)
-    if conversation.handler != "staff":
+    if conversation.handler != "staff" and tenant.switches.sms:
         raise RuntimeError(f"the turn of conversation {conversation_id} stored no reply")
     await _mark(session, row_id, "answered", now, handling="staff")
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agent.dialogue import MENU
+from agent.dialogue import menu_for
 from agent.state import Choice, ConversationState
 from backend.conversations import service as conversations
 from backend.conversations.turns import Answered
+from backend.tenants import service as tenants
 from channels import voice
 
 
@@ -53,7 +54,8 @@ async def keypad_options(session: AsyncSession, conversation_id: uuid.UUID | Non
     conversation = await conversations.by_id(session, conversation_id, lock=True)
     state = ConversationState.model_validate(conversation.state or {})
     if not state.choices:
-        state.choices = [Choice(label=q.label, value=q.value) for q in MENU]
+        tenant = await tenants.get_context(session, conversation.tenant_id)
+        state.choices = [Choice(label=q.label, value=q.value) for q in menu_for(tenant.switches)]
         conversation.state = state.model_dump(mode="json")
     return voice.options_prompt(tuple(c.label for c in state.choices)) + " Or press 0 to talk to a person."
 

@@ -34,6 +34,7 @@ from backend.telephony import (
     call_ends,
     call_handoff,
     call_records,
+    call_refusals,
     phone_numbers,
     spoken_options,
 )
@@ -41,6 +42,7 @@ from backend.telephony.models import VoiceCall
 from backend.tenants import service as tenants
 from channels import voice
 from channels.voice import GatherSpec
+from policy.switches import channel_decision
 
 SILENCES_BEFORE_KEYPAD = 2
 FAILURES_BEFORE_TRANSFER = 3
@@ -95,6 +97,12 @@ class PhoneCalls:
                     "call again. Goodbye.",
                     self.language,
                 )
+            switch = channel_decision("voice", tenant.switches)
+            if not switch.allowed:
+                caller = Caller(tenant, actor="patient:voice", correlation_id=call.sid)
+                details = {"rule": switch.rule, "policy_reason": switch.reason}
+                audit.record(session, caller, "policy.denied", "voice_call", call.sid, details)
+                return await call_refusals.refuse(session, call, tenant, "switched_off", now, self.language)
             # First, so a caller ringing back after a call that went quiet finds where it was.
             await call_ends.end_abandoned(session, tenant, now)
             gather = await self._gather(session, tenant, 1)

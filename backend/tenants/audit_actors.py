@@ -28,6 +28,10 @@ _FIXED = {
 }
 
 
+# How a patient reached the clinic, as people say it.
+_BY = {"sms": "text", "voice": "phone", "web": "web chat"}
+
+
 async def actor_names(session: AsyncSession, tenant: TenantContext, actors: Iterable[str]) -> dict[str, str]:
     """Each of `actors` (as stored in the audit log) with the name a person reads."""
     distinct = set(actors)
@@ -64,7 +68,7 @@ def _fixed(actor: str) -> str:
     if kind == "key":
         return f"API key {what}"
     if kind == "patient" and what:
-        return f"Patient (by {'text' if what == 'sms' else what})"
+        return f"Patient (by {_BY.get(what, what)})"
     if kind in ("system", "cli") and what:
         return f"{_FIXED[kind]} ({what.replace('-', ' ')})"
     return _FIXED.get(kind, actor)

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 
 from backend.core.errors import Forbidden, RateLimited
-from backend.webchat.schemas import ChatMessageIn, ChatMessagesOut, ChatSessionIn
+from backend.webchat.schemas import ChatMessageIn, ChatMessagesOut, ChatSessionIn, ChatSessionOut
 from backend.webchat.service import WebChat
 from channels.webchat import ChatRefused, ChatSession
 from policy.input_limits import MAX_SEQUENCE
@@ -36,15 +36,16 @@ async def _open(
         raise Forbidden(str(refusal)) from None
 
 
-@router.post("/sessions", response_model=ChatMessagesOut)
+@router.post("/sessions", response_model=ChatSessionOut)
 async def open_session(
     body: ChatSessionIn, request: Request, key: WidgetKey, origin: Origin
-) -> ChatMessagesOut:
-    """Start a conversation, or resume the one `token` names; returns its messages so far."""
+) -> ChatSessionOut:
+    """Start a conversation, or resume the one `token` names; returns its messages so far (and, while
+    there are none, the greeting to show)."""
     chat, session = await _open(request, key, origin, body.token, resume_only=False)
-    return ChatMessagesOut.model_validate(
-        {"token": session.token, "messages": await chat.history(session, 0)}
-    )
+    messages = await chat.history(session, 0)
+    greeting = None if messages else await chat.greeting(session)
+    return ChatSessionOut.model_validate({"token": session.token, "messages": messages, "greeting": greeting})
 
 
 @router.get("/messages", response_model=ChatMessagesOut)

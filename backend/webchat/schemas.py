@@ -26,3 +26,14 @@ class ChatMessageIn(Input, ChatMessage):
 class ChatMessagesOut(Output):
     token: str
     messages: list[ChatMessageOut]
+
+
+class ChatGreeting(Output):
+    """What the widget says to a new conversation: the clinic's menu, as its switches allow."""
+
+    text: str
+    quick_replies: list[dict[str, str]]
+
+
+class ChatSessionOut(ChatMessagesOut):
+    greeting: ChatGreeting | None = Field(default=None, description="Set while the conversation is empty")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agent import dialogue
 from agent.loop import Inbound
 from agent.state import ConversationState
 from backend.conversations import handoff
@@ -25,6 +26,7 @@ from backend.conversations import service as conversations
 from backend.conversations.handoff import HandoffInvalid, HandoffLinks
 from backend.conversations.reminder_replies import Reminded, ReminderReplies, last_reminded
 from backend.conversations.turns import Turns
+from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError, NotFound, RateLimited
@@ -35,12 +37,29 @@ from backend.tenants import api_keys
 from backend.tenants import service as tenants
 from backend.webchat.conversation_starts import CeilingReached, ConversationStarts
 from channels.webchat import ChatInputError, ChatRefused, ChatSession
-from policy.engine import PHONE_CHANNELS
+from policy.engine import PHONE_CHANNELS, Decision
+from policy.switches import channel_decision
 
 if TYPE_CHECKING:
     from backend.conversations.models import Conversation
 
 log = logging.getLogger(__name__)
+
+
+class ChatSwitchedOff(ChatRefused):
+    """The clinic has switched its web chat off: the visitor is told how else to reach it."""
+
+    def __init__(self, tenant: TenantContext, decision: Decision) -> None:
+        phone = tenant.settings.staff_phone
+        how = f"please call the clinic at {phone}" if phone else "please contact the clinic directly"
+        super().__init__(f"the clinic's chat is switched off; {how}", code="CHAT_SWITCHED_OFF")
+        self.tenant = tenant
+        self.decision = decision
+
+    async def audit(self, session: AsyncSession) -> None:
+        caller = Caller(self.tenant, actor="patient:web", correlation_id=uuid.uuid4().hex)
+        details = {"rule": self.decision.rule, "policy_reason": self.decision.reason}
+        audit.record(session, caller, "policy.denied", "web_chat", self.tenant.id, details)
 
 
 class WebChat:
@@ -87,6 +106,9 @@ class WebChat:
             if origin.lower() not in api_key.allowed_origins:
                 raise ChatRefused(f"origin {origin} is not allowed for this widget key")
             context = TenantContext.of(tenant)
+            switch = channel_decision("web", context.switches)
+            if not switch.allowed:
+                raise ChatSwitchedOff(context, switch)
             conversation = await conversations.find_by_token(session, context, token) if token else None
             if conversation is not None:
                 return ChatSession(str(tenant.id), str(conversation.id), token or "", str(api_key.id))
@@ -105,6 +127,9 @@ class WebChat:
             raise ChatRefused(
                 limited.message, code=limited.code, retry_after=limited.retry_after
             ) from limited
+        except ChatSwitchedOff as off:
+            await self.db.transaction(off.audit)
+            raise
         except ChatRefused as refusal:
             log.info("web chat refused: %s", refusal)
             raise
@@ -171,6 +196,11 @@ class WebChat:
             return [m.event() for m in messages]
 
         return await self.db.transaction(work)
+
+    async def greeting(self, chat: ChatSession) -> dict[str, Any]:
+        tenant = await self.db.transaction(lambda session: self._tenant(session, chat))
+        welcome = dialogue.welcome(tenant.switches, tenant.settings.staff_phone)
+        return {"text": welcome.text, "quick_replies": welcome.payload()["quick_replies"]}
 
     def admit(self, chat: ChatSession) -> None:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from backend.core.errors import NotFound
 from backend.core.pages import pages
-from policy.replies import WIDGET_GREETING
 
 WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 WIDGET_SCRIPT = WIDGET_DIR / "widget.js"
@@ -23,13 +21,11 @@ router = APIRouter(tags=["widget"])
 @lru_cache(maxsize=1)
 def widget_bundle() -> bytes:
     """One script for the host page: socket.io-client, then the widget, in a scope of their own, so
-    the client neither reads nor sets the page's `io`, `module` or `define`. The widget's opening
-    message comes from the reply rules, so every channel discloses the same way."""
+    the client neither reads nor sets the page's `io`, `module` or `define`."""
     return (
         "(function(){var module={exports:{}},exports=module.exports,define;\n"
         + SOCKET_IO_CLIENT.read_text()
         + "\nvar io=module.exports;\n"
-        + f"var GREETING={json.dumps(WIDGET_GREETING)};\n"
         + WIDGET_SCRIPT.read_text()
         + "\n})();\n"
     ).encode()

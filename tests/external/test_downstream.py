@@ -4,7 +4,7 @@ staff, as the clinic chooses), no-show and review messages, and waitlist offers 
 
 from __future__ import annotations
 
-from backend.scheduling import booking
+from backend.scheduling import attendance
 from tests.conftest import at, local_day
 from tests.messaging.test_lifecycle import add_to_waitlist, noon
 from tests.support.db import booking_transaction, caller_for, rows, scalar
@@ -122,7 +122,7 @@ async def test_no_show_review_request_and_waitlist_offer_for_imported_appointmen
     marked = await booking_transaction(
         db,
         caller,
-        lambda s: booking.record_attendance(s, caller, str(missed.appointment.id), "no_show", after),
+        lambda s: attendance.record_attendance(s, caller, str(missed.appointment.id), "no_show", after),
     )
     assert (marked.status, marked.source) == ("no_show", SOURCE)
     await run_all_due(runner, after)

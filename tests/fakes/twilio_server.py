@@ -58,6 +58,8 @@ class SentSms:
     body: str
     status_callback: str | None
     at: float
+    # The account whose URL it was sent through (/Accounts/{sid}/Messages.json).
+    account_sid: str = ACCOUNT_SID
 
     @property
     def outbox_id(self) -> str | None:
@@ -82,6 +84,13 @@ class FakeTwilio:
     requests: int = 0
     # The Messages list requests (their query parameters), in order.
     lookups: list[dict[str, str]] = field(default_factory=list)
+    # Account SID -> auth token: the platform's, and any clinic's own (sub)account a test opens.
+    accounts: dict[str, str] = field(default_factory=lambda: {ACCOUNT_SID: AUTH_TOKEN})
+
+    def authorised(self, account_sid: str, authorization: str | None) -> bool:
+        token = self.accounts.get(account_sid)
+        expected = base64.b64encode(f"{account_sid}:{token}".encode()).decode()
+        return token is not None and authorization == f"Basic {expected}"
 
     def to(self, number: str) -> list[SentSms]:
         return [m for m in self.messages if m.to == number]
@@ -124,13 +133,12 @@ async def _wait(seconds: float, request: Request) -> bool:
 
 def create_app(fake: FakeTwilio) -> FastAPI:
     app = FastAPI()
-    expected_auth = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
     path = "/2010-04-01/Accounts/{account_sid}/Messages.json"
 
     @app.post(path)
     async def create_message(account_sid: str, request: Request) -> JSONResponse:
         fake.requests += 1
-        if request.headers.get("Authorization") != expected_auth or account_sid != ACCOUNT_SID:
+        if not fake.authorised(account_sid, request.headers.get("Authorization")):
             return _unauthenticated()
         form = await request.form()
         if not await _wait(fake.delay, request):
@@ -148,6 +156,7 @@ def create_app(fake: FakeTwilio) -> FastAPI:
             str(form.get("Body")),
             form.get("StatusCallback"),  # type: ignore[arg-type]
             time.time(),
+            account_sid,
         )
         fake.messages.append(sms)
         await _wait(fake.answer_delay, request)  # taken: whether the client hears of it or not
@@ -155,11 +164,12 @@ def create_app(fake: FakeTwilio) -> FastAPI:
 
     @app.get(path)
     async def list_messages(account_sid: str, request: Request) -> JSONResponse:
-        if request.headers.get("Authorization") != expected_auth or account_sid != ACCOUNT_SID:
+        if not fake.authorised(account_sid, request.headers.get("Authorization")):
             return _unauthenticated()
         query = dict(request.query_params)
         fake.lookups.append(query)
-        found = [m for m in reversed(fake.messages) if _matches(m, query)]  # newest first
+        mine = (m for m in reversed(fake.messages) if m.account_sid == account_sid)  # newest first
+        found = [m for m in mine if _matches(m, query)]
         size = min(int(query.get("PageSize", 50)), MAX_PAGE_SIZE)
         page = int(query.get("Page", 0))
         start = int(query.get("PageToken", "PA0")[2:]) if "PageToken" in query else page * size

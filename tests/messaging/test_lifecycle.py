@@ -10,7 +10,7 @@ from backend.customers import service as customers
 from backend.customers.schemas import CustomerIn
 from backend.messaging import opt_outs
 from backend.messaging.actions import sweep_lapsed_holds
-from backend.scheduling import booking
+from backend.scheduling import attendance, booking
 from backend.scheduling.models import WaitlistEntry
 from backend.scheduling.schemas import CancelIn, RescheduleIn
 from tests.conftest import NY, at, local_day, utcnow
@@ -48,7 +48,7 @@ async def reschedule(db, tenant_id, reference, when, now):
 async def attended(db, tenant_id, reference, outcome, now):
     caller = await caller_for(db, tenant_id)
     return await booking_transaction(
-        db, caller, lambda s: booking.record_attendance(s, caller, reference, outcome, now)
+        db, caller, lambda s: attendance.record_attendance(s, caller, reference, outcome, now)
     )
 
 

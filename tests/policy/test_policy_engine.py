@@ -12,6 +12,7 @@ from policy.engine import (
     PendingConfirmation,
     PolicyContext,
     Summary,
+    Switches,
     ToolCall,
     evaluate,
 )
@@ -29,6 +30,7 @@ def ctx(**overrides) -> PolicyContext:
         "timezone": "America/New_York",
         "turn": 5,
         "far_date_confirm_days": 30,
+        "switches": Switches(),
     }
     return PolicyContext(**{**base, **overrides})
 

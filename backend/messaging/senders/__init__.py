@@ -8,9 +8,18 @@ provider has it. It knows nothing about the outbox, retries or policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ProviderAccount:
+    """A clinic's own account at the provider (Twilio: the account SID and auth token), to send its
+    messages from instead of the platform's."""
+
+    id: str
+    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -22,6 +31,8 @@ class Envelope:
     body: str
     # SMS: the number to send from; None means the provider's default.
     sender: str | None = None
+    # The clinic's own provider account; None means the platform's.
+    account: ProviderAccount | None = None
 
 
 class SendFailed(Exception):

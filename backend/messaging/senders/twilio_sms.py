@@ -20,7 +20,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from backend.core.settings import Settings
-from backend.messaging.senders import Envelope, SendFailed
+from backend.messaging.senders import Envelope, ProviderAccount, SendFailed
 
 TWILIO_API = "https://api.twilio.com"
 # Twilio error codes that no retry can fix.
@@ -55,18 +55,18 @@ class TwilioSender:
     def __init__(self, settings: Settings, status_callback_url: str) -> None:
         assert settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
         self.http = RoutedHttpClient(settings.twilio_api_base_url)
-        self.client = Client(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token.get_secret_value(),
-            http_client=self.http,
+        self.platform = ProviderAccount(
+            settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()
         )
+        # One client per account and token: a rotated token gets a new client at its first send.
+        self.clients: dict[ProviderAccount, Client] = {}
         self.from_number = settings.twilio_from_number
         self.status_callback_url = status_callback_url
         self.timeout = settings.provider_timeout_seconds
 
     async def send(self, envelope: Envelope) -> str:
         message = await self._call(
-            self.client.messages.create_async(
+            self._client(envelope).messages.create_async(
                 to=envelope.recipient,
                 from_=envelope.sender or self.from_number,
                 body=envelope.body,
@@ -83,7 +83,7 @@ class TwilioSender:
         """
         day = (since - CLOCK_SKEW).astimezone(UTC).date().isoformat()
         messages = await self._call(
-            self.client.messages.list_async(
+            self._client(envelope).messages.list_async(
                 to=envelope.recipient,
                 from_=envelope.sender or self.from_number,
                 date_sent_after=day,  # type: ignore[arg-type]  # the client passes a string on as it is
@@ -94,6 +94,15 @@ class TwilioSender:
             if message.sid not in known and (message.body or "").endswith(envelope.body):
                 return message.sid
         return None
+
+    def _client(self, envelope: Envelope) -> Client:
+        """The client of the clinic's own account, or of the platform's."""
+        account = envelope.account or self.platform
+        client = self.clients.get(account)
+        if client is None:
+            self.clients = {known: c for known, c in self.clients.items() if known.id != account.id}
+            client = self.clients[account] = Client(account.id, account.secret, http_client=self.http)
+        return client
 
     async def _call(self, request: Awaitable[T]) -> T:
         try:
