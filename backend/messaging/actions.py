@@ -23,9 +23,9 @@ from backend.core.db import Database
 from backend.core.errors import AppError
 from backend.core.settings import Settings
 from backend.customers import service as customers
-from backend.messaging import lifecycle, outbox
-from backend.messaging.lifecycle import Limits, Recipient
+from backend.messaging import lifecycle, notifications, outbox
 from backend.messaging.models import ScheduledAction
+from backend.messaging.notifications import Limits, Recipient
 from backend.scheduling import booking, guards, holds, waitlist
 from backend.scheduling.availability import OCCUPYING
 from backend.scheduling.reminder_links import ReminderLinks
@@ -174,12 +174,12 @@ class ActionRunner:
                 "first_name": customer.name.split()[0],
                 "service": service.name,
                 "provider": made.provider_name,
-                "when": lifecycle.when_label(tenant, starts_at),
+                "when": notifications.when_label(tenant, starts_at),
                 "timezone": tenant.timezone_name,
                 "minutes": tenant.settings.waitlist_offer_minutes,
                 "link": self.offer_base_url + made.token,
             }
-            decisions = await lifecycle.notify(
+            decisions = await notifications.notify(
                 session,
                 caller,
                 "offer_waitlist_slot",
@@ -231,10 +231,10 @@ async def _reminder(
         return Result("skipped", f"the appointment is {appointment.status}")
     if appointment.starts_at.isoformat() != action.payload["starts_at"] or appointment.starts_at <= now:
         return Result("skipped", "the appointment has moved or passed")
-    context = lifecycle.appointment_context(caller.tenant, appointment)
+    context = notifications.appointment_context(caller.tenant, appointment)
     if links is not None:  # one-click confirm and cancel, for the e-mail
         context |= links.for_reminder(caller.tenant.id, appointment)
-    decisions = await lifecycle.notify(
+    decisions = await notifications.notify(
         session,
         caller,
         "send_reminder",
@@ -254,12 +254,12 @@ async def _after_visit(
     appointment = await _appointment(session, caller.tenant, action)
     if appointment.status != status:
         return Result("skipped", f"the appointment is {appointment.status} now")
-    context = lifecycle.appointment_context(caller.tenant, appointment)
+    context = notifications.appointment_context(caller.tenant, appointment)
     limits = None
     if kind == "review_request":
         context["link"] = caller.tenant.settings.review_link
         limits = Limits(window=timedelta(days=lifecycle.REVIEW_CAP_DAYS), cap=1)
-    decisions = await lifecycle.notify(
+    decisions = await notifications.notify(
         session,
         caller,
         action.action,
@@ -287,7 +287,7 @@ async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAct
     if not state.get("name") or not (phone or state.get("email")):
         return Result("skipped", "no contact details were given in the conversation")
     settings = tenant.settings
-    decisions = await lifecycle.notify(
+    decisions = await notifications.notify(
         session,
         caller,
         "send_follow_up",
@@ -299,7 +299,7 @@ async def _follow_up(session: AsyncSession, caller: Caller, action: ScheduledAct
             "practice": tenant.name,
             "first_name": state["name"].split()[0],
             "service": lapsed.service_name,
-            "when": lifecycle.when_label(tenant, lapsed.hold.starts_at),
+            "when": notifications.when_label(tenant, lapsed.hold.starts_at),
             "timezone": tenant.timezone_name,
         },
         action.dedupe_key,

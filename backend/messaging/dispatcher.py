@@ -1,13 +1,16 @@
 """The outbox dispatcher: keep every send slot busy with due rows, record each answer at once.
 
-A process claims only as many rows as it has free send slots (`OUTBOX_SEND_CONCURRENCY`), so a
-row's lease starts when its send does, and the lease is extended while the provider works. Each
-send runs in a task of its own; its answer is committed on the loop's next turn, a few
-milliseconds later (answers that arrive together share one transaction), never after a batch. When
-the database cannot take them the answers stay in memory, and are written as soon as it is back;
-until then this process claims nothing. A row whose outcome is unknown (its worker died, or the
-provider did not answer) is looked up with the provider before it may be sent again
-(`outbox_claims.py`).
+Claimers and a recorder run side by side, so claiming never waits for recording, nor recording
+for claiming. A claimer takes as many due rows as there are free send slots
+(`OUTBOX_SEND_CONCURRENCY`) whenever a send ends, a commit nudges it or a tick passes, so a row's
+lease starts when its send does; two of them, so slots freed while one waits on the database are
+filled by the other. Leases of the rows this process holds are extended while it holds them. Each
+send runs in a task of its own. The recorder commits, in one transaction, every answer that came
+in since its last write, at most 40 ms after the first of them (under load: those that came while
+it was writing), so an answer is committed within ~100 ms of the provider's, never after a batch. When the
+database cannot take them the answers stay in memory, and are written as soon as it is back; until
+then this process claims nothing. A row whose outcome is unknown (its worker died, or the provider
+did not answer) is looked up with the provider before it may be sent again (`outbox_claims.py`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,8 +37,14 @@ from backend.messaging.senders import Sender, SendFailed
 
 log = logging.getLogger("frontdesk.outbox")
 
-# Answers that arrive within this of each other are recorded in one transaction.
+# Free slots that come within this of each other are filled by one claim.
 COALESCE_SECONDS = 0.005
+# Answers are written at most this long after the first of them came (with those that came
+# meanwhile): a transaction per dozens of sends, not per send, and each committed well within 100 ms.
+RECORD_AFTER_SECONDS = 0.04
+# Claims under way at once: while one waits on the database, slots freed meanwhile are filled by
+# the other, not left idle until the first is done.
+CLAIMERS = 2
 # After a failed turn (the database is away), the next try comes this much later, doubling.
 RETRY_SECONDS = (0.1, 2.0)
 
@@ -56,15 +65,19 @@ class Dispatcher:
         self._in_flight: dict[uuid.UUID, Claimed] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._answered: list[tuple[Claimed, Outcome]] = []
-        self._wake = asyncio.Event()
-        self._outage = Outage(log, "recording sends")
+        self._claims_under_way = 0
+        self._slots_being_claimed = 0
+        self._wake = asyncio.Event()  # the claimer's: slots are free, or rows may be due
+        self._answers = asyncio.Event()  # the recorder's: answers are waiting
+        self._claiming = Outage(log, "claiming messages")
+        self._recording = Outage(log, "recording sends")
         # Leases are extended at a third of their length, so one missed turn does not lose them.
         self._lease_every = settings.outbox_lease_seconds / 3
         self._leases_due = time.monotonic() + self._lease_every
 
     @property
     def free_slots(self) -> int:
-        return self.settings.outbox_send_concurrency - len(self._in_flight)
+        return self.settings.outbox_send_concurrency - len(self._in_flight) - self._slots_being_claimed
 
     def nudge(self) -> None:
         """Rows may be due: claim what the free slots can take."""
@@ -79,8 +92,8 @@ class Dispatcher:
         claims = await self._claim(now)
         while self._in_flight or self._answered:
             if not self._answered:
-                await self._wake.wait()
-            self._wake.clear()
+                await self._answers.wait()
+            self._answers.clear()
             await self._record_answered(now)
         return claims
 
@@ -94,41 +107,43 @@ class Dispatcher:
             if not claims.more and not any(claimed.unknown_since for claimed in claims.claimed):
                 return total
 
-    # ---- the worker's loop ----
+    # ---- the worker's loops ----
 
     async def run(self) -> None:
-        """Until cancelled: claim into free slots whenever nudged, a send ends, or a tick passes."""
+        """Until cancelled: claim into free slots whenever nudged, a send ends or a tick passes;
+        record answers as they come."""
         tick = min(self.settings.worker_sweep_seconds, self._lease_every)
-        delay = RETRY_SECONDS[0]
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=tick)
-            if self._in_flight:
-                await asyncio.sleep(COALESCE_SECONDS)  # answers come one by one: gather a few
-            self._wake.clear()
-            try:
-                await self._turn(self.clock())
-            except Exception as error:  # the database is away: keep the answers, try again soon
-                self._outage.failed(error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_SECONDS[1])
-                self._wake.set()
-            else:
-                self._outage.recovered()
-                delay = RETRY_SECONDS[0]
-
-    async def _turn(self, now: datetime) -> None:
-        await self._record_answered(now)
-        if time.monotonic() >= self._leases_due:
-            held = list(self._in_flight.values())
-            await self.db.transaction(
-                lambda session: outbox_claims.extend_leases(session, self.settings, held, now)
+        async with asyncio.TaskGroup() as group:
+            for _ in range(CLAIMERS):
+                group.create_task(
+                    _forever(self._claim_turn, self._wake, self._claiming, tick, COALESCE_SECONDS)
+                )
+            group.create_task(
+                _forever(self._record_turn, self._answers, self._recording, None, RECORD_AFTER_SECONDS)
             )
-            self._leases_due = time.monotonic() + self._lease_every
-        if self.free_slots > 0:
+
+    async def _claim_turn(self) -> None:
+        now = self.clock()
+        if time.monotonic() >= self._leases_due:
+            self._leases_due = time.monotonic() + self._lease_every  # the other claimer leaves them
+            held = self._holding()
+            try:
+                await self.db.transaction(
+                    lambda session: outbox_claims.extend_leases(session, self.settings, held, now)
+                )
+            except Exception:
+                self._leases_due = time.monotonic()  # on the next turn again, not a third of a lease later
+                raise
+        if self.free_slots > 0 and not self._recording.ongoing:
             claims = await self._claim(now)
             if claims.more and self.free_slots > 0:
                 self._wake.set()  # rows were held back (quiet hours, limits): look again
+
+    async def _record_turn(self) -> None:
+        stalled = self._recording.ongoing
+        await self._record_answered(self.clock())
+        if stalled:
+            self._wake.set()  # the answers are written: claiming may go on
 
     async def close(self) -> None:
         """Let sends in flight finish (within the provider's timeout) and record them."""
@@ -140,7 +155,7 @@ class Dispatcher:
                 await self._record_answered(self.clock())
                 break
             except Exception as error:
-                self._outage.failed(error)
+                self._recording.failed(error)
         if self._answered:
             log.error(
                 "stopping with %d send outcomes unrecorded; their rows will be reconciled",
@@ -152,14 +167,23 @@ class Dispatcher:
     # ---- the steps ----
 
     async def _claim(self, now: datetime) -> Claims:
-        holding = [*self._in_flight.values(), *(claimed for claimed, _ in self._answered)]
+        holding = self._holding()
+        slots = self.free_slots
+        # A provider being probed (half open) gets one probe: only a claim with none beside it sends it.
+        probe = self._claims_under_way == 0
 
         async def claim(session: AsyncSession) -> Claims:
             return await outbox_claims.claim(
-                session, self.settings, self.providers, now, self.free_slots, holding
+                session, self.settings, self.providers, now, slots, holding, probe=probe
             )
 
-        claims = await self.db.transaction(claim)
+        self._claims_under_way += 1
+        self._slots_being_claimed += slots
+        try:
+            claims = await self.db.transaction(claim)
+        finally:
+            self._claims_under_way -= 1
+            self._slots_being_claimed -= slots
         for claimed in claims.claimed:
             self._in_flight[claimed.id] = claimed
             task = asyncio.create_task(self._attempt(claimed))
@@ -174,7 +198,12 @@ class Dispatcher:
         self._answered.append((claimed, outcome))
         del self._in_flight[claimed.id]
         metrics.OUTBOX_UNRECORDED.set(len(self._answered))
-        self._wake.set()
+        self._answers.set()
+        self._wake.set()  # a slot is free
+
+    def _holding(self) -> list[Claimed]:
+        """The rows this process holds: sends in flight, and answers not yet written."""
+        return [*self._in_flight.values(), *(claimed for claimed, _ in self._answered)]
 
     async def _ask(self, claimed: Claimed) -> Outcome:
         """Hand the row to its provider, or (outcome unknown) ask the provider whether it has it."""
@@ -222,6 +251,34 @@ class Dispatcher:
         metrics.OUTBOX_UNRECORDED.set(len(self._answered))
         if any(outcome.never_sent for _, outcome in answered):
             self._wake.set()  # reconciled rows the provider never took are due again
+
+
+async def _forever(
+    turn: Callable[[], Awaitable[None]],
+    wake: asyncio.Event,
+    outage: Outage,
+    tick: float | None,
+    gather: float,
+) -> None:
+    """`turn` whenever `wake` is set (or `tick` passes), `gather` seconds later so that what comes
+    one by one (answers, free slots) is taken together. A turn that fails (the database is away)
+    is tried again soon, then less and less often; the outage is logged once."""
+    delay = RETRY_SECONDS[0]
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=tick)
+        await asyncio.sleep(gather)
+        wake.clear()
+        try:
+            await turn()
+        except Exception as error:
+            outage.failed(error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_SECONDS[1])
+            wake.set()
+        else:
+            outage.recovered()
+            delay = RETRY_SECONDS[0]
 
 
 def _by_provider(answered: list[tuple[Claimed, Outcome]]) -> dict[str, list[Outcome]]:

@@ -26,6 +26,9 @@ class OutboxMessage(Base):
     """One message to one recipient on one channel; the dispatcher moves it through its statuses."""
 
     __tablename__ = "notification_outbox"
+    # Fetching `updated_at` back after an UPDATE makes the ORM write rows one statement at a time;
+    # the dispatcher updates its rows by the dozen and never reads it back.
+    __mapper_args__ = {"eager_defaults": "auto"}
     id: Mapped[uuid.UUID] = uuid_pk()
     tenant_id: Mapped[uuid.UUID] = tenant_fk()
     kind: Mapped[str] = mapped_column(String(32))

@@ -31,14 +31,12 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.core import events
-from backend.core.context import TenantContext
 from backend.core.event_catalogue import MessageData, MessageFailed, MessageSent, MessageSuppressed
 from backend.core.settings import Settings
 from backend.messaging import circuits, opt_outs, outbox, sms_gate
 from backend.messaging.models import OutboxMessage
 from backend.messaging.senders import Envelope, ProviderAccount
 from backend.telephony import twilio_accounts
-from backend.tenants import service as tenants
 
 # Ids a reconciled row may not take: other rows' messages to the same number in the days around.
 KNOWN_LOOKBACK = timedelta(days=2)
@@ -84,12 +82,15 @@ async def claim(
     now: datetime,
     limit: int,
     holding: Collection[Claimed] = (),
+    *,
+    probe: bool = True,
 ) -> Claims:
     """Take up to `limit` due rows (as many as there are free send slots); rows that must not be
     sent get their status here. Rows this process is `holding` (in flight) are left alone.
 
     `providers` maps channel -> provider name. A channel whose provider's circuit is open is left
-    alone; a half-open one (cool-down over) gets a single probe row, unless one is in flight here.
+    alone; a half-open one (cool-down over) gets a single probe row, unless one is in flight here
+    or `probe` is false (another claim of this process, under way, may be sending it).
     """
     states = await circuits.states(session, list(providers.values()), settings, now)
     closed = [
@@ -99,12 +100,11 @@ async def claim(
     half_open = [
         channel
         for channel, provider in providers.items()
-        if states.get(provider) == "half_open" and channel not in probing
+        if probe and states.get(provider) == "half_open" and channel not in probing
     ]
     plan = [(closed, limit)] if closed else []
     plan += [([channel], 1) for channel in half_open]
     held_ids = [claimed.id for claimed in holding]
-    tenants_seen: dict[uuid.UUID, TenantContext] = {}
     claimed: list[Claimed] = []
     more = False
     for channels, cap in plan:
@@ -117,11 +117,8 @@ async def claim(
         fresh = [row for row in rows if row.status != "sending"]
         for row in unknown:
             claimed.append(await _take(session, settings, row, providers[row.channel], now, reconcile=True))
-        for row in fresh:
-            if row.tenant_id not in tenants_seen:
-                tenants_seen[row.tenant_id] = await tenants.get_context(session, row.tenant_id)
         texts = [row for row in fresh if row.channel == "sms"]
-        held = await sms_gate.decide(session, settings, tenants_seen, texts, now) if texts else {}
+        held = await sms_gate.decide(session, settings, texts, now) if texts else {}
         for row in fresh:
             if (hold := held.get(row.id)) is not None:
                 _hold(session, row, hold)

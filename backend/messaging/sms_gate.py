@@ -1,6 +1,7 @@
 """Whether each text of a claimed batch may go now: the opt-out list, the recipient's quiet hours and
 the per-number rate limit, decided for the whole batch in three statements however large it is
-(per row it was four round trips, which capped the outbox at the database's latency).
+(per row it was four round trips, which capped the outbox at the database's latency), plus one per
+clinic whose texts quiet hours may hold (only those need the clinic's settings).
 
 Numbers that are rate-limited are locked (transaction-scoped advisory locks, in one global order)
 before they are counted, so two workers claiming texts to one number cannot both see room for one.
@@ -23,6 +24,7 @@ from backend.core.settings import Settings
 from backend.messaging import opt_outs
 from backend.messaging.models import OutboxMessage
 from backend.scheduling import appointment_lists
+from backend.tenants import service as tenants_service
 from policy.quiet_hours import quiet_until
 
 # Kinds a patient is waiting for (answers to their own text), and the clinic's on-call alerts of an
@@ -52,24 +54,27 @@ OPTED_OUT = Hold("opted_out", error="the number has opted out of texts")
 
 
 async def decide(
-    session: AsyncSession,
-    settings: Settings,
-    tenants: dict[uuid.UUID, TenantContext],
-    rows: list[OutboxMessage],
-    now: datetime,
+    session: AsyncSession, settings: Settings, rows: list[OutboxMessage], now: datetime
 ) -> dict[uuid.UUID, Hold]:
     """The rows that must not go now, by id; every other row may be sent, in the order given."""
     held: dict[uuid.UUID, Hold] = {}
     opted = await opt_outs.opted_out_among(
         session, {(row.tenant_id, row.recipient) for row in rows if row.kind not in TO_OPTED_OUT}
     )
-    limited, quiet = [], {}
     for row in rows:
         if row.kind not in TO_OPTED_OUT and (row.tenant_id, row.recipient) in opted:
             held[row.id] = OPTED_OUT
-        elif row.kind in ANSWERS:
+    # Only texts that quiet hours may hold need their clinic's settings (urgent ones and answers
+    # never wait for the night to end).
+    tenants = {
+        tenant_id: await tenants_service.get_context(session, tenant_id)
+        for tenant_id in {row.tenant_id for row in rows if _may_be_quiet(row) and row.id not in held}
+    }
+    limited, quiet = [], {}
+    for row in rows:
+        if row.id in held or row.kind in ANSWERS:
             continue
-        elif not row.urgent and (until := _quiet_until(tenants[row.tenant_id], row, now)) is not None:
+        if _may_be_quiet(row) and (until := _quiet_until(tenants[row.tenant_id], row, now)) is not None:
             quiet[row.id] = (row, until)
         else:
             limited.append(row)
@@ -105,6 +110,10 @@ async def _for_quiet_hours(
         else:
             held[row.id] = Hold("pending", until, f"held for quiet hours ({window}) until {ends}")
     return held
+
+
+def _may_be_quiet(row: OutboxMessage) -> bool:
+    return not row.urgent and row.kind not in ANSWERS
 
 
 def _quiet_until(tenant: TenantContext, row: OutboxMessage, now: datetime) -> datetime | None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.deps import Db, Now
 from backend.core.errors import AppError
 from backend.core.pages import pages
-from backend.messaging import lifecycle
+from backend.messaging import notifications
 from backend.scheduling import guards, waitlist
 from backend.scheduling.waitlist import Offer
 
@@ -50,7 +50,7 @@ def _page(request: Request, offer: Offer | None, problem: str | None = None, sta
     context: dict[str, Any] = {"offer": offer, "problem": problem, "practice": "Your appointment"}
     if offer is not None:
         context["practice"] = offer.tenant.name
-        context["when"] = lifecycle.when_label(offer.tenant, offer.starts_at)
+        context["when"] = notifications.when_label(offer.tenant, offer.starts_at)
         local_expiry = offer.expires_at.astimezone(offer.tenant.timezone)
         context["expires"] = f"{local_expiry:%I:%M %p}".lstrip("0")
     return pages.TemplateResponse(request, "offer.html", context, status_code=status)

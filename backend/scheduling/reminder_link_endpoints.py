@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.context import TenantContext
 from backend.core.deps import Db, Now
 from backend.core.pages import pages
-from backend.messaging import lifecycle
+from backend.messaging import notifications
 from backend.scheduling import guards, reminder_links
 from backend.scheduling.models import Appointment
 from backend.scheduling.reminder_links import Grant, LinkInvalid, Outcome
@@ -92,7 +92,7 @@ def _page(
         "widget_key": widget_key,
     }
     if tenant is not None and appointment is not None:
-        context["when"] = lifecycle.when_label(tenant, appointment.starts_at)
+        context["when"] = notifications.when_label(tenant, appointment.starts_at)
     # The link is a credential: keep it out of other sites' Referer headers and shared caches.
     private = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
     return pages.TemplateResponse(request, "reminder_link.html", context, status_code=status, headers=private)

@@ -30,7 +30,7 @@ from backend.core import audit
 from backend.core.context import Caller, TenantContext
 from backend.core.db import Database
 from backend.core.errors import AppError, NotFound, RateLimited
-from backend.messaging import lifecycle
+from backend.messaging import notifications
 from backend.scheduling import reminder_links
 from backend.scheduling.reminder_links import LinkInvalid, ReminderLinks
 from backend.tenants import api_keys
@@ -182,7 +182,7 @@ class WebChat:
             conversation,
             "assistant",
             f"Hello {first_name}! Your {appointment.service.name} with {appointment.provider.name} is on "
-            f"{lifecycle.when_label(tenant, appointment.starts_at)}. Which day and time would suit you "
+            f"{notifications.when_label(tenant, appointment.starts_at)}. Which day and time would suit you "
             "better?",
         )
         return ChatSession(str(tenant.id), str(conversation.id), new_token)

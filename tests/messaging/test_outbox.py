@@ -178,6 +178,36 @@ async def test_the_circuit_opens_on_an_outage_and_closes_when_twilio_recovers(db
     assert {m["status"] for m in await outbox_of(db, tenant.id)} == {"sent"}
 
 
+async def test_a_half_open_provider_is_probed_only_by_a_claim_with_none_beside_it(db, tenant, settings):
+    """A worker claims twice at once (`dispatcher.py`): only one of them may send the probe."""
+    now = daytime()
+    numbers = [new_phone() for _ in range(4)]
+    async with running_fake_twilio() as twilio:
+        config = provider_settings(
+            settings,
+            twilio,
+            None,
+            circuit_failure_threshold=3,
+            circuit_open_seconds=60,
+            outbox_max_attempts=10,
+        )
+        async with dispatcher_for(db, config) as dispatcher:
+            for number in numbers:
+                await queue(db, tenant.id, now, number)
+            twilio.outage_requests = 1000
+            await dispatcher.run_once(now)  # four failures: the circuit opens
+            half_open = now + timedelta(seconds=601)
+            beside = await db.transaction(
+                lambda session: outbox_claims.claim(
+                    session, config, dispatcher.providers, half_open, 10, probe=False
+                )
+            )
+            assert beside.claimed == []
+            twilio.outage_requests = 0
+            await dispatcher.drain(half_open)  # the probe goes, the circuit closes, the rest follow
+    assert sorted(m.to for m in twilio.messages) == sorted(numbers)
+
+
 async def test_opted_out_numbers_are_never_sent_to(db, tenant, settings):
     now = daytime()
     phone = new_phone()
