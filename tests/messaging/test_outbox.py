@@ -18,6 +18,7 @@ from tests.support.messaging import (
     new_email,
     new_phone,
     outbox_of,
+    provider_outage,
     provider_settings,
     queue,
 )
@@ -146,66 +147,39 @@ async def test_permanent_errors_are_not_retried_and_21610_records_the_opt_out(db
 
 async def test_the_circuit_opens_on_an_outage_and_closes_when_twilio_recovers(db, tenant, settings):
     now = daytime()
-    numbers = [new_phone() for _ in range(8)]
-    async with running_fake_twilio() as twilio:
-        config = provider_settings(
-            settings,
-            twilio,
-            None,
-            circuit_failure_threshold=3,
-            circuit_open_seconds=60,
-            outbox_max_attempts=10,
-        )
-        async with dispatcher_for(db, config) as dispatcher:
-            for number in numbers:
-                await queue(db, tenant.id, now, number)
-            twilio.outage_requests = 1000
-            await dispatcher.run_once(now)
-            assert twilio.requests == 8
-            # Open: the rows are due again (backoff <= 45 s) but Twilio is left alone.
-            await dispatcher.drain(now + timedelta(minutes=2))
-            assert twilio.requests == 8
-            # Cool-down over (60 s doubled per failure past the threshold, capped at 600 s): one probe.
-            await dispatcher.drain(now + timedelta(seconds=601))
-            assert twilio.requests == 9
-            # The probe failed: open again, for longer.
-            await dispatcher.drain(now + timedelta(seconds=700))
-            assert twilio.requests == 9
-            twilio.outage_requests = 0
-            later = now + timedelta(seconds=601 + 601)
-            await dispatcher.drain(later)  # the probe succeeds, the circuit closes, the rest go
-    assert sorted(m.to for m in twilio.messages) == sorted(numbers)
+    async with provider_outage(db, settings, tenant.id, now, 8) as outage:
+        twilio, dispatcher = outage.twilio, outage.dispatcher
+        assert twilio.requests == 8
+        # Open: the rows are due again (backoff <= 45 s) but Twilio is left alone.
+        await dispatcher.drain(now + timedelta(minutes=2))
+        assert twilio.requests == 8
+        # Cool-down over (60 s doubled per failure past the threshold, capped at 600 s): one probe.
+        await dispatcher.drain(now + timedelta(seconds=601))
+        assert twilio.requests == 9
+        # The probe failed: open again, for longer.
+        await dispatcher.drain(now + timedelta(seconds=700))
+        assert twilio.requests == 9
+        twilio.outage_requests = 0
+        later = now + timedelta(seconds=601 + 601)
+        await dispatcher.drain(later)  # the probe succeeds, the circuit closes, the rest go
+    assert sorted(m.to for m in twilio.messages) == sorted(outage.numbers)
     assert {m["status"] for m in await outbox_of(db, tenant.id)} == {"sent"}
 
 
 async def test_a_half_open_provider_is_probed_only_by_a_claim_with_none_beside_it(db, tenant, settings):
     """A worker claims twice at once (`dispatcher.py`): only one of them may send the probe."""
     now = daytime()
-    numbers = [new_phone() for _ in range(4)]
-    async with running_fake_twilio() as twilio:
-        config = provider_settings(
-            settings,
-            twilio,
-            None,
-            circuit_failure_threshold=3,
-            circuit_open_seconds=60,
-            outbox_max_attempts=10,
-        )
-        async with dispatcher_for(db, config) as dispatcher:
-            for number in numbers:
-                await queue(db, tenant.id, now, number)
-            twilio.outage_requests = 1000
-            await dispatcher.run_once(now)  # four failures: the circuit opens
-            half_open = now + timedelta(seconds=601)
-            beside = await db.transaction(
-                lambda session: outbox_claims.claim(
-                    session, config, dispatcher.providers, half_open, 10, probe=False
-                )
+    async with provider_outage(db, settings, tenant.id, now, 4) as outage:  # four failures: open
+        half_open = now + timedelta(seconds=601)
+        beside = await db.transaction(
+            lambda session: outbox_claims.claim(
+                session, outage.config, outage.dispatcher.providers, half_open, 10, probe=False
             )
-            assert beside.claimed == []
-            twilio.outage_requests = 0
-            await dispatcher.drain(half_open)  # the probe goes, the circuit closes, the rest follow
-    assert sorted(m.to for m in twilio.messages) == sorted(numbers)
+        )
+        assert beside.claimed == []
+        outage.twilio.outage_requests = 0
+        await outage.dispatcher.drain(half_open)  # the probe goes, the circuit closes, the rest follow
+    assert sorted(m.to for m in outage.twilio.messages) == sorted(outage.numbers)
 
 
 async def test_opted_out_numbers_are_never_sent_to(db, tenant, settings):

@@ -7,9 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from tests.fakes.twilio_server import running_fake_twilio
 from tests.support.db import rows
-from tests.support.messaging import daytime, dispatcher_for, new_phone, outbox_of, provider_settings, queue
+from tests.support.messaging import daytime, outbox_of, provider_outage
 
 
 async def test_clinics_hear_when_their_text_provider_is_paused_and_when_it_resumes(db, make_tenant, settings):
@@ -19,26 +18,11 @@ async def test_clinics_hear_when_their_text_provider_is_paused_and_when_it_resum
         owner={"email": owner, "name": "Olive Owner"},
     )
     now = daytime()
-    numbers = [new_phone() for _ in range(4)]
-    async with running_fake_twilio() as twilio:
-        config = provider_settings(
-            settings,
-            twilio,
-            None,
-            circuit_failure_threshold=3,
-            circuit_open_seconds=60,
-            outbox_max_attempts=10,
-        )
-        async with dispatcher_for(db, config) as dispatcher:
-            for number in numbers:
-                await queue(db, tenant.id, now, number)
-            twilio.outage_requests = 1000
-            await dispatcher.run_once(now)
-            await dispatcher.drain(
-                now + timedelta(seconds=601)
-            )  # a probe fails: still paused, not told again
-            twilio.outage_requests = 0
-            await dispatcher.drain(now + timedelta(seconds=1300))  # the probe succeeds, the rest go
+    async with provider_outage(db, settings, tenant.id, now, 4) as outage:
+        twilio, dispatcher, numbers = outage.twilio, outage.dispatcher, outage.numbers
+        await dispatcher.drain(now + timedelta(seconds=601))  # a probe fails: still paused, not told again
+        twilio.outage_requests = 0
+        await dispatcher.drain(now + timedelta(seconds=1300))  # the probe succeeds, the rest go
 
     events = await rows(
         db,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from backend.core.db import Database
@@ -21,7 +22,7 @@ from backend.scheduling.schemas import BookingCreate
 from backend.worker import build_senders
 from tests.conftest import at, local_day
 from tests.fakes.smtp_server import FakeSmtp
-from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio, running_fake_twilio
 from tests.support.db import booking_transaction, caller_for, rows, scalar
 
 
@@ -59,6 +60,34 @@ async def dispatcher_for(db: Database, settings: Settings) -> AsyncIterator[Disp
     finally:
         await dispatcher.close()
         await reset_circuits(db)
+
+
+@dataclass
+class Outage:
+    """Texts queued to a Twilio that fails every request, sent once: the circuit has opened."""
+
+    twilio: FakeTwilio
+    dispatcher: Dispatcher
+    config: Settings
+    numbers: list[str]
+
+
+@asynccontextmanager
+async def provider_outage(
+    db: Database, settings: Settings, tenant_id, now: datetime, texts: int
+) -> AsyncIterator[Outage]:
+    """`texts` texts to a failing Twilio (a circuit opens after 3 failures, cools down from 60 s),
+    each tried once; `outage.twilio.outage_requests = 0` ends the outage."""
+    numbers = [new_phone() for _ in range(texts)]
+    async with running_fake_twilio() as twilio:
+        failing = {"circuit_failure_threshold": 3, "circuit_open_seconds": 60, "outbox_max_attempts": 10}
+        config = provider_settings(settings, twilio, None, **failing)
+        async with dispatcher_for(db, config) as dispatcher:
+            for number in numbers:
+                await queue(db, tenant_id, now, number)
+            twilio.outage_requests = 1000
+            await dispatcher.run_once(now)
+            yield Outage(twilio, dispatcher, config, numbers)
 
 
 async def reset_circuits(db: Database) -> None:
