@@ -203,6 +203,7 @@ async def postgres_stopped(code: Code) -> str:
     place = await clinic(url)
     answers: list[httpx.Response] = []
     finals: list[httpx.Response] = []
+    no_answer: list[float] = []  # when a request got no HTTP answer (connection refused or dropped)
 
     async def lane(client: httpx.AsyncClient, lane: int) -> None:
         for n in range(lane, 400, 4):
@@ -215,6 +216,7 @@ async def postgres_stopped(code: Code) -> str:
                         headers={**place.auth, "Idempotency-Key": key},
                     )
                 except httpx.TransportError:
+                    no_answer.append(time.monotonic())
                     await asyncio.sleep(0.2)
                     continue
                 answers.append(answer)
@@ -230,7 +232,7 @@ async def postgres_stopped(code: Code) -> str:
         lanes = asyncio.gather(*(lane(client, n) for n in range(4)))
         await asyncio.sleep(5)
         traced_before = log.read_text(errors="replace").count("Traceback")
-        during_from = len(answers)
+        during_from, stopped_at = len(answers), time.monotonic()
         code.postgres.stop()
         await asyncio.sleep(10)
         code.postgres.start()
@@ -250,6 +252,9 @@ async def postgres_stopped(code: Code) -> str:
     lost = len(set(answered) - made)
     doubled = len(made) - len(set(answered))
     shown = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+    if dropped := sum(1 for at in no_answer if at >= stopped_at):
+        shown += f", no HTTP answer: {dropped}"
+    shown = shown.removeprefix(", ") or "none, every request still waiting"
     return (
         f"answers in the 20 s from the stop: {shown} ({with_retry_after} with Retry-After, "
         f"{claims} saying 'nothing was changed'); {tracebacks} tracebacks; "
