@@ -35,6 +35,7 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     closed = _closed_days(turn)
     if closed:
         lead_in += _around_closed(turn, closed)
+        search.earliest = False  # the first time of another day than asked: offered, not taken
     first, last = frame.window(search, turn.today, far_after)
     asked_day = search.first_day if search.first_day == search.last_day else None
     if first < turn.today:
@@ -70,7 +71,8 @@ async def offer_times(turn: Turn, lead_in: str = "") -> Offer:
     if asked_day is not None:
         on_day = f" on {turn.day_name(asked_day)}"
         free_that_day = any(turn.local(s.starts_at).date() == asked_day for s in slots)
-        if target is not None and search.exact:
+        # A day put in place of a closed one is offered, not taken: the patient hears why first.
+        if target is not None and search.exact and not closed:
             exact = next((s for s in slots if _at(turn, s) == (asked_day, target)), None)
             if exact is not None:
                 return Offer([], take=exact)

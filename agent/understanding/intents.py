@@ -91,13 +91,14 @@ _NO = re.compile(
     r"^(?:oh |well |um |uh )?(no|n|nope|nah|not really|not quite|cancel that|don'?t|never ?mind|wrong|"
     r"incorrect|that'?s (wrong|not right)|negative|no thanks|change something)\b"
 )
+_LATER_IN_THE_WEEK_WORDS = r"\blater (?:in|this) (?:the )?week\b|\bend of the week\b"
 _SHIFTS: tuple[tuple[str, str], ...] = (
     (
         "none",
         r"\b(none of (those|these|them|the above)|neither|those (don'?t|do not|won'?t) work|not those|"
         r"(those|these|they) (are|'re) (no good|not good)|none work)\b",
     ),
-    ("later_week", r"\blater (?:in|this) (?:the )?week\b|\bend of the week\b"),
+    ("later_week", _LATER_IN_THE_WEEK_WORDS),
     (
         "other_days",
         r"\b((an)?other|a different|different|another) (day|days|date|dates)\b|\bnot (on )?that day\b",
@@ -111,6 +112,7 @@ _SHIFTS: tuple[tuple[str, str], ...] = (
     ),
 )
 _SHIFT_RES = [(name, re.compile(pattern)) for name, pattern in _SHIFTS]
+_LATER_IN_THE_WEEK = re.compile(_LATER_IN_THE_WEEK_WORDS)
 
 
 def intents(message: str) -> list[str]:
@@ -125,6 +127,12 @@ def is_yes(message: str) -> bool:
 
 def is_no(message: str) -> bool:
     return bool(_NO.match(message))
+
+
+def later_in_the_week(message: str) -> tuple[int, int] | None:
+    """Where the message asks for later in the week ("anything later in the week?")."""
+    found = _LATER_IN_THE_WEEK.search(message)
+    return found.span() if found else None
 
 
 def shift(message: str) -> str | None:

@@ -107,7 +107,12 @@ def read(text: str, context: Context) -> Reading:
         words = blank(words, [span])  # "... victor nine": not a time
     relative, relative_spans = read_relative(words)
     without_relative = blank(words, relative_spans)
-    days, day_spans = read_days(without_relative, context.today)
+    # "Anything later in the week?" with times on offer: later than those, in their week; not the
+    # rest of this week from today (on a Saturday, only Sunday).
+    in_their_week = intents.later_in_the_week(without_relative) if context.offered else None
+    days, day_spans = read_days(
+        blank(without_relative, [in_their_week] if in_their_week else []), context.today
+    )
     without_days = blank(without_relative, day_spans)
     time, _ = read_time(without_days, expecting_time=expecting == "time")
     found_intents = tuple(intents.intents(blank(words, day_spans)))
@@ -131,7 +136,7 @@ def read(text: str, context: Context) -> Reading:
         time=time,
         relative=relative,
         options=options,
-        shift=None if options else intents.shift(without_days),
+        shift=None if options else "later_week" if in_their_week else intents.shift(without_days),
         yes=yes,
         no=no,
         name=name,

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -57,13 +57,19 @@ def frontdesk(command: str, directory, settings, keys: str = SECRETS_KEYS) -> su
     )
 
 
-async def book(client, auth, service_id, provider_id, day_ahead: int, hh_mm: str) -> dict:
+def weekday_from(days_ahead: int) -> date:
+    """The first weekday (the demo clinic's open days) at least `days_ahead` days ahead."""
+    day = local_day(days_ahead)
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
+
+
+async def book(client, auth, service_id, provider_id, day: date, hh_mm: str) -> dict:
     booked = await client.post(
         "/api/v1/bookings",
         json={
             "service_id": service_id,
             "provider_id": provider_id,
-            "starts_at": at(local_day(day_ahead), hh_mm).isoformat(),
+            "starts_at": at(day, hh_mm).isoformat(),
             "customer": {"name": "Ana Restore", "phone": "+12125550123"},
         },
         headers=auth,
@@ -113,7 +119,7 @@ async def test_backup_drop_restore_and_the_demo_clinic_books_syncs_and_delivers(
                 )
                 assert endpoint.status_code == 201, endpoint.text
                 receiver.secrets = [endpoint.json()["secret"]]
-                before = await book(client, auth, service["id"], provider["id"], 6, "10:00")
+                before = await book(client, auth, service["id"], provider["id"], weekday_from(6), "10:00")
 
             made = frontdesk("backup", backup_dir, mine)
             assert made.returncode == 0, made.stderr
@@ -142,7 +148,7 @@ async def test_backup_drop_restore_and_the_demo_clinic_books_syncs_and_delivers(
             async with in_process_app(mine) as client:
                 kept = await client.get(f"/api/v1/bookings/{before['id']}", headers=auth)
                 assert kept.status_code == 200 and kept.json()["starts_at"] == before["starts_at"]
-                after = await book(client, auth, service["id"], provider["id"], 7, "11:00")
+                after = await book(client, auth, service["id"], provider["id"], weekday_from(7), "11:00")
 
                 db = client._transport.app.state.db  # type: ignore[attr-defined]
                 now = datetime.now(UTC)
