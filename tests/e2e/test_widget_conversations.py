@@ -74,7 +74,14 @@ async def test_hours_and_a_booking_in_one_message_then_a_new_time_a_question_and
     ).strip()
     assert await appointment(db, reference) == ("Check-up", f"{day:%Y-%m-%d} 11:00", "booked")
     ten = day.replace(hour=10, minute=0, second=0, microsecond=0)
-    [let_go] = await rows(db, "SELECT status FROM holds WHERE starts_at = :s", s=ten)
+    # This clinic's hold (other tests' clinics may hold that time too).
+    [let_go] = await rows(
+        db,
+        "SELECT status FROM holds WHERE starts_at = :s "
+        "AND tenant_id = (SELECT tenant_id FROM appointments WHERE reference = :r)",
+        s=ten,
+        r=reference,
+    )
     assert let_go["status"] == "released"  # not left held for its five minutes
     await context.close()
 
