@@ -12,6 +12,7 @@ from typing import Literal
 from channels.segments import count_segments
 
 MAX_SEGMENTS = 2
+LEAST_OPTIONS_SHOWN = 2
 OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
 OPT_IN_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
@@ -70,29 +71,47 @@ def compose(texts: list[str], options: list[str], max_segments: int = MAX_SEGMEN
     """One text for a turn: the replies, then the options numbered ("Reply 1, 2 or 3").
 
     Options that would take the text past `max_segments` are left off (their numbers still work,
-    the patient just does not see them). A turn that said several things keeps its first (what was
-    done) and its last (what is asked now) before the ones between; a text still too long is cut at
-    a word with "...".
+    the patient just does not see them), but never below the first two: a question with nothing to
+    answer it by is no use. A turn that said several things keeps its first (what was done) and its
+    last (what is asked now) before the ones between; a text still too long is cut at a word with
+    "...", its first part before what it asks.
     """
     kept = [t.strip() for t in texts if t.strip()]
+    least = min(LEAST_OPTIONS_SHOWN, len(options))
     while True:
-        text = _fitted(_plain(" ".join(kept)), options, max_segments)
-        if count_segments(text).segments <= max_segments or len(kept) <= 2:
+        text, shown = _fitted(_plain(" ".join(kept)), options, max_segments)
+        fits = count_segments(text).segments <= max_segments and shown >= least
+        if fits or len(kept) <= 2:
             break
         kept.pop(-2)
-    if count_segments(text).segments <= max_segments:
+    if fits:
         return text
+    if least and kept and (shortened := _shortened(kept, _numbered(options[:least]), max_segments)):
+        return shortened
     return _cut(text, max_segments)
 
 
-def _fitted(body: str, options: list[str], max_segments: int) -> str:
-    """`body` and as many of the options as fit."""
+def _fitted(body: str, options: list[str], max_segments: int) -> tuple[str, int]:
+    """`body` and as many of the options as fit; how many."""
     shown = list(options)
     while True:
         text = body + _numbered(shown)
         if count_segments(text).segments <= max_segments or not shown:
-            return text
+            return text, len(shown)
         shown.pop()
+
+
+def _shortened(kept: list[str], numbered: str, max_segments: int) -> str | None:
+    """The texts cut at a word so that `numbered` fits after them: the first (what was done) when
+    there are two, so the question stays whole; None when even one word does not fit."""
+    head, tail = (kept[0], " " + kept[-1]) if len(kept) > 1 else (kept[0], "")
+    words = _plain(head).split(" ")
+    while len(words) > 1:
+        words.pop()
+        text = " ".join(words) + "..." + _plain(tail) + numbered
+        if count_segments(text).segments <= max_segments:
+            return text
+    return None
 
 
 def _numbered(options: list[str]) -> str:

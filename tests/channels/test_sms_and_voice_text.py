@@ -78,6 +78,26 @@ def test_a_turn_that_said_several_things_keeps_what_was_done_and_what_is_asked()
     assert count_segments(text).segments <= 2
 
 
+def test_a_long_turn_keeps_the_question_and_at_least_two_options_to_answer_it():
+    done = (
+        "This is Weekday Dental's automated assistant. It can't give medical advice. We're closed on "
+        "Saturdays and Sundays, and on Friday, December 11 for staff training. The nearest open days "
+        "are Thursday, December 10 and Monday, December 14."
+    )
+    asked = "Here are the first free times I can book your Check-up. Which works for you?"
+    options = [f"{day} at 9:00 AM" for day in ("Thu, Dec 10", "Mon, Dec 14", "Tue, Dec 15", "Wed, Dec 16")]
+
+    text = compose([done, asked], options)
+
+    # Before, every option was dropped and the question then cut: nothing to reply with.
+    assert count_segments(text).segments <= 2
+    assert "Which works for you?\n1) Thu, Dec 10 at 9:00 AM\n2) Mon, Dec 14 at 9:00 AM" in text
+    assert text.startswith("This is Weekday Dental's automated assistant.") and "..." in text
+    assert text.endswith(" or 2.") or text.endswith(" or 3.")
+    alone = compose([done + " " + done], options[:1])
+    assert count_segments(alone).segments <= 2 and alone.endswith("\n1) Thu, Dec 10 at 9:00 AM\nReply 1.")
+
+
 def test_times_dates_references_and_hours_are_written_for_the_ear():
     assert clock_words(10, 30, "AM") == "ten thirty a.m."
     assert clock_words(9, 0, "AM") == "nine a.m."
