@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 # An answer is at most three parts of MAX_OUTPUT_CHARS, JSON-escaped: well under this.
 MAX_ANSWER_BYTES = 1024 * 1024
 _CHILD = "backend.messaging.template_child"
+_STATUS_LOST = 255
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,13 @@ class TemplateProcesses:
             while self._idle and self._idle[-1].process.returncode is not None:
                 self._idle.pop()  # ended while idle (killed from outside, say)
             child = self._idle.pop() if self._idle else await self._start()
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(self.limits.timeout_seconds):
                     answer = await child.ask(request)
             except (TimeoutError, ConnectionError, ValueError) as failure:
-                raise self._stopped(await child.kill(), failure) from None
+                returncode = await child.kill()
+                raise self._stopped(returncode, failure, time.monotonic() - started) from None
             except BaseException:
                 child.process.kill()  # cancelled mid-render: its late answer must not reach another
                 raise
@@ -108,8 +112,12 @@ class TemplateProcesses:
             raise TemplateRefused(str(answer["refused"]), str(answer["reason"]))
         return {part: str(text) for part, text in answer["texts"].items()}
 
-    def _stopped(self, returncode: int | None, failure: Exception) -> TemplateRefused:
-        if returncode == -signal.SIGXCPU:
+    def _stopped(self, returncode: int | None, failure: Exception, took: float) -> TemplateRefused:
+        # asyncio reports 255 for a child whose exit status it could not collect (another waiter in
+        # the process reaped it); our child never exits with 255 itself. Then only the time tells:
+        # a child that ended on its own after using up its CPU allowance in wall time hit that limit.
+        lost = returncode == _STATUS_LOST and not isinstance(failure, TimeoutError)
+        if returncode == -signal.SIGXCPU or (lost and took >= self.limits.cpu_seconds):
             reason = f"stopped at the CPU limit ({self.limits.cpu_seconds} s)"
         elif isinstance(failure, TimeoutError):
             reason = f"stopped at the time limit ({self.limits.timeout_seconds:g} s)"

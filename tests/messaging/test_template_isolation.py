@@ -196,3 +196,13 @@ async def test_the_template_list_answers_with_a_hostile_template_saved_before_th
     assert "Reply C to confirm" in reminder["preview"]
     others = [t for t in listed.json() if t["kind"] != "reminder"]
     assert all(t["problem"] is None for t in others)
+
+
+def test_a_child_whose_exit_status_was_lost_is_judged_by_the_time_it_ran():
+    """asyncio reports 255 when another waiter reaped the child (seen once in a full run): a child
+    that ended on its own after its CPU allowance in wall time hit the CPU limit; sooner, it just ended."""
+    processes = TemplateProcesses(RenderLimits(cpu_seconds=1, timeout_seconds=2))
+    ended = ConnectionResetError("the template process ended")
+    assert processes._stopped(255, ended, 1.3).reason == "stopped at the CPU limit (1 s)"
+    assert processes._stopped(255, ended, 0.2).reason == "stopped: its process ended (exit status 255)"
+    assert processes._stopped(255, TimeoutError(), 2.0).reason == "stopped at the time limit (2 s)"
