@@ -154,20 +154,24 @@ def wants_repeat(heard: str) -> bool:
     return bool(_REPEAT.match(heard.strip()))
 
 
-def speakable(texts: list[str], options: list[str], timed: list[bool] | None = None) -> Spoken:
+def speakable(
+    texts: list[str], options: list[str], timed: list[bool] | None = None, first: list[int] | None = None
+) -> Spoken:
     """A turn's replies as speech, then the options read out, each with its number: at most
     MAX_SPOKEN_OPTIONS times (a date said once for the times on it), and every option that is not a
-    time ("More times"). Only these can be chosen by number; `Spoken.read` says which they were."""
+    time ("More times"). The times read are the first in `first` (indices, best first: the nearest
+    to the time asked), else the earliest; they are read in time order. Only these can be chosen by
+    number; `Spoken.read` says which they were."""
     speech = " ".join(for_the_ear(t) for t in texts if t.strip())
-    read = _to_read(options, timed or [False] * len(options))
+    read = _to_read(options, timed or [False] * len(options), first)
     shown = tuple(options[i] for i in read)
     if shown:
         speech += " " + options_prompt(shown, said_before=speech)
     return Spoken(speech, shown, read)
 
 
-def _to_read(options: list[str], timed: list[bool]) -> tuple[int, ...]:
-    times = [i for i, is_time in enumerate(timed) if is_time][:MAX_SPOKEN_OPTIONS]
+def _to_read(options: list[str], timed: list[bool], first: list[int] | None) -> tuple[int, ...]:
+    times = [i for i in (first or range(len(options))) if timed[i]][:MAX_SPOKEN_OPTIONS]
     others = [i for i, is_time in enumerate(timed) if not is_time]
     return tuple(sorted(times + others))[:MAX_KEYPAD_OPTIONS]
 

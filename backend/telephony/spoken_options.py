@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,8 @@ async def spoken(session: AsyncSession, conversation_id: uuid.UUID | None, answe
     labels = [o["label"] for o in options]
     same = [c.label for c in state.choices] == labels
     timed = [c.starts_at is not None for c in state.choices] if same else [False] * len(labels)
-    spoken = voice.speakable([m.text for m in replies], labels, timed)
+    first = await _nearest_first(session, conversation.tenant_id, state) if same else None
+    spoken = voice.speakable([m.text for m in replies], labels, timed, first)
     if same and len(spoken.read) < len(state.choices):
         kept = [state.choices[i] for i in spoken.read]
         times = {c.starts_at for c in kept if c.starts_at is not None}
@@ -46,6 +48,27 @@ async def spoken(session: AsyncSession, conversation_id: uuid.UUID | None, answe
             state.asked.choices = kept
         conversation.state = state.model_dump(mode="json")
     return SpokenTurn(spoken, state, [options[i] for i in spoken.read])
+
+
+async def _nearest_first(
+    session: AsyncSession, tenant_id: uuid.UUID, state: ConversationState
+) -> list[int] | None:
+    """The offered times nearest the time asked first (on the day asked before other days), so a
+    caller who asked for 3 p.m. hears the times around it, not the morning's; None with no time asked."""
+    if state.search.target is None:
+        return None
+    zone = (await tenants.get_context(session, tenant_id)).timezone
+    asked = time.fromisoformat(state.search.target)
+    day = state.search.first_day if state.search.first_day == state.search.last_day else None
+
+    def distance(index: int) -> tuple[bool, int, datetime]:
+        starts_at = state.choices[index].starts_at
+        assert starts_at is not None
+        local = starts_at.astimezone(zone)
+        minutes = abs(local.hour * 60 + local.minute - (asked.hour * 60 + asked.minute))
+        return (day is not None and local.date() != day, minutes, starts_at)
+
+    return sorted((i for i, c in enumerate(state.choices) if c.starts_at is not None), key=distance)
 
 
 async def keypad_options(session: AsyncSession, conversation_id: uuid.UUID | None) -> str:
