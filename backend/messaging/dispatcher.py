@@ -44,8 +44,8 @@ COALESCE_SECONDS = 0.005
 RECORD_AFTER_SECONDS = 0.04
 # Claims under way at once: while one waits on the database, slots freed meanwhile are filled by
 # another, not left idle until the first is done. A worker sending is bound by the claims' database
-# round trips, not its CPU: four beat two (bench/faults.py: ~79 % of the batch claimer's throughput
-# against ~72 %), eight did no better.
+# round trips, not its CPU: with 20 send slots four beat two (bench/faults.py: ~79 % of the batch
+# claimer's throughput against ~72 %) and eight did no better; 50 slots then brought it to 101-108 %.
 CLAIMERS = 4
 # After a failed turn (the database is away), the next try comes this much later, doubling.
 RETRY_SECONDS = (0.1, 2.0)
