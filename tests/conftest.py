@@ -185,6 +185,13 @@ def local_day(days_ahead: int) -> date:
     return datetime.now(NY).date() + timedelta(days=days_ahead)
 
 
+def weekday_ahead(days_ahead: int) -> date:
+    """The first weekday (Monday to Friday: when a clinic open only then, like the demo's, is open)
+    at least `days_ahead` days ahead."""
+    day = local_day(days_ahead)
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
+
+
 def at(day: date, hh_mm: str) -> datetime:
     """An aware datetime for a New York wall-clock time."""
     hour, minute = map(int, hh_mm.split(":"))

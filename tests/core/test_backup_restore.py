@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import asyncpg
 from sqlalchemy.engine import make_url
@@ -24,7 +24,7 @@ from backend.core.crypto import KeyRing
 from backend.core.db import Database
 from backend.events.pump import WebhookPump
 from backend.tenants import demo
-from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, at, in_process_app, local_day
+from tests.conftest import ADMIN_SECRET, ROOT, SECRETS_KEYS, at, in_process_app, weekday_ahead
 from tests.fakes.webhook_receiver import running_receiver
 
 
@@ -55,12 +55,6 @@ def frontdesk(command: str, directory, settings, keys: str = SECRETS_KEYS) -> su
         text=True,
         timeout=300,
     )
-
-
-def weekday_from(days_ahead: int) -> date:
-    """The first weekday (the demo clinic's open days) at least `days_ahead` days ahead."""
-    day = local_day(days_ahead)
-    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
 
 
 async def book(client, auth, service_id, provider_id, day: date, hh_mm: str) -> dict:
@@ -119,7 +113,7 @@ async def test_backup_drop_restore_and_the_demo_clinic_books_syncs_and_delivers(
                 )
                 assert endpoint.status_code == 201, endpoint.text
                 receiver.secrets = [endpoint.json()["secret"]]
-                before = await book(client, auth, service["id"], provider["id"], weekday_from(6), "10:00")
+                before = await book(client, auth, service["id"], provider["id"], weekday_ahead(6), "10:00")
 
             made = frontdesk("backup", backup_dir, mine)
             assert made.returncode == 0, made.stderr
@@ -148,7 +142,7 @@ async def test_backup_drop_restore_and_the_demo_clinic_books_syncs_and_delivers(
             async with in_process_app(mine) as client:
                 kept = await client.get(f"/api/v1/bookings/{before['id']}", headers=auth)
                 assert kept.status_code == 200 and kept.json()["starts_at"] == before["starts_at"]
-                after = await book(client, auth, service["id"], provider["id"], weekday_from(7), "11:00")
+                after = await book(client, auth, service["id"], provider["id"], weekday_ahead(7), "11:00")
 
                 db = client._transport.app.state.db  # type: ignore[attr-defined]
                 now = datetime.now(UTC)

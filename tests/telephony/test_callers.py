@@ -118,10 +118,5 @@ async def test_a_spelled_reference_is_understood_on_the_phone(db, tenant, settin
         call = Caller(phones, await phones.add_number(tenant.auth), patient)
         await call.dial()
         await call.say(f"I want to check my booking, the reference is {spelled}")
-    understood = await scalar(
-        db,
-        "SELECT c.state ->> 'reference' FROM voice_calls v JOIN conversations c ON c.id = v.conversation_id "
-        "WHERE v.call_sid = :s",
-        s=call.sid,
-    )
+    understood = (await call.conversation_state(db))["reference"]
     assert understood == visit.reference

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.support.db import scalar
 from tests.support.messaging import new_phone
 from tests.support.phone import phone_lines
 from tests.telephony.test_twilio_voice import Caller
@@ -41,12 +40,7 @@ async def test_each_time_read_out_is_under_its_own_day(db, make_tenant, settings
         await call.dial()
         await call.say(f"A check-up around 11 pm on {day:%A, %B} {day.day}")
         heard = call.heard
-        labels = await scalar(
-            db,
-            "SELECT c.state -> 'choices' FROM voice_calls v JOIN conversations c ON c.id = v.conversation_id "
-            "WHERE v.call_sid = :s",
-            s=call.sid,
-        )
+        labels = (await call.conversation_state(db))["choices"]
         times = [c for c in labels if c["starts_at"]]
         assert len({c["label"][:10] for c in times}) > 1, heard  # the times read span days
         for number, choice in enumerate(times, start=1):

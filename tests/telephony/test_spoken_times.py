@@ -3,10 +3,10 @@ the real app): a caller who asks for 3 p.m. hears the times around it, not the e
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from tests.support.db import scalar
+from tests.conftest import weekday_ahead
 from tests.support.phone import phone_lines
 from tests.telephony.test_twilio_voice import Caller
 
@@ -21,18 +21,12 @@ async def test_a_caller_asking_for_three_hears_the_times_around_three(db, make_t
         providers=[{"name": "Dr. Adams", "hours": hours}],
         services=[{"name": "Check-up", "duration_minutes": 30, "buffer_minutes": 0}],
     )
-    day = datetime.now(NY).date() + timedelta(days=8)
-    day += timedelta(days=7 - day.weekday() if day.weekday() >= 5 else 0)  # a weekday
+    day = weekday_ahead(8)
     async with phone_lines(db, settings) as phones:
         call = Caller(phones, await phones.add_number(tenant.auth))
         await call.dial()
         await call.say(f"A check-up around 3 pm on {day:%A, %B} {day.day}")
-        choices = await scalar(
-            db,
-            "SELECT c.state -> 'choices' FROM voice_calls v JOIN conversations c ON c.id = v.conversation_id "
-            "WHERE v.call_sid = :s",
-            s=call.sid,
-        )
+        choices = (await call.conversation_state(db))["choices"]
     read = [datetime.fromisoformat(c["starts_at"]).astimezone(NY) for c in choices if c["starts_at"]]
     # Four times were offered around 3 (2:00 to 3:30); the three nearest are read, in time order.
     assert [f"{t:%H:%M}" for t in read] == ["14:30", "15:00", "15:30"], call.heard

@@ -24,6 +24,15 @@ class Caller:
         self.step = 0
         self.last = ElementTree.Element("Response")
 
+    async def conversation_state(self, db) -> dict:
+        """The state of the conversation this call feeds (what was understood, the choices read out)."""
+        return await scalar(
+            db,
+            "SELECT c.state FROM voice_calls v JOIN conversations c ON c.id = v.conversation_id "
+            "WHERE v.call_sid = :s",
+            s=self.sid,
+        )
+
     def _params(self, **extra: str) -> dict[str, str]:
         return {"CallSid": self.sid, "From": self.number, "To": self.practice, "AccountSid": "AC1", **extra}
 
